@@ -1,0 +1,17 @@
+"""The one place that sets compiler options for sniper-cpp's own code.
+
+Warnings stay on (no blanket -w); third-party headers are system includes and
+do not warn. Dropping an absl::Status is an error (-Werror=unused-result).
+"""
+
+SNIPER_COPTS = [
+    "-Wall",
+    "-Wextra",
+    "-Wno-unused-parameter",
+    "-Wno-sign-compare",
+    "-Werror=unused-result",
+    "-Werror=return-type",
+    "-O2",
+]
+
+SNIPER_TEST_COPTS = SNIPER_COPTS

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what sniper-cpp needs on Debian bookworm, skipping what is there.
+# Needs root (or sudo) only when something is missing. Idempotent.
+set -euo pipefail
+
+PACKAGES=(
+  bazel-bootstrap        # Bazel 4.2.3 (offline-capable with our WORKSPACE)
+  g++ python3
+  libabsl-dev libgoogle-glog-dev libgflags-dev
+  libprotobuf-dev protobuf-compiler
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libsimdjson-dev libturbojpeg0-dev libpng-dev zlib1g-dev
+  libtorch-dev           # LibTorch 1.13 (CPU)
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install_deps: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+
+echo "install_deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install_deps: need root to install ${missing[*]}" >&2; exit 1; }
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+if [ ! -x /usr/local/cuda/bin/nvcc ] && [ -z "${SNIPER_CUDA_PATH:-}" ]; then
+  echo "install_deps: note: no CUDA toolkit at /usr/local/cuda; CUDA kernels are" \
+       "left out of this build (set SNIPER_CUDA_PATH to use one elsewhere)."
+fi

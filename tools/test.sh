@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds everything, runs every
+# test (unit, property, CUDA-if-a-GPU-is-present, and the benchmark
+# regression gate), and ends with "N passed, N failed" (test cases).
+# Usage: bash tools/test.sh [extra bazel test args]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install_deps.sh || exit 1
+source tools/bazel_flags.sh
+
+log="$(mktemp)"
+bazel test "${BAZEL_FLAGS[@]}" --test_summary=short --keep_going //... "$@" 2>&1 | tee "$log"
+bazel_rc=${PIPESTATUS[0]}
+python3 tools/ci/summarize_tests.py --bazel_log="$log" --testlogs="$(bazel info "${BAZEL_FLAGS[@]}" bazel-testlogs 2>/dev/null)" --bazel_rc="$bazel_rc"
+rc=$?
+rm -f "$log"
+exit $rc
