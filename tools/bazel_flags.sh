@@ -4,3 +4,10 @@
 SNIPER_CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/sniper-cpp"
 mkdir -p "$SNIPER_CACHE_DIR/bazel-disk"
 BAZEL_FLAGS=(--disk_cache="$SNIPER_CACHE_DIR/bazel-disk")
+
+# Tests that read the real COCO subset look here (they skip without it).
+if [ -z "${SNIPER_SHARED_DATA:-}" ]; then
+  for d in "$(pwd)/../shared/data" /work/shared/data; do
+    if [ -d "$d/coco_mini" ]; then export SNIPER_SHARED_DATA="$(cd "$d" && pwd)"; break; fi
+  done
+fi

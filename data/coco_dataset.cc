@@ -1,0 +1,555 @@
+#include "data/coco_dataset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
+#include "glog/logging.h"
+#include "port/status_macros.h"
+#include "simdjson.h"
+
+namespace sniper::data {
+
+absl::Span<const BoxXYWH> CocoDataset::boxes_of(size_t i) const {
+  return absl::MakeConstSpan(boxes_).subspan(images_[i].first_box,
+                                             images_[i].num_boxes);
+}
+absl::Span<const int32_t> CocoDataset::labels_of(size_t i) const {
+  return absl::MakeConstSpan(labels_).subspan(images_[i].first_box,
+                                              images_[i].num_boxes);
+}
+absl::Span<const uint8_t> CocoDataset::crowd_of(size_t i) const {
+  return absl::MakeConstSpan(crowd_).subspan(images_[i].first_box,
+                                             images_[i].num_boxes);
+}
+absl::Span<const int64_t> CocoDataset::annotation_ids_of(size_t i) const {
+  return absl::MakeConstSpan(annotation_ids_)
+      .subspan(images_[i].first_box, images_[i].num_boxes);
+}
+
+int32_t CocoDataset::LabelOfCategory(int64_t category_id) const {
+  auto it = label_of_category_.find(category_id);
+  return it == label_of_category_.end() ? -1 : it->second;
+}
+
+int64_t CocoDataset::IndexOfImage(int64_t image_id) const {
+  auto it = index_of_image_.find(image_id);
+  return it == index_of_image_.end() ? -1 : it->second;
+}
+
+CocoDataset CocoDataset::FromParts(std::string source,
+                                   std::vector<CocoImage> images,
+                                   std::vector<CocoCategory> categories,
+                                   std::vector<BoxXYWH> boxes,
+                                   std::vector<int32_t> labels,
+                                   std::vector<uint8_t> crowd,
+                                   std::vector<int64_t> annotation_ids,
+                                   CocoLoadStats stats) {
+  CHECK_EQ(boxes.size(), labels.size());
+  CHECK_EQ(boxes.size(), crowd.size());
+  CHECK_EQ(boxes.size(), annotation_ids.size());
+  CocoDataset d;
+  d.source_ = std::move(source);
+  d.images_ = std::move(images);
+  d.categories_ = std::move(categories);
+  d.boxes_ = std::move(boxes);
+  d.labels_ = std::move(labels);
+  d.crowd_ = std::move(crowd);
+  d.annotation_ids_ = std::move(annotation_ids);
+  d.stats_ = stats;
+  for (size_t i = 0; i < d.categories_.size(); ++i) {
+    d.label_of_category_[d.categories_[i].id] = static_cast<int32_t>(i);
+  }
+  d.index_of_image_.reserve(d.images_.size());
+  for (size_t i = 0; i < d.images_.size(); ++i) {
+    CHECK_LE(static_cast<size_t>(d.images_[i].first_box) +
+                 d.images_[i].num_boxes,
+             d.boxes_.size());
+    d.index_of_image_[d.images_[i].id] = static_cast<int64_t>(i);
+  }
+  return d;
+}
+
+namespace {
+
+namespace dom = simdjson::dom;
+
+const char* TypeName(dom::element_type t) {
+  switch (t) {
+    case dom::element_type::ARRAY:
+      return "array";
+    case dom::element_type::OBJECT:
+      return "object";
+    case dom::element_type::INT64:
+    case dom::element_type::UINT64:
+    case dom::element_type::DOUBLE:
+      return "number";
+    case dom::element_type::STRING:
+      return "string";
+    case dom::element_type::BOOL:
+      return "boolean";
+    case dom::element_type::NULL_VALUE:
+      return "null";
+  }
+  return "unknown";
+}
+
+bool IsNumber(dom::element_type t) {
+  return t == dom::element_type::INT64 || t == dom::element_type::UINT64 ||
+         t == dom::element_type::DOUBLE;
+}
+
+// One raw annotation before cross-referencing.
+struct RawAnnotation {
+  int64_t id = 0;
+  int64_t image_id = 0;
+  int64_t category_id = 0;
+  double bbox[4] = {0, 0, 0, 0};
+  bool crowd = false;
+};
+
+class Reader {
+ public:
+  Reader(absl::string_view source, const CocoReaderOptions& options)
+      : source_(source), options_(options) {}
+
+  // `json` must stay alive and padded (simdjson::SIMDJSON_PADDING bytes).
+  absl::StatusOr<CocoDataset> Parse(simdjson::padded_string_view json);
+
+ private:
+  absl::Status Error(absl::string_view path, absl::string_view message) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source_, ": ", path, ": ", message));
+  }
+  absl::Status JsonError(absl::string_view path,
+                         simdjson::error_code error) const {
+    return Error(path, absl::StrCat("malformed JSON (",
+                                    simdjson::error_message(error), ")"));
+  }
+
+  // Typed accessors: each names the path and the received type on error.
+  absl::Status GetInt64(dom::element v, absl::string_view path,
+                        int64_t* out) const {
+    const dom::element_type t = v.type();
+    if (t == dom::element_type::INT64) {
+      *out = v.get_int64().value_unsafe();
+      return absl::OkStatus();
+    }
+    if (t == dom::element_type::DOUBLE) {
+      // Accept integral floats (e.g. 3.0) that fit exactly.
+      const double d = v.get_double().value_unsafe();
+      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) {
+        *out = static_cast<int64_t>(d);
+        return absl::OkStatus();
+      }
+      return Error(path, absl::StrCat("expected an integer, got ", d));
+    }
+    if (t == dom::element_type::UINT64) {
+      return Error(path, "expected an integer, got one above 2^63");
+    }
+    return Error(path,
+                 absl::StrCat("expected an integer, got ", TypeName(t)));
+  }
+  absl::Status GetDouble(dom::element v, absl::string_view path,
+                         double* out) const {
+    if (!IsNumber(v.type())) {
+      return Error(path,
+                   absl::StrCat("expected a number, got ", TypeName(v.type())));
+    }
+    *out = v.get_double().value_unsafe();
+    if (!std::isfinite(*out)) return Error(path, "number is not finite");
+    return absl::OkStatus();
+  }
+  absl::Status GetString(dom::element v, absl::string_view path,
+                         std::string* out) const {
+    if (v.type() != dom::element_type::STRING) {
+      return Error(path,
+                   absl::StrCat("expected a string, got ", TypeName(v.type())));
+    }
+    const std::string_view s = v.get_string().value_unsafe();
+    out->assign(s.data(), s.size());
+    return absl::OkStatus();
+  }
+  absl::Status GetArray(dom::element v, absl::string_view path,
+                        dom::array* out) const {
+    if (v.type() != dom::element_type::ARRAY) {
+      return Error(path,
+                   absl::StrCat("expected an array, got ", TypeName(v.type())));
+    }
+    *out = v.get_array().value_unsafe();
+    return absl::OkStatus();
+  }
+  absl::Status GetObject(dom::element v, absl::string_view path,
+                         dom::object* out) const {
+    if (v.type() != dom::element_type::OBJECT) {
+      return Error(path, absl::StrCat("expected an object, got ",
+                                      TypeName(v.type())));
+    }
+    *out = v.get_object().value_unsafe();
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseImages(dom::element v);
+  absl::Status ParseAnnotations(dom::element v);
+  absl::Status ParseCategories(dom::element v);
+  absl::StatusOr<CocoDataset> Assemble();
+
+  std::string source_;
+  CocoReaderOptions options_;
+  std::vector<CocoImage> images_;
+  std::vector<CocoCategory> categories_;
+  std::vector<RawAnnotation> annotations_;
+};
+
+// Iterates the key/value pairs of a DOM object.
+#define SNIPER_FOR_EACH_FIELD(obj, path, key, value, body) \
+  for (dom::key_value_pair kv : obj) {                     \
+    const std::string_view key = kv.key;                   \
+    const dom::element value = kv.value;                   \
+    body                                                   \
+  }
+
+absl::Status Reader::ParseImages(dom::element v) {
+  dom::array arr;
+  RETURN_IF_ERROR(GetArray(v, "images", &arr));
+  size_t i = 0;
+  for (dom::element elem : arr) {
+    const std::string path = absl::StrCat("images[", i, "]");
+    const dom::element ev = elem;
+    dom::object obj;
+    RETURN_IF_ERROR(GetObject(ev, path, &obj));
+    CocoImage image;
+    bool has_id = false, has_w = false, has_h = false, has_file = false;
+    SNIPER_FOR_EACH_FIELD(obj, path, key, value, {
+      if (key == "id") {
+        RETURN_IF_ERROR(GetInt64(value, absl::StrCat(path, ".id"), &image.id));
+        has_id = true;
+      } else if (key == "width" || key == "height") {
+        int64_t x;
+        const std::string p =
+            absl::StrCat(path, ".", absl::string_view(key.data(), key.size()));
+        RETURN_IF_ERROR(GetInt64(value, p, &x));
+        if (x <= 0 || x > (1 << 20)) {
+          return Error(p, absl::StrCat("must be in [1, 1048576], got ", x));
+        }
+        (key == "width" ? image.width : image.height) = static_cast<int32_t>(x);
+        (key == "width" ? has_w : has_h) = true;
+      } else if (key == "file_name") {
+        RETURN_IF_ERROR(GetString(value, absl::StrCat(path, ".file_name"),
+                                  &image.file_name));
+        has_file = true;
+      }
+    });
+    if (!has_id) return Error(path, "missing field \"id\"");
+    if (!has_w) return Error(path, "missing field \"width\"");
+    if (!has_h) return Error(path, "missing field \"height\"");
+    if (!has_file) return Error(path, "missing field \"file_name\"");
+    images_.push_back(std::move(image));
+    ++i;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Reader::ParseAnnotations(dom::element v) {
+  dom::array arr;
+  RETURN_IF_ERROR(GetArray(v, "annotations", &arr));
+  size_t i = 0;
+  for (dom::element elem : arr) {
+    const std::string path = absl::StrCat("annotations[", i, "]");
+    const dom::element ev = elem;
+    dom::object obj;
+    RETURN_IF_ERROR(GetObject(ev, path, &obj));
+    RawAnnotation a;
+    bool has_id = false, has_image = false, has_cat = false, has_bbox = false;
+    SNIPER_FOR_EACH_FIELD(obj, path, key, value, {
+      if (key == "id") {
+        RETURN_IF_ERROR(GetInt64(value, absl::StrCat(path, ".id"), &a.id));
+        has_id = true;
+      } else if (key == "image_id") {
+        RETURN_IF_ERROR(
+            GetInt64(value, absl::StrCat(path, ".image_id"), &a.image_id));
+        has_image = true;
+      } else if (key == "category_id") {
+        RETURN_IF_ERROR(GetInt64(value, absl::StrCat(path, ".category_id"),
+                                 &a.category_id));
+        has_cat = true;
+      } else if (key == "iscrowd") {
+        const std::string p = absl::StrCat(path, ".iscrowd");
+        if (value.type() == dom::element_type::BOOL) {
+          a.crowd = value.get_bool().value_unsafe();
+        } else {
+          int64_t c;
+          RETURN_IF_ERROR(GetInt64(value, p, &c));
+          if (c != 0 && c != 1) {
+            return Error(p, absl::StrCat("must be 0 or 1, got ", c));
+          }
+          a.crowd = c == 1;
+        }
+      } else if (key == "bbox") {
+        const std::string p = absl::StrCat(path, ".bbox");
+        dom::array coords;
+        RETURN_IF_ERROR(GetArray(value, p, &coords));
+        size_t k = 0;
+        for (dom::element c : coords) {
+          if (k >= 4) {
+            return Error(p, "expected 4 numbers [x, y, w, h], got more");
+          }
+          RETURN_IF_ERROR(GetDouble(c, absl::StrCat(p, "[", k, "]"), &a.bbox[k]));
+          ++k;
+        }
+        if (k != 4) {
+          return Error(p, absl::StrCat("expected 4 numbers [x, y, w, h], got ",
+                                       k));
+        }
+        has_bbox = true;
+      }
+    });
+    if (!has_id) return Error(path, "missing field \"id\"");
+    if (!has_image) return Error(path, "missing field \"image_id\"");
+    if (!has_cat) return Error(path, "missing field \"category_id\"");
+    if (!has_bbox) return Error(path, "missing field \"bbox\"");
+    annotations_.push_back(a);
+    ++i;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Reader::ParseCategories(dom::element v) {
+  dom::array arr;
+  RETURN_IF_ERROR(GetArray(v, "categories", &arr));
+  size_t i = 0;
+  for (dom::element elem : arr) {
+    const std::string path = absl::StrCat("categories[", i, "]");
+    const dom::element ev = elem;
+    dom::object obj;
+    RETURN_IF_ERROR(GetObject(ev, path, &obj));
+    CocoCategory c;
+    bool has_id = false, has_name = false;
+    SNIPER_FOR_EACH_FIELD(obj, path, key, value, {
+      if (key == "id") {
+        RETURN_IF_ERROR(GetInt64(value, absl::StrCat(path, ".id"), &c.id));
+        has_id = true;
+      } else if (key == "name") {
+        RETURN_IF_ERROR(GetString(value, absl::StrCat(path, ".name"), &c.name));
+        has_name = true;
+      } else if (key == "supercategory") {
+        RETURN_IF_ERROR(GetString(value, absl::StrCat(path, ".supercategory"),
+                                  &c.supercategory));
+      }
+    });
+    if (!has_id) return Error(path, "missing field \"id\"");
+    if (!has_name) return Error(path, "missing field \"name\"");
+    categories_.push_back(std::move(c));
+    ++i;
+  }
+  return absl::OkStatus();
+}
+
+#undef SNIPER_FOR_EACH_FIELD
+
+absl::StatusOr<CocoDataset> Reader::Parse(simdjson::padded_string_view json) {
+  // The DOM parser dispatches at run time to the best SIMD kernels of the
+  // CPU (the On-Demand API would be compiled for the build's baseline ISA,
+  // i.e. its scalar fallback on a generic x86-64 build).
+  dom::parser parser;
+  dom::element root;
+  if (auto e = parser.parse(json.data(), json.size(), false).get(root)) {
+    return JsonError("$", e);
+  }
+  if (root.type() != dom::element_type::OBJECT) {
+    return Error("$",
+                 absl::StrCat("expected an object, got ", TypeName(root.type())));
+  }
+  bool has_images = false, has_annotations = false, has_categories = false;
+  // Copy out of the simdjson_result (value_unsafe() of a temporary would
+  // dangle in a range-for).
+  const dom::object root_object = root.get_object().value_unsafe();
+  for (dom::key_value_pair kv : root_object) {
+    if (kv.key == "images") {
+      RETURN_IF_ERROR(ParseImages(kv.value));
+      has_images = true;
+    } else if (kv.key == "annotations") {
+      RETURN_IF_ERROR(ParseAnnotations(kv.value));
+      has_annotations = true;
+    } else if (kv.key == "categories") {
+      RETURN_IF_ERROR(ParseCategories(kv.value));
+      has_categories = true;
+    }
+  }
+  if (!has_images) return Error("$", "missing field \"images\"");
+  if (!has_categories) return Error("$", "missing field \"categories\"");
+  if (!has_annotations) {
+    LOG(WARNING) << source_
+                 << ": no \"annotations\" field; every image has no boxes";
+  }
+  return Assemble();
+}
+
+absl::StatusOr<CocoDataset> Reader::Assemble() {
+  CocoLoadStats stats;
+  stats.annotations = static_cast<int64_t>(annotations_.size());
+
+  // Categories: unique ids, labels in ascending id order.
+  std::vector<size_t> order(categories_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return categories_[a].id < categories_[b].id;
+  });
+  for (size_t k = 1; k < order.size(); ++k) {
+    if (categories_[order[k]].id == categories_[order[k - 1]].id) {
+      return Error(absl::StrCat("categories[", order[k], "].id"),
+                   absl::StrCat("duplicate category id ",
+                                categories_[order[k]].id, " (also at categories[",
+                                order[k - 1], "])"));
+    }
+  }
+  std::vector<CocoCategory> categories;
+  categories.reserve(order.size());
+  absl::flat_hash_map<int64_t, int32_t> label_of;
+  for (size_t idx : order) {
+    label_of[categories_[idx].id] = static_cast<int32_t>(categories.size());
+    categories.push_back(std::move(categories_[idx]));
+  }
+
+  absl::flat_hash_map<int64_t, int64_t> image_index;
+  image_index.reserve(images_.size());
+  for (size_t i = 0; i < images_.size(); ++i) {
+    auto [it, inserted] = image_index.emplace(images_[i].id, i);
+    if (!inserted) {
+      return Error(absl::StrCat("images[", i, "].id"),
+                   absl::StrCat("duplicate image id ", images_[i].id,
+                                " (also at images[", it->second, "])"));
+    }
+  }
+
+  // Validate annotations and count boxes per image.
+  absl::flat_hash_set<int64_t> annotation_ids;
+  annotation_ids.reserve(annotations_.size());
+  std::vector<int64_t> owner(annotations_.size(), -1);  // -1: skipped
+  std::vector<uint32_t> counts(images_.size(), 0);
+  const float tol = options_.out_of_image_tolerance;
+  for (size_t i = 0; i < annotations_.size(); ++i) {
+    RawAnnotation& a = annotations_[i];
+    const std::string path = absl::StrCat("annotations[", i, "]");
+    if (!annotation_ids.insert(a.id).second) {
+      return Error(absl::StrCat(path, ".id"),
+                   absl::StrCat("duplicate annotation id ", a.id));
+    }
+    auto img = image_index.find(a.image_id);
+    if (img == image_index.end()) {
+      return Error(absl::StrCat(path, ".image_id"),
+                   absl::StrCat("no image with id ", a.image_id));
+    }
+    if (!label_of.contains(a.category_id)) {
+      return Error(absl::StrCat(path, ".category_id"),
+                   absl::StrCat("unknown category id ", a.category_id));
+    }
+    const CocoImage& image = images_[img->second];
+    double& x = a.bbox[0];
+    double& y = a.bbox[1];
+    double& w = a.bbox[2];
+    double& h = a.bbox[3];
+    std::string problem;
+    if (!(w > 0) || !(h > 0)) {
+      problem = absl::StrCat("box has non-positive size ", w, "x", h);
+    } else if (x < -tol || y < -tol || x + w > image.width + tol ||
+               y + h > image.height + tol) {
+      problem = absl::StrCat("box [", x, ", ", y, ", ", w, ", ", h,
+                             "] lies outside image ", a.image_id, " (",
+                             image.width, "x", image.height, ") by more than ",
+                             tol, " px");
+    }
+    if (!problem.empty()) {
+      if (options_.invalid_box_policy == InvalidBoxPolicy::kError) {
+        return Error(absl::StrCat(path, ".bbox"), problem);
+      }
+      ++stats.skipped_invalid_boxes;
+      continue;
+    }
+    // Clip into the image (within tolerance by the check above).
+    const double x1 = std::max(0.0, x), y1 = std::max(0.0, y);
+    const double x2 = std::min<double>(image.width, x + w);
+    const double y2 = std::min<double>(image.height, y + h);
+    if (x1 != x || y1 != y || x2 != x + w || y2 != y + h) {
+      ++stats.clipped_boxes;
+      if (!(x2 > x1) || !(y2 > y1)) {
+        if (options_.invalid_box_policy == InvalidBoxPolicy::kError) {
+          return Error(absl::StrCat(path, ".bbox"),
+                       "box is empty after clipping to the image");
+        }
+        ++stats.skipped_invalid_boxes;
+        continue;
+      }
+      x = x1;
+      y = y1;
+      w = x2 - x1;
+      h = y2 - y1;
+    }
+    owner[i] = img->second;
+    ++counts[img->second];
+  }
+
+  // Counting sort of boxes by image, stable in file order.
+  uint64_t total = 0;
+  for (size_t i = 0; i < images_.size(); ++i) {
+    images_[i].first_box = static_cast<uint32_t>(total);
+    images_[i].num_boxes = counts[i];
+    total += counts[i];
+    if (counts[i] == 0) ++stats.images_without_boxes;
+  }
+  if (total > std::numeric_limits<uint32_t>::max()) {
+    return Error("annotations", "more than 2^32 boxes");
+  }
+  std::vector<BoxXYWH> boxes(total);
+  std::vector<int32_t> labels(total);
+  std::vector<uint8_t> crowd(total);
+  std::vector<int64_t> ids(total);
+  std::vector<uint32_t> cursor(images_.size());
+  for (size_t i = 0; i < images_.size(); ++i) cursor[i] = images_[i].first_box;
+  for (size_t i = 0; i < annotations_.size(); ++i) {
+    if (owner[i] < 0) continue;
+    const RawAnnotation& a = annotations_[i];
+    const uint32_t k = cursor[owner[i]]++;
+    boxes[k] = {static_cast<float>(a.bbox[0]), static_cast<float>(a.bbox[1]),
+                static_cast<float>(a.bbox[2]), static_cast<float>(a.bbox[3])};
+    labels[k] = label_of[a.category_id];
+    crowd[k] = a.crowd ? 1 : 0;
+    ids[k] = a.id;
+    if (a.crowd) ++stats.crowd_boxes;
+  }
+  if (stats.skipped_invalid_boxes > 0) {
+    LOG(WARNING) << source_ << ": skipped " << stats.skipped_invalid_boxes
+                 << " invalid boxes of " << stats.annotations
+                 << " annotations (InvalidBoxPolicy::kSkip)";
+  }
+  return CocoDataset::FromParts(source_, std::move(images_),
+                                std::move(categories), std::move(boxes),
+                                std::move(labels), std::move(crowd),
+                                std::move(ids), stats);
+}
+
+}  // namespace
+
+absl::StatusOr<CocoDataset> ParseCocoInstances(
+    absl::string_view json, absl::string_view source_name,
+    const CocoReaderOptions& options) {
+  const simdjson::padded_string padded(json.data(), json.size());
+  Reader reader(source_name, options);
+  return reader.Parse(padded);
+}
+
+absl::StatusOr<CocoDataset> ReadCocoInstances(
+    const std::string& path, const CocoReaderOptions& options) {
+  simdjson::padded_string contents;
+  if (auto e = simdjson::padded_string::load(path).get(contents)) {
+    return absl::NotFoundError(absl::StrCat(
+        path, ": cannot read (", simdjson::error_message(e), ")"));
+  }
+  Reader reader(path, options);
+  return reader.Parse(contents);
+}
+
+}  // namespace sniper::data
