@@ -1,0 +1,169 @@
+#include "data/chip_sampler.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "glog/logging.h"
+
+namespace sniper::data {
+namespace {
+
+uint64_t Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Stream ids keep the random streams of different purposes independent.
+constexpr uint64_t kImageStream = 0x1;
+constexpr uint64_t kShuffleStream = 0x2;
+
+uint64_t StreamSeed(uint64_t seed, uint64_t stream, uint64_t epoch,
+                    uint64_t index) {
+  return Mix(Mix(Mix(seed ^ (stream << 56)) + epoch) + index);
+}
+
+}  // namespace
+
+uint64_t SplitMix64::Next() {
+  state_ += 0x9E3779B97F4A7C15ull;
+  return Mix(state_);
+}
+
+ChipSampler::ChipSampler(ChipSamplerOptions options)
+    : options_(std::move(options)) {
+  CHECK(!options_.scales.empty()) << "use BuildChipSamplerOptions";
+}
+
+SplitMix64 ChipSampler::ImageRng(uint64_t epoch, size_t image_index) const {
+  return SplitMix64(
+      StreamSeed(options_.seed, kImageStream, epoch, image_index));
+}
+
+int32_t ChipSampler::StrideFor(uint64_t epoch, size_t image_index) const {
+  if (options_.stride_jitter <= 0) return options_.stride;
+  SplitMix64 rng = ImageRng(epoch, image_index);
+  return options_.stride +
+         static_cast<int32_t>(rng.Below(options_.stride_jitter + 1));
+}
+
+void ChipSampler::GenerateImageChips(const CocoDataset& dataset,
+                                     size_t image_index,
+                                     const ProposalSet* proposals,
+                                     uint64_t epoch, GreedyChipCover* cover,
+                                     ImageChips* out) const {
+  const CocoImage& img = dataset.image(image_index);
+  const absl::Span<const BoxXYWH> boxes = dataset.boxes_of(image_index);
+  const absl::Span<const uint8_t> crowd = dataset.crowd_of(image_index);
+  SplitMix64 rng = ImageRng(epoch, image_index);
+  // The first draw is the stride (StrideFor repeats it).
+  int32_t stride = options_.stride;
+  if (options_.stride_jitter > 0) {
+    stride += static_cast<int32_t>(rng.Below(options_.stride_jitter + 1));
+  }
+  const int num_scales = this->num_scales();
+  out->scales.resize(num_scales);
+  for (int s = 0; s < num_scales; ++s) {
+    ImageChips::PerScale& ps = out->scales[s];
+    ps.image = MakeImageAtScale(options_, s, img.width, img.height, stride);
+    ps.positives.clear();
+    ps.negatives.clear();
+    ps.negative_counts.clear();
+    ps.valid_boxes.clear();
+    ps.uncovered = 0;
+    for (size_t i = 0; i < boxes.size(); ++i) {
+      if (crowd[i]) continue;
+      const Box b = ToCorners(boxes[i]);
+      if (IsValidAtScale(options_, s, ps.image, b)) {
+        ps.valid_boxes.push_back(ScaleAndClip(b, ps.image));
+      }
+    }
+    const uint64_t positive_tie_seed = rng.Next();
+    const uint64_t negative_tie_seed = rng.Next();
+    if (options_.mode == ChipMode::kWholeImage) {
+      ps.positives.push_back(
+          {0, 0, ps.image.scaled_width, ps.image.scaled_height});
+      continue;
+    }
+    ps.uncovered = cover->Cover(ps.image, options_.chip_size, ps.valid_boxes,
+                                positive_tie_seed, /*min_count=*/0,
+                                &ps.positives);
+
+    if (proposals == nullptr || options_.negatives_per_image <= 0) continue;
+    // Proposals of every scale's RPN run, pooled, each scale's list capped
+    // at the top max_proposals_per_scale by score; then those valid at this
+    // scale and not inside a positive chip of this scale.
+    std::vector<Box> candidates;
+    for (int ps_index = 0; ps_index < proposals->num_scales(); ++ps_index) {
+      absl::Span<const ScoredBox> props = proposals->Get(img.id, ps_index);
+      std::vector<ScoredBox> top(props.begin(), props.end());
+      if (static_cast<int32_t>(top.size()) > options_.max_proposals_per_scale) {
+        std::partial_sort(top.begin(),
+                          top.begin() + options_.max_proposals_per_scale,
+                          top.end(), [](const ScoredBox& a, const ScoredBox& b) {
+                            return a.score > b.score;
+                          });
+        top.resize(options_.max_proposals_per_scale);
+      }
+      for (const ScoredBox& p : top) {
+        if (!IsValidAtScale(options_, s, ps.image, p.box)) continue;
+        const Box scaled = ScaleAndClip(p.box, ps.image);
+        bool inside_positive = false;
+        for (const Chip& c : ps.positives) {
+          if (c.Contains(scaled)) {
+            inside_positive = true;
+            break;
+          }
+        }
+        if (!inside_positive) candidates.push_back(scaled);
+      }
+    }
+    cover->Cover(ps.image, options_.chip_size, candidates, negative_tie_seed,
+                 options_.scales[s].negative_min_proposals, &ps.negatives,
+                 &ps.negative_counts);
+  }
+}
+
+std::vector<ChipRecord> ChipSampler::Epoch(const CocoDataset& dataset,
+                                           const ProposalSet* proposals,
+                                           uint64_t epoch) const {
+  std::vector<ChipRecord> records;
+  GreedyChipCover cover;
+  ImageChips chips;
+  std::vector<std::pair<uint16_t, uint32_t>> pool;  // (scale, index)
+  for (size_t i = 0; i < dataset.num_images(); ++i) {
+    GenerateImageChips(dataset, i, proposals, epoch, &cover, &chips);
+    pool.clear();
+    for (int s = 0; s < num_scales(); ++s) {
+      for (const Chip& c : chips.scales[s].positives) {
+        records.push_back({static_cast<uint32_t>(i), static_cast<uint16_t>(s),
+                           0, c});
+      }
+      for (size_t k = 0; k < chips.scales[s].negatives.size(); ++k) {
+        pool.emplace_back(static_cast<uint16_t>(s), static_cast<uint32_t>(k));
+      }
+    }
+    if (pool.empty()) continue;
+    // Uniform sample without replacement: partial Fisher-Yates on a stream
+    // separate from the chip generation's.
+    SplitMix64 rng(ImageRng(epoch, i).Next() ^ 0x6E65676174697665ull);
+    const size_t take =
+        std::min<size_t>(pool.size(), options_.negatives_per_image);
+    for (size_t k = 0; k < take; ++k) {
+      const size_t j = k + rng.Below(pool.size() - k);
+      std::swap(pool[k], pool[j]);
+      const auto [s, idx] = pool[k];
+      records.push_back({static_cast<uint32_t>(i), s, 1,
+                         chips.scales[s].negatives[idx]});
+    }
+  }
+  if (options_.shuffle) {
+    SplitMix64 rng(StreamSeed(options_.seed, kShuffleStream, epoch, 0));
+    for (size_t k = records.size(); k > 1; --k) {
+      std::swap(records[k - 1], records[rng.Below(k)]);
+    }
+  }
+  return records;
+}
+
+}  // namespace sniper::data

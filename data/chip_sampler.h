@@ -1,0 +1,95 @@
+// File: data/chip_sampler.h
+//
+// The epoch sampler of SNIPER (SNIPER.md sections 3-4): for every image and
+// scale, positive chips by greedy cover of the valid boxes and negative chips
+// by greedy cover of the proposals outside the positive chips; per image, up
+// to `negatives_per_image` negatives are drawn uniformly without
+// replacement; the epoch's chips are shuffled. Every random choice derives
+// from (seed, epoch, image index), so an epoch is reproducible and images can
+// be processed in any order or in parallel with the same result.
+//
+//   ASSIGN_OR_RETURN(ChipSamplerOptions opts, BuildChipSamplerOptions(cfg));
+//   ChipSampler sampler(opts);
+//   std::vector<ChipRecord> chips = sampler.Epoch(dataset, &proposals, 0);
+#ifndef SNIPER_DATA_CHIP_SAMPLER_H_
+#define SNIPER_DATA_CHIP_SAMPLER_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "data/chips.h"
+#include "data/coco_dataset.h"
+#include "data/proposals.h"
+
+namespace sniper::data {
+
+// One chip of an epoch.
+struct ChipRecord {
+  uint32_t image_index = 0;  // into CocoDataset::images()
+  uint16_t scale_index = 0;
+  uint8_t negative = 0;      // 1 for a negative chip
+  Chip chip;                 // window in scaled pixels
+};
+
+// All chips of one image in one epoch, before negative sampling.
+struct ImageChips {
+  struct PerScale {
+    ImageAtScale image;
+    std::vector<Chip> positives;
+    std::vector<Chip> negatives;      // the whole negative pool
+    std::vector<int32_t> negative_counts;  // proposals per negative chip
+    std::vector<Box> valid_boxes;     // scaled and clipped
+    int32_t uncovered = 0;            // valid boxes no chip covers (always 0)
+  };
+  std::vector<PerScale> scales;
+};
+
+// Deterministic 64-bit generator (splitmix64): the same sequence on every
+// platform, unlike std:: distributions.
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+  uint64_t Next();
+  // Uniform in [0, n) (Lemire's multiply-shift; n > 0).
+  uint64_t Below(uint64_t n) {
+    return static_cast<uint64_t>(
+        (static_cast<unsigned __int128>(Next()) * n) >> 64);
+  }
+
+ private:
+  uint64_t state_;
+};
+
+class ChipSampler {
+ public:
+  // `options` must come from BuildChipSamplerOptions (validated).
+  explicit ChipSampler(ChipSamplerOptions options);
+
+  const ChipSamplerOptions& options() const { return options_; }
+  int num_scales() const { return static_cast<int>(options_.scales.size()); }
+
+  // Chips of image `image_index` in `epoch`. `proposals` may be null (no
+  // negatives). `cover` is scratch memory (one per thread).
+  void GenerateImageChips(const CocoDataset& dataset, size_t image_index,
+                          const ProposalSet* proposals, uint64_t epoch,
+                          GreedyChipCover* cover, ImageChips* out) const;
+
+  // The chip list of one epoch: all positive chips plus the sampled
+  // negatives, shuffled if options().shuffle.
+  std::vector<ChipRecord> Epoch(const CocoDataset& dataset,
+                                const ProposalSet* proposals,
+                                uint64_t epoch) const;
+
+  // The stride image `image_index` uses in `epoch`.
+  int32_t StrideFor(uint64_t epoch, size_t image_index) const;
+
+  // Per-image random stream for `epoch` (exposed for tests).
+  SplitMix64 ImageRng(uint64_t epoch, size_t image_index) const;
+
+ private:
+  ChipSamplerOptions options_;
+};
+
+}  // namespace sniper::data
+
+#endif  // SNIPER_DATA_CHIP_SAMPLER_H_

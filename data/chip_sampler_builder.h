@@ -1,0 +1,32 @@
+// File: data/chip_sampler_builder.h
+//
+// ChipSamplerConfig (protobuf) -> ChipSamplerOptions (plain struct),
+// validated. Every rule violation is an InvalidArgument naming the field
+// path, the value and the rule, e.g.
+//   "ChipSamplerConfig.scales[1].valid_range: min (150) must be < max (120)".
+#ifndef SNIPER_DATA_CHIP_SAMPLER_BUILDER_H_
+#define SNIPER_DATA_CHIP_SAMPLER_BUILDER_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "data/chip_sampler.pb.h"
+#include "data/chips.h"
+
+namespace sniper::data {
+
+absl::StatusOr<ChipSamplerOptions> BuildChipSamplerOptions(
+    const ChipSamplerConfig& config);
+
+// Reads a text-format ChipSamplerConfig file and builds it; errors name the
+// file (and line for parse errors).
+absl::StatusOr<ChipSamplerOptions> LoadChipSamplerOptions(
+    const std::string& path);
+
+// Parses text (e.g. an embedded default) and builds it.
+absl::StatusOr<ChipSamplerOptions> ParseChipSamplerOptions(
+    const std::string& text, const std::string& source_name);
+
+}  // namespace sniper::data
+
+#endif  // SNIPER_DATA_CHIP_SAMPLER_BUILDER_H_

@@ -1,0 +1,171 @@
+#include "data/chip_stats.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace sniper::data {
+
+int64_t ChipStats::valid_boxes() const {
+  int64_t n = 0;
+  for (const auto& s : scales) n += s.valid_boxes;
+  return n;
+}
+
+int64_t ChipStats::covered_boxes() const {
+  int64_t n = 0;
+  for (const auto& s : scales) n += s.covered_boxes;
+  return n;
+}
+
+double ChipStats::covered_fraction() const {
+  const int64_t valid = valid_boxes();
+  return valid == 0 ? 1.0 : static_cast<double>(covered_boxes()) / valid;
+}
+
+namespace {
+
+int64_t ChipPixels(const ChipSamplerOptions& options, const Chip& chip) {
+  if (options.mode == ChipMode::kWholeImage) {
+    return static_cast<int64_t>(chip.x2 - chip.x1) * (chip.y2 - chip.y1);
+  }
+  return static_cast<int64_t>(options.chip_size) * options.chip_size;
+}
+
+}  // namespace
+
+ChipStats ComputeChipStats(const CocoDataset& dataset,
+                           const ChipSampler& sniper,
+                           const ChipSampler& baseline,
+                           const ProposalSet* proposals, uint64_t epoch) {
+  ChipStats stats;
+  stats.images = static_cast<int64_t>(dataset.num_images());
+  stats.scales.resize(sniper.num_scales());
+  const ChipSamplerOptions& opts = sniper.options();
+
+  // The epoch as training sees it: positives + sampled negatives.
+  for (const ChipRecord& r : sniper.Epoch(dataset, proposals, epoch)) {
+    ScaleChipStats& s = stats.scales[r.scale_index];
+    const int64_t pixels = ChipPixels(opts, r.chip);
+    s.pixels += pixels;
+    if (r.negative) {
+      ++s.negative_chips;
+      ++stats.negative_chips;
+      stats.negative_pixels += pixels;
+    } else {
+      ++s.positive_chips;
+      ++stats.positive_chips;
+      stats.positive_pixels += pixels;
+    }
+  }
+
+  // Coverage, box by box, against the same (deterministic) chips; the
+  // pyramid and negative-pool sizes.
+  GreedyChipCover cover;
+  ImageChips chips;
+  for (size_t i = 0; i < dataset.num_images(); ++i) {
+    sniper.GenerateImageChips(dataset, i, proposals, epoch, &cover, &chips);
+    for (int s = 0; s < sniper.num_scales(); ++s) {
+      const ImageChips::PerScale& ps = chips.scales[s];
+      ScaleChipStats& st = stats.scales[s];
+      st.pyramid_pixels +=
+          static_cast<int64_t>(ps.image.scaled_width) * ps.image.scaled_height;
+      st.negative_pool += static_cast<int64_t>(ps.negatives.size());
+      st.valid_boxes += static_cast<int64_t>(ps.valid_boxes.size());
+      for (const Box& b : ps.valid_boxes) {
+        for (const Chip& c : ps.positives) {
+          if (c.Contains(b)) {
+            ++st.covered_boxes;
+            break;
+          }
+        }
+      }
+    }
+    baseline.GenerateImageChips(dataset, i, nullptr, epoch, &cover, &chips);
+    for (const auto& ps : chips.scales) {
+      stats.single_scale_pixels +=
+          static_cast<int64_t>(ps.image.scaled_width) * ps.image.scaled_height;
+    }
+  }
+  for (const auto& s : stats.scales) stats.pyramid_pixels += s.pyramid_pixels;
+  return stats;
+}
+
+std::string FormatChipStats(const ChipStats& st) {
+  std::string out;
+  absl::StrAppendFormat(&out, "%-8s %12s %10s %10s %10s %14s %16s\n", "scale",
+                        "valid boxes", "pos chips", "neg chips", "chips/img",
+                        "chip px/img", "pyramid px/img");
+  for (size_t s = 0; s < st.scales.size(); ++s) {
+    const ScaleChipStats& x = st.scales[s];
+    absl::StrAppendFormat(
+        &out, "%-8d %12d %10d %10d %10.3f %14.0f %16.0f\n", s, x.valid_boxes,
+        x.positive_chips, x.negative_chips,
+        st.per_image(x.positive_chips + x.negative_chips),
+        st.per_image(x.pixels), st.per_image(x.pyramid_pixels));
+  }
+  absl::StrAppendFormat(
+      &out, "%-8s %12d %10d %10d %10.3f %14.0f %16.0f\n", "total",
+      st.valid_boxes(), st.positive_chips, st.negative_chips,
+      st.per_image(st.positive_chips + st.negative_chips),
+      st.per_image(st.sniper_pixels()), st.per_image(st.pyramid_pixels));
+  absl::StrAppendFormat(&out, "\nimages                          %d\n",
+                        st.images);
+  absl::StrAppendFormat(&out, "SNIPER pixels / image           %.0f (positives %.0f, negatives %.0f)\n",
+                        st.per_image(st.sniper_pixels()),
+                        st.per_image(st.positive_pixels),
+                        st.per_image(st.negative_pixels));
+  absl::StrAppendFormat(&out, "single-scale pixels / image     %.0f\n",
+                        st.per_image(st.single_scale_pixels));
+  absl::StrAppendFormat(&out, "3-scale pyramid pixels / image  %.0f\n",
+                        st.per_image(st.pyramid_pixels));
+  absl::StrAppendFormat(&out, "SNIPER / single-scale           %.4f\n",
+                        st.ratio_vs_single_scale());
+  absl::StrAppendFormat(&out, "SNIPER / pyramid                %.4f\n",
+                        st.ratio_vs_pyramid());
+  absl::StrAppendFormat(&out, "covered fraction of valid boxes %.6f (%d of %d)\n",
+                        st.covered_fraction(), st.covered_boxes(),
+                        st.valid_boxes());
+  return out;
+}
+
+std::string ChipStatsToJson(const ChipStats& st) {
+  std::string out = "{\n";
+  absl::StrAppendFormat(&out, "  \"images\": %d,\n", st.images);
+  absl::StrAppendFormat(&out, "  \"positive_chips\": %d,\n", st.positive_chips);
+  absl::StrAppendFormat(&out, "  \"negative_chips\": %d,\n", st.negative_chips);
+  absl::StrAppendFormat(&out, "  \"chips_per_image\": %.6f,\n",
+                        st.per_image(st.positive_chips + st.negative_chips));
+  absl::StrAppendFormat(&out, "  \"sniper_pixels_per_image\": %.3f,\n",
+                        st.per_image(st.sniper_pixels()));
+  absl::StrAppendFormat(&out, "  \"positive_pixels_per_image\": %.3f,\n",
+                        st.per_image(st.positive_pixels));
+  absl::StrAppendFormat(&out, "  \"negative_pixels_per_image\": %.3f,\n",
+                        st.per_image(st.negative_pixels));
+  absl::StrAppendFormat(&out, "  \"single_scale_pixels_per_image\": %.3f,\n",
+                        st.per_image(st.single_scale_pixels));
+  absl::StrAppendFormat(&out, "  \"pyramid_pixels_per_image\": %.3f,\n",
+                        st.per_image(st.pyramid_pixels));
+  absl::StrAppendFormat(&out, "  \"ratio_vs_single_scale\": %.6f,\n",
+                        st.ratio_vs_single_scale());
+  absl::StrAppendFormat(&out, "  \"ratio_vs_pyramid\": %.6f,\n",
+                        st.ratio_vs_pyramid());
+  absl::StrAppendFormat(&out, "  \"valid_boxes\": %d,\n", st.valid_boxes());
+  absl::StrAppendFormat(&out, "  \"covered_fraction\": %.6f,\n",
+                        st.covered_fraction());
+  out += "  \"scales\": [";
+  for (size_t s = 0; s < st.scales.size(); ++s) {
+    const ScaleChipStats& x = st.scales[s];
+    absl::StrAppendFormat(
+        &out,
+        "%s\n    {\"valid_boxes\": %d, \"positive_chips\": %d, "
+        "\"negative_chips\": %d, \"chips_per_image\": %.6f, "
+        "\"pyramid_pixels_per_image\": %.3f}",
+        s == 0 ? "" : ",", x.valid_boxes, x.positive_chips, x.negative_chips,
+        st.per_image(x.positive_chips + x.negative_chips),
+        st.per_image(x.pyramid_pixels));
+  }
+  out += "\n  ]\n}\n";
+  return out;
+}
+
+}  // namespace sniper::data
