@@ -26,7 +26,10 @@ double ComputeScale(const ScaleSpec& spec, int32_t width, int32_t height) {
 }
 
 int32_t ScaledSide(int32_t side, double scale) {
-  return std::max<int32_t>(1, static_cast<int32_t>(std::lround(side * scale)));
+  // Round half to even (std::nearbyint in the default rounding mode), as
+  // Python's round(), NumPy and torch.round do.
+  return std::max<int32_t>(1,
+                           static_cast<int32_t>(std::nearbyint(side * scale)));
 }
 
 ImageAtScale MakeImageAtScale(const ChipSamplerOptions& options,

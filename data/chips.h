@@ -8,7 +8,8 @@
 //
 // Coordinates: boxes are corner form (x1, y1, x2, y2) with x2 exclusive, in
 // ORIGINAL image pixels unless a name says "scaled". A scaled coordinate is
-// original * scale; the scaled image is round(w * scale) x round(h * scale).
+// original * scale; the scaled image is round(w * scale) x round(h * scale)
+// (ties to even).
 //
 // Greedy cover, fast: a chip at grid position (x, y) covers box b iff
 // x <= b.x1 and x + chip >= b.x2 (likewise in y), so the chips covering b form
@@ -74,7 +75,7 @@ struct ChipSamplerOptions {
 // The factor that maps an image of this size to the scale's resolution.
 double ComputeScale(const ScaleSpec& spec, int32_t width, int32_t height);
 
-// round(side * scale), at least 1.
+// round(side * scale) with ties to even, at least 1.
 int32_t ScaledSide(int32_t side, double scale);
 
 // A chip: a window of the scaled image, integer scaled pixels, x2/y2

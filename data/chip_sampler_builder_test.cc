@@ -1,0 +1,137 @@
+#include "data/chip_sampler_builder.h"
+
+#include <dirent.h>
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "port/proto_io.h"
+#include "port/status_matchers.h"
+
+namespace sniper::data {
+namespace {
+
+using ::sniper::testing::StatusIs;
+using ::testing::HasSubstr;
+
+constexpr char kValid[] = R"(
+  scales { size { factor: 3.0 } valid_range { max: 80 } negative_min_proposals: 25 }
+  scales { size { resolution { short_side: 800 max_long_side: 1280 } }
+           valid_range { min: 32 max: 150 } }
+  scales { size { long_side: 512 } valid_range { min: 120 } }
+  stride_jitter: 3
+)";
+
+absl::StatusOr<ChipSamplerOptions> Build(const std::string& text) {
+  return ParseChipSamplerOptions(text, "test.pbtxt");
+}
+
+TEST(ChipSamplerBuilderTest, BuildsWithDefaults) {
+  ASSERT_OK_AND_ASSIGN(ChipSamplerOptions o, Build(kValid));
+  ASSERT_EQ(o.scales.size(), 3u);
+  EXPECT_EQ(o.scales[0].kind, ScaleSpec::Kind::kFactor);
+  EXPECT_DOUBLE_EQ(o.scales[0].factor, 3.0);
+  EXPECT_EQ(o.scales[0].negative_min_proposals, 25);
+  EXPECT_EQ(o.scales[1].short_side, 800);
+  EXPECT_EQ(o.scales[1].negative_min_proposals, 10);  // default
+  EXPECT_TRUE(std::isinf(o.scales[2].valid_max));     // default inf
+  EXPECT_EQ(o.mode, ChipMode::kChips);
+  EXPECT_EQ(o.chip_size, 512);
+  EXPECT_EQ(o.stride, 32);
+  EXPECT_EQ(o.max_stride(), 35);
+  EXPECT_EQ(o.negatives_per_image, 2);
+  EXPECT_EQ(o.max_proposals_per_scale, 300);
+  EXPECT_TRUE(o.crowd_as_ignore);
+}
+
+void ExpectRejected(const std::string& text, const std::string& message) {
+  EXPECT_THAT(Build(text), StatusIs(absl::StatusCode::kInvalidArgument,
+                                    HasSubstr(message)))
+      << text;
+}
+
+TEST(ChipSamplerBuilderTest, RejectsInvalidFieldsNamingThem) {
+  ExpectRejected("chip_size: 512",
+                 "test.pbtxt: ChipSamplerConfig.scales: must have at least one");
+  ExpectRejected("scales { valid_range { max: 10 } }",
+                 "scales[0].size: one of factor, resolution, long_side");
+  ExpectRejected("scales { size { factor: 0 } }",
+                 "scales[0].size.factor: must be finite and > 0, got 0");
+  ExpectRejected("scales { size { factor: 1 } } scales { size { factor: 1 } "
+                 "valid_range { min: 150 max: 120 } }",
+                 "scales[1].valid_range: min (150) must be < max (120)");
+  ExpectRejected("scales { size { resolution { short_side: 800 "
+                 "max_long_side: 700 } } }",
+                 "max_long_side: must be >= short_side (800), got 700");
+  ExpectRejected("scales { size { long_side: -1 } }",
+                 "scales[0].size.long_side: must be > 0, got -1");
+  ExpectRejected("scales { size { factor: 1 } valid_range { min: -1 } }",
+                 "valid_range.min: must be finite and >= 0");
+  ExpectRejected("scales { size { factor: 1 } } chip_size: 0",
+                 "chip_size: must be in [1, 16384], got 0");
+  ExpectRejected("scales { size { factor: 1 } } stride: 0",
+                 "stride: must be > 0, got 0");
+  ExpectRejected("scales { size { factor: 1 } } stride: 500 stride_jitter: 20",
+                 "stride + stride_jitter + 1 (521) must be < chip_size (512)");
+  ExpectRejected("scales { size { factor: 1 } } stride_jitter: -2",
+                 "stride_jitter: must be >= 0");
+  ExpectRejected("scales { size { factor: 1 } } mode: MODE_UNSPECIFIED",
+                 "mode: must be CHIPS or WHOLE_IMAGE");
+  ExpectRejected("scales { size { factor: 1 } } negatives_per_image: -1",
+                 "negatives_per_image: must be >= 0");
+  ExpectRejected("scales { size { factor: 1 } } max_proposals_per_scale: 0",
+                 "max_proposals_per_scale: must be > 0");
+  ExpectRejected("scales { size { factor: 1 } negative_min_proposals: -3 }",
+                 "negative_min_proposals: must be >= 0");
+  // Parse errors name file and line.
+  ExpectRejected("scales {\n size { scale: 2 } }", "test.pbtxt:2:");
+}
+
+TEST(ChipSamplerBuilderTest, MissingFileNamesIt) {
+  EXPECT_THAT(LoadChipSamplerOptions("/no/such/sampler.pbtxt"),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("/no/such/sampler.pbtxt")));
+}
+
+// Every sampler config in configs/ parses and builds.
+TEST(ChipSamplerBuilderTest, AllSamplerConfigsBuild) {
+  const std::string dir = "configs";
+  DIR* d = ::opendir(dir.c_str());
+  ASSERT_NE(d, nullptr) << "configs/ not in runfiles";
+  int built = 0;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.size() < 15 ||
+        name.compare(name.size() - 14, 14, "_sampler.pbtxt") != 0) {
+      continue;
+    }
+    const absl::StatusOr<ChipSamplerOptions> o =
+        LoadChipSamplerOptions(dir + "/" + name);
+    EXPECT_TRUE(o.ok()) << name << ": " << o.status();
+    ++built;
+  }
+  ::closedir(d);
+  EXPECT_GE(built, 2);
+  // The COCO SNIPER settings are the paper's.
+  ASSERT_OK_AND_ASSIGN(ChipSamplerOptions o,
+                       LoadChipSamplerOptions("configs/coco_sniper_sampler.pbtxt"));
+  ASSERT_EQ(o.scales.size(), 3u);
+  EXPECT_EQ(o.scales[0].short_side, 1400);
+  EXPECT_EQ(o.scales[0].max_long_side, 2000);
+  EXPECT_FLOAT_EQ(o.scales[0].valid_max, 80);
+  EXPECT_FLOAT_EQ(o.scales[1].valid_min, 32);
+  EXPECT_FLOAT_EQ(o.scales[1].valid_max, 150);
+  EXPECT_EQ(o.scales[2].long_side, 512);
+  EXPECT_FLOAT_EQ(o.scales[2].valid_min, 120);
+  EXPECT_EQ(o.chip_size, 512);
+  ASSERT_OK_AND_ASSIGN(
+      ChipSamplerOptions b,
+      LoadChipSamplerOptions("configs/coco_single_scale_sampler.pbtxt"));
+  EXPECT_EQ(b.mode, ChipMode::kWholeImage);
+  EXPECT_EQ(b.scales[0].max_long_side, 1333);
+}
+
+}  // namespace
+}  // namespace sniper::data

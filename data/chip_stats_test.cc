@@ -1,0 +1,111 @@
+#include "data/chip_stats.h"
+
+#include <string>
+
+#include "configs/coco_single_scale_sampler_embedded.h"
+#include "configs/coco_sniper_sampler_embedded.h"
+#include "data/chip_sampler_builder.h"
+#include "data/testing/shared_data.h"
+#include "glog/logging.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "port/proto_io.h"
+#include "port/status_matchers.h"
+
+namespace sniper::data {
+namespace {
+
+ChipSampler Sampler(const char* text) {
+  absl::StatusOr<ChipSamplerOptions> o = ParseChipSamplerOptions(text, "embedded");
+  CHECK(o.ok()) << o.status();
+  return ChipSampler(*o);
+}
+
+CocoDataset OneImage(int32_t w, int32_t h, std::vector<BoxXYWH> boxes) {
+  CocoImage im;
+  im.id = 1;
+  im.width = w;
+  im.height = h;
+  im.num_boxes = static_cast<uint32_t>(boxes.size());
+  const size_t n = boxes.size();
+  std::vector<int64_t> ids(n);
+  for (size_t i = 0; i < n; ++i) ids[i] = i + 1;
+  return CocoDataset::FromParts("one", {im}, {}, std::move(boxes),
+                                std::vector<int32_t>(n, 0),
+                                std::vector<uint8_t>(n, 0), ids, {});
+}
+
+TEST(ChipStatsTest, HandCountedImage) {
+  // 640x480 with one 40 px box (in the fine [0, 80) and middle [32, 150)
+  // ranges) and one 200 px box (coarse only). Fine: 1867x1400 -> one chip;
+  // middle: 1067x800 -> one chip; coarse: 512x384 -> one chip holding the
+  // image. Baseline: 1067x800.
+  const CocoDataset ds =
+      OneImage(640, 480, {{100, 100, 40, 40}, {300, 200, 200, 200}});
+  const ChipStats st = ComputeChipStats(
+      ds, Sampler(embedded::kCocoSniperSampler),
+      Sampler(embedded::kCocoSingleScaleSampler), nullptr, 0);
+  EXPECT_EQ(st.images, 1);
+  EXPECT_EQ(st.positive_chips, 3);
+  EXPECT_EQ(st.negative_chips, 0);
+  EXPECT_EQ(st.scales[0].valid_boxes, 1);
+  EXPECT_EQ(st.scales[1].valid_boxes, 1);
+  EXPECT_EQ(st.scales[2].valid_boxes, 1);
+  EXPECT_EQ(st.sniper_pixels(), 3 * 512 * 512);
+  EXPECT_EQ(st.single_scale_pixels, 1067 * 800);
+  EXPECT_EQ(st.pyramid_pixels, 1867 * 1400 + 1067 * 800 + 512 * 384);
+  EXPECT_DOUBLE_EQ(st.covered_fraction(), 1.0);
+  const std::string json = ChipStatsToJson(st);
+  for (const char* key :
+       {"\"images\": 1", "\"positive_chips\": 3", "\"negative_chips\": 0",
+        "\"sniper_pixels_per_image\": 786432.000",
+        "\"single_scale_pixels_per_image\": 853600.000",
+        "\"pyramid_pixels_per_image\"", "\"ratio_vs_single_scale\": 0.921312",
+        "\"covered_fraction\": 1.000000"}) {
+    EXPECT_THAT(json, ::testing::HasSubstr(key));
+  }
+}
+
+TEST(ChipStatsTest, SingleScalePixelsMatchValSizeTable) {
+  // shared/data/README.md: mean resized area of COCO val2017 at (800, 1333)
+  // with rounded sides is 893,240 px (5,000 images).
+  const std::string path =
+      sniper::testing::SharedDataPath("coco_val2017_image_sizes.json");
+  if (path.empty()) GTEST_SKIP() << sniper::testing::kNoSharedData;
+  std::string text;
+  ASSERT_OK(ReadFileToString(path, &text));
+  // The sizes file has only "images"; give it an empty category list.
+  const size_t end = text.rfind('}');
+  ASSERT_NE(end, std::string::npos);
+  text = text.substr(0, end) + ", \"categories\": []}";
+  ASSERT_OK_AND_ASSIGN(CocoDataset ds,
+                       ParseCocoInstances(text, path, CocoReaderOptions{}));
+  ASSERT_EQ(ds.num_images(), 5000u);
+  const ChipStats st = ComputeChipStats(
+      ds, Sampler(embedded::kCocoSniperSampler),
+      Sampler(embedded::kCocoSingleScaleSampler), nullptr, 0);
+  EXPECT_NEAR(st.per_image(st.single_scale_pixels), 893240, 0.5);
+}
+
+TEST(ChipStatsTest, CocoMiniCoversEveryValidBox) {
+  const std::string path =
+      sniper::testing::SharedDataPath("coco_mini/instances.json");
+  if (path.empty()) GTEST_SKIP() << sniper::testing::kNoSharedData;
+  ASSERT_OK_AND_ASSIGN(CocoDataset ds, ReadCocoInstances(path, {}));
+  const ChipStats st = ComputeChipStats(
+      ds, Sampler(embedded::kCocoSniperSampler),
+      Sampler(embedded::kCocoSingleScaleSampler), nullptr, 0);
+  EXPECT_EQ(st.images, 747);
+  EXPECT_DOUBLE_EQ(st.covered_fraction(), 1.0);
+  // README of shared/data: 890,553 px per image after the 800/1333 resize.
+  EXPECT_NEAR(st.per_image(st.single_scale_pixels), 890553, 0.5);
+  // SNIPER positives cost about the single-scale baseline's pixels and far
+  // less than the 3-scale pyramid (README.md has the measured table).
+  EXPECT_GT(st.ratio_vs_single_scale(), 0.8);
+  EXPECT_LT(st.ratio_vs_single_scale(), 1.6);
+  EXPECT_LT(st.ratio_vs_pyramid(), 0.5);
+  EXPECT_GT(st.positive_chips, 747);
+}
+
+}  // namespace
+}  // namespace sniper::data

@@ -1,0 +1,137 @@
+// chip_stats: SNIPER's pixel accounting for a COCO-format dataset.
+//
+//   bazel run //tools:chip_stats -- --annotations=instances.json \
+//       [--config=sampler.pbtxt] [--baseline_config=single.pbtxt] \
+//       [--proposals=proposals.bin] [--json=out.json] [--epoch=0]
+//
+// Prints per scale and in total: valid boxes, positive and negative chips,
+// chips per image, SNIPER pixels per image, the single-scale (800x1333)
+// baseline's and the full pyramid's pixels per image, the ratios, and the
+// fraction of valid boxes covered by positive chips (must be 1). Without
+// --proposals there are no negative chips.
+#include <iostream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "configs/coco_single_scale_sampler_embedded.h"
+#include "configs/coco_sniper_sampler_embedded.h"
+#include "data/chip_sampler_builder.h"
+#include "data/chip_stats.h"
+#include "data/coco_dataset.h"
+#include "data/proposals.h"
+#include "glog/logging.h"
+#include "port/paths.h"
+#include "port/proto_io.h"
+
+ABSL_FLAG(std::string, annotations, "", "COCO instances JSON (required).");
+ABSL_FLAG(std::string, config, "",
+          "ChipSamplerConfig text file; default: the embedded "
+          "configs/coco_sniper_sampler.pbtxt.");
+ABSL_FLAG(std::string, baseline_config, "",
+          "ChipSamplerConfig of the single-scale baseline (WHOLE_IMAGE); "
+          "default: the embedded configs/coco_single_scale_sampler.pbtxt.");
+ABSL_FLAG(std::string, proposals, "",
+          "SNIPER proposals file (data/proposals.h) for negative chips.");
+ABSL_FLAG(std::string, json, "", "Also write the numbers as JSON here.");
+ABSL_FLAG(uint64_t, epoch, 0, "Epoch to sample.");
+ABSL_FLAG(bool, skip_invalid_boxes, false,
+          "Skip (and count) degenerate or out-of-image boxes instead of "
+          "failing.");
+
+namespace {
+
+using sniper::ResolveUserPath;
+using sniper::data::ChipSamplerOptions;
+
+absl::StatusOr<ChipSamplerOptions> LoadOrDefault(const std::string& flag,
+                                                 const char* embedded,
+                                                 const char* name) {
+  if (flag.empty()) {
+    return sniper::data::ParseChipSamplerOptions(embedded, name);
+  }
+  return sniper::data::LoadChipSamplerOptions(ResolveUserPath(flag));
+}
+
+int Run() {
+  const std::string annotations =
+      ResolveUserPath(absl::GetFlag(FLAGS_annotations));
+  if (annotations.empty()) {
+    std::cerr << "chip_stats: --annotations is required\n";
+    return 2;
+  }
+  sniper::data::CocoReaderOptions reader;
+  if (absl::GetFlag(FLAGS_skip_invalid_boxes)) {
+    reader.invalid_box_policy = sniper::data::InvalidBoxPolicy::kSkip;
+  }
+  auto dataset = sniper::data::ReadCocoInstances(annotations, reader);
+  if (!dataset.ok()) {
+    std::cerr << "chip_stats: " << dataset.status().message() << "\n";
+    return 1;
+  }
+  auto sniper_options =
+      LoadOrDefault(absl::GetFlag(FLAGS_config),
+                    sniper::embedded::kCocoSniperSampler,
+                    "embedded:configs/coco_sniper_sampler.pbtxt");
+  auto baseline_options =
+      LoadOrDefault(absl::GetFlag(FLAGS_baseline_config),
+                    sniper::embedded::kCocoSingleScaleSampler,
+                    "embedded:configs/coco_single_scale_sampler.pbtxt");
+  for (const auto* o : {&sniper_options, &baseline_options}) {
+    if (!o->ok()) {
+      std::cerr << "chip_stats: " << o->status().message() << "\n";
+      return 1;
+    }
+  }
+  std::optional<sniper::data::ProposalSet> proposals;
+  if (!absl::GetFlag(FLAGS_proposals).empty()) {
+    auto p = sniper::data::ReadProposals(
+        ResolveUserPath(absl::GetFlag(FLAGS_proposals)));
+    if (!p.ok()) {
+      std::cerr << "chip_stats: " << p.status().message() << "\n";
+      return 1;
+    }
+    proposals = std::move(*p);
+  }
+  const sniper::data::ChipSampler sniper_sampler(*sniper_options);
+  const sniper::data::ChipSampler baseline_sampler(*baseline_options);
+  const sniper::data::ChipStats stats = sniper::data::ComputeChipStats(
+      *dataset, sniper_sampler, baseline_sampler,
+      proposals ? &*proposals : nullptr, absl::GetFlag(FLAGS_epoch));
+
+  std::cout << "dataset: " << annotations << " (" << dataset->num_images()
+            << " images, " << dataset->num_boxes() << " boxes)\n"
+            << "negative chips: "
+            << (proposals ? "from --proposals" : "none (no --proposals)")
+            << "\n\n"
+            << sniper::data::FormatChipStats(stats);
+  if (!absl::GetFlag(FLAGS_json).empty()) {
+    const std::string path = ResolveUserPath(absl::GetFlag(FLAGS_json));
+    const absl::Status status = sniper::WriteFileAtomically(
+        path, sniper::data::ChipStatsToJson(stats));
+    if (!status.ok()) {
+      std::cerr << "chip_stats: " << status.message() << "\n";
+      return 1;
+    }
+    std::cout << "wrote " << path << "\n";
+  }
+  if (stats.covered_fraction() != 1.0) {
+    std::cerr << "chip_stats: some valid boxes are not covered\n";
+    return 3;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "SNIPER pixel accounting: chip_stats --annotations=instances.json "
+      "[--config=...] [--proposals=...] [--json=...]");
+  absl::ParseCommandLine(argc, argv);
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  return Run();
+}
