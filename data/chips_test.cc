@@ -9,6 +9,7 @@
 #include "data/chip_sampler.h"
 #include "data/chip_sampler_builder.h"
 #include "data/testing/naive_chips.h"
+#include "data/testing/random_dataset.h"
 #include "data/testing/shared_data.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -181,60 +182,9 @@ TEST(ChipsTest, LabelsSplitValidIgnoredAndDropped) {
   EXPECT_EQ(out.ignore.size(), 2u);
 }
 
-// Random images and boxes with clusters, tiny and huge boxes, duplicates.
-struct RandomImage {
-  int32_t width, height;
-  std::vector<BoxXYWH> boxes;
-  std::vector<int32_t> labels;
-  std::vector<uint8_t> crowd;
-};
-
-RandomImage MakeRandomImage(std::mt19937& rng) {
-  std::uniform_int_distribution<int> side(60, 1600);
-  RandomImage im;
-  im.width = side(rng);
-  im.height = side(rng);
-  const int n = std::uniform_int_distribution<int>(0, 40)(rng);
-  std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  for (int i = 0; i < n; ++i) {
-    // Log-uniform size from 1 px to the whole image.
-    const float w = std::exp(u(rng) * std::log(static_cast<float>(im.width)));
-    const float h = std::exp(u(rng) * std::log(static_cast<float>(im.height)));
-    const float x = u(rng) * (im.width - w);
-    const float y = u(rng) * (im.height - h);
-    im.boxes.push_back({x, y, w, h});
-    if (i > 0 && u(rng) < 0.1f) im.boxes.push_back(im.boxes.back());
-  }
-  for (size_t i = 0; i < im.boxes.size(); ++i) {
-    im.labels.push_back(static_cast<int32_t>(i % 5));
-    im.crowd.push_back(u(rng) < 0.05f ? 1 : 0);
-  }
-  return im;
-}
-
-CocoDataset DatasetOf(const std::vector<RandomImage>& images) {
-  std::vector<CocoImage> out_images;
-  std::vector<BoxXYWH> boxes;
-  std::vector<int32_t> labels;
-  std::vector<uint8_t> crowd;
-  std::vector<int64_t> ids;
-  for (size_t i = 0; i < images.size(); ++i) {
-    CocoImage ci;
-    ci.id = static_cast<int64_t>(i) + 1;
-    ci.width = images[i].width;
-    ci.height = images[i].height;
-    ci.first_box = static_cast<uint32_t>(boxes.size());
-    ci.num_boxes = static_cast<uint32_t>(images[i].boxes.size());
-    out_images.push_back(ci);
-    boxes.insert(boxes.end(), images[i].boxes.begin(), images[i].boxes.end());
-    labels.insert(labels.end(), images[i].labels.begin(),
-                  images[i].labels.end());
-    crowd.insert(crowd.end(), images[i].crowd.begin(), images[i].crowd.end());
-  }
-  for (size_t i = 0; i < boxes.size(); ++i) ids.push_back(i + 1);
-  return CocoDataset::FromParts("random", out_images, {}, boxes, labels, crowd,
-                                ids, {});
-}
+using ::sniper::testing::DatasetOf;
+using ::sniper::testing::MakeRandomImage;
+using ::sniper::testing::RandomImage;
 
 TEST(ChipsPropertyTest, GreedyMatchesNaiveReference) {
   std::mt19937 rng(1234);

@@ -111,6 +111,36 @@ struct RawAnnotation {
   bool crowd = false;
 };
 
+// A JSON path such as annotations[17].bbox[2], built lazily: parsing
+// creates these on the stack for every value, and only an error turns one
+// into a string.
+struct JsonPath {
+  const char* section = "$";
+  int64_t index = -1;
+  std::string_view field;
+  int64_t sub = -1;
+
+  JsonPath Field(std::string_view f) const {
+    JsonPath p = *this;
+    p.field = f;
+    return p;
+  }
+  JsonPath Sub(int64_t k) const {
+    JsonPath p = *this;
+    p.sub = k;
+    return p;
+  }
+  std::string ToString() const {
+    std::string out = section;
+    if (index >= 0) absl::StrAppend(&out, "[", index, "]");
+    if (!field.empty()) {
+      absl::StrAppend(&out, ".", absl::string_view(field.data(), field.size()));
+    }
+    if (sub >= 0) absl::StrAppend(&out, "[", sub, "]");
+    return out;
+  }
+};
+
 class Reader {
  public:
   Reader(absl::string_view source, const CocoReaderOptions& options)
@@ -124,6 +154,9 @@ class Reader {
     return absl::InvalidArgumentError(
         absl::StrCat(source_, ": ", path, ": ", message));
   }
+  absl::Status Error(const JsonPath& path, absl::string_view message) const {
+    return Error(path.ToString(), message);
+  }
   absl::Status JsonError(absl::string_view path,
                          simdjson::error_code error) const {
     return Error(path, absl::StrCat("malformed JSON (",
@@ -131,7 +164,7 @@ class Reader {
   }
 
   // Typed accessors: each names the path and the received type on error.
-  absl::Status GetInt64(dom::element v, absl::string_view path,
+  absl::Status GetInt64(dom::element v, const JsonPath& path,
                         int64_t* out) const {
     const dom::element_type t = v.type();
     if (t == dom::element_type::INT64) {
@@ -153,7 +186,7 @@ class Reader {
     return Error(path,
                  absl::StrCat("expected an integer, got ", TypeName(t)));
   }
-  absl::Status GetDouble(dom::element v, absl::string_view path,
+  absl::Status GetDouble(dom::element v, const JsonPath& path,
                          double* out) const {
     if (!IsNumber(v.type())) {
       return Error(path,
@@ -163,7 +196,7 @@ class Reader {
     if (!std::isfinite(*out)) return Error(path, "number is not finite");
     return absl::OkStatus();
   }
-  absl::Status GetString(dom::element v, absl::string_view path,
+  absl::Status GetString(dom::element v, const JsonPath& path,
                          std::string* out) const {
     if (v.type() != dom::element_type::STRING) {
       return Error(path,
@@ -173,7 +206,7 @@ class Reader {
     out->assign(s.data(), s.size());
     return absl::OkStatus();
   }
-  absl::Status GetArray(dom::element v, absl::string_view path,
+  absl::Status GetArray(dom::element v, const JsonPath& path,
                         dom::array* out) const {
     if (v.type() != dom::element_type::ARRAY) {
       return Error(path,
@@ -182,7 +215,7 @@ class Reader {
     *out = v.get_array().value_unsafe();
     return absl::OkStatus();
   }
-  absl::Status GetObject(dom::element v, absl::string_view path,
+  absl::Status GetObject(dom::element v, const JsonPath& path,
                          dom::object* out) const {
     if (v.type() != dom::element_type::OBJECT) {
       return Error(path, absl::StrCat("expected an object, got ",
@@ -214,10 +247,10 @@ class Reader {
 
 absl::Status Reader::ParseImages(dom::element v) {
   dom::array arr;
-  RETURN_IF_ERROR(GetArray(v, "images", &arr));
+  RETURN_IF_ERROR(GetArray(v, JsonPath{"images"}, &arr));
   size_t i = 0;
   for (dom::element elem : arr) {
-    const std::string path = absl::StrCat("images[", i, "]");
+    const JsonPath path{"images", static_cast<int64_t>(i)};
     const dom::element ev = elem;
     dom::object obj;
     RETURN_IF_ERROR(GetObject(ev, path, &obj));
@@ -225,12 +258,11 @@ absl::Status Reader::ParseImages(dom::element v) {
     bool has_id = false, has_w = false, has_h = false, has_file = false;
     SNIPER_FOR_EACH_FIELD(obj, path, key, value, {
       if (key == "id") {
-        RETURN_IF_ERROR(GetInt64(value, absl::StrCat(path, ".id"), &image.id));
+        RETURN_IF_ERROR(GetInt64(value, path.Field("id"), &image.id));
         has_id = true;
       } else if (key == "width" || key == "height") {
         int64_t x;
-        const std::string p =
-            absl::StrCat(path, ".", absl::string_view(key.data(), key.size()));
+        const JsonPath p = path.Field(key);
         RETURN_IF_ERROR(GetInt64(value, p, &x));
         if (x <= 0 || x > (1 << 20)) {
           return Error(p, absl::StrCat("must be in [1, 1048576], got ", x));
@@ -238,7 +270,7 @@ absl::Status Reader::ParseImages(dom::element v) {
         (key == "width" ? image.width : image.height) = static_cast<int32_t>(x);
         (key == "width" ? has_w : has_h) = true;
       } else if (key == "file_name") {
-        RETURN_IF_ERROR(GetString(value, absl::StrCat(path, ".file_name"),
+        RETURN_IF_ERROR(GetString(value, path.Field("file_name"),
                                   &image.file_name));
         has_file = true;
       }
@@ -255,10 +287,10 @@ absl::Status Reader::ParseImages(dom::element v) {
 
 absl::Status Reader::ParseAnnotations(dom::element v) {
   dom::array arr;
-  RETURN_IF_ERROR(GetArray(v, "annotations", &arr));
+  RETURN_IF_ERROR(GetArray(v, JsonPath{"annotations"}, &arr));
   size_t i = 0;
   for (dom::element elem : arr) {
-    const std::string path = absl::StrCat("annotations[", i, "]");
+    const JsonPath path{"annotations", static_cast<int64_t>(i)};
     const dom::element ev = elem;
     dom::object obj;
     RETURN_IF_ERROR(GetObject(ev, path, &obj));
@@ -266,18 +298,18 @@ absl::Status Reader::ParseAnnotations(dom::element v) {
     bool has_id = false, has_image = false, has_cat = false, has_bbox = false;
     SNIPER_FOR_EACH_FIELD(obj, path, key, value, {
       if (key == "id") {
-        RETURN_IF_ERROR(GetInt64(value, absl::StrCat(path, ".id"), &a.id));
+        RETURN_IF_ERROR(GetInt64(value, path.Field("id"), &a.id));
         has_id = true;
       } else if (key == "image_id") {
         RETURN_IF_ERROR(
-            GetInt64(value, absl::StrCat(path, ".image_id"), &a.image_id));
+            GetInt64(value, path.Field("image_id"), &a.image_id));
         has_image = true;
       } else if (key == "category_id") {
-        RETURN_IF_ERROR(GetInt64(value, absl::StrCat(path, ".category_id"),
+        RETURN_IF_ERROR(GetInt64(value, path.Field("category_id"),
                                  &a.category_id));
         has_cat = true;
       } else if (key == "iscrowd") {
-        const std::string p = absl::StrCat(path, ".iscrowd");
+        const JsonPath p = path.Field("iscrowd");
         if (value.type() == dom::element_type::BOOL) {
           a.crowd = value.get_bool().value_unsafe();
         } else {
@@ -289,7 +321,7 @@ absl::Status Reader::ParseAnnotations(dom::element v) {
           a.crowd = c == 1;
         }
       } else if (key == "bbox") {
-        const std::string p = absl::StrCat(path, ".bbox");
+        const JsonPath p = path.Field("bbox");
         dom::array coords;
         RETURN_IF_ERROR(GetArray(value, p, &coords));
         size_t k = 0;
@@ -297,7 +329,7 @@ absl::Status Reader::ParseAnnotations(dom::element v) {
           if (k >= 4) {
             return Error(p, "expected 4 numbers [x, y, w, h], got more");
           }
-          RETURN_IF_ERROR(GetDouble(c, absl::StrCat(p, "[", k, "]"), &a.bbox[k]));
+          RETURN_IF_ERROR(GetDouble(c, p.Sub(static_cast<int64_t>(k)), &a.bbox[k]));
           ++k;
         }
         if (k != 4) {
@@ -319,10 +351,10 @@ absl::Status Reader::ParseAnnotations(dom::element v) {
 
 absl::Status Reader::ParseCategories(dom::element v) {
   dom::array arr;
-  RETURN_IF_ERROR(GetArray(v, "categories", &arr));
+  RETURN_IF_ERROR(GetArray(v, JsonPath{"categories"}, &arr));
   size_t i = 0;
   for (dom::element elem : arr) {
-    const std::string path = absl::StrCat("categories[", i, "]");
+    const JsonPath path{"categories", static_cast<int64_t>(i)};
     const dom::element ev = elem;
     dom::object obj;
     RETURN_IF_ERROR(GetObject(ev, path, &obj));
@@ -330,13 +362,13 @@ absl::Status Reader::ParseCategories(dom::element v) {
     bool has_id = false, has_name = false;
     SNIPER_FOR_EACH_FIELD(obj, path, key, value, {
       if (key == "id") {
-        RETURN_IF_ERROR(GetInt64(value, absl::StrCat(path, ".id"), &c.id));
+        RETURN_IF_ERROR(GetInt64(value, path.Field("id"), &c.id));
         has_id = true;
       } else if (key == "name") {
-        RETURN_IF_ERROR(GetString(value, absl::StrCat(path, ".name"), &c.name));
+        RETURN_IF_ERROR(GetString(value, path.Field("name"), &c.name));
         has_name = true;
       } else if (key == "supercategory") {
-        RETURN_IF_ERROR(GetString(value, absl::StrCat(path, ".supercategory"),
+        RETURN_IF_ERROR(GetString(value, path.Field("supercategory"),
                                   &c.supercategory));
       }
     });
@@ -433,18 +465,18 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
   const float tol = options_.out_of_image_tolerance;
   for (size_t i = 0; i < annotations_.size(); ++i) {
     RawAnnotation& a = annotations_[i];
-    const std::string path = absl::StrCat("annotations[", i, "]");
+    const JsonPath path{"annotations", static_cast<int64_t>(i)};
     if (!annotation_ids.insert(a.id).second) {
-      return Error(absl::StrCat(path, ".id"),
+      return Error(path.Field("id"),
                    absl::StrCat("duplicate annotation id ", a.id));
     }
     auto img = image_index.find(a.image_id);
     if (img == image_index.end()) {
-      return Error(absl::StrCat(path, ".image_id"),
+      return Error(path.Field("image_id"),
                    absl::StrCat("no image with id ", a.image_id));
     }
     if (!label_of.contains(a.category_id)) {
-      return Error(absl::StrCat(path, ".category_id"),
+      return Error(path.Field("category_id"),
                    absl::StrCat("unknown category id ", a.category_id));
     }
     const CocoImage& image = images_[img->second];
@@ -464,7 +496,7 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
     }
     if (!problem.empty()) {
       if (options_.invalid_box_policy == InvalidBoxPolicy::kError) {
-        return Error(absl::StrCat(path, ".bbox"), problem);
+        return Error(path.Field("bbox"), problem);
       }
       ++stats.skipped_invalid_boxes;
       continue;
@@ -477,7 +509,7 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
       ++stats.clipped_boxes;
       if (!(x2 > x1) || !(y2 > y1)) {
         if (options_.invalid_box_policy == InvalidBoxPolicy::kError) {
-          return Error(absl::StrCat(path, ".bbox"),
+          return Error(path.Field("bbox"),
                        "box is empty after clipping to the image");
         }
         ++stats.skipped_invalid_boxes;
