@@ -85,9 +85,9 @@ void ChipSampler::GenerateImageChips(const CocoDataset& dataset,
           {0, 0, ps.image.scaled_width, ps.image.scaled_height});
       continue;
     }
-    ps.uncovered = cover->Cover(ps.image, options_.chip_size, ps.valid_boxes,
-                                positive_tie_seed, /*min_count=*/0,
-                                &ps.positives);
+    ps.uncovered =
+        cover->Cover(ps.image, options_.chip_size, ps.valid_boxes,
+                     positive_tie_seed, /*min_count=*/0, &ps.positives);
 
     if (proposals == nullptr || options_.negatives_per_image <= 0) continue;
     // Proposals of every scale's RPN run, pooled, each scale's list capped
@@ -98,11 +98,11 @@ void ChipSampler::GenerateImageChips(const CocoDataset& dataset,
       absl::Span<const ScoredBox> props = proposals->Get(img.id, ps_index);
       std::vector<ScoredBox> top(props.begin(), props.end());
       if (static_cast<int32_t>(top.size()) > options_.max_proposals_per_scale) {
-        std::partial_sort(top.begin(),
-                          top.begin() + options_.max_proposals_per_scale,
-                          top.end(), [](const ScoredBox& a, const ScoredBox& b) {
-                            return a.score > b.score;
-                          });
+        std::partial_sort(
+            top.begin(), top.begin() + options_.max_proposals_per_scale,
+            top.end(), [](const ScoredBox& a, const ScoredBox& b) {
+              return a.score > b.score;
+            });
         top.resize(options_.max_proposals_per_scale);
       }
       for (const ScoredBox& p : top) {
@@ -136,8 +136,8 @@ std::vector<ChipRecord> ChipSampler::Epoch(const CocoDataset& dataset,
     pool.clear();
     for (int s = 0; s < num_scales(); ++s) {
       for (const Chip& c : chips.scales[s].positives) {
-        records.push_back({static_cast<uint32_t>(i), static_cast<uint16_t>(s),
-                           0, c});
+        records.push_back(
+            {static_cast<uint32_t>(i), static_cast<uint16_t>(s), 0, c});
       }
       for (size_t k = 0; k < chips.scales[s].negatives.size(); ++k) {
         pool.emplace_back(static_cast<uint16_t>(s), static_cast<uint32_t>(k));
@@ -153,8 +153,8 @@ std::vector<ChipRecord> ChipSampler::Epoch(const CocoDataset& dataset,
       const size_t j = k + rng.Below(pool.size() - k);
       std::swap(pool[k], pool[j]);
       const auto [s, idx] = pool[k];
-      records.push_back({static_cast<uint32_t>(i), s, 1,
-                         chips.scales[s].negatives[idx]});
+      records.push_back(
+          {static_cast<uint32_t>(i), s, 1, chips.scales[s].negatives[idx]});
     }
   }
   if (options_.shuffle) {

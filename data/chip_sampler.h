@@ -27,8 +27,8 @@ namespace sniper::data {
 struct ChipRecord {
   uint32_t image_index = 0;  // into CocoDataset::images()
   uint16_t scale_index = 0;
-  uint8_t negative = 0;      // 1 for a negative chip
-  Chip chip;                 // window in scaled pixels
+  uint8_t negative = 0;  // 1 for a negative chip
+  Chip chip;             // window in scaled pixels
 };
 
 // All chips of one image in one epoch, before negative sampling.
@@ -36,10 +36,10 @@ struct ImageChips {
   struct PerScale {
     ImageAtScale image;
     std::vector<Chip> positives;
-    std::vector<Chip> negatives;      // the whole negative pool
+    std::vector<Chip> negatives;           // the whole negative pool
     std::vector<int32_t> negative_counts;  // proposals per negative chip
-    std::vector<Box> valid_boxes;     // scaled and clipped
-    int32_t uncovered = 0;            // valid boxes no chip covers (always 0)
+    std::vector<Box> valid_boxes;          // scaled and clipped
+    int32_t uncovered = 0;  // valid boxes no chip covers (always 0)
   };
   std::vector<PerScale> scales;
 };
@@ -52,8 +52,8 @@ class SplitMix64 {
   uint64_t Next();
   // Uniform in [0, n) (Lemire's multiply-shift; n > 0).
   uint64_t Below(uint64_t n) {
-    return static_cast<uint64_t>(
-        (static_cast<unsigned __int128>(Next()) * n) >> 64);
+    return static_cast<uint64_t>((static_cast<unsigned __int128>(Next()) * n) >>
+                                 64);
   }
 
  private:

@@ -21,9 +21,9 @@ absl::StatusOr<ScaleSpec> BuildScale(const ScaleConfig& config, int index) {
   switch (size.size_case()) {
     case ScaleSize::kFactor:
       if (!(std::isfinite(size.factor()) && size.factor() > 0)) {
-        return Invalid(absl::StrCat(path, ".size.factor"),
-                       absl::StrCat("must be finite and > 0, got ",
-                                    size.factor()));
+        return Invalid(
+            absl::StrCat(path, ".size.factor"),
+            absl::StrCat("must be finite and > 0, got ", size.factor()));
       }
       spec.kind = ScaleSpec::Kind::kFactor;
       spec.factor = size.factor();
@@ -69,9 +69,9 @@ absl::StatusOr<ScaleSpec> BuildScale(const ScaleConfig& config, int index) {
   spec.valid_min = range.min();
   spec.valid_max = range.max();
   if (config.negative_min_proposals() < 0) {
-    return Invalid(absl::StrCat(path, ".negative_min_proposals"),
-                   absl::StrCat("must be >= 0, got ",
-                                config.negative_min_proposals()));
+    return Invalid(
+        absl::StrCat(path, ".negative_min_proposals"),
+        absl::StrCat("must be >= 0, got ", config.negative_min_proposals()));
   }
   spec.negative_min_proposals = config.negative_min_proposals();
   return spec;
@@ -108,16 +108,16 @@ absl::StatusOr<ChipSamplerOptions> BuildChipSamplerOptions(
                    absl::StrCat("must be > 0, got ", config.stride()));
   }
   if (config.stride_jitter() < 0) {
-    return Invalid("stride_jitter", absl::StrCat("must be >= 0, got ",
-                                                 config.stride_jitter()));
+    return Invalid("stride_jitter",
+                   absl::StrCat("must be >= 0, got ", config.stride_jitter()));
   }
   if (config.mode() == ChipSamplerConfig::CHIPS &&
       config.chip_size() - config.stride() - config.stride_jitter() - 1 <= 0) {
-    return Invalid("stride", absl::StrCat("stride + stride_jitter + 1 (",
-                                          config.stride() +
-                                              config.stride_jitter() + 1,
-                                          ") must be < chip_size (",
-                                          config.chip_size(), ")"));
+    return Invalid(
+        "stride",
+        absl::StrCat("stride + stride_jitter + 1 (",
+                     config.stride() + config.stride_jitter() + 1,
+                     ") must be < chip_size (", config.chip_size(), ")"));
   }
   if (!(config.min_box_size_in_chip() >= 0) ||
       std::isinf(config.min_box_size_in_chip())) {
@@ -126,14 +126,14 @@ absl::StatusOr<ChipSamplerOptions> BuildChipSamplerOptions(
                                 config.min_box_size_in_chip()));
   }
   if (config.negatives_per_image() < 0) {
-    return Invalid("negatives_per_image",
-                   absl::StrCat("must be >= 0, got ",
-                                config.negatives_per_image()));
+    return Invalid(
+        "negatives_per_image",
+        absl::StrCat("must be >= 0, got ", config.negatives_per_image()));
   }
   if (config.max_proposals_per_scale() <= 0) {
-    return Invalid("max_proposals_per_scale",
-                   absl::StrCat("must be > 0, got ",
-                                config.max_proposals_per_scale()));
+    return Invalid(
+        "max_proposals_per_scale",
+        absl::StrCat("must be > 0, got ", config.max_proposals_per_scale()));
   }
   options.chip_size = config.chip_size();
   options.stride = config.stride();

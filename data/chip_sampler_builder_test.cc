@@ -47,24 +47,27 @@ TEST(ChipSamplerBuilderTest, BuildsWithDefaults) {
 }
 
 void ExpectRejected(const std::string& text, const std::string& message) {
-  EXPECT_THAT(Build(text), StatusIs(absl::StatusCode::kInvalidArgument,
-                                    HasSubstr(message)))
+  EXPECT_THAT(Build(text),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(message)))
       << text;
 }
 
 TEST(ChipSamplerBuilderTest, RejectsInvalidFieldsNamingThem) {
-  ExpectRejected("chip_size: 512",
-                 "test.pbtxt: ChipSamplerConfig.scales: must have at least one");
+  ExpectRejected(
+      "chip_size: 512",
+      "test.pbtxt: ChipSamplerConfig.scales: must have at least one");
   ExpectRejected("scales { valid_range { max: 10 } }",
                  "scales[0].size: one of factor, resolution, long_side");
   ExpectRejected("scales { size { factor: 0 } }",
                  "scales[0].size.factor: must be finite and > 0, got 0");
-  ExpectRejected("scales { size { factor: 1 } } scales { size { factor: 1 } "
-                 "valid_range { min: 150 max: 120 } }",
-                 "scales[1].valid_range: min (150) must be < max (120)");
-  ExpectRejected("scales { size { resolution { short_side: 800 "
-                 "max_long_side: 700 } } }",
-                 "max_long_side: must be >= short_side (800), got 700");
+  ExpectRejected(
+      "scales { size { factor: 1 } } scales { size { factor: 1 } "
+      "valid_range { min: 150 max: 120 } }",
+      "scales[1].valid_range: min (150) must be < max (120)");
+  ExpectRejected(
+      "scales { size { resolution { short_side: 800 "
+      "max_long_side: 700 } } }",
+      "max_long_side: must be >= short_side (800), got 700");
   ExpectRejected("scales { size { long_side: -1 } }",
                  "scales[0].size.long_side: must be > 0, got -1");
   ExpectRejected("scales { size { factor: 1 } valid_range { min: -1 } }",
@@ -115,8 +118,9 @@ TEST(ChipSamplerBuilderTest, AllSamplerConfigsBuild) {
   ::closedir(d);
   EXPECT_GE(built, 2);
   // The COCO SNIPER settings are the paper's.
-  ASSERT_OK_AND_ASSIGN(ChipSamplerOptions o,
-                       LoadChipSamplerOptions("configs/coco_sniper_sampler.pbtxt"));
+  ASSERT_OK_AND_ASSIGN(
+      ChipSamplerOptions o,
+      LoadChipSamplerOptions("configs/coco_sniper_sampler.pbtxt"));
   ASSERT_EQ(o.scales.size(), 3u);
   EXPECT_EQ(o.scales[0].short_side, 1400);
   EXPECT_EQ(o.scales[0].max_long_side, 2000);

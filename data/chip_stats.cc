@@ -97,11 +97,11 @@ std::string FormatChipStats(const ChipStats& st) {
                         "chip px/img", "pyramid px/img");
   for (size_t s = 0; s < st.scales.size(); ++s) {
     const ScaleChipStats& x = st.scales[s];
-    absl::StrAppendFormat(
-        &out, "%-8d %12d %10d %10d %10.3f %14.0f %16.0f\n", s, x.valid_boxes,
-        x.positive_chips, x.negative_chips,
-        st.per_image(x.positive_chips + x.negative_chips),
-        st.per_image(x.pixels), st.per_image(x.pyramid_pixels));
+    absl::StrAppendFormat(&out, "%-8d %12d %10d %10d %10.3f %14.0f %16.0f\n", s,
+                          x.valid_boxes, x.positive_chips, x.negative_chips,
+                          st.per_image(x.positive_chips + x.negative_chips),
+                          st.per_image(x.pixels),
+                          st.per_image(x.pyramid_pixels));
   }
   absl::StrAppendFormat(
       &out, "%-8s %12d %10d %10d %10.3f %14.0f %16.0f\n", "total",
@@ -110,10 +110,11 @@ std::string FormatChipStats(const ChipStats& st) {
       st.per_image(st.sniper_pixels()), st.per_image(st.pyramid_pixels));
   absl::StrAppendFormat(&out, "\nimages                          %d\n",
                         st.images);
-  absl::StrAppendFormat(&out, "SNIPER pixels / image           %.0f (positives %.0f, negatives %.0f)\n",
-                        st.per_image(st.sniper_pixels()),
-                        st.per_image(st.positive_pixels),
-                        st.per_image(st.negative_pixels));
+  absl::StrAppendFormat(
+      &out,
+      "SNIPER pixels / image           %.0f (positives %.0f, negatives %.0f)\n",
+      st.per_image(st.sniper_pixels()), st.per_image(st.positive_pixels),
+      st.per_image(st.negative_pixels));
   absl::StrAppendFormat(&out, "single-scale pixels / image     %.0f\n",
                         st.per_image(st.single_scale_pixels));
   absl::StrAppendFormat(&out, "3-scale pyramid pixels / image  %.0f\n",
@@ -122,9 +123,9 @@ std::string FormatChipStats(const ChipStats& st) {
                         st.ratio_vs_single_scale());
   absl::StrAppendFormat(&out, "SNIPER / pyramid                %.4f\n",
                         st.ratio_vs_pyramid());
-  absl::StrAppendFormat(&out, "covered fraction of valid boxes %.6f (%d of %d)\n",
-                        st.covered_fraction(), st.covered_boxes(),
-                        st.valid_boxes());
+  absl::StrAppendFormat(
+      &out, "covered fraction of valid boxes %.6f (%d of %d)\n",
+      st.covered_fraction(), st.covered_boxes(), st.valid_boxes());
   return out;
 }
 

@@ -19,12 +19,12 @@ namespace sniper::data {
 
 struct ScaleChipStats {
   int64_t valid_boxes = 0;
-  int64_t covered_boxes = 0;      // valid boxes inside >= 1 positive chip
+  int64_t covered_boxes = 0;  // valid boxes inside >= 1 positive chip
   int64_t positive_chips = 0;
-  int64_t negative_chips = 0;     // sampled into the epoch
-  int64_t negative_pool = 0;      // before sampling
-  int64_t pixels = 0;             // chip pixels (positives + negatives)
-  int64_t pyramid_pixels = 0;     // sum of resized areas at this scale
+  int64_t negative_chips = 0;  // sampled into the epoch
+  int64_t negative_pool = 0;   // before sampling
+  int64_t pixels = 0;          // chip pixels (positives + negatives)
+  int64_t pyramid_pixels = 0;  // sum of resized areas at this scale
 };
 
 struct ChipStats {

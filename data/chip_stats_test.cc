@@ -16,7 +16,8 @@ namespace sniper::data {
 namespace {
 
 ChipSampler Sampler(const char* text) {
-  absl::StatusOr<ChipSamplerOptions> o = ParseChipSamplerOptions(text, "embedded");
+  absl::StatusOr<ChipSamplerOptions> o =
+      ParseChipSamplerOptions(text, "embedded");
   CHECK(o.ok()) << o.status();
   return ChipSampler(*o);
 }
@@ -42,9 +43,9 @@ TEST(ChipStatsTest, HandCountedImage) {
   // image. Baseline: 1067x800.
   const CocoDataset ds =
       OneImage(640, 480, {{100, 100, 40, 40}, {300, 200, 200, 200}});
-  const ChipStats st = ComputeChipStats(
-      ds, Sampler(embedded::kCocoSniperSampler),
-      Sampler(embedded::kCocoSingleScaleSampler), nullptr, 0);
+  const ChipStats st =
+      ComputeChipStats(ds, Sampler(embedded::kCocoSniperSampler),
+                       Sampler(embedded::kCocoSingleScaleSampler), nullptr, 0);
   EXPECT_EQ(st.images, 1);
   EXPECT_EQ(st.positive_chips, 3);
   EXPECT_EQ(st.negative_chips, 0);
@@ -81,9 +82,9 @@ TEST(ChipStatsTest, SingleScalePixelsMatchValSizeTable) {
   ASSERT_OK_AND_ASSIGN(CocoDataset ds,
                        ParseCocoInstances(text, path, CocoReaderOptions{}));
   ASSERT_EQ(ds.num_images(), 5000u);
-  const ChipStats st = ComputeChipStats(
-      ds, Sampler(embedded::kCocoSniperSampler),
-      Sampler(embedded::kCocoSingleScaleSampler), nullptr, 0);
+  const ChipStats st =
+      ComputeChipStats(ds, Sampler(embedded::kCocoSniperSampler),
+                       Sampler(embedded::kCocoSingleScaleSampler), nullptr, 0);
   EXPECT_NEAR(st.per_image(st.single_scale_pixels), 893240, 0.5);
 }
 
@@ -92,9 +93,9 @@ TEST(ChipStatsTest, CocoMiniCoversEveryValidBox) {
       sniper::testing::SharedDataPath("coco_mini/instances.json");
   if (path.empty()) GTEST_SKIP() << sniper::testing::kNoSharedData;
   ASSERT_OK_AND_ASSIGN(CocoDataset ds, ReadCocoInstances(path, {}));
-  const ChipStats st = ComputeChipStats(
-      ds, Sampler(embedded::kCocoSniperSampler),
-      Sampler(embedded::kCocoSingleScaleSampler), nullptr, 0);
+  const ChipStats st =
+      ComputeChipStats(ds, Sampler(embedded::kCocoSniperSampler),
+                       Sampler(embedded::kCocoSingleScaleSampler), nullptr, 0);
   EXPECT_EQ(st.images, 747);
   EXPECT_DOUBLE_EQ(st.covered_fraction(), 1.0);
   // README of shared/data: 890,553 px per image after the 800/1333 resize.

@@ -15,7 +15,8 @@ double ComputeScale(const ScaleSpec& spec, int32_t width, int32_t height) {
       return spec.factor;
     case ScaleSpec::Kind::kResolution: {
       double s = spec.short_side / short_side;
-      if (long_side * s > spec.max_long_side) s = spec.max_long_side / long_side;
+      if (long_side * s > spec.max_long_side)
+        s = spec.max_long_side / long_side;
       return s;
     }
     case ScaleSpec::Kind::kLongSide:
@@ -89,7 +90,8 @@ int32_t CandidatePositions(int32_t side, int32_t chip, int32_t stride,
 uint64_t TieRank(uint64_t tie_seed, uint32_t cell) {
   // splitmix64 finalizer over (seed, cell): a fixed pseudo-random order of
   // candidates, as the reference's shuffle of candidate chips.
-  uint64_t z = tie_seed + 0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(cell) + 1);
+  uint64_t z =
+      tie_seed + 0x9E3779B97F4A7C15ull * (static_cast<uint64_t>(cell) + 1);
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);

@@ -43,10 +43,10 @@ inline Box ToCorners(const BoxXYWH& b) {
 struct ScaleSpec {
   enum class Kind { kFactor, kResolution, kLongSide };
   Kind kind = Kind::kFactor;
-  double factor = 1.0;       // kFactor
-  int32_t short_side = 0;    // kResolution
-  int32_t max_long_side = 0; // kResolution
-  int32_t long_side = 0;     // kLongSide
+  double factor = 1.0;        // kFactor
+  int32_t short_side = 0;     // kResolution
+  int32_t max_long_side = 0;  // kResolution
+  int32_t long_side = 0;      // kLongSide
   // Valid range of sqrt(w * h) in original pixels: [valid_min, valid_max).
   float valid_min = 0;
   float valid_max = std::numeric_limits<float>::infinity();
@@ -152,10 +152,10 @@ uint64_t TieRank(uint64_t tie_seed, uint32_t cell);
 // Labels of one chip, in chip coordinates (scaled pixels relative to the
 // chip's top-left corner; the chip is [0, x2-x1) x [0, y2-y1)).
 struct ChipLabels {
-  std::vector<Box> boxes;      // valid ground truth
-  std::vector<int32_t> labels; // contiguous label per box
-  std::vector<Box> ignore;     // ignore regions (clipped)
-  int32_t dropped = 0;         // overlapping boxes under min size after clip
+  std::vector<Box> boxes;       // valid ground truth
+  std::vector<int32_t> labels;  // contiguous label per box
+  std::vector<Box> ignore;      // ignore regions (clipped)
+  int32_t dropped = 0;          // overlapping boxes under min size after clip
 };
 
 // Assigns the image's ground truth to a chip (SNIPER.md section 5): a box is

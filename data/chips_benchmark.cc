@@ -36,7 +36,7 @@ ChipSamplerOptions Options(const char* text) {
 }
 
 const CocoDataset* CocoMini() {
-  static const CocoDataset* ds = [] () -> const CocoDataset* {
+  static const CocoDataset* ds = []() -> const CocoDataset* {
     const std::string path =
         sniper::testing::SharedDataPath("coco_mini/instances.json");
     if (path.empty()) return nullptr;
@@ -89,8 +89,8 @@ void RunChipGen(benchmark::State& state, const CocoDataset* ds, bool naive) {
         }
         const uint64_t tie_seed = rng.Next();
         rng.Next();
-        const auto c = sniper::testing::NaiveGreedyCover(at, o.chip_size,
-                                                         valid, tie_seed, 0);
+        const auto c = sniper::testing::NaiveGreedyCover(at, o.chip_size, valid,
+                                                         tie_seed, 0);
         num_chips += c.size();
         benchmark::DoNotOptimize(c.data());
       }
@@ -98,9 +98,9 @@ void RunChipGen(benchmark::State& state, const CocoDataset* ds, bool naive) {
   }
   state.SetItemsProcessed(state.iterations() * ds->num_images());
   state.counters["positive_chips"] = static_cast<double>(num_chips);
-  state.counters["sniper_pixels_per_image"] =
-      static_cast<double>(num_chips) * o.chip_size * o.chip_size /
-      ds->num_images();
+  state.counters["sniper_pixels_per_image"] = static_cast<double>(num_chips) *
+                                              o.chip_size * o.chip_size /
+                                              ds->num_images();
 }
 
 void BM_ChipGen_CocoMini(benchmark::State& state) {

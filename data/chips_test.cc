@@ -101,9 +101,10 @@ TEST(ChipsTest, HandWorkedGreedyCover) {
   std::vector<Chip> chips;
   // Three boxes that fit one chip together and one far away: 2 chips, the
   // first covering three boxes.
-  const std::vector<Box> boxes = {
-      {10, 10, 50, 50}, {100, 100, 200, 200}, {400, 300, 500, 500},
-      {900, 700, 990, 790}};
+  const std::vector<Box> boxes = {{10, 10, 50, 50},
+                                  {100, 100, 200, 200},
+                                  {400, 300, 500, 500},
+                                  {900, 700, 990, 790}};
   std::vector<int32_t> counts;
   EXPECT_EQ(cover.Cover(image, 512, boxes, 7, 0, &chips, &counts), 0);
   ASSERT_EQ(chips.size(), 2u);
@@ -131,8 +132,8 @@ TEST(ChipsTest, SmallImageGivesOneChipSpanningIt) {
   std::vector<Chip> chips;
   const Box huge = ScaleAndClip({0, 0, 640, 480}, image);
   ASSERT_TRUE(IsValidAtScale(o, 2, image, {0, 0, 640, 480}));
-  cover.Cover(image, 512, {huge, ScaleAndClip({300, 200, 500, 400}, image)},
-              1, 0, &chips);
+  cover.Cover(image, 512, {huge, ScaleAndClip({300, 200, 500, 400}, image)}, 1,
+              0, &chips);
   ASSERT_EQ(chips.size(), 1u);
   EXPECT_EQ(chips[0], (Chip{0, 0, 512, 384}));
 }
@@ -157,12 +158,12 @@ TEST(ChipsTest, LabelsSplitValidIgnoredAndDropped) {
   const ImageAtScale image = MakeImageAtScale(o, 0, 1000, 1000, 32);
   const Chip chip{100, 100, 612, 612};
   const std::vector<BoxXYWH> boxes = {
-      {150, 150, 50, 50},   // valid, inside
-      {580, 200, 60, 60},   // in range but cut by the border: ignore
-      {200, 200, 300, 300}, // out of range (300 px): ignore
-      {300, 300, 40, 40},   // crowd: ignore
-      {611, 300, 40, 40},   // overlaps by 1 px: dropped
-      {700, 700, 40, 40},   // outside the chip: nothing
+      {150, 150, 50, 50},    // valid, inside
+      {580, 200, 60, 60},    // in range but cut by the border: ignore
+      {200, 200, 300, 300},  // out of range (300 px): ignore
+      {300, 300, 40, 40},    // crowd: ignore
+      {611, 300, 40, 40},    // overlaps by 1 px: dropped
+      {700, 700, 40, 40},    // outside the chip: nothing
   };
   const std::vector<int32_t> labels = {4, 5, 6, 7, 8, 9};
   const std::vector<uint8_t> crowd = {0, 0, 0, 1, 0, 0};
@@ -280,17 +281,16 @@ TEST(ChipsPropertyTest, SamplerInvariantsOnRandomImages) {
           const bool in_range =
               size >= o.scales[s].valid_min && size < o.scales[s].valid_max;
           const double limit = 512 - o.max_stride() - 1;
-          const bool fits =
-              (image.scaled_width <= 512 || b.w * sc <= limit) &&
-              (image.scaled_height <= 512 || b.h * sc <= limit);
+          const bool fits = (image.scaled_width <= 512 || b.w * sc <= limit) &&
+                            (image.scaled_height <= 512 || b.h * sc <= limit);
           // Scaled, then clipped to the scaled image (whose side is rounded).
           const double W = image.scaled_width, H = image.scaled_height;
           const double x1 = std::clamp(b.x * sc, 0.0, W);
           const double y1 = std::clamp(b.y * sc, 0.0, H);
           const double x2 = std::clamp((b.x + b.w) * sc, 0.0, W);
           const double y2 = std::clamp((b.y + b.h) * sc, 0.0, H);
-          const bool inside = x1 >= c.x1 && y1 >= c.y1 && x2 <= c.x2 &&
-                              y2 <= c.y2;
+          const bool inside =
+              x1 >= c.x1 && y1 >= c.y1 && x2 <= c.x2 && y2 <= c.y2;
           const bool big_enough = x2 - x1 >= 2 && y2 - y1 >= 2;
           if (!ds.crowd_of(i)[k] && in_range && fits && inside && big_enough) {
             ++expected_valid;

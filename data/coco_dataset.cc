@@ -40,14 +40,11 @@ int64_t CocoDataset::IndexOfImage(int64_t image_id) const {
   return it == index_of_image_.end() ? -1 : it->second;
 }
 
-CocoDataset CocoDataset::FromParts(std::string source,
-                                   std::vector<CocoImage> images,
-                                   std::vector<CocoCategory> categories,
-                                   std::vector<BoxXYWH> boxes,
-                                   std::vector<int32_t> labels,
-                                   std::vector<uint8_t> crowd,
-                                   std::vector<int64_t> annotation_ids,
-                                   CocoLoadStats stats) {
+CocoDataset CocoDataset::FromParts(
+    std::string source, std::vector<CocoImage> images,
+    std::vector<CocoCategory> categories, std::vector<BoxXYWH> boxes,
+    std::vector<int32_t> labels, std::vector<uint8_t> crowd,
+    std::vector<int64_t> annotation_ids, CocoLoadStats stats) {
   CHECK_EQ(boxes.size(), labels.size());
   CHECK_EQ(boxes.size(), crowd.size());
   CHECK_EQ(boxes.size(), annotation_ids.size());
@@ -65,9 +62,9 @@ CocoDataset CocoDataset::FromParts(std::string source,
   }
   d.index_of_image_.reserve(d.images_.size());
   for (size_t i = 0; i < d.images_.size(); ++i) {
-    CHECK_LE(static_cast<size_t>(d.images_[i].first_box) +
-                 d.images_[i].num_boxes,
-             d.boxes_.size());
+    CHECK_LE(
+        static_cast<size_t>(d.images_[i].first_box) + d.images_[i].num_boxes,
+        d.boxes_.size());
     d.index_of_image_[d.images_[i].id] = static_cast<int64_t>(i);
   }
   return d;
@@ -183,8 +180,7 @@ class Reader {
     if (t == dom::element_type::UINT64) {
       return Error(path, "expected an integer, got one above 2^63");
     }
-    return Error(path,
-                 absl::StrCat("expected an integer, got ", TypeName(t)));
+    return Error(path, absl::StrCat("expected an integer, got ", TypeName(t)));
   }
   absl::Status GetDouble(dom::element v, const JsonPath& path,
                          double* out) const {
@@ -218,8 +214,8 @@ class Reader {
   absl::Status GetObject(dom::element v, const JsonPath& path,
                          dom::object* out) const {
     if (v.type() != dom::element_type::OBJECT) {
-      return Error(path, absl::StrCat("expected an object, got ",
-                                      TypeName(v.type())));
+      return Error(
+          path, absl::StrCat("expected an object, got ", TypeName(v.type())));
     }
     *out = v.get_object().value_unsafe();
     return absl::OkStatus();
@@ -270,8 +266,8 @@ absl::Status Reader::ParseImages(dom::element v) {
         (key == "width" ? image.width : image.height) = static_cast<int32_t>(x);
         (key == "width" ? has_w : has_h) = true;
       } else if (key == "file_name") {
-        RETURN_IF_ERROR(GetString(value, path.Field("file_name"),
-                                  &image.file_name));
+        RETURN_IF_ERROR(
+            GetString(value, path.Field("file_name"), &image.file_name));
         has_file = true;
       }
     });
@@ -301,12 +297,11 @@ absl::Status Reader::ParseAnnotations(dom::element v) {
         RETURN_IF_ERROR(GetInt64(value, path.Field("id"), &a.id));
         has_id = true;
       } else if (key == "image_id") {
-        RETURN_IF_ERROR(
-            GetInt64(value, path.Field("image_id"), &a.image_id));
+        RETURN_IF_ERROR(GetInt64(value, path.Field("image_id"), &a.image_id));
         has_image = true;
       } else if (key == "category_id") {
-        RETURN_IF_ERROR(GetInt64(value, path.Field("category_id"),
-                                 &a.category_id));
+        RETURN_IF_ERROR(
+            GetInt64(value, path.Field("category_id"), &a.category_id));
         has_cat = true;
       } else if (key == "iscrowd") {
         const JsonPath p = path.Field("iscrowd");
@@ -329,12 +324,13 @@ absl::Status Reader::ParseAnnotations(dom::element v) {
           if (k >= 4) {
             return Error(p, "expected 4 numbers [x, y, w, h], got more");
           }
-          RETURN_IF_ERROR(GetDouble(c, p.Sub(static_cast<int64_t>(k)), &a.bbox[k]));
+          RETURN_IF_ERROR(
+              GetDouble(c, p.Sub(static_cast<int64_t>(k)), &a.bbox[k]));
           ++k;
         }
         if (k != 4) {
-          return Error(p, absl::StrCat("expected 4 numbers [x, y, w, h], got ",
-                                       k));
+          return Error(
+              p, absl::StrCat("expected 4 numbers [x, y, w, h], got ", k));
         }
         has_bbox = true;
       }
@@ -368,8 +364,8 @@ absl::Status Reader::ParseCategories(dom::element v) {
         RETURN_IF_ERROR(GetString(value, path.Field("name"), &c.name));
         has_name = true;
       } else if (key == "supercategory") {
-        RETURN_IF_ERROR(GetString(value, path.Field("supercategory"),
-                                  &c.supercategory));
+        RETURN_IF_ERROR(
+            GetString(value, path.Field("supercategory"), &c.supercategory));
       }
     });
     if (!has_id) return Error(path, "missing field \"id\"");
@@ -392,8 +388,8 @@ absl::StatusOr<CocoDataset> Reader::Parse(simdjson::padded_string_view json) {
     return JsonError("$", e);
   }
   if (root.type() != dom::element_type::OBJECT) {
-    return Error("$",
-                 absl::StrCat("expected an object, got ", TypeName(root.type())));
+    return Error(
+        "$", absl::StrCat("expected an object, got ", TypeName(root.type())));
   }
   bool has_images = false, has_annotations = false, has_categories = false;
   // Copy out of the simdjson_result (value_unsafe() of a temporary would
@@ -432,10 +428,10 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
   });
   for (size_t k = 1; k < order.size(); ++k) {
     if (categories_[order[k]].id == categories_[order[k - 1]].id) {
-      return Error(absl::StrCat("categories[", order[k], "].id"),
-                   absl::StrCat("duplicate category id ",
-                                categories_[order[k]].id, " (also at categories[",
-                                order[k - 1], "])"));
+      return Error(
+          absl::StrCat("categories[", order[k], "].id"),
+          absl::StrCat("duplicate category id ", categories_[order[k]].id,
+                       " (also at categories[", order[k - 1], "])"));
     }
   }
   std::vector<CocoCategory> categories;
@@ -489,10 +485,10 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
       problem = absl::StrCat("box has non-positive size ", w, "x", h);
     } else if (x < -tol || y < -tol || x + w > image.width + tol ||
                y + h > image.height + tol) {
-      problem = absl::StrCat("box [", x, ", ", y, ", ", w, ", ", h,
-                             "] lies outside image ", a.image_id, " (",
-                             image.width, "x", image.height, ") by more than ",
-                             tol, " px");
+      problem =
+          absl::StrCat("box [", x, ", ", y, ", ", w, ", ", h,
+                       "] lies outside image ", a.image_id, " (", image.width,
+                       "x", image.height, ") by more than ", tol, " px");
     }
     if (!problem.empty()) {
       if (options_.invalid_box_policy == InvalidBoxPolicy::kError) {
@@ -557,10 +553,9 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
                  << " invalid boxes of " << stats.annotations
                  << " annotations (InvalidBoxPolicy::kSkip)";
   }
-  return CocoDataset::FromParts(source_, std::move(images_),
-                                std::move(categories), std::move(boxes),
-                                std::move(labels), std::move(crowd),
-                                std::move(ids), stats);
+  return CocoDataset::FromParts(
+      source_, std::move(images_), std::move(categories), std::move(boxes),
+      std::move(labels), std::move(crowd), std::move(ids), stats);
 }
 
 }  // namespace
@@ -577,8 +572,8 @@ absl::StatusOr<CocoDataset> ReadCocoInstances(
     const std::string& path, const CocoReaderOptions& options) {
   simdjson::padded_string contents;
   if (auto e = simdjson::padded_string::load(path).get(contents)) {
-    return absl::NotFoundError(absl::StrCat(
-        path, ": cannot read (", simdjson::error_message(e), ")"));
+    return absl::NotFoundError(
+        absl::StrCat(path, ": cannot read (", simdjson::error_message(e), ")"));
   }
   Reader reader(path, options);
   return reader.Parse(contents);

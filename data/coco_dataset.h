@@ -63,9 +63,9 @@ struct CocoReaderOptions {
 };
 
 struct CocoLoadStats {
-  int64_t annotations = 0;          // annotation entries in the file
+  int64_t annotations = 0;            // annotation entries in the file
   int64_t skipped_invalid_boxes = 0;  // dropped under InvalidBoxPolicy::kSkip
-  int64_t clipped_boxes = 0;        // moved inside the image (within tolerance)
+  int64_t clipped_boxes = 0;  // moved inside the image (within tolerance)
   int64_t crowd_boxes = 0;
   int64_t images_without_boxes = 0;
 };
@@ -103,14 +103,11 @@ class CocoDataset {
   // Builds a dataset from parts (used by the reader and by tests/tools that
   // synthesize data). Boxes must already be grouped by image: image i owns
   // [first_box, first_box + num_boxes). No validation beyond sizes.
-  static CocoDataset FromParts(std::string source,
-                               std::vector<CocoImage> images,
-                               std::vector<CocoCategory> categories,
-                               std::vector<BoxXYWH> boxes,
-                               std::vector<int32_t> labels,
-                               std::vector<uint8_t> crowd,
-                               std::vector<int64_t> annotation_ids,
-                               CocoLoadStats stats);
+  static CocoDataset FromParts(
+      std::string source, std::vector<CocoImage> images,
+      std::vector<CocoCategory> categories, std::vector<BoxXYWH> boxes,
+      std::vector<int32_t> labels, std::vector<uint8_t> crowd,
+      std::vector<int64_t> annotation_ids, CocoLoadStats stats);
 
  private:
   std::string source_;

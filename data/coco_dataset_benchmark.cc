@@ -23,7 +23,8 @@ namespace {
 std::string SyntheticCocoJson(int images, int annotations) {
   std::mt19937 rng(7);
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  std::string out = "{\"info\": {\"description\": \"synthetic\"}, \"images\": [";
+  std::string out =
+      "{\"info\": {\"description\": \"synthetic\"}, \"images\": [";
   for (int i = 0; i < images; ++i) {
     absl::StrAppend(&out, i ? ",\n" : "", "{\"id\": ", i + 1,
                     ", \"width\": 640, \"height\": 480, \"file_name\": \"",
@@ -44,8 +45,8 @@ std::string SyntheticCocoJson(int images, int annotations) {
   }
   out += "],\n\"categories\": [";
   for (int c = 0; c < 80; ++c) {
-    absl::StrAppend(&out, c ? "," : "", "{\"id\": ", c + 1,
-                    ", \"name\": \"c", c + 1, "\", \"supercategory\": \"s\"}");
+    absl::StrAppend(&out, c ? "," : "", "{\"id\": ", c + 1, ", \"name\": \"c",
+                    c + 1, "\", \"supercategory\": \"s\"}");
   }
   out += "]}";
   return out;

@@ -34,8 +34,8 @@ absl::StatusOr<CocoDataset> Parse(const std::string& json,
 void ExpectInvalid(const std::string& json, const std::string& what,
                    CocoReaderOptions options = {}) {
   const auto result = Parse(json, options);
-  EXPECT_THAT(result, StatusIs(absl::StatusCode::kInvalidArgument,
-                               HasSubstr(what)))
+  EXPECT_THAT(result,
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(what)))
       << json;
   if (!result.ok()) {
     EXPECT_THAT(result.status().message(), HasSubstr("t.json"));
@@ -43,10 +43,10 @@ void ExpectInvalid(const std::string& json, const std::string& what,
 }
 
 TEST(CocoDatasetTest, ParsesAndGroupsBoxesByImage) {
-  const std::string json = Doc(
-      absl::StrCat(kImage, R"(, {"file_name": "b.jpg", "height": 100,
+  const std::string json =
+      Doc(absl::StrCat(kImage, R"(, {"file_name": "b.jpg", "height": 100,
                     "width": 200, "id": 3000000000, "extra": [1, {"x": 2}]})"),
-      R"({"id": 1, "image_id": 3000000000, "category_id": 18,
+          R"({"id": 1, "image_id": 3000000000, "category_id": 18,
           "bbox": [10, 20, 30.5, 40], "area": 5, "segmentation": [[1, 2]]},
          {"id": 900100000149, "image_id": 7, "category_id": 1,
           "bbox": [0, 0, 64, 48], "iscrowd": 1},
@@ -77,10 +77,10 @@ TEST(CocoDatasetTest, ParsesAndGroupsBoxesByImage) {
 }
 
 TEST(CocoDatasetTest, KeyOrderDoesNotMatter) {
-  const std::string json = absl::StrCat(
-      "{", kCategories, R"(, "annotations": [{"bbox": [1, 1, 2, 2],
+  const std::string json =
+      absl::StrCat("{", kCategories, R"(, "annotations": [{"bbox": [1, 1, 2, 2],
       "category_id": 1, "image_id": 7, "id": 5}], "images": [)",
-      kImage, "]}");
+                   kImage, "]}");
   ASSERT_OK_AND_ASSIGN(CocoDataset ds, Parse(json));
   EXPECT_EQ(ds.boxes_of(0).size(), 1u);
 }
@@ -106,9 +106,9 @@ TEST(CocoDatasetTest, TruncatedJsonIsAnError) {
 }
 
 TEST(CocoDatasetTest, WrongTypesNameThePath) {
-  ExpectInvalid(Doc(R"({"id": "7", "width": 1, "height": 1, "file_name": "x"})",
-                    ""),
-                "images[0].id: expected an integer, got string");
+  ExpectInvalid(
+      Doc(R"({"id": "7", "width": 1, "height": 1, "file_name": "x"})", ""),
+      "images[0].id: expected an integer, got string");
   ExpectInvalid(Doc(kImage, R"({"id": 1, "image_id": 7, "category_id": 1,
                     "bbox": [1, "1", 2, 2]})"),
                 "annotations[0].bbox[1]: expected a number, got string");
@@ -123,9 +123,9 @@ TEST(CocoDatasetTest, WrongTypesNameThePath) {
                 "annotations[0].iscrowd: must be 0 or 1");
   ExpectInvalid(R"({"images": {}, "categories": []})",
                 "images: expected an array, got object");
-  ExpectInvalid(Doc(R"({"id": 1, "width": -4, "height": 1, "file_name": "x"})",
-                    ""),
-                "images[0].width: must be in [1, 1048576], got -4");
+  ExpectInvalid(
+      Doc(R"({"id": 1, "width": -4, "height": 1, "file_name": "x"})", ""),
+      "images[0].width: must be in [1, 1048576], got -4");
 }
 
 TEST(CocoDatasetTest, MissingFieldsNameTheEntry) {
@@ -143,13 +143,13 @@ TEST(CocoDatasetTest, InconsistentReferencesAreErrors) {
   ExpectInvalid(Doc(absl::StrCat(kImage, ",", kImage), ""),
                 "images[1].id: duplicate image id 7");
   const std::string box = R"("category_id": 1, "bbox": [1, 1, 2, 2])";
-  ExpectInvalid(Doc(kImage, absl::StrCat(R"({"id": 4, "image_id": 7, )", box,
-                                         R"(}, {"id": 4, "image_id": 7, )", box,
-                                         "}")),
-                "annotations[1].id: duplicate annotation id 4");
-  ExpectInvalid(Doc(kImage, absl::StrCat(R"({"id": 4, "image_id": 8, )", box,
-                                         "}")),
-                "annotations[0].image_id: no image with id 8");
+  ExpectInvalid(
+      Doc(kImage, absl::StrCat(R"({"id": 4, "image_id": 7, )", box,
+                               R"(}, {"id": 4, "image_id": 7, )", box, "}")),
+      "annotations[1].id: duplicate annotation id 4");
+  ExpectInvalid(
+      Doc(kImage, absl::StrCat(R"({"id": 4, "image_id": 8, )", box, "}")),
+      "annotations[0].image_id: no image with id 8");
   ExpectInvalid(Doc(kImage, R"({"id": 4, "image_id": 7, "category_id": 2,
                     "bbox": [1, 1, 2, 2]})"),
                 "annotations[0].category_id: unknown category id 2");
@@ -159,9 +159,9 @@ TEST(CocoDatasetTest, InconsistentReferencesAreErrors) {
 }
 
 TEST(CocoDatasetTest, InvalidBoxesErrorOrAreSkippedAndCounted) {
-  const std::string json = Doc(
-      kImage,
-      R"({"id": 1, "image_id": 7, "category_id": 1, "bbox": [1, 1, 0, 5]},
+  const std::string json =
+      Doc(kImage,
+          R"({"id": 1, "image_id": 7, "category_id": 1, "bbox": [1, 1, 0, 5]},
          {"id": 2, "image_id": 7, "category_id": 1, "bbox": [1, 1, 5, -2]},
          {"id": 3, "image_id": 7, "category_id": 1, "bbox": [600, 1, 50, 5]},
          {"id": 4, "image_id": 7, "category_id": 1, "bbox": [-0.5, 1, 10, 5]},

@@ -21,15 +21,15 @@ absl::StatusOr<RgbImage> DecodeJpegFile(const std::string& path) {
   const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   if (tjDecompressHeader3(tj.get(), data, bytes.size(), &width, &height,
                           &subsamp, &colorspace) != 0) {
-    return absl::DataLossError(absl::StrCat(
-        path, ": not a readable JPEG (", tjGetErrorStr2(tj.get()), ")"));
+    return absl::DataLossError(absl::StrCat(path, ": not a readable JPEG (",
+                                            tjGetErrorStr2(tj.get()), ")"));
   }
   RgbImage image;
   image.width = width;
   image.height = height;
   image.pixels.resize(static_cast<size_t>(width) * height * 3);
-  if (tjDecompress2(tj.get(), data, bytes.size(), image.pixels.data(), width,
-                    0, height, TJPF_RGB, TJFLAG_ACCURATEDCT) != 0 &&
+  if (tjDecompress2(tj.get(), data, bytes.size(), image.pixels.data(), width, 0,
+                    height, TJPF_RGB, TJFLAG_ACCURATEDCT) != 0 &&
       tjGetErrorCode(tj.get()) == TJERR_FATAL) {
     return absl::DataLossError(absl::StrCat(
         path, ": corrupt or truncated JPEG (", tjGetErrorStr2(tj.get()), ")"));
@@ -60,9 +60,9 @@ absl::Status WritePngFile(const std::string& path, const RgbImage& image) {
                PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
   for (int32_t y = 0; y < image.height; ++y) {
-    png_write_row(png, const_cast<png_bytep>(image.pixels.data() +
-                                             static_cast<size_t>(y) *
-                                                 image.width * 3));
+    png_write_row(
+        png, const_cast<png_bytep>(image.pixels.data() +
+                                   static_cast<size_t>(y) * image.width * 3));
   }
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);

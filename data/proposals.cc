@@ -127,15 +127,16 @@ absl::StatusOr<ProposalSet> ParseProposals(absl::string_view bytes,
   cur.Read(&num_scales);
   cur.Read(&num_images);
   if (version != ProposalSet::kVersion) {
-    return error(absl::StrCat("unsupported version ", version, " (this reader: ",
-                              ProposalSet::kVersion, ")"));
+    return error(absl::StrCat("unsupported version ", version,
+                              " (this reader: ", ProposalSet::kVersion, ")"));
   }
   const uint32_t computed_crc = Crc32(body);
   if (computed_crc != stored_crc) {
     return error("checksum mismatch (truncated or corrupted file)");
   }
   if (num_scales == 0 || num_scales > 64) {
-    return error(absl::StrCat("num_scales must be in [1, 64], got ", num_scales));
+    return error(
+        absl::StrCat("num_scales must be in [1, 64], got ", num_scales));
   }
   // Each record takes at least 8 + 4 * S bytes.
   if (num_images > cur.left() / (8 + 4ull * num_scales)) {
@@ -176,16 +177,17 @@ absl::StatusOr<ProposalSet> ParseProposals(absl::string_view bytes,
         if (!std::isfinite(v[0]) || !std::isfinite(v[1]) ||
             !std::isfinite(v[2]) || !std::isfinite(v[3]) ||
             !std::isfinite(v[4]) || v[2] < v[0] || v[3] < v[1]) {
-          return error(absl::StrCat("image ", id, " scale ", s, " proposal ",
-                                    k, ": invalid box [", v[0], ", ", v[1],
-                                    ", ", v[2], ", ", v[3], "] score ", v[4]));
+          return error(absl::StrCat("image ", id, " scale ", s, " proposal ", k,
+                                    ": invalid box [", v[0], ", ", v[1], ", ",
+                                    v[2], ", ", v[3], "] score ", v[4]));
         }
       }
     }
     set.Set(id, per_scale);
   }
   if (cur.left() != 0) {
-    return error(absl::StrCat(cur.left(), " unexpected bytes after the last record"));
+    return error(
+        absl::StrCat(cur.left(), " unexpected bytes after the last record"));
   }
   return set;
 }

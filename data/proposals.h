@@ -54,7 +54,8 @@ class ProposalSet {
 
   // Sets the proposals of (image_id, every scale). `per_scale` has
   // num_scales() entries. Replaces an earlier entry for the image.
-  void Set(int64_t image_id, const std::vector<std::vector<ScoredBox>>& per_scale);
+  void Set(int64_t image_id,
+           const std::vector<std::vector<ScoredBox>>& per_scale);
 
   // Proposals of an image at a scale (empty if the image has none).
   absl::Span<const ScoredBox> Get(int64_t image_id, int scale) const;

@@ -58,9 +58,9 @@ TEST(ProposalsTest, DetectsCorruptionAndTruncation) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr("bad magic")));
   std::string flipped = bytes;
   flipped[40] ^= 0x10;
-  EXPECT_THAT(ParseProposals(flipped, "f"),
-              StatusIs(absl::StatusCode::kDataLoss,
-                       HasSubstr("checksum mismatch")));
+  EXPECT_THAT(
+      ParseProposals(flipped, "f"),
+      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("checksum mismatch")));
   std::string magic = bytes;
   magic[0] = 'X';
   EXPECT_THAT(ParseProposals(magic, "f"),

@@ -47,9 +47,9 @@ TEST(ProtoIoTest, WrongTypeIsAnError) {
 
 TEST(ProtoIoTest, MissingFileIsNotFound) {
   test::TestMessage m;
-  EXPECT_THAT(ReadTextProtoFile(TempPath("does_not_exist.pbtxt"), &m),
-              StatusIs(absl::StatusCode::kNotFound,
-                       HasSubstr("does_not_exist.pbtxt")));
+  EXPECT_THAT(
+      ReadTextProtoFile(TempPath("does_not_exist.pbtxt"), &m),
+      StatusIs(absl::StatusCode::kNotFound, HasSubstr("does_not_exist.pbtxt")));
 }
 
 TEST(ProtoIoTest, AtomicWriteRoundTrips) {
@@ -68,9 +68,9 @@ TEST(ProtoIoTest, AtomicWriteRoundTrips) {
 }
 
 TEST(ProtoIoTest, AtomicWriteIntoMissingDirectoryFailsCleanly) {
-  EXPECT_THAT(WriteFileAtomically(TempPath("no/such/dir/file"), "x"),
-              StatusIs(absl::StatusCode::kPermissionDenied,
-                       HasSubstr("no/such/dir")));
+  EXPECT_THAT(
+      WriteFileAtomically(TempPath("no/such/dir/file"), "x"),
+      StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr("no/such/dir")));
 }
 
 }  // namespace

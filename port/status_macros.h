@@ -22,16 +22,16 @@
 
 // Evaluates `expr` (an absl::Status) and returns it from the enclosing
 // function if it is not OK.
-#define RETURN_IF_ERROR(expr)                                        \
-  do {                                                               \
-    ::absl::Status sniper_status_ = (expr);                          \
-    if (!sniper_status_.ok()) return sniper_status_;                 \
+#define RETURN_IF_ERROR(expr)                        \
+  do {                                               \
+    ::absl::Status sniper_status_ = (expr);          \
+    if (!sniper_status_.ok()) return sniper_status_; \
   } while (false)
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status,
 // otherwise moves the value into `lhs` (a declaration or an lvalue).
-#define ASSIGN_OR_RETURN(lhs, rexpr)                                       \
-  SNIPER_ASSIGN_OR_RETURN_IMPL(                                            \
+#define ASSIGN_OR_RETURN(lhs, rexpr) \
+  SNIPER_ASSIGN_OR_RETURN_IMPL(      \
       SNIPER_STATUS_CONCAT(sniper_statusor_, __LINE__), lhs, rexpr)
 
 #define SNIPER_ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr) \

@@ -34,23 +34,23 @@ MATCHER_P2(StatusIs, code, message_matcher,
   const absl::Status& status = ::sniper::testing::GetStatus(arg);
   *result_listener << "whose status is " << status;
   return status.code() == code &&
-         ::testing::ExplainMatchResult(message_matcher,
-                                       std::string(status.message()),
-                                       result_listener);
+         ::testing::ExplainMatchResult(
+             message_matcher, std::string(status.message()), result_listener);
 }
 
 }  // namespace sniper::testing
 
-#define EXPECT_OK(expr) EXPECT_TRUE(::sniper::testing::GetStatus(expr).ok()) \
-    << ::sniper::testing::GetStatus(expr)
-#define ASSERT_OK(expr)                                        \
-  do {                                                         \
+#define EXPECT_OK(expr)                                \
+  EXPECT_TRUE(::sniper::testing::GetStatus(expr).ok()) \
+      << ::sniper::testing::GetStatus(expr)
+#define ASSERT_OK(expr)                                                  \
+  do {                                                                   \
     const ::absl::Status sniper_s_ = ::sniper::testing::GetStatus(expr); \
-    ASSERT_TRUE(sniper_s_.ok()) << sniper_s_;                  \
+    ASSERT_TRUE(sniper_s_.ok()) << sniper_s_;                            \
   } while (false)
 
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                  \
-  SNIPER_ASSERT_OK_AND_ASSIGN_IMPL(                                       \
+#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
+  SNIPER_ASSERT_OK_AND_ASSIGN_IMPL(      \
       SNIPER_STATUS_CONCAT(sniper_statusor_, __LINE__), lhs, rexpr)
 #define SNIPER_ASSERT_OK_AND_ASSIGN_IMPL(tmp, lhs, rexpr) \
   auto tmp = (rexpr);                                     \

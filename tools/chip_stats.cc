@@ -9,6 +9,8 @@
 // baseline's and the full pyramid's pixels per image, the ratios, and the
 // fraction of valid boxes covered by positive chips (must be 1). Without
 // --proposals there are no negative chips.
+#include "data/chip_stats.h"
+
 #include <iostream>
 #include <string>
 
@@ -19,7 +21,6 @@
 #include "configs/coco_single_scale_sampler_embedded.h"
 #include "configs/coco_sniper_sampler_embedded.h"
 #include "data/chip_sampler_builder.h"
-#include "data/chip_stats.h"
 #include "data/coco_dataset.h"
 #include "data/proposals.h"
 #include "glog/logging.h"
@@ -71,10 +72,9 @@ int Run() {
     std::cerr << "chip_stats: " << dataset.status().message() << "\n";
     return 1;
   }
-  auto sniper_options =
-      LoadOrDefault(absl::GetFlag(FLAGS_config),
-                    sniper::embedded::kCocoSniperSampler,
-                    "embedded:configs/coco_sniper_sampler.pbtxt");
+  auto sniper_options = LoadOrDefault(
+      absl::GetFlag(FLAGS_config), sniper::embedded::kCocoSniperSampler,
+      "embedded:configs/coco_sniper_sampler.pbtxt");
   auto baseline_options =
       LoadOrDefault(absl::GetFlag(FLAGS_baseline_config),
                     sniper::embedded::kCocoSingleScaleSampler,
@@ -109,8 +109,8 @@ int Run() {
             << sniper::data::FormatChipStats(stats);
   if (!absl::GetFlag(FLAGS_json).empty()) {
     const std::string path = ResolveUserPath(absl::GetFlag(FLAGS_json));
-    const absl::Status status = sniper::WriteFileAtomically(
-        path, sniper::data::ChipStatsToJson(stats));
+    const absl::Status status =
+        sniper::WriteFileAtomically(path, sniper::data::ChipStatsToJson(stats));
     if (!status.ok()) {
       std::cerr << "chip_stats: " << status.message() << "\n";
       return 1;

@@ -54,8 +54,8 @@ constexpr Color kValid = {0, 230, 0};
 constexpr Color kIgnored = {255, 30, 30};
 constexpr Color kCrowd = {255, 140, 0};
 
-void DrawRect(RgbImage* img, int x_offset, const Box& b, int thickness,
-              Color c, int panel_width) {
+void DrawRect(RgbImage* img, int x_offset, const Box& b, int thickness, Color c,
+              int panel_width) {
   const int x1 = static_cast<int>(std::floor(b.x1));
   const int y1 = static_cast<int>(std::floor(b.y1));
   const int x2 = static_cast<int>(std::ceil(b.x2)) - 1;
@@ -100,12 +100,11 @@ int Run() {
               << image_id << "\n";
     return 1;
   }
-  auto options =
-      absl::GetFlag(FLAGS_config).empty()
-          ? sniper::data::ParseChipSamplerOptions(
-                sniper::embedded::kCocoSniperSampler, "embedded")
-          : sniper::data::LoadChipSamplerOptions(
-                ResolveUserPath(absl::GetFlag(FLAGS_config)));
+  auto options = absl::GetFlag(FLAGS_config).empty()
+                     ? sniper::data::ParseChipSamplerOptions(
+                           sniper::embedded::kCocoSniperSampler, "embedded")
+                     : sniper::data::LoadChipSamplerOptions(
+                           ResolveUserPath(absl::GetFlag(FLAGS_config)));
   if (!options.ok()) {
     std::cerr << "visualize_chips: " << options.status().message() << "\n";
     return 1;
@@ -127,9 +126,9 @@ int Run() {
     return 1;
   }
   if (image->width != info.width || image->height != info.height) {
-    std::cerr << "visualize_chips: " << info.file_name << " is "
-              << image->width << "x" << image->height << " but " << ann
-              << " says " << info.width << "x" << info.height << "\n";
+    std::cerr << "visualize_chips: " << info.file_name << " is " << image->width
+              << "x" << image->height << " but " << ann << " says "
+              << info.width << "x" << info.height << "\n";
     return 1;
   }
   const sniper::data::ChipSampler sampler(*options);
@@ -153,7 +152,8 @@ int Run() {
       for (int x = 0; x < w; ++x) {
         const uint8_t* src = image->at(x, y);
         uint8_t* dst = canvas.at(x0 + x, y);
-        for (int k = 0; k < 3; ++k) dst[k] = static_cast<uint8_t>(src[k] * 3 / 5);
+        for (int k = 0; k < 3; ++k)
+          dst[k] = static_cast<uint8_t>(src[k] * 3 / 5);
       }
     }
     const auto& ps = chips.scales[s];
@@ -176,13 +176,11 @@ int Run() {
       DrawRect(&canvas, x0, to_original(c), 3, kNegative, w);
     }
     for (const auto& c : ps.positives) {
-      DrawRect(&canvas, x0, to_original(c), 3,
-               kScaleColors[std::min(s, 3)], w);
+      DrawRect(&canvas, x0, to_original(c), 3, kScaleColors[std::min(s, 3)], w);
     }
     std::cout << "scale " << s << ": x" << sc << " (" << ps.image.scaled_width
-              << "x" << ps.image.scaled_height << "), "
-              << ps.valid_boxes.size() << " valid boxes, "
-              << ps.positives.size() << " positive chips, "
+              << "x" << ps.image.scaled_height << "), " << ps.valid_boxes.size()
+              << " valid boxes, " << ps.positives.size() << " positive chips, "
               << ps.negatives.size() << " negative chips\n";
   }
   const std::string out = ResolveUserPath(absl::GetFlag(FLAGS_out));

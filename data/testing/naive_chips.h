@@ -20,8 +20,8 @@ inline std::vector<data::Chip> NaiveGreedyCover(
   std::vector<int32_t> xs, ys;
   const int32_t ext_x = data::CandidatePositions(image.scaled_width, chip_size,
                                                  image.stride, &xs);
-  const int32_t ext_y = data::CandidatePositions(
-      image.scaled_height, chip_size, image.stride, &ys);
+  const int32_t ext_y = data::CandidatePositions(image.scaled_height, chip_size,
+                                                 image.stride, &ys);
   std::vector<data::Chip> candidates;  // row-major: cell = row * ncols + col
   for (int32_t y : ys) {
     for (int32_t x : xs) candidates.push_back({x, y, x + ext_x, y + ext_y});

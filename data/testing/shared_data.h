@@ -6,9 +6,10 @@
 #ifndef SNIPER_DATA_TESTING_SHARED_DATA_H_
 #define SNIPER_DATA_TESTING_SHARED_DATA_H_
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <string>
-#include <sys/stat.h>
 
 namespace sniper::testing {
 
@@ -20,8 +21,7 @@ inline bool PathExists(const std::string& path) {
 // The shared data directory if `relative` exists under it, else "".
 inline std::string SharedDataPath(const std::string& relative) {
   const char* env = std::getenv("SNIPER_SHARED_DATA");
-  for (const char* root : {env,
-                           "/work/shared/data"}) {
+  for (const char* root : {env, "/work/shared/data"}) {
     if (root == nullptr || *root == '\0') continue;
     const std::string path = std::string(root) + "/" + relative;
     if (PathExists(path)) return path;

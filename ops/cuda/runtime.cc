@@ -23,8 +23,8 @@ absl::StatusOr<int> DeviceCount() {
   int count = 0;
   const int err = internal::DeviceCount(&count);
   if (err != 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cudaGetDeviceCount failed: ", internal::ErrorString(err)));
+    return absl::UnavailableError(absl::StrCat("cudaGetDeviceCount failed: ",
+                                               internal::ErrorString(err)));
   }
   if (count == 0) return absl::UnavailableError("no CUDA device visible");
   return count;

@@ -2,7 +2,8 @@
 //
 // CUDA availability checks for host code and tests. A GPU test starts with
 //
-//   if (!sniper::cuda::HasDevice()) GTEST_SKIP() << sniper::cuda::WhyNoDevice();
+//   if (!sniper::cuda::HasDevice()) GTEST_SKIP() <<
+//   sniper::cuda::WhyNoDevice();
 //
 // so it skips cleanly, saying why, on machines without a GPU (CI).
 #ifndef SNIPER_OPS_CUDA_RUNTIME_H_

@@ -31,8 +31,10 @@ int HostSaxpy(float a, const float* x, float* y, int64_t n) {
   float* dy = nullptr;
   cudaError_t err = cudaMalloc(&dx, bytes);
   if (err == cudaSuccess) err = cudaMalloc(&dy, bytes);
-  if (err == cudaSuccess) err = cudaMemcpy(dx, x, bytes, cudaMemcpyHostToDevice);
-  if (err == cudaSuccess) err = cudaMemcpy(dy, y, bytes, cudaMemcpyHostToDevice);
+  if (err == cudaSuccess)
+    err = cudaMemcpy(dx, x, bytes, cudaMemcpyHostToDevice);
+  if (err == cudaSuccess)
+    err = cudaMemcpy(dy, y, bytes, cudaMemcpyHostToDevice);
   if (err == cudaSuccess) {
     const int threads = 256;
     const int64_t wanted = (n + threads - 1) / threads;
@@ -40,7 +42,8 @@ int HostSaxpy(float a, const float* x, float* y, int64_t n) {
     SaxpyKernel<<<blocks, threads>>>(a, dx, dy, n);
     err = cudaGetLastError();
   }
-  if (err == cudaSuccess) err = cudaMemcpy(y, dy, bytes, cudaMemcpyDeviceToHost);
+  if (err == cudaSuccess)
+    err = cudaMemcpy(y, dy, bytes, cudaMemcpyDeviceToHost);
   cudaFree(dx);
   cudaFree(dy);
   return static_cast<int>(err);
