@@ -112,8 +112,11 @@ struct RawAnnotation {
 // creates these on the stack for every value, and only an error turns one
 // into a string.
 struct JsonPath {
-  const char* section = "$";
-  int64_t index = -1;
+  explicit JsonPath(const char* section_name, int64_t at = -1)
+      : section(section_name), index(at) {}
+
+  const char* section;
+  int64_t index;
   std::string_view field;
   int64_t sub = -1;
 

@@ -1,7 +1,7 @@
 // chip_stats: SNIPER's pixel accounting for a COCO-format dataset.
 //
-//   bazel run //tools:chip_stats -- --annotations=instances.json \
-//       [--config=sampler.pbtxt] [--baseline_config=single.pbtxt] \
+//   bazel run //tools:chip_stats -- --annotations=instances.json
+//       [--config=sampler.pbtxt] [--baseline_config=single.pbtxt]
 //       [--proposals=proposals.bin] [--json=out.json] [--epoch=0]
 //
 // Prints per scale and in total: valid boxes, positive and negative chips,

@@ -1,7 +1,7 @@
 // visualize_chips: draws SNIPER's chips and box assignment for one image.
 //
-//   bazel run //tools:visualize_chips -- --annotations=instances.json \
-//       --images=<dir> --image_id=N --out=x.png [--config=...] \
+//   bazel run //tools:visualize_chips -- --annotations=instances.json
+//       --images=<dir> --image_id=N --out=x.png [--config=...]
 //       [--proposals=...] [--epoch=0]
 //
 // One panel per scale, side by side, each the original image (dimmed) with,

@@ -8,7 +8,7 @@ gives a cc_library with header <name>.h declaring
   namespace sniper::embedded { extern const char kA[]; }
 """
 
-def embed_text(name, src, symbol, visibility = None):
+def embed_text(name, src, symbol, visibility = ["//:__subpackages__"]):
     header = name + ".h"
     source = name + ".cc"
     native.genrule(
