@@ -224,6 +224,22 @@ class Reader {
     return absl::OkStatus();
   }
 
+  // Calls fn(path, object) for each element of the array `v`, the top-level
+  // field `section`; stops at the first error.
+  template <typename Fn>
+  absl::Status ForEachObject(dom::element v, const char* section, Fn fn) const {
+    dom::array arr;
+    RETURN_IF_ERROR(GetArray(v, JsonPath(section), &arr));
+    int64_t i = 0;
+    for (dom::element elem : arr) {
+      const JsonPath path(section, i++);
+      dom::object obj;
+      RETURN_IF_ERROR(GetObject(elem, path, &obj));
+      RETURN_IF_ERROR(fn(path, obj));
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status ParseImages(dom::element v);
   absl::Status ParseAnnotations(dom::element v);
   absl::Status ParseCategories(dom::element v);
@@ -236,150 +252,130 @@ class Reader {
   std::vector<RawAnnotation> annotations_;
 };
 
-// Iterates the key/value pairs of a DOM object.
-#define SNIPER_FOR_EACH_FIELD(obj, path, key, value, body) \
-  for (dom::key_value_pair kv : obj) {                     \
-    const std::string_view key = kv.key;                   \
-    const dom::element value = kv.value;                   \
-    body                                                   \
-  }
-
 absl::Status Reader::ParseImages(dom::element v) {
-  dom::array arr;
-  RETURN_IF_ERROR(GetArray(v, JsonPath{"images"}, &arr));
-  size_t i = 0;
-  for (dom::element elem : arr) {
-    const JsonPath path{"images", static_cast<int64_t>(i)};
-    const dom::element ev = elem;
-    dom::object obj;
-    RETURN_IF_ERROR(GetObject(ev, path, &obj));
-    CocoImage image;
-    bool has_id = false, has_w = false, has_h = false, has_file = false;
-    SNIPER_FOR_EACH_FIELD(obj, path, key, value, {
-      if (key == "id") {
-        RETURN_IF_ERROR(GetInt64(value, path.Field("id"), &image.id));
-        has_id = true;
-      } else if (key == "width" || key == "height") {
-        int64_t x;
-        const JsonPath p = path.Field(key);
-        RETURN_IF_ERROR(GetInt64(value, p, &x));
-        if (x <= 0 || x > (1 << 20)) {
-          return Error(p, absl::StrCat("must be in [1, 1048576], got ", x));
+  return ForEachObject(
+      v, "images", [&](const JsonPath& path, dom::object obj) -> absl::Status {
+        CocoImage image;
+        bool has_id = false, has_w = false, has_h = false, has_file = false;
+        for (dom::key_value_pair kv : obj) {
+          const std::string_view key = kv.key;
+          const dom::element value = kv.value;
+          if (key == "id") {
+            RETURN_IF_ERROR(GetInt64(value, path.Field("id"), &image.id));
+            has_id = true;
+          } else if (key == "width" || key == "height") {
+            int64_t x;
+            const JsonPath p = path.Field(key);
+            RETURN_IF_ERROR(GetInt64(value, p, &x));
+            if (x <= 0 || x > (1 << 20)) {
+              return Error(p, absl::StrCat("must be in [1, 1048576], got ", x));
+            }
+            (key == "width" ? image.width : image.height) =
+                static_cast<int32_t>(x);
+            (key == "width" ? has_w : has_h) = true;
+          } else if (key == "file_name") {
+            RETURN_IF_ERROR(
+                GetString(value, path.Field("file_name"), &image.file_name));
+            has_file = true;
+          }
         }
-        (key == "width" ? image.width : image.height) = static_cast<int32_t>(x);
-        (key == "width" ? has_w : has_h) = true;
-      } else if (key == "file_name") {
-        RETURN_IF_ERROR(
-            GetString(value, path.Field("file_name"), &image.file_name));
-        has_file = true;
-      }
-    });
-    if (!has_id) return Error(path, "missing field \"id\"");
-    if (!has_w) return Error(path, "missing field \"width\"");
-    if (!has_h) return Error(path, "missing field \"height\"");
-    if (!has_file) return Error(path, "missing field \"file_name\"");
-    images_.push_back(std::move(image));
-    ++i;
-  }
-  return absl::OkStatus();
+        if (!has_id) return Error(path, "missing field \"id\"");
+        if (!has_w) return Error(path, "missing field \"width\"");
+        if (!has_h) return Error(path, "missing field \"height\"");
+        if (!has_file) return Error(path, "missing field \"file_name\"");
+        images_.push_back(std::move(image));
+        return absl::OkStatus();
+      });
 }
 
 absl::Status Reader::ParseAnnotations(dom::element v) {
-  dom::array arr;
-  RETURN_IF_ERROR(GetArray(v, JsonPath{"annotations"}, &arr));
-  size_t i = 0;
-  for (dom::element elem : arr) {
-    const JsonPath path{"annotations", static_cast<int64_t>(i)};
-    const dom::element ev = elem;
-    dom::object obj;
-    RETURN_IF_ERROR(GetObject(ev, path, &obj));
-    RawAnnotation a;
-    bool has_id = false, has_image = false, has_cat = false, has_bbox = false;
-    SNIPER_FOR_EACH_FIELD(obj, path, key, value, {
-      if (key == "id") {
-        RETURN_IF_ERROR(GetInt64(value, path.Field("id"), &a.id));
-        has_id = true;
-      } else if (key == "image_id") {
-        RETURN_IF_ERROR(GetInt64(value, path.Field("image_id"), &a.image_id));
-        has_image = true;
-      } else if (key == "category_id") {
-        RETURN_IF_ERROR(
-            GetInt64(value, path.Field("category_id"), &a.category_id));
-        has_cat = true;
-      } else if (key == "iscrowd") {
-        const JsonPath p = path.Field("iscrowd");
-        if (value.type() == dom::element_type::BOOL) {
-          a.crowd = value.get_bool().value_unsafe();
-        } else {
-          int64_t c;
-          RETURN_IF_ERROR(GetInt64(value, p, &c));
-          if (c != 0 && c != 1) {
-            return Error(p, absl::StrCat("must be 0 or 1, got ", c));
+  return ForEachObject(
+      v, "annotations",
+      [&](const JsonPath& path, dom::object obj) -> absl::Status {
+        RawAnnotation a;
+        bool has_id = false, has_image = false, has_cat = false,
+             has_bbox = false;
+        for (dom::key_value_pair kv : obj) {
+          const std::string_view key = kv.key;
+          const dom::element value = kv.value;
+          if (key == "id") {
+            RETURN_IF_ERROR(GetInt64(value, path.Field("id"), &a.id));
+            has_id = true;
+          } else if (key == "image_id") {
+            RETURN_IF_ERROR(
+                GetInt64(value, path.Field("image_id"), &a.image_id));
+            has_image = true;
+          } else if (key == "category_id") {
+            RETURN_IF_ERROR(
+                GetInt64(value, path.Field("category_id"), &a.category_id));
+            has_cat = true;
+          } else if (key == "iscrowd") {
+            const JsonPath p = path.Field("iscrowd");
+            if (value.type() == dom::element_type::BOOL) {
+              a.crowd = value.get_bool().value_unsafe();
+            } else {
+              int64_t c;
+              RETURN_IF_ERROR(GetInt64(value, p, &c));
+              if (c != 0 && c != 1) {
+                return Error(p, absl::StrCat("must be 0 or 1, got ", c));
+              }
+              a.crowd = c == 1;
+            }
+          } else if (key == "bbox") {
+            const JsonPath p = path.Field("bbox");
+            dom::array coords;
+            RETURN_IF_ERROR(GetArray(value, p, &coords));
+            size_t k = 0;
+            for (dom::element c : coords) {
+              if (k >= 4) {
+                return Error(p, "expected 4 numbers [x, y, w, h], got more");
+              }
+              RETURN_IF_ERROR(
+                  GetDouble(c, p.Sub(static_cast<int64_t>(k)), &a.bbox[k]));
+              ++k;
+            }
+            if (k != 4) {
+              return Error(
+                  p, absl::StrCat("expected 4 numbers [x, y, w, h], got ", k));
+            }
+            has_bbox = true;
           }
-          a.crowd = c == 1;
         }
-      } else if (key == "bbox") {
-        const JsonPath p = path.Field("bbox");
-        dom::array coords;
-        RETURN_IF_ERROR(GetArray(value, p, &coords));
-        size_t k = 0;
-        for (dom::element c : coords) {
-          if (k >= 4) {
-            return Error(p, "expected 4 numbers [x, y, w, h], got more");
-          }
-          RETURN_IF_ERROR(
-              GetDouble(c, p.Sub(static_cast<int64_t>(k)), &a.bbox[k]));
-          ++k;
-        }
-        if (k != 4) {
-          return Error(
-              p, absl::StrCat("expected 4 numbers [x, y, w, h], got ", k));
-        }
-        has_bbox = true;
-      }
-    });
-    if (!has_id) return Error(path, "missing field \"id\"");
-    if (!has_image) return Error(path, "missing field \"image_id\"");
-    if (!has_cat) return Error(path, "missing field \"category_id\"");
-    if (!has_bbox) return Error(path, "missing field \"bbox\"");
-    annotations_.push_back(a);
-    ++i;
-  }
-  return absl::OkStatus();
+        if (!has_id) return Error(path, "missing field \"id\"");
+        if (!has_image) return Error(path, "missing field \"image_id\"");
+        if (!has_cat) return Error(path, "missing field \"category_id\"");
+        if (!has_bbox) return Error(path, "missing field \"bbox\"");
+        annotations_.push_back(a);
+        return absl::OkStatus();
+      });
 }
 
 absl::Status Reader::ParseCategories(dom::element v) {
-  dom::array arr;
-  RETURN_IF_ERROR(GetArray(v, JsonPath{"categories"}, &arr));
-  size_t i = 0;
-  for (dom::element elem : arr) {
-    const JsonPath path{"categories", static_cast<int64_t>(i)};
-    const dom::element ev = elem;
-    dom::object obj;
-    RETURN_IF_ERROR(GetObject(ev, path, &obj));
-    CocoCategory c;
-    bool has_id = false, has_name = false;
-    SNIPER_FOR_EACH_FIELD(obj, path, key, value, {
-      if (key == "id") {
-        RETURN_IF_ERROR(GetInt64(value, path.Field("id"), &c.id));
-        has_id = true;
-      } else if (key == "name") {
-        RETURN_IF_ERROR(GetString(value, path.Field("name"), &c.name));
-        has_name = true;
-      } else if (key == "supercategory") {
-        RETURN_IF_ERROR(
-            GetString(value, path.Field("supercategory"), &c.supercategory));
-      }
-    });
-    if (!has_id) return Error(path, "missing field \"id\"");
-    if (!has_name) return Error(path, "missing field \"name\"");
-    categories_.push_back(std::move(c));
-    ++i;
-  }
-  return absl::OkStatus();
+  return ForEachObject(
+      v, "categories",
+      [&](const JsonPath& path, dom::object obj) -> absl::Status {
+        CocoCategory c;
+        bool has_id = false, has_name = false;
+        for (dom::key_value_pair kv : obj) {
+          const std::string_view key = kv.key;
+          const dom::element value = kv.value;
+          if (key == "id") {
+            RETURN_IF_ERROR(GetInt64(value, path.Field("id"), &c.id));
+            has_id = true;
+          } else if (key == "name") {
+            RETURN_IF_ERROR(GetString(value, path.Field("name"), &c.name));
+            has_name = true;
+          } else if (key == "supercategory") {
+            RETURN_IF_ERROR(GetString(value, path.Field("supercategory"),
+                                      &c.supercategory));
+          }
+        }
+        if (!has_id) return Error(path, "missing field \"id\"");
+        if (!has_name) return Error(path, "missing field \"name\"");
+        categories_.push_back(std::move(c));
+        return absl::OkStatus();
+      });
 }
-
-#undef SNIPER_FOR_EACH_FIELD
 
 absl::StatusOr<CocoDataset> Reader::Parse(simdjson::padded_string_view json) {
   // The DOM parser dispatches at run time to the best SIMD kernels of the
@@ -464,7 +460,7 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
   const float tol = options_.out_of_image_tolerance;
   for (size_t i = 0; i < annotations_.size(); ++i) {
     RawAnnotation& a = annotations_[i];
-    const JsonPath path{"annotations", static_cast<int64_t>(i)};
+    const JsonPath path("annotations", static_cast<int64_t>(i));
     if (!annotation_ids.insert(a.id).second) {
       return Error(path.Field("id"),
                    absl::StrCat("duplicate annotation id ", a.id));
