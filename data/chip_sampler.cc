@@ -61,6 +61,26 @@ void ChipSampler::GenerateImageChips(const CocoDataset& dataset,
   if (options_.stride_jitter > 0) {
     stride += static_cast<int32_t>(rng.Below(options_.stride_jitter + 1));
   }
+  // Proposals of every scale's RPN run, pooled, each scale's list capped at
+  // its top max_proposals_per_scale by score.
+  std::vector<Box> pooled;
+  if (proposals != nullptr && options_.negatives_per_image > 0 &&
+      options_.mode == ChipMode::kChips) {
+    std::vector<ScoredBox> top;
+    for (int p = 0; p < proposals->num_scales(); ++p) {
+      const absl::Span<const ScoredBox> props = proposals->Get(img.id, p);
+      top.assign(props.begin(), props.end());
+      const size_t keep = static_cast<size_t>(options_.max_proposals_per_scale);
+      if (top.size() > keep) {
+        std::partial_sort(top.begin(), top.begin() + keep, top.end(),
+                          [](const ScoredBox& a, const ScoredBox& b) {
+                            return a.score > b.score;
+                          });
+        top.resize(keep);
+      }
+      for (const ScoredBox& sb : top) pooled.push_back(sb.box);
+    }
+  }
   const int num_scales = this->num_scales();
   out->scales.resize(num_scales);
   for (int s = 0; s < num_scales; ++s) {
@@ -89,34 +109,21 @@ void ChipSampler::GenerateImageChips(const CocoDataset& dataset,
         cover->Cover(ps.image, options_.chip_size, ps.valid_boxes,
                      positive_tie_seed, /*min_count=*/0, &ps.positives);
 
-    if (proposals == nullptr || options_.negatives_per_image <= 0) continue;
-    // Proposals of every scale's RPN run, pooled, each scale's list capped
-    // at the top max_proposals_per_scale by score; then those valid at this
-    // scale and not inside a positive chip of this scale.
+    if (pooled.empty()) continue;
+    // Pooled proposals (computed once per image, below), those valid at
+    // this scale and not inside a positive chip of this scale.
     std::vector<Box> candidates;
-    for (int ps_index = 0; ps_index < proposals->num_scales(); ++ps_index) {
-      absl::Span<const ScoredBox> props = proposals->Get(img.id, ps_index);
-      std::vector<ScoredBox> top(props.begin(), props.end());
-      if (static_cast<int32_t>(top.size()) > options_.max_proposals_per_scale) {
-        std::partial_sort(
-            top.begin(), top.begin() + options_.max_proposals_per_scale,
-            top.end(), [](const ScoredBox& a, const ScoredBox& b) {
-              return a.score > b.score;
-            });
-        top.resize(options_.max_proposals_per_scale);
-      }
-      for (const ScoredBox& p : top) {
-        if (!IsValidAtScale(options_, s, ps.image, p.box)) continue;
-        const Box scaled = ScaleAndClip(p.box, ps.image);
-        bool inside_positive = false;
-        for (const Chip& c : ps.positives) {
-          if (c.Contains(scaled)) {
-            inside_positive = true;
-            break;
-          }
+    for (const Box& box : pooled) {
+      if (!IsValidAtScale(options_, s, ps.image, box)) continue;
+      const Box scaled = ScaleAndClip(box, ps.image);
+      bool inside_positive = false;
+      for (const Chip& c : ps.positives) {
+        if (c.Contains(scaled)) {
+          inside_positive = true;
+          break;
         }
-        if (!inside_positive) candidates.push_back(scaled);
       }
+      if (!inside_positive) candidates.push_back(scaled);
     }
     cover->Cover(ps.image, options_.chip_size, candidates, negative_tie_seed,
                  options_.scales[s].negative_min_proposals, &ps.negatives,

@@ -11,6 +11,8 @@ SNIPER_COPTS = [
     "-Wno-sign-compare",
     "-Werror=unused-result",
     "-Werror=return-type",
+    # Optimized even in Bazel's default fastbuild mode: tests run property
+    # checks over thousands of cases and the CI perf gate runs benchmarks.
     "-O2",
 ]
 
