@@ -1,5 +1,6 @@
 #include "data/coco_dataset.h"
 
+#include <random>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -211,6 +212,52 @@ TEST(CocoDatasetTest, ReadsRealCocoMini) {
   EXPECT_GE(max_id, 900100000149LL);
   EXPECT_EQ(ds.LabelOfCategory(1), 0);
   EXPECT_EQ(ds.LabelOfCategory(90), 79);
+}
+
+}  // namespace
+}  // namespace sniper::data
+
+namespace sniper::data {
+namespace {
+
+// Random byte edits of a valid document never crash the reader: each parse
+// either succeeds or returns InvalidArgument naming the file.
+TEST(CocoDatasetFuzzTest, MutatedDocumentsNeverCrash) {
+  const std::string json =
+      Doc(absl::StrCat(kImage, R"(, {"id": 8, "width": 10, "height": 10,
+                   "file_name": "b.jpg"})"),
+          R"({"id": 1, "image_id": 7, "category_id": 18, "bbox": [1, 2, 3, 4],
+          "iscrowd": 0}, {"id": 2, "image_id": 8, "category_id": 1,
+          "bbox": [0, 0, 5, 5], "iscrowd": 1})");
+  std::mt19937 rng(11);
+  const std::string alphabet = "{}[]\",:0123456789.-eE truefalsnul";
+  int ok = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string m = json;
+    const int edits = 1 + trial % 4;
+    for (int e = 0; e < edits; ++e) {
+      const size_t pos = rng() % m.size();
+      switch (rng() % 3) {
+        case 0:
+          m[pos] = alphabet[rng() % alphabet.size()];
+          break;
+        case 1:
+          m.erase(pos, 1 + rng() % 8);
+          break;
+        default:
+          m.insert(pos, 1, alphabet[rng() % alphabet.size()]);
+      }
+    }
+    const auto result = ParseCocoInstances(m, "fuzz.json", {});
+    if (result.ok()) {
+      ++ok;
+      continue;
+    }
+    ASSERT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
+        << result.status();
+    ASSERT_THAT(result.status().message(), HasSubstr("fuzz.json: "));
+  }
+  EXPECT_LT(ok, 3000);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "data/proposals.h"
 
+#include <random>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -85,6 +86,29 @@ TEST(ProposalsTest, MissingFileIsNotFound) {
   EXPECT_THAT(ReadProposals("/no/such/proposals.bin"),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("/no/such/proposals.bin")));
+}
+
+}  // namespace
+}  // namespace sniper::data
+
+namespace sniper::data {
+namespace {
+
+// Random byte edits never crash the reader; with the CRC they are rejected.
+TEST(ProposalsFuzzTest, MutatedFilesAreRejectedNotCrashing) {
+  const std::string bytes = Serialize(Example());
+  std::mt19937 rng(3);
+  for (int trial = 0; trial < 2000; ++trial) {
+    std::string m = bytes;
+    if (trial % 2 == 0) {
+      m[rng() % m.size()] ^= static_cast<char>(1 + rng() % 255);
+    } else {
+      m.resize(rng() % m.size());
+    }
+    const auto result = ParseProposals(m, "fuzz.bin");
+    ASSERT_FALSE(result.ok());
+    ASSERT_EQ(result.status().code(), absl::StatusCode::kDataLoss);
+  }
 }
 
 }  // namespace
