@@ -15,17 +15,14 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "configs/coco_single_scale_sampler_embedded.h"
 #include "configs/coco_sniper_sampler_embedded.h"
-#include "data/chip_sampler_builder.h"
 #include "data/coco_dataset.h"
 #include "data/proposals.h"
-#include "glog/logging.h"
 #include "port/paths.h"
 #include "port/proto_io.h"
+#include "tools/tool_common.h"
 
 ABSL_FLAG(std::string, annotations, "", "COCO instances JSON (required).");
 ABSL_FLAG(std::string, config, "",
@@ -45,16 +42,6 @@ ABSL_FLAG(bool, skip_invalid_boxes, false,
 namespace {
 
 using sniper::ResolveUserPath;
-using sniper::data::ChipSamplerOptions;
-
-absl::StatusOr<ChipSamplerOptions> LoadOrDefault(const std::string& flag,
-                                                 const char* embedded,
-                                                 const char* name) {
-  if (flag.empty()) {
-    return sniper::data::ParseChipSamplerOptions(embedded, name);
-  }
-  return sniper::data::LoadChipSamplerOptions(ResolveUserPath(flag));
-}
 
 int Run() {
   const std::string annotations =
@@ -72,39 +59,35 @@ int Run() {
     std::cerr << "chip_stats: " << dataset.status().message() << "\n";
     return 1;
   }
-  auto sniper_options = LoadOrDefault(
+  auto sniper_options = sniper::tools::SamplerOptionsFromFlag(
       absl::GetFlag(FLAGS_config), sniper::embedded::kCocoSniperSampler,
       "embedded:configs/coco_sniper_sampler.pbtxt");
-  auto baseline_options =
-      LoadOrDefault(absl::GetFlag(FLAGS_baseline_config),
-                    sniper::embedded::kCocoSingleScaleSampler,
-                    "embedded:configs/coco_single_scale_sampler.pbtxt");
+  auto baseline_options = sniper::tools::SamplerOptionsFromFlag(
+      absl::GetFlag(FLAGS_baseline_config),
+      sniper::embedded::kCocoSingleScaleSampler,
+      "embedded:configs/coco_single_scale_sampler.pbtxt");
   for (const auto* o : {&sniper_options, &baseline_options}) {
     if (!o->ok()) {
       std::cerr << "chip_stats: " << o->status().message() << "\n";
       return 1;
     }
   }
-  std::optional<sniper::data::ProposalSet> proposals;
-  if (!absl::GetFlag(FLAGS_proposals).empty()) {
-    auto p = sniper::data::ReadProposals(
-        ResolveUserPath(absl::GetFlag(FLAGS_proposals)));
-    if (!p.ok()) {
-      std::cerr << "chip_stats: " << p.status().message() << "\n";
-      return 1;
-    }
-    proposals = std::move(*p);
+  auto proposals =
+      sniper::tools::ProposalsFromFlag(absl::GetFlag(FLAGS_proposals));
+  if (!proposals.ok()) {
+    std::cerr << "chip_stats: " << proposals.status().message() << "\n";
+    return 1;
   }
   const sniper::data::ChipSampler sniper_sampler(*sniper_options);
   const sniper::data::ChipSampler baseline_sampler(*baseline_options);
   const sniper::data::ChipStats stats = sniper::data::ComputeChipStats(
       *dataset, sniper_sampler, baseline_sampler,
-      proposals ? &*proposals : nullptr, absl::GetFlag(FLAGS_epoch));
+      *proposals ? &**proposals : nullptr, absl::GetFlag(FLAGS_epoch));
 
   std::cout << "dataset: " << annotations << " (" << dataset->num_images()
             << " images, " << dataset->num_boxes() << " boxes)\n"
             << "negative chips: "
-            << (proposals ? "from --proposals" : "none (no --proposals)")
+            << (*proposals ? "from --proposals" : "none (no --proposals)")
             << "\n\n"
             << sniper::data::FormatChipStats(stats);
   if (!absl::GetFlag(FLAGS_json).empty()) {
@@ -127,11 +110,9 @@ int Run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
+  sniper::tools::InitTool(
+      argc, argv,
       "SNIPER pixel accounting: chip_stats --annotations=instances.json "
       "[--config=...] [--proposals=...] [--json=...]");
-  absl::ParseCommandLine(argc, argv);
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
   return Run();
 }

@@ -18,16 +18,13 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "configs/coco_sniper_sampler_embedded.h"
 #include "data/chip_sampler.h"
-#include "data/chip_sampler_builder.h"
 #include "data/coco_dataset.h"
 #include "data/image_io.h"
 #include "data/proposals.h"
-#include "glog/logging.h"
 #include "port/paths.h"
+#include "tools/tool_common.h"
 
 ABSL_FLAG(std::string, annotations, "", "COCO instances JSON (required).");
 ABSL_FLAG(std::string, images, "", "Directory of the image files (required).");
@@ -100,24 +97,18 @@ int Run() {
               << image_id << "\n";
     return 1;
   }
-  auto options = absl::GetFlag(FLAGS_config).empty()
-                     ? sniper::data::ParseChipSamplerOptions(
-                           sniper::embedded::kCocoSniperSampler, "embedded")
-                     : sniper::data::LoadChipSamplerOptions(
-                           ResolveUserPath(absl::GetFlag(FLAGS_config)));
+  auto options = sniper::tools::SamplerOptionsFromFlag(
+      absl::GetFlag(FLAGS_config), sniper::embedded::kCocoSniperSampler,
+      "embedded:configs/coco_sniper_sampler.pbtxt");
   if (!options.ok()) {
     std::cerr << "visualize_chips: " << options.status().message() << "\n";
     return 1;
   }
-  std::optional<sniper::data::ProposalSet> proposals;
-  if (!absl::GetFlag(FLAGS_proposals).empty()) {
-    auto p = sniper::data::ReadProposals(
-        ResolveUserPath(absl::GetFlag(FLAGS_proposals)));
-    if (!p.ok()) {
-      std::cerr << "visualize_chips: " << p.status().message() << "\n";
-      return 1;
-    }
-    proposals = std::move(*p);
+  auto proposals =
+      sniper::tools::ProposalsFromFlag(absl::GetFlag(FLAGS_proposals));
+  if (!proposals.ok()) {
+    std::cerr << "visualize_chips: " << proposals.status().message() << "\n";
+    return 1;
   }
   const sniper::data::CocoImage& info = ds->image(index);
   auto image = sniper::data::DecodeJpegFile(dir + "/" + info.file_name);
@@ -134,7 +125,7 @@ int Run() {
   const sniper::data::ChipSampler sampler(*options);
   sniper::data::GreedyChipCover cover;
   sniper::data::ImageChips chips;
-  sampler.GenerateImageChips(*ds, index, proposals ? &*proposals : nullptr,
+  sampler.GenerateImageChips(*ds, index, *proposals ? &**proposals : nullptr,
                              absl::GetFlag(FLAGS_epoch), &cover, &chips);
 
   const int panels = sampler.num_scales();
@@ -196,11 +187,8 @@ int Run() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "visualize_chips --annotations=... --images=DIR --image_id=N "
-      "--out=x.png");
-  absl::ParseCommandLine(argc, argv);
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
+  sniper::tools::InitTool(argc, argv,
+                          "visualize_chips --annotations=... --images=DIR "
+                          "--image_id=N --out=x.png");
   return Run();
 }
