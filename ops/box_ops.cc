@@ -101,7 +101,8 @@ at::Tensor Nms(const at::Tensor& boxes_in, const at::Tensor& scores_in,
               "Nms: scores must have shape [", boxes_in.size(0), "], got ",
               scores_in.defined() ? scores_in.sizes() : at::IntArrayRef{});
   CheckSameDevice(boxes_in, scores_in, "Nms", "boxes", "scores");
-  TORCH_CHECK(!std::isnan(iou_threshold), "Nms: iou_threshold is NaN");
+  TORCH_CHECK(iou_threshold >= 0, "Nms: iou_threshold must be >= 0, got ",
+              iou_threshold);
   if (scores_in.is_cpu() && scores_in.numel() > 0) {
     TORCH_CHECK(!at::isnan(scores_in).any().item<bool>(),
                 "Nms: scores contain NaN");

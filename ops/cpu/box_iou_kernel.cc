@@ -4,6 +4,7 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "ops/cpu/kernels.h"
@@ -34,7 +35,9 @@ void Overlap(const T* a, int64_t n, const T* b, int64_t m, bool ioa, T* out) {
         const T h = std::max<T>(std::min(y2, by2[j]) - std::max(y1, by1[j]), 0);
         const T inter = w * h;
         const T denom = ioa ? barea[j] : area + barea[j] - inter;
-        row[j] = denom > 0 ? inter / denom : T(0);
+        // denom == 0 implies inter == 0: 0 / tiny = 0, and no branch, so
+        // the loop vectorizes.
+        row[j] = inter / std::max(denom, std::numeric_limits<T>::min());
       }
     }
   });

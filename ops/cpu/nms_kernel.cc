@@ -4,6 +4,7 @@
 // (suppressed boxes are still tested, which is cheaper than a branch per
 // box). Worst case O(N^2) like every exact greedy NMS.
 #include <algorithm>
+#include <limits>
 #include <vector>
 
 #include "ops/cpu/kernels.h"
@@ -43,9 +44,11 @@ at::Tensor Nms(const at::Tensor& boxes, const at::Tensor& scores,
       const T h = std::max<T>(std::min(iy2, y2[j]) - std::max(iy1, y1[j]), 0);
       const T inter = w * h;
       const T uni = iarea + area[j] - inter;
-      // The same expression as torchvision's kernels (IoU by division, 0/0
-      // never suppresses), so results agree bit for bit.
-      const T iou = uni > 0 ? inter / uni : T(0);
+      // IoU by division as torchvision computes it, so results agree bit for
+      // bit. An empty union has inter = 0, and 0 / tiny = 0 never
+      // suppresses (torchvision: 0 / 0 = NaN, never suppresses either).
+      // Unconditional division keeps the loop branch-free (vectorized).
+      const T iou = inter / std::max(uni, std::numeric_limits<T>::min());
       rem[j] |= static_cast<uint8_t>(iou > thr);
     }
   }

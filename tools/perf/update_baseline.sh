@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/bazel_flags.sh
-bazel build "${BAZEL_FLAGS[@]}" //data:chips_benchmark //data:coco_dataset_benchmark
+targets=$(python3 -c "import json, os; print(' '.join('//%s:%s' % os.path.split(b) for b in json.load(open('benchmarks/perf_baseline.json'))['binaries']))")
+bazel build "${BAZEL_FLAGS[@]}" $targets
 python3 tools/perf/perf_gate.py --baseline=benchmarks/perf_baseline.json \
   --bin_root=bazel-bin --update
 git diff --stat benchmarks/perf_baseline.json || true
