@@ -3,10 +3,10 @@
 // computed once per roi and reused for all C channels: forward parallelizes
 // over rois, backward over channels (each channel's gradient plane is
 // written by one thread: no atomics, deterministic).
-#include <ATen/AccumulateType.h>
 #include <ATen/Parallel.h>
 
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "ops/cpu/kernels.h"
@@ -14,16 +14,23 @@
 namespace sniper::ops::cpu {
 namespace {
 
+// Accumulation type: float32 for float32/float16/bfloat16 (as on CUDA),
+// float64 for float64. (ATen's CPU acc_type would promote float to double.)
+template <typename scalar_t>
+using AccT =
+    std::conditional_t<std::is_same_v<scalar_t, double>, double, float>;
+
+template <typename acc_t>
 struct Sample {
   int64_t offset[4];  // y * W + x of the 4 neighbours
-  double weight[4];   // 0 for samples outside the map
+  acc_t weight[4];    // 0 for samples outside the map
 };
 
 // Sampling plan of one roi: pooled_h * pooled_w bins, `count` samples each,
 // in bin-major order. Returns false for an invalid roi (no samples).
 template <typename acc_t>
 bool PlanRoi(const acc_t* roi, int64_t batch, int64_t height, int64_t width,
-             const RoIAlignParams& p, std::vector<Sample>* plan,
+             const RoIAlignParams& p, std::vector<Sample<acc_t>>* plan,
              int64_t* grid_h, int64_t* grid_w) {
   plan->clear();
   const acc_t b = roi[0];
@@ -60,7 +67,7 @@ bool PlanRoi(const acc_t* roi, int64_t batch, int64_t height, int64_t width,
         for (int64_t ix = 0; ix < *grid_w; ++ix) {
           const acc_t x0 =
               x1 + pw * bin_w + (ix + acc_t(0.5)) * bin_w / *grid_w;
-          Sample s{};
+          Sample<acc_t> s{};
           acc_t y = y0, x = x0;
           if (y < -1 || y > height || x < -1 || x > width) {
             plan->push_back(s);  // all weights 0
@@ -102,7 +109,7 @@ bool PlanRoi(const acc_t* roi, int64_t batch, int64_t height, int64_t width,
 template <typename scalar_t>
 void Forward(const at::Tensor& input, const at::Tensor& rois,
              const RoIAlignParams& p, at::Tensor& output) {
-  using acc_t = at::acc_type<scalar_t, /*is_cuda=*/false>;
+  using acc_t = AccT<scalar_t>;
   const int64_t n = input.size(0), c = input.size(1), h = input.size(2),
                 w = input.size(3), k = rois.size(0);
   const at::Tensor rois_acc =
@@ -112,7 +119,7 @@ void Forward(const at::Tensor& input, const at::Tensor& rois,
   scalar_t* out = output.data_ptr<scalar_t>();
   const int64_t bins = p.pooled_height * p.pooled_width;
   at::parallel_for(0, k, 1, [&](int64_t begin, int64_t end) {
-    std::vector<Sample> plan;
+    std::vector<Sample<acc_t>> plan;
     for (int64_t roi = begin; roi < end; ++roi) {
       scalar_t* o = out + roi * c * bins;
       int64_t gh = 1, gw = 1;
@@ -124,7 +131,7 @@ void Forward(const at::Tensor& input, const at::Tensor& rois,
       const int64_t batch = static_cast<int64_t>(r[5 * roi]);
       for (int64_t ch = 0; ch < c; ++ch) {
         const scalar_t* plane = in + (batch * c + ch) * h * w;
-        const Sample* s = plan.data();
+        const Sample<acc_t>* s = plan.data();
         for (int64_t bin = 0; bin < bins; ++bin) {
           acc_t sum = 0;
           for (int64_t q = 0; q < count; ++q, ++s) {
@@ -143,7 +150,7 @@ void Forward(const at::Tensor& input, const at::Tensor& rois,
 template <typename scalar_t>
 void Backward(const at::Tensor& grad_output, const at::Tensor& rois,
               const RoIAlignParams& p, at::Tensor& grad_input_acc) {
-  using acc_t = at::acc_type<scalar_t, /*is_cuda=*/false>;
+  using acc_t = AccT<scalar_t>;
   const int64_t n = grad_input_acc.size(0), c = grad_input_acc.size(1),
                 h = grad_input_acc.size(2), w = grad_input_acc.size(3),
                 k = rois.size(0);
@@ -154,7 +161,7 @@ void Backward(const at::Tensor& grad_output, const at::Tensor& rois,
   acc_t* gi = grad_input_acc.data_ptr<acc_t>();
   const int64_t bins = p.pooled_height * p.pooled_width;
   // Plans of every roi, computed once (shared by all channels).
-  std::vector<std::vector<Sample>> plans(k);
+  std::vector<std::vector<Sample<acc_t>>> plans(k);
   std::vector<int64_t> counts(k, 0);
   at::parallel_for(0, k, 1, [&](int64_t begin, int64_t end) {
     for (int64_t roi = begin; roi < end; ++roi) {
@@ -171,13 +178,13 @@ void Backward(const at::Tensor& grad_output, const at::Tensor& rois,
         const int64_t batch = static_cast<int64_t>(r[5 * roi]);
         acc_t* plane = gi + (batch * c + ch) * h * w;
         const scalar_t* g = go + (roi * c + ch) * bins;
-        const Sample* s = plans[roi].data();
+        const Sample<acc_t>* s = plans[roi].data();
         const int64_t count = counts[roi];
         for (int64_t bin = 0; bin < bins; ++bin) {
           const acc_t gbin = static_cast<acc_t>(g[bin]) / count;
           for (int64_t q = 0; q < count; ++q, ++s) {
             for (int t = 0; t < 4; ++t) {
-              plane[s->offset[t]] += static_cast<acc_t>(s->weight[t]) * gbin;
+              plane[s->offset[t]] += s->weight[t] * gbin;
             }
           }
         }

@@ -47,6 +47,56 @@ inline at::Tensor ReferenceNms(const at::Tensor& boxes,
   return out;
 }
 
+// RoIAlign forward written per output element: every output recomputes its
+// bilinear samples (no sharing across channels), aligned = true.
+inline at::Tensor ReferenceRoIAlign(const at::Tensor& input,
+                                    const at::Tensor& rois, int64_t pooled,
+                                    double scale, int64_t sampling) {
+  const int64_t c = input.size(1), h = input.size(2), w = input.size(3);
+  const int64_t k = rois.size(0);
+  at::Tensor out = at::zeros({k, c, pooled, pooled});
+  const float* in = input.data_ptr<float>();
+  const float* r = rois.data_ptr<float>();
+  float* o = out.data_ptr<float>();
+  for (int64_t i = 0; i < k; ++i) {
+    const int64_t b = static_cast<int64_t>(r[5 * i]);
+    const float x1 = r[5 * i + 1] * scale - 0.5f,
+                y1 = r[5 * i + 2] * scale - 0.5f;
+    const float bw = (r[5 * i + 3] * scale - 0.5f - x1) / pooled;
+    const float bh = (r[5 * i + 4] * scale - 0.5f - y1) / pooled;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float* plane = in + (b * c + ch) * h * w;
+      for (int64_t ph = 0; ph < pooled; ++ph) {
+        for (int64_t pw = 0; pw < pooled; ++pw) {
+          float sum = 0;
+          for (int64_t iy = 0; iy < sampling; ++iy) {
+            for (int64_t ix = 0; ix < sampling; ++ix) {
+              float y = y1 + ph * bh + (iy + 0.5f) * bh / sampling;
+              float x = x1 + pw * bw + (ix + 0.5f) * bw / sampling;
+              if (y < -1 || y > h || x < -1 || x > w) continue;
+              y = std::max(y, 0.0f);
+              x = std::max(x, 0.0f);
+              int64_t y0 = static_cast<int64_t>(y),
+                      x0 = static_cast<int64_t>(x);
+              int64_t yh = y0 + 1, xh = x0 + 1;
+              if (y0 >= h - 1) yh = y0 = h - 1, y = static_cast<float>(y0);
+              if (x0 >= w - 1) xh = x0 = w - 1, x = static_cast<float>(x0);
+              const float ly = y - y0, lx = x - x0;
+              sum += (1 - ly) * (1 - lx) * plane[y0 * w + x0] +
+                     (1 - ly) * lx * plane[y0 * w + xh] +
+                     ly * (1 - lx) * plane[yh * w + x0] +
+                     ly * lx * plane[yh * w + xh];
+            }
+          }
+          o[((i * c + ch) * pooled + ph) * pooled + pw] =
+              sum / (sampling * sampling);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace sniper::testing
 
 #endif  // SNIPER_OPS_TESTING_REFERENCE_OPS_H_

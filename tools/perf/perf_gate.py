@@ -14,6 +14,9 @@ output (repetitions, random interleaving) and checks two kinds of rules:
 
 Benchmarks that skip (e.g. no ../shared/data) are reported and not compared.
 
+A binary's benchmarks can be narrowed with "filters": {binary: regex}
+(Google Benchmark's --benchmark_filter), to keep the gate quick.
+
 Usage:
   perf_gate.py --baseline=benchmarks/perf_baseline.json --bin_root=DIR
   perf_gate.py ... --update     # rewrite exact counters and `measured`
@@ -26,11 +29,13 @@ import subprocess
 import sys
 
 
-def run_binary(path, repetitions, min_time):
+def run_binary(path, repetitions, min_time, benchmark_filter=None):
     cmd = [path, "--benchmark_format=json",
            f"--benchmark_repetitions={repetitions}",
            f"--benchmark_min_time={min_time}",
            "--benchmark_enable_random_interleaving=true"]
+    if benchmark_filter:
+        cmd.append(f"--benchmark_filter={benchmark_filter}")
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
@@ -77,8 +82,9 @@ def main():
     for binary in baseline["binaries"]:
         path = os.path.join(args.bin_root, binary)
         print(f"running {binary} ...", flush=True)
-        results[binary] = summarize(run_binary(path, args.repetitions,
-                                               args.min_time))
+        results[binary] = summarize(run_binary(
+            path, args.repetitions, args.min_time,
+            baseline.get("filters", {}).get(binary)))
 
     failures, skipped = [], []
     for binary, per_bench in baseline["exact"].items():

@@ -1,0 +1,103 @@
+// RoIAlign throughput on the CPU (one intra-op thread), on the feature map
+// of a 512x512 chip at stride 16 (32x32), 7x7 bins, sampling ratio 2.
+//
+//   bazel run //ops:roi_align_benchmark
+//
+// BM_RoIAlignForward/rois/channels, BM_RoIAlignBackward/rois/channels, and
+// BM_RoIAlignForward_Reference (per-output sampling, the plain way) for the
+// gated speed-up ratio.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <random>
+
+#include "benchmark/benchmark.h"
+#include "ops/roi_align.h"
+#include "ops/testing/reference_ops.h"
+
+namespace sniper::ops {
+namespace {
+
+at::Tensor ChipRois(int64_t k, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  at::Tensor rois = at::empty({k, 5});
+  float* r = rois.data_ptr<float>();
+  for (int64_t i = 0; i < k; ++i) {
+    const float w = 16 + u(rng) * 300, h = 16 + u(rng) * 300;
+    const float x = u(rng) * (512 - w), y = u(rng) * (512 - h);
+    r[5 * i] = 0;
+    r[5 * i + 1] = x;
+    r[5 * i + 2] = y;
+    r[5 * i + 3] = x + w;
+    r[5 * i + 4] = y + h;
+  }
+  return rois;
+}
+
+RoIAlignOptions Options() {
+  RoIAlignOptions o;
+  o.pooled_height = o.pooled_width = 7;
+  o.spatial_scale = 1.0 / 16;
+  o.sampling_ratio = 2;
+  return o;
+}
+
+void BM_RoIAlignForward(benchmark::State& state) {
+  at::set_num_threads(1);
+  const at::Tensor features = at::randn({1, state.range(1), 32, 32});
+  const at::Tensor rois = ChipRois(state.range(0), 1);
+  for (auto _ : state) {
+    const at::Tensor out = detail::RoIAlignForward(features, rois, Options());
+    benchmark::DoNotOptimize(out.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+void BM_RoIAlignForward_Reference(benchmark::State& state) {
+  at::set_num_threads(1);
+  const at::Tensor features = at::randn({1, state.range(1), 32, 32});
+  const at::Tensor rois = ChipRois(state.range(0), 1);
+  for (auto _ : state) {
+    const at::Tensor out =
+        sniper::testing::ReferenceRoIAlign(features, rois, 7, 1.0 / 16, 2);
+    benchmark::DoNotOptimize(out.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+void BM_RoIAlignBackward(benchmark::State& state) {
+  at::set_num_threads(1);
+  const at::Tensor rois = ChipRois(state.range(0), 1);
+  const at::Tensor grad = at::randn({state.range(0), state.range(1), 7, 7});
+  const std::vector<int64_t> sizes = {1, state.range(1), 32, 32};
+  for (auto _ : state) {
+    const at::Tensor g =
+        detail::RoIAlignBackward(grad, rois, Options(), sizes, at::kFloat);
+    benchmark::DoNotOptimize(g.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+BENCHMARK(BM_RoIAlignForward)
+    ->ArgNames({"rois", "channels"})
+    ->Args({128, 256})
+    ->Args({512, 256})
+    ->Args({4800, 256})
+    ->Args({512, 1024})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RoIAlignForward_Reference)
+    ->ArgNames({"rois", "channels"})
+    ->Args({512, 256})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RoIAlignBackward)
+    ->ArgNames({"rois", "channels"})
+    ->Args({128, 256})
+    ->Args({512, 256})
+    ->Args({4800, 256})
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace sniper::ops
+
+BENCHMARK_MAIN();
