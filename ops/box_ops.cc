@@ -1,11 +1,13 @@
 // Entry points of the box operators (IoU/IoA, NMS): input checks, then
 // dispatch to the CPU kernels (ops/cpu/) or the CUDA kernels
 // (ops/cuda/box_kernels.cu, available with a CUDA LibTorch).
+#include <cmath>
 #include <limits>
 
 #include "ops/box_iou.h"
 #include "ops/cpu/kernels.h"
 #include "ops/nms.h"
+#include "ops/soft_nms.h"
 
 #ifdef SNIPER_TORCH_HAS_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -137,6 +139,55 @@ at::Tensor Nms(const at::Tensor& boxes_in, const at::Tensor& scores_in,
   return order.masked_select(keep.to(at::kBool));
 #else
   NoCuda("Nms");
+#endif
+}
+
+std::pair<at::Tensor, at::Tensor> SoftNms(const at::Tensor& boxes_in,
+                                          const at::Tensor& scores_in,
+                                          const SoftNmsOptions& options) {
+  detail::CheckBoxes(boxes_in, "SoftNms", "boxes");
+  TORCH_CHECK(scores_in.defined() && scores_in.dim() == 1 &&
+                  scores_in.size(0) == boxes_in.size(0),
+              "SoftNms: scores must have shape [", boxes_in.size(0), "], got ",
+              scores_in.defined() ? scores_in.sizes() : at::IntArrayRef{});
+  CheckSameDevice(boxes_in, scores_in, "SoftNms", "boxes", "scores");
+  const bool gaussian = options.method == SoftNmsOptions::Method::kGaussian;
+  TORCH_CHECK(!gaussian || (std::isfinite(options.sigma) && options.sigma > 0),
+              "SoftNms: sigma must be finite and > 0, got ", options.sigma);
+  TORCH_CHECK(options.iou_threshold >= 0 && options.score_threshold >= 0,
+              "SoftNms: thresholds must be >= 0, got iou ",
+              options.iou_threshold, " score ", options.score_threshold);
+  if (scores_in.is_cpu() && scores_in.numel() > 0) {
+    TORCH_CHECK(!at::isnan(scores_in).any().item<bool>(),
+                "SoftNms: scores contain NaN");
+  }
+  const at::Tensor boxes = boxes_in.contiguous();
+  const at::Tensor scores = scores_in.contiguous();
+  const cpu::SoftNmsParams p{gaussian, options.sigma, options.iou_threshold,
+                             options.score_threshold};
+  if (boxes.is_cpu()) return cpu::SoftNmsKernel(boxes, scores, p);
+#ifdef SNIPER_TORCH_HAS_CUDA
+  const c10::cuda::CUDAGuard guard(boxes.device());
+  const int64_t n = boxes.size(0);
+  at::Tensor work = scores.clone();
+  at::Tensor keep = at::empty({n}, boxes.options().dtype(at::kLong));
+  at::Tensor keep_scores = at::empty({n}, scores.options());
+  at::Tensor count = at::zeros({1}, boxes.options().dtype(at::kLong));
+  if (n > 0) {
+    AT_DISPATCH_FLOATING_TYPES(boxes.scalar_type(), "SoftNms", [&] {
+      CheckCuda(cuda::LaunchSoftNms<scalar_t>(
+                    boxes.data_ptr<scalar_t>(), work.data_ptr<scalar_t>(), n,
+                    gaussian, options.sigma, options.iou_threshold,
+                    options.score_threshold, keep.data_ptr<int64_t>(),
+                    keep_scores.data_ptr<scalar_t>(), count.data_ptr<int64_t>(),
+                    at::cuda::getCurrentCUDAStream()),
+                "SoftNms");
+    });
+  }
+  const int64_t m = count.item<int64_t>();  // the result's size: one sync
+  return {keep.slice(0, 0, m), keep_scores.slice(0, 0, m)};
+#else
+  NoCuda("SoftNms");
 #endif
 }
 

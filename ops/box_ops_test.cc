@@ -11,6 +11,7 @@
 #include "ops/box_iou.h"
 #include "ops/cuda/runtime.h"
 #include "ops/nms.h"
+#include "ops/soft_nms.h"
 
 namespace sniper::ops {
 namespace {
@@ -252,6 +253,99 @@ TEST(BoxOpsCudaTest, CudaMatchesCpu) {
                                BoxIoa(boxes, boxes), 1e-5, 1e-6));
     }
   }
+}
+
+}  // namespace
+}  // namespace sniper::ops
+
+namespace sniper::ops {
+namespace {
+
+// Soft-NMS written from the paper: O(N^2) with plain vectors.
+std::pair<std::vector<int64_t>, std::vector<double>> RefSoftNms(
+    const at::Tensor& boxes, const at::Tensor& scores,
+    const SoftNmsOptions& o) {
+  const int64_t n = boxes.size(0);
+  std::vector<double> s(scores.data_ptr<double>(),
+                        scores.data_ptr<double>() + n);
+  std::vector<bool> alive(n);
+  for (int64_t i = 0; i < n; ++i) alive[i] = s[i] >= o.score_threshold;
+  std::vector<int64_t> keep;
+  std::vector<double> kept;
+  while (true) {
+    int64_t m = -1;
+    for (int64_t i = 0; i < n; ++i) {
+      if (alive[i] && (m < 0 || s[i] > s[m])) m = i;  // first on ties
+    }
+    if (m < 0) break;
+    keep.push_back(m);
+    kept.push_back(s[m]);
+    alive[m] = false;
+    for (int64_t j = 0; j < n; ++j) {
+      if (!alive[j]) continue;
+      const double iou = RefOverlap(boxes, m, boxes, j, false);
+      s[j] *= o.method == SoftNmsOptions::Method::kGaussian
+                  ? std::exp(-iou * iou / o.sigma)
+                  : (iou > o.iou_threshold ? 1 - iou : 1.0);
+      if (!(s[j] >= o.score_threshold)) alive[j] = false;
+    }
+  }
+  return {keep, kept};
+}
+
+TEST(SoftNmsTest, HandWorkedGaussian) {
+  // Two boxes with IoU 1/3 (half-overlapping squares): the second decays by
+  // exp(-(1/3)^2 / 0.55).
+  const at::Tensor boxes =
+      at::tensor({0.0, 0.0, 10.0, 10.0, 5.0, 0.0, 15.0, 10.0}).view({2, 4});
+  const at::Tensor scores = at::tensor({0.9, 0.8});
+  const auto [idx, sc] = SoftNms(boxes, scores);
+  ASSERT_EQ(idx.numel(), 2);
+  EXPECT_EQ(idx[0].item<int64_t>(), 0);
+  EXPECT_NEAR(sc[1].item<double>(), 0.8 * std::exp(-1.0 / 9 / 0.55), 1e-12);
+  SoftNmsOptions linear;
+  linear.method = SoftNmsOptions::Method::kLinear;
+  const auto [idx2, sc2] = SoftNms(boxes, scores, linear);
+  EXPECT_NEAR(sc2[1].item<double>(), 0.8 * (1 - 1.0 / 3), 1e-12);
+}
+
+TEST(SoftNmsTest, MatchesPaperReference) {
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (int64_t n : {1, 10, 200, 800}) {
+    const at::Tensor boxes = RandomBoxes(n, rng);
+    at::Tensor scores = at::empty({n}, at::kDouble);
+    for (int64_t i = 0; i < n; ++i) scores[i] = std::floor(u(rng) * 50) / 50;
+    for (auto method :
+         {SoftNmsOptions::Method::kGaussian, SoftNmsOptions::Method::kLinear}) {
+      SoftNmsOptions o;
+      o.method = method;
+      o.score_threshold = 0.01;
+      const auto [want_idx, want_sc] = RefSoftNms(boxes, scores, o);
+      const auto [idx, sc] = SoftNms(boxes, scores, o);
+      ASSERT_EQ(ToVector(idx), want_idx) << n;
+      for (size_t k = 0; k < want_sc.size(); ++k) {
+        ASSERT_NEAR(sc[k].item<double>(), want_sc[k], 1e-9);
+      }
+      const auto [idx32, sc32] =
+          SoftNms(boxes.to(at::kFloat), scores.to(at::kFloat), o);
+      EXPECT_GE(idx32.numel(), 1);
+    }
+  }
+  const auto [e, es] = SoftNms(at::empty({0, 4}), at::empty({0}));
+  EXPECT_EQ(e.numel(), 0);
+}
+
+TEST(SoftNmsCudaTest, CudaMatchesCpu) {
+  if (!cuda::HasDevice()) GTEST_SKIP() << cuda::WhyNoDevice();
+  if (!at::hasCUDA()) GTEST_SKIP() << "LibTorch here has no CUDA";
+  std::mt19937 rng(22);
+  const at::Tensor boxes = RandomBoxes(3000, rng);
+  const at::Tensor scores = at::rand({3000}, at::kDouble);
+  const auto [ci, cs] = SoftNms(boxes, scores);
+  const auto [gi, gs] = SoftNms(boxes.cuda(), scores.cuda());
+  EXPECT_EQ(ToVector(gi), ToVector(ci));
+  EXPECT_TRUE(at::allclose(gs.cpu(), cs, 1e-9, 1e-12));
 }
 
 }  // namespace

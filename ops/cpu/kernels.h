@@ -7,7 +7,22 @@
 
 #include <ATen/ATen.h>
 
+#include <utility>
+
 namespace sniper::ops::cpu {
+
+// Soft-NMS parameters, already validated.
+struct SoftNmsParams {
+  bool gaussian;
+  double sigma;
+  double iou_threshold;
+  double score_threshold;
+};
+
+// (selected indices, decayed scores) in selection order.
+std::pair<at::Tensor, at::Tensor> SoftNmsKernel(const at::Tensor& boxes,
+                                                const at::Tensor& scores,
+                                                const SoftNmsParams& params);
 
 // RoIAlign parameters, already validated.
 struct RoIAlignParams {

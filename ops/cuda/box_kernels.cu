@@ -82,7 +82,103 @@ __global__ void NmsReduceKernel(const unsigned long long* mask, int64_t n,
   }
 }
 
+constexpr int kSoftNmsThreads = 1024;
+
+template <typename T>
+__global__ void SoftNmsKernel(const T* boxes, T* scores, int64_t n,
+                              bool gaussian, T inv_sigma, T iou_threshold,
+                              T min_score, int64_t* keep, T* keep_scores,
+                              int64_t* num_kept) {
+  __shared__ T best_score[kSoftNmsThreads];
+  __shared__ int64_t best_index[kSoftNmsThreads];
+  __shared__ T box_m[4];
+  // Boxes under the threshold start dead (-inf).
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+    if (!(scores[j] >= min_score)) scores[j] = -INFINITY;
+  }
+  __syncthreads();
+  int64_t count = 0;
+  while (true) {
+    // Block argmax: highest score, lowest index on ties.
+    T bs = -INFINITY;
+    int64_t bi = -1;
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+      const T v = scores[j];
+      if (v > bs) {
+        bs = v;
+        bi = j;
+      }
+    }
+    best_score[threadIdx.x] = bs;
+    best_index[threadIdx.x] = bi;
+    __syncthreads();
+    for (int stride = blockDim.x / 2; stride > 0; stride /= 2) {
+      if (threadIdx.x < stride) {
+        const T os = best_score[threadIdx.x + stride];
+        const int64_t oi = best_index[threadIdx.x + stride];
+        const T ms = best_score[threadIdx.x];
+        const int64_t mi = best_index[threadIdx.x];
+        if (os > ms || (os == ms && oi >= 0 && (mi < 0 || oi < mi))) {
+          best_score[threadIdx.x] = os;
+          best_index[threadIdx.x] = oi;
+        }
+      }
+      __syncthreads();
+    }
+    const int64_t m = best_index[0];
+    const T ms = best_score[0];
+    if (m < 0 || !(ms >= min_score)) break;
+    if (threadIdx.x == 0) {
+      keep[count] = m;
+      keep_scores[count] = ms;
+      for (int k = 0; k < 4; ++k) box_m[k] = boxes[4 * m + k];
+      scores[m] = -INFINITY;
+    }
+    ++count;
+    __syncthreads();
+    const T am =
+        max(box_m[2] - box_m[0], T(0)) * max(box_m[3] - box_m[1], T(0));
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+      const T v = scores[j];
+      if (!(v >= min_score)) continue;
+      const T* b = boxes + 4 * j;
+      const T w = max(min(box_m[2], b[2]) - max(box_m[0], b[0]), T(0));
+      const T h = max(min(box_m[3], b[3]) - max(box_m[1], b[1]), T(0));
+      const T inter = w * h;
+      const T aj = max(b[2] - b[0], T(0)) * max(b[3] - b[1], T(0));
+      const T uni = am + aj - inter;
+      const T iou = uni > 0 ? inter / uni : T(0);
+      const T decay = gaussian ? exp(-iou * iou * inv_sigma)
+                               : (iou > iou_threshold ? T(1) - iou : T(1));
+      const T nv = v * decay;
+      scores[j] = nv >= min_score ? nv : T(-INFINITY);
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) *num_kept = count;
+}
+
 }  // namespace
+
+template <typename T>
+cudaError_t LaunchSoftNms(const T* boxes, T* scores, int64_t n, bool gaussian,
+                          double sigma, double iou_threshold,
+                          double score_threshold, int64_t* keep, T* keep_scores,
+                          int64_t* num_kept, cudaStream_t stream) {
+  SoftNmsKernel<T><<<1, kSoftNmsThreads, 0, stream>>>(
+      boxes, scores, n, gaussian, static_cast<T>(1.0 / sigma),
+      static_cast<T>(iou_threshold), static_cast<T>(score_threshold), keep,
+      keep_scores, num_kept);
+  return cudaGetLastError();
+}
+
+template cudaError_t LaunchSoftNms<float>(const float*, float*, int64_t, bool,
+                                          double, double, double, int64_t*,
+                                          float*, int64_t*, cudaStream_t);
+template cudaError_t LaunchSoftNms<double>(const double*, double*, int64_t,
+                                           bool, double, double, double,
+                                           int64_t*, double*, int64_t*,
+                                           cudaStream_t);
 
 template <typename T>
 cudaError_t LaunchBoxOverlap(const T* a, int64_t n, const T* b, int64_t m,

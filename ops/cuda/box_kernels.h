@@ -34,6 +34,15 @@ cudaError_t LaunchNms(const T* sorted_boxes, int64_t n, double iou_threshold,
                       unsigned long long* mask, unsigned long long* removed,
                       uint8_t* keep, cudaStream_t stream);
 
+// Soft-NMS in one thread block. `scores` is a scratch copy (modified).
+// Writes up to n selected indices and scores, and their count to
+// *num_kept (device memory).
+template <typename T>
+cudaError_t LaunchSoftNms(const T* boxes, T* scores, int64_t n, bool gaussian,
+                          double sigma, double iou_threshold,
+                          double score_threshold, int64_t* keep, T* keep_scores,
+                          int64_t* num_kept, cudaStream_t stream);
+
 }  // namespace sniper::ops::cuda
 
 #endif  // SNIPER_OPS_CUDA_BOX_KERNELS_H_
