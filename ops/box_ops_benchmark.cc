@@ -6,6 +6,8 @@
 // BM_Nms/<n>: NMS at 0.7 over n RPN-like proposals (clusters of overlapping
 //   boxes around objects, as in a 512x512 chip); kept count as an exact
 //   counter. BM_Nms_Reference/<n>: the same with the plain kernel.
+// BM_Nms_Torchvision/<n>: torchvision's CPU NMS on the same inputs (skipped
+//   without python3-torchvision).
 // BM_BoxIou/<n>: n x 256 IoU matrix (anchors against ground truth).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -16,6 +18,7 @@
 #include "ops/box_iou.h"
 #include "ops/nms.h"
 #include "ops/testing/reference_ops.h"
+#include "ops/testing/torchvision_ops.h"
 
 namespace sniper::ops {
 namespace {
@@ -75,6 +78,32 @@ void BM_Nms_Reference(benchmark::State& state) {
   state.counters["kept"] = static_cast<double>(kept);
 }
 
+// torchvision's CPU kernel (Debian python3-torchvision), same inputs.
+void BM_Nms_Torchvision(benchmark::State& state) {
+  std::string why;
+  const auto* tv = sniper::testing::LoadTorchvision(&why);
+  if (tv == nullptr) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  at::set_num_threads(1);
+  const auto [boxes, scores] = Proposals(state.range(0), 1);
+  int64_t kept = 0;
+  for (auto _ : state) {
+    const at::Tensor keep = tv->nms.call(boxes, scores, 0.7);
+    kept = keep.numel();
+    benchmark::DoNotOptimize(keep.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  state.counters["kept"] = static_cast<double>(kept);
+}
+
+BENCHMARK(BM_Nms_Torchvision)
+    ->ArgName("boxes")
+    ->Arg(1000)
+    ->Arg(6000)
+    ->Arg(12000)
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Nms)->ArgName("boxes")->Arg(1000)->Arg(6000)->Arg(12000)->Unit(
     benchmark::kMicrosecond);
 BENCHMARK(BM_Nms_Reference)

@@ -5,7 +5,8 @@
 //
 // BM_RoIAlignForward/rois/channels, BM_RoIAlignBackward/rois/channels, and
 // BM_RoIAlignForward_Reference (per-output sampling, the plain way) for the
-// gated speed-up ratio.
+// gated speed-up ratio; *_Torchvision: torchvision's CPU kernels on the same
+// inputs (skipped without python3-torchvision).
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 
@@ -14,6 +15,7 @@
 #include "benchmark/benchmark.h"
 #include "ops/roi_align.h"
 #include "ops/testing/reference_ops.h"
+#include "ops/testing/torchvision_ops.h"
 
 namespace sniper::ops {
 namespace {
@@ -79,6 +81,50 @@ void BM_RoIAlignBackward(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
+void BM_RoIAlignForward_Torchvision(benchmark::State& state) {
+  std::string why;
+  const auto* tv = sniper::testing::LoadTorchvision(&why);
+  if (tv == nullptr) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  at::set_num_threads(1);
+  const at::Tensor features = at::randn({1, state.range(1), 32, 32});
+  const at::Tensor rois = ChipRois(state.range(0), 1);
+  for (auto _ : state) {
+    const at::Tensor out =
+        tv->roi_align.call(features, rois, 1.0 / 16, 7, 7, 2, true);
+    benchmark::DoNotOptimize(out.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+void BM_RoIAlignBackward_Torchvision(benchmark::State& state) {
+  std::string why;
+  const auto* tv = sniper::testing::LoadTorchvision(&why);
+  if (tv == nullptr) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  at::set_num_threads(1);
+  const at::Tensor rois = ChipRois(state.range(0), 1);
+  const at::Tensor grad = at::randn({state.range(0), state.range(1), 7, 7});
+  for (auto _ : state) {
+    const at::Tensor g = tv->roi_align_backward.call(
+        grad, rois, 1.0 / 16, 7, 7, 1, state.range(1), 32, 32, 2, true);
+    benchmark::DoNotOptimize(g.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+BENCHMARK(BM_RoIAlignForward_Torchvision)
+    ->ArgNames({"rois", "channels"})
+    ->Args({512, 256})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RoIAlignBackward_Torchvision)
+    ->ArgNames({"rois", "channels"})
+    ->Args({512, 256})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RoIAlignForward)
     ->ArgNames({"rois", "channels"})
     ->Args({128, 256})

@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsimdjson-dev libturbojpeg0-dev libpng-dev zlib1g-dev
   libtorch-dev           # LibTorch 1.13 (CPU)
+  python3-torchvision    # torchvision's C++ kernels: test oracle, benchmark peer
 )
 
 missing=()

@@ -5,8 +5,10 @@
 // written by one thread: no atomics, deterministic).
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "ops/cpu/kernels.h"
@@ -106,6 +108,48 @@ bool PlanRoi(const acc_t* roi, int64_t batch, int64_t height, int64_t width,
   return true;
 }
 
+// A roi's plan with each bin's taps merged: samples of a bin often share
+// feature-map cells (small rois, sampling 2x2 inside a sub-pixel bin), so
+// duplicate offsets are summed and zero weights dropped, and the 1 / count
+// average is folded into the weights. Forward and backward then do one
+// multiply-add per distinct cell per bin and channel.
+template <typename acc_t>
+struct MergedPlan {
+  std::vector<int64_t> offset;
+  std::vector<acc_t> weight;
+  std::vector<int64_t> bin_end;  // taps of bin b: [bin_end[b-1], bin_end[b])
+  std::vector<std::pair<int64_t, acc_t>> scratch;
+
+  void Build(const std::vector<Sample<acc_t>>& samples, int64_t bins,
+             int64_t count) {
+    offset.clear();
+    weight.clear();
+    bin_end.clear();
+    const acc_t scale = acc_t(1) / static_cast<acc_t>(count);
+    for (int64_t bin = 0; bin < bins; ++bin) {
+      scratch.clear();
+      for (int64_t q = 0; q < count; ++q) {
+        const Sample<acc_t>& s = samples[bin * count + q];
+        for (int t = 0; t < 4; ++t) {
+          if (s.weight[t] != 0) scratch.emplace_back(s.offset[t], s.weight[t]);
+        }
+      }
+      std::sort(scratch.begin(), scratch.end(),
+                [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (size_t i = 0; i < scratch.size();) {
+        acc_t w = 0;
+        const int64_t off = scratch[i].first;
+        for (; i < scratch.size() && scratch[i].first == off; ++i) {
+          w += scratch[i].second;
+        }
+        offset.push_back(off);
+        weight.push_back(w * scale);
+      }
+      bin_end.push_back(static_cast<int64_t>(offset.size()));
+    }
+  }
+};
+
 template <typename scalar_t>
 void Forward(const at::Tensor& input, const at::Tensor& rois,
              const RoIAlignParams& p, at::Tensor& output) {
@@ -120,6 +164,7 @@ void Forward(const at::Tensor& input, const at::Tensor& rois,
   const int64_t bins = p.pooled_height * p.pooled_width;
   at::parallel_for(0, k, 1, [&](int64_t begin, int64_t end) {
     std::vector<Sample<acc_t>> plan;
+    MergedPlan<acc_t> merged;
     for (int64_t roi = begin; roi < end; ++roi) {
       scalar_t* o = out + roi * c * bins;
       int64_t gh = 1, gw = 1;
@@ -127,20 +172,19 @@ void Forward(const at::Tensor& input, const at::Tensor& rois,
         std::fill(o, o + c * bins, scalar_t(0));
         continue;
       }
-      const int64_t count = gh * gw;
+      merged.Build(plan, bins, gh * gw);
       const int64_t batch = static_cast<int64_t>(r[5 * roi]);
+      const int64_t* off = merged.offset.data();
+      const acc_t* wt = merged.weight.data();
       for (int64_t ch = 0; ch < c; ++ch) {
         const scalar_t* plane = in + (batch * c + ch) * h * w;
-        const Sample<acc_t>* s = plan.data();
+        int64_t t = 0;
         for (int64_t bin = 0; bin < bins; ++bin) {
           acc_t sum = 0;
-          for (int64_t q = 0; q < count; ++q, ++s) {
-            sum += s->weight[0] * static_cast<acc_t>(plane[s->offset[0]]) +
-                   s->weight[1] * static_cast<acc_t>(plane[s->offset[1]]) +
-                   s->weight[2] * static_cast<acc_t>(plane[s->offset[2]]) +
-                   s->weight[3] * static_cast<acc_t>(plane[s->offset[3]]);
+          for (const int64_t e = merged.bin_end[bin]; t < e; ++t) {
+            sum += wt[t] * static_cast<acc_t>(plane[off[t]]);
           }
-          o[ch * bins + bin] = static_cast<scalar_t>(sum / count);
+          o[ch * bins + bin] = static_cast<scalar_t>(sum);
         }
       }
     }
@@ -161,31 +205,33 @@ void Backward(const at::Tensor& grad_output, const at::Tensor& rois,
   acc_t* gi = grad_input_acc.data_ptr<acc_t>();
   const int64_t bins = p.pooled_height * p.pooled_width;
   // Plans of every roi, computed once (shared by all channels).
-  std::vector<std::vector<Sample<acc_t>>> plans(k);
-  std::vector<int64_t> counts(k, 0);
+  std::vector<MergedPlan<acc_t>> plans(k);
+  std::vector<uint8_t> valid(k, 0);
   at::parallel_for(0, k, 1, [&](int64_t begin, int64_t end) {
+    std::vector<Sample<acc_t>> samples;
     for (int64_t roi = begin; roi < end; ++roi) {
       int64_t gh = 1, gw = 1;
-      if (PlanRoi<acc_t>(r + 5 * roi, n, h, w, p, &plans[roi], &gh, &gw)) {
-        counts[roi] = gh * gw;
+      if (PlanRoi<acc_t>(r + 5 * roi, n, h, w, p, &samples, &gh, &gw)) {
+        plans[roi].Build(samples, bins, gh * gw);
+        valid[roi] = 1;
       }
     }
   });
   at::parallel_for(0, c, 1, [&](int64_t begin, int64_t end) {
     for (int64_t ch = begin; ch < end; ++ch) {
       for (int64_t roi = 0; roi < k; ++roi) {
-        if (counts[roi] == 0) continue;
+        if (!valid[roi]) continue;
         const int64_t batch = static_cast<int64_t>(r[5 * roi]);
         acc_t* plane = gi + (batch * c + ch) * h * w;
         const scalar_t* g = go + (roi * c + ch) * bins;
-        const Sample<acc_t>* s = plans[roi].data();
-        const int64_t count = counts[roi];
+        const MergedPlan<acc_t>& plan = plans[roi];
+        const int64_t* off = plan.offset.data();
+        const acc_t* wt = plan.weight.data();
+        int64_t t = 0;
         for (int64_t bin = 0; bin < bins; ++bin) {
-          const acc_t gbin = static_cast<acc_t>(g[bin]) / count;
-          for (int64_t q = 0; q < count; ++q, ++s) {
-            for (int t = 0; t < 4; ++t) {
-              plane[s->offset[t]] += s->weight[t] * gbin;
-            }
+          const acc_t gbin = static_cast<acc_t>(g[bin]);
+          for (const int64_t e = plan.bin_end[bin]; t < e; ++t) {
+            plane[off[t]] += wt[t] * gbin;
           }
         }
       }
