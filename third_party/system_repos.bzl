@@ -87,6 +87,7 @@ _SYSTEM_LIBS = {
     "benchmark_main": (["benchmark_main"], [":benchmark"]),
     "simdjson": (["simdjson"], []),
     "turbojpeg": (["turbojpeg"], []),
+    "jpeg": (["jpeg"], []),
     "png": (["png16"], [":zlib"]),
     "zlib": (["z"], []),
 }

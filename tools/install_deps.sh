@@ -9,7 +9,7 @@ PACKAGES=(
   libabsl-dev libgoogle-glog-dev libgflags-dev
   libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
-  libsimdjson-dev libturbojpeg0-dev libpng-dev zlib1g-dev
+  libsimdjson-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
   libtorch-dev           # LibTorch 1.13 (CPU)
   python3-torchvision    # torchvision's C++ kernels: test oracle, benchmark peer
 )
