@@ -1,0 +1,187 @@
+#include "data/chip_loader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "port/proto_io.h"
+
+namespace sniper::data {
+namespace {
+
+uint64_t Mix(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+absl::Status LoadChip(const CocoDataset& dataset, const std::string& image_dir,
+                      const ChipSampler& sampler, const ChipRecord& record,
+                      bool flip, const ChipRenderOptions& render, void* out,
+                      ChipLabels* labels, ChipLoadStats* stats) {
+  const CocoImage& info = dataset.image(record.image_index);
+  const ChipSamplerOptions& opts = sampler.options();
+  const ImageAtScale at = MakeImageAtScale(opts, record.scale_index, info.width,
+                                           info.height, opts.stride);
+  const Chip& c = record.chip;
+  const std::string path = absl::StrCat(image_dir, "/", info.file_name);
+  std::string bytes;
+  absl::Status status = ReadFileToString(path, &bytes);
+  if (!status.ok()) return status;
+  DecodeRequest req;
+  req.scale = at.scale;
+  req.x0 = static_cast<int32_t>(std::floor(c.x1 / at.scale));
+  req.y0 = static_cast<int32_t>(std::floor(c.y1 / at.scale));
+  req.x1 = static_cast<int32_t>(std::ceil(c.x2 / at.scale));
+  req.y1 = static_cast<int32_t>(std::ceil(c.y2 / at.scale));
+  absl::StatusOr<DecodedRegion> region = DecodeImageRegion(bytes, path, req);
+  if (!region.ok()) return region.status();
+  if (region->full_width != info.width || region->full_height != info.height) {
+    return absl::DataLossError(absl::StrCat(
+        path, ": image is ", region->full_width, "x", region->full_height,
+        " but the annotations say ", info.width, "x", info.height));
+  }
+  RenderChip(*region, c, at.scale, flip, render, out);
+  AssignChipLabels(opts, record.scale_index, at, c,
+                   dataset.boxes_of(record.image_index),
+                   dataset.labels_of(record.image_index),
+                   dataset.crowd_of(record.image_index), labels);
+  if (flip) {
+    const float w = static_cast<float>(c.x2 - c.x1);
+    FlipBoxes(&labels->boxes, w);
+    FlipBoxes(&labels->ignore, w);
+  }
+  if (stats != nullptr) {
+    stats->file_bytes += static_cast<int64_t>(bytes.size());
+    stats->decoded_pixels += region->decoded_pixels;
+  }
+  return absl::OkStatus();
+}
+
+ChipLoader::ChipLoader(const CocoDataset& dataset, std::string image_dir,
+                       const ChipSampler& sampler, const ProposalSet* proposals,
+                       ChipLoaderOptions options)
+    : dataset_(dataset),
+      image_dir_(std::move(image_dir)),
+      sampler_(sampler),
+      proposals_(proposals),
+      options_(std::move(options)) {}
+
+ChipLoader::~ChipLoader() { Stop(); }
+
+void ChipLoader::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+}
+
+int64_t ChipLoader::StartEpoch(uint64_t epoch) {
+  Stop();
+  epoch_ = epoch;
+  chips_ = sampler_.Epoch(dataset_, proposals_, epoch);
+  const int64_t b = options_.batch_size;
+  num_batches_ = (static_cast<int64_t>(chips_.size()) + b - 1) / b;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    next_to_build_ = 0;
+    next_to_return_ = 0;
+    ready_.clear();
+    error_ = absl::OkStatus();
+    stop_ = false;
+  }
+  for (int32_t t = 0; t < std::max(1, options_.threads); ++t) {
+    workers_.emplace_back([this] { Work(); });
+  }
+  return num_batches_;
+}
+
+ChipBatch ChipLoader::Build(int64_t index, absl::Status* error) const {
+  const size_t canvas = ChipCanvasBytes(options_.render);
+  const int64_t begin = index * options_.batch_size;
+  const int64_t end = std::min<int64_t>(begin + options_.batch_size,
+                                        static_cast<int64_t>(chips_.size()));
+  ChipBatch batch;
+  batch.index = index;
+  batch.pixels.resize(static_cast<size_t>(end - begin) * canvas);
+  for (int64_t k = begin; k < end; ++k) {
+    const ChipRecord& record = chips_[k];
+    const bool flip = options_.flip && (Mix(Mix(options_.seed ^ 0x666C6970ull) +
+                                            epoch_ * 0x9E3779B97F4A7C15ull +
+                                            static_cast<uint64_t>(k)) &
+                                        1);
+    ChipLabels labels;
+    const absl::Status s =
+        LoadChip(dataset_, image_dir_, sampler_, record, flip, options_.render,
+                 batch.pixels.data() + static_cast<size_t>(batch.size) * canvas,
+                 &labels, &batch.stats);
+    if (!s.ok()) {
+      if (options_.on_error == LoadErrorPolicy::kFail) {
+        *error = s;
+        return batch;
+      }
+      ++batch.skipped;
+      batch.errors.emplace_back(s.message());
+      continue;
+    }
+    batch.records.push_back(record);
+    batch.flipped.push_back(flip ? 1 : 0);
+    batch.labels.push_back(std::move(labels));
+    ++batch.size;
+  }
+  batch.pixels.resize(static_cast<size_t>(batch.size) * canvas);
+  return batch;
+}
+
+void ChipLoader::Work() {
+  while (true) {
+    int64_t index;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      // Stay at most queue_depth batches ahead of the consumer.
+      cv_.wait(lock, [&] {
+        return stop_ || !error_.ok() || next_to_build_ >= num_batches_ ||
+               next_to_build_ < next_to_return_ + options_.queue_depth;
+      });
+      if (stop_ || !error_.ok() || next_to_build_ >= num_batches_) return;
+      index = next_to_build_++;
+    }
+    absl::Status error;
+    ChipBatch batch = Build(index, &error);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!error.ok()) {
+        if (error_.ok()) error_ = error;
+      } else {
+        ready_.emplace(index, std::move(batch));
+      }
+    }
+    cv_.notify_all();
+  }
+}
+
+absl::StatusOr<std::optional<ChipBatch>> ChipLoader::Next() {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (next_to_return_ >= num_batches_) return std::optional<ChipBatch>();
+  cv_.wait(lock, [&] {
+    return !error_.ok() || ready_.count(next_to_return_) > 0 || stop_;
+  });
+  if (!error_.ok()) return error_;
+  if (stop_) return absl::CancelledError("ChipLoader stopped");
+  auto it = ready_.find(next_to_return_);
+  ChipBatch batch = std::move(it->second);
+  ready_.erase(it);
+  ++next_to_return_;
+  skipped_total_ += batch.skipped;
+  lock.unlock();
+  cv_.notify_all();
+  return std::optional<ChipBatch>(std::move(batch));
+}
+
+}  // namespace sniper::data

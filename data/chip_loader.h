@@ -1,0 +1,126 @@
+// File: data/chip_loader.h
+//
+// Turns an epoch's chips into batches of pixels and labels.
+//
+// LoadChip: one chip: reads the image file, decodes only the window the chip
+// needs (DCT-scaled below 1x, row/column-cropped above), renders it into a
+// canvas, and assigns its labels (valid boxes, ignore regions) in canvas
+// coordinates, mirrored when flipped.
+//
+// ChipLoader: a prefetching, multi-threaded loader. Batch i of an epoch
+// always holds chips [i * B, (i + 1) * B) of ChipSampler::Epoch's list, with
+// flips drawn from (seed, epoch, chip position): the batches are the same
+// whatever the thread count. Workers fill at most queue_depth batches ahead
+// of the consumer; Next() returns them in order. A chip whose image is
+// missing or corrupt fails the epoch (kFail, the error names the file) or is
+// left out of its batch and counted (kSkip); never a crash or a silent hole.
+// The destructor stops and joins the workers.
+#ifndef SNIPER_DATA_CHIP_LOADER_H_
+#define SNIPER_DATA_CHIP_LOADER_H_
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "data/chip_render.h"
+#include "data/chip_sampler.h"
+#include "data/coco_dataset.h"
+#include "data/proposals.h"
+
+namespace sniper::data {
+
+struct ChipLoadStats {
+  int64_t file_bytes = 0;      // bytes read from disk
+  int64_t decoded_pixels = 0;  // pixels the decoder produced
+};
+
+// Pixels of `record` into `out` (ChipCanvasBytes(render) bytes) and its
+// labels. Errors name the image file.
+absl::Status LoadChip(const CocoDataset& dataset, const std::string& image_dir,
+                      const ChipSampler& sampler, const ChipRecord& record,
+                      bool flip, const ChipRenderOptions& render, void* out,
+                      ChipLabels* labels, ChipLoadStats* stats);
+
+enum class LoadErrorPolicy { kFail, kSkip };
+
+struct ChipLoaderOptions {
+  int32_t threads = 2;
+  int32_t queue_depth = 4;  // batches prepared ahead of the consumer
+  int32_t batch_size = 8;
+  ChipRenderOptions render;
+  bool flip = true;  // horizontal flip with probability 0.5
+  uint64_t seed = 0;
+  LoadErrorPolicy on_error = LoadErrorPolicy::kFail;
+};
+
+struct ChipBatch {
+  int64_t index = 0;                // batch number within the epoch
+  int32_t size = 0;                 // chips present (<= batch_size)
+  std::vector<uint8_t> pixels;      // size * ChipCanvasBytes(render)
+  std::vector<ChipRecord> records;  // per chip
+  std::vector<uint8_t> flipped;     // per chip
+  std::vector<ChipLabels> labels;   // per chip, canvas coordinates
+  int32_t skipped = 0;              // chips left out (kSkip)
+  std::vector<std::string> errors;  // why, one per skipped chip
+  ChipLoadStats stats;
+};
+
+class ChipLoader {
+ public:
+  // `dataset`, `sampler` and `proposals` must outlive the loader.
+  ChipLoader(const CocoDataset& dataset, std::string image_dir,
+             const ChipSampler& sampler, const ProposalSet* proposals,
+             ChipLoaderOptions options);
+  ~ChipLoader();
+  ChipLoader(const ChipLoader&) = delete;
+  ChipLoader& operator=(const ChipLoader&) = delete;
+
+  // Builds the epoch's chip list and starts the workers (stopping any
+  // previous epoch). Returns the number of batches.
+  int64_t StartEpoch(uint64_t epoch);
+
+  // The next batch in order; nullopt at the end of the epoch; an error
+  // (kFail) stops the epoch.
+  absl::StatusOr<std::optional<ChipBatch>> Next();
+
+  int64_t chips_in_epoch() const { return static_cast<int64_t>(chips_.size()); }
+  int64_t skipped_total() const { return skipped_total_; }
+
+ private:
+  void Stop();
+  void Work();
+  ChipBatch Build(int64_t index, absl::Status* error) const;
+
+  const CocoDataset& dataset_;
+  const std::string image_dir_;
+  const ChipSampler& sampler_;
+  const ProposalSet* proposals_;
+  const ChipLoaderOptions options_;
+
+  uint64_t epoch_ = 0;
+  std::vector<ChipRecord> chips_;
+  int64_t num_batches_ = 0;
+  int64_t next_to_build_ = 0;           // guarded by mu_
+  int64_t next_to_return_ = 0;          // guarded by mu_
+  std::map<int64_t, ChipBatch> ready_;  // guarded by mu_
+  absl::Status error_;                  // guarded by mu_
+  bool stop_ = false;                   // guarded by mu_
+  int64_t skipped_total_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace sniper::data
+
+#endif  // SNIPER_DATA_CHIP_LOADER_H_
