@@ -18,25 +18,52 @@ uint64_t Mix(uint64_t z) {
 
 }  // namespace
 
-absl::Status LoadChip(const CocoDataset& dataset, const std::string& image_dir,
-                      const ChipSampler& sampler, const ChipRecord& record,
-                      bool flip, const ChipRenderOptions& render, void* out,
-                      ChipLabels* labels, ChipLoadStats* stats) {
-  const CocoImage& info = dataset.image(record.image_index);
-  const ChipSamplerOptions& opts = sampler.options();
-  const ImageAtScale at = MakeImageAtScale(opts, record.scale_index, info.width,
-                                           info.height, opts.stride);
-  const Chip& c = record.chip;
-  const std::string path = absl::StrCat(image_dir, "/", info.file_name);
-  std::string bytes;
-  absl::Status status = ReadFileToString(path, &bytes);
-  if (!status.ok()) return status;
+namespace {
+
+// The original-pixel window and scale a chip needs.
+DecodeRequest RequestFor(const ImageAtScale& at, const Chip& c) {
   DecodeRequest req;
   req.scale = at.scale;
   req.x0 = static_cast<int32_t>(std::floor(c.x1 / at.scale));
   req.y0 = static_cast<int32_t>(std::floor(c.y1 / at.scale));
   req.x1 = static_cast<int32_t>(std::ceil(c.x2 / at.scale));
   req.y1 = static_cast<int32_t>(std::ceil(c.y2 / at.scale));
+  return req;
+}
+
+ImageAtScale AtScale(const CocoDataset& dataset, const ChipSampler& sampler,
+                     const ChipRecord& record) {
+  const CocoImage& info = dataset.image(record.image_index);
+  return MakeImageAtScale(sampler.options(), record.scale_index, info.width,
+                          info.height, sampler.options().stride);
+}
+
+// Reads and decodes what `records` (chips of one image) need: the finest
+// scale among them and the union of their windows.
+absl::StatusOr<DecodedRegion> DecodeFor(const CocoDataset& dataset,
+                                        const std::string& image_dir,
+                                        const ChipSampler& sampler,
+                                        absl::Span<const ChipRecord> records,
+                                        ChipLoadStats* stats) {
+  const CocoImage& info = dataset.image(records[0].image_index);
+  DecodeRequest req;
+  for (size_t k = 0; k < records.size(); ++k) {
+    const DecodeRequest r =
+        RequestFor(AtScale(dataset, sampler, records[k]), records[k].chip);
+    if (k == 0) {
+      req = r;
+      continue;
+    }
+    req.scale = std::max(req.scale, r.scale);
+    req.x0 = std::min(req.x0, r.x0);
+    req.y0 = std::min(req.y0, r.y0);
+    req.x1 = std::max(req.x1, r.x1);
+    req.y1 = std::max(req.y1, r.y1);
+  }
+  const std::string path = absl::StrCat(image_dir, "/", info.file_name);
+  std::string bytes;
+  absl::Status status = ReadFileToString(path, &bytes);
+  if (!status.ok()) return status;
   absl::StatusOr<DecodedRegion> region = DecodeImageRegion(bytes, path, req);
   if (!region.ok()) return region.status();
   if (region->full_width != info.width || region->full_height != info.height) {
@@ -44,8 +71,22 @@ absl::Status LoadChip(const CocoDataset& dataset, const std::string& image_dir,
         path, ": image is ", region->full_width, "x", region->full_height,
         " but the annotations say ", info.width, "x", info.height));
   }
-  RenderChip(*region, c, at.scale, flip, render, out);
-  AssignChipLabels(opts, record.scale_index, at, c,
+  if (stats != nullptr) {
+    stats->file_bytes += static_cast<int64_t>(bytes.size());
+    stats->decoded_pixels += region->decoded_pixels;
+  }
+  return region;
+}
+
+// Pixels and labels of one chip from an already decoded region.
+void RenderWithLabels(const CocoDataset& dataset, const ChipSampler& sampler,
+                      const DecodedRegion& region, const ChipRecord& record,
+                      bool flip, const ChipRenderOptions& render, void* out,
+                      ChipLabels* labels) {
+  const ImageAtScale at = AtScale(dataset, sampler, record);
+  const Chip& c = record.chip;
+  RenderChip(region, c, at.scale, flip, render, out);
+  AssignChipLabels(sampler.options(), record.scale_index, at, c,
                    dataset.boxes_of(record.image_index),
                    dataset.labels_of(record.image_index),
                    dataset.crowd_of(record.image_index), labels);
@@ -54,10 +95,19 @@ absl::Status LoadChip(const CocoDataset& dataset, const std::string& image_dir,
     FlipBoxes(&labels->boxes, w);
     FlipBoxes(&labels->ignore, w);
   }
-  if (stats != nullptr) {
-    stats->file_bytes += static_cast<int64_t>(bytes.size());
-    stats->decoded_pixels += region->decoded_pixels;
-  }
+}
+
+}  // namespace
+
+absl::Status LoadChip(const CocoDataset& dataset, const std::string& image_dir,
+                      const ChipSampler& sampler, const ChipRecord& record,
+                      bool flip, const ChipRenderOptions& render, void* out,
+                      ChipLabels* labels, ChipLoadStats* stats) {
+  absl::StatusOr<DecodedRegion> region =
+      DecodeFor(dataset, image_dir, sampler, {&record, 1}, stats);
+  if (!region.ok()) return region.status();
+  RenderWithLabels(dataset, sampler, *region, record, flip, render, out,
+                   labels);
   return absl::OkStatus();
 }
 
@@ -110,30 +160,46 @@ ChipBatch ChipLoader::Build(int64_t index, absl::Status* error) const {
   ChipBatch batch;
   batch.index = index;
   batch.pixels.resize(static_cast<size_t>(end - begin) * canvas);
-  for (int64_t k = begin; k < end; ++k) {
-    const ChipRecord& record = chips_[k];
-    const bool flip = options_.flip && (Mix(Mix(options_.seed ^ 0x666C6970ull) +
-                                            epoch_ * 0x9E3779B97F4A7C15ull +
-                                            static_cast<uint64_t>(k)) &
-                                        1);
-    ChipLabels labels;
-    const absl::Status s =
-        LoadChip(dataset_, image_dir_, sampler_, record, flip, options_.render,
-                 batch.pixels.data() + static_cast<size_t>(batch.size) * canvas,
-                 &labels, &batch.stats);
-    if (!s.ok()) {
+  // Consecutive chips of one image (group_by_image epochs) share a single
+  // decode at the finest scale among them over the union of their windows.
+  for (int64_t k = begin; k < end;) {
+    int64_t group_end = k + 1;
+    while (group_end < end &&
+           chips_[group_end].image_index == chips_[k].image_index) {
+      ++group_end;
+    }
+    const absl::Span<const ChipRecord> group(&chips_[k], group_end - k);
+    absl::StatusOr<DecodedRegion> region =
+        DecodeFor(dataset_, image_dir_, sampler_, group, &batch.stats);
+    if (!region.ok()) {
       if (options_.on_error == LoadErrorPolicy::kFail) {
-        *error = s;
+        *error = region.status();
         return batch;
       }
-      ++batch.skipped;
-      batch.errors.emplace_back(s.message());
+      batch.skipped += static_cast<int32_t>(group.size());
+      for (size_t g = 0; g < group.size(); ++g) {
+        batch.errors.emplace_back(region.status().message());
+      }
+      k = group_end;
       continue;
     }
-    batch.records.push_back(record);
-    batch.flipped.push_back(flip ? 1 : 0);
-    batch.labels.push_back(std::move(labels));
-    ++batch.size;
+    for (; k < group_end; ++k) {
+      const ChipRecord& record = chips_[k];
+      const bool flip =
+          options_.flip &&
+          (Mix(Mix(options_.seed ^ 0x666C6970ull) +
+               epoch_ * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(k)) &
+           1);
+      ChipLabels labels;
+      RenderWithLabels(
+          dataset_, sampler_, *region, record, flip, options_.render,
+          batch.pixels.data() + static_cast<size_t>(batch.size) * canvas,
+          &labels);
+      batch.records.push_back(record);
+      batch.flipped.push_back(flip ? 1 : 0);
+      batch.labels.push_back(std::move(labels));
+      ++batch.size;
+    }
   }
   batch.pixels.resize(static_cast<size_t>(batch.size) * canvas);
   return batch;

@@ -33,16 +33,16 @@ void BuildTaps(int32_t count, int32_t start, double scale, double factor,
 }  // namespace
 
 size_t ChipCanvasBytes(const ChipRenderOptions& o) {
-  const size_t pixels = static_cast<size_t>(o.chip_size) * o.chip_size;
+  const size_t pixels = static_cast<size_t>(o.width()) * o.height();
   return o.layout == ChipLayout::kHwcUint8 ? pixels * 3
                                            : pixels * 3 * sizeof(float);
 }
 
 void RenderChip(const DecodedRegion& region, const Chip& chip, double scale,
                 bool flip, const ChipRenderOptions& o, void* out) {
-  const int32_t s = o.chip_size;
-  const int32_t cw = std::min(chip.x2 - chip.x1, s);
-  const int32_t ch = std::min(chip.y2 - chip.y1, s);
+  const int32_t s = o.width();  // row stride
+  const int32_t cw = std::min(chip.x2 - chip.x1, o.width());
+  const int32_t ch = std::min(chip.y2 - chip.y1, o.height());
   const RgbImage& src = region.image;
   std::vector<Tap> xt, yt;
   BuildTaps(cw, chip.x1, scale, region.factor, region.offset_x, src.width, flip,
@@ -61,7 +61,7 @@ void RenderChip(const DecodedRegion& region, const Chip& chip, double scale,
       for (int c = 0; c < 3; ++c) dst[3 * u + c] = a[c] + t.w1 * (b[c] - a[c]);
     }
   };
-  const size_t plane = static_cast<size_t>(s) * s;
+  const size_t plane = static_cast<size_t>(o.width()) * o.height();
   if (o.layout == ChipLayout::kHwcUint8) {
     uint8_t* dst = static_cast<uint8_t*>(out);
     for (size_t p = 0; p < plane; ++p) {

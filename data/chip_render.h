@@ -29,6 +29,14 @@ enum class ChipLayout {
 
 struct ChipRenderOptions {
   int32_t chip_size = 512;
+  // Canvas size when not square (the single-scale baseline renders whole
+  // images into W x H canvases); 0 = chip_size.
+  int32_t canvas_width = 0;
+  int32_t canvas_height = 0;
+  int32_t width() const { return canvas_width > 0 ? canvas_width : chip_size; }
+  int32_t height() const {
+    return canvas_height > 0 ? canvas_height : chip_size;
+  }
   ChipLayout layout = ChipLayout::kChwFloat32;
   float mean[3] = {123.675f, 116.28f, 103.53f};  // RGB, ImageNet
   float std[3] = {58.395f, 57.12f, 57.375f};

@@ -138,7 +138,18 @@ std::vector<ChipRecord> ChipSampler::Epoch(const CocoDataset& dataset,
   GreedyChipCover cover;
   ImageChips chips;
   std::vector<std::pair<uint16_t, uint32_t>> pool;  // (scale, index)
-  for (size_t i = 0; i < dataset.num_images(); ++i) {
+  // Image order: shuffled up front when chips stay grouped by image (chips
+  // themselves are then not shuffled), else dataset order.
+  std::vector<size_t> order(dataset.num_images());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  const bool grouped = options_.shuffle && options_.group_by_image;
+  if (grouped) {
+    SplitMix64 rng(StreamSeed(options_.seed, kShuffleStream, epoch, 1));
+    for (size_t k = order.size(); k > 1; --k) {
+      std::swap(order[k - 1], order[rng.Below(k)]);
+    }
+  }
+  for (const size_t i : order) {
     GenerateImageChips(dataset, i, proposals, epoch, &cover, &chips);
     pool.clear();
     for (int s = 0; s < num_scales(); ++s) {
@@ -164,7 +175,7 @@ std::vector<ChipRecord> ChipSampler::Epoch(const CocoDataset& dataset,
           {static_cast<uint32_t>(i), s, 1, chips.scales[s].negatives[idx]});
     }
   }
-  if (options_.shuffle) {
+  if (options_.shuffle && !grouped) {
     SplitMix64 rng(StreamSeed(options_.seed, kShuffleStream, epoch, 0));
     for (size_t k = records.size(); k > 1; --k) {
       std::swap(records[k - 1], records[rng.Below(k)]);

@@ -144,6 +144,7 @@ absl::StatusOr<ChipSamplerOptions> BuildChipSamplerOptions(
   options.crowd_as_ignore = config.crowd_as_ignore();
   options.seed = config.seed();
   options.shuffle = config.shuffle();
+  options.group_by_image = config.group_by_image();
   return options;
 }
 

@@ -68,6 +68,7 @@ struct ChipSamplerOptions {
   bool crowd_as_ignore = true;
   uint64_t seed = 0;
   bool shuffle = true;
+  bool group_by_image = false;
 
   int32_t max_stride() const { return stride + stride_jitter; }
 };

@@ -15,7 +15,10 @@ output (repetitions, random interleaving) and checks two kinds of rules:
 Benchmarks that skip (e.g. no ../shared/data) are reported and not compared.
 
 A binary's benchmarks can be narrowed with "filters": {binary: regex}
-(Google Benchmark's --benchmark_filter), to keep the gate quick.
+(Google Benchmark's --benchmark_filter) and its repetitions set with
+"repetitions": {binary: n}, to keep the gate quick. A ratio rule has
+"min_speedup" (slow / fast must be at least this) and/or "max_ratio"
+(slow / fast must be at most this, e.g. "within 1.5x of the baseline").
 
 Usage:
   perf_gate.py --baseline=benchmarks/perf_baseline.json --bin_root=DIR
@@ -83,8 +86,8 @@ def main():
         path = os.path.join(args.bin_root, binary)
         print(f"running {binary} ...", flush=True)
         results[binary] = summarize(run_binary(
-            path, args.repetitions, args.min_time,
-            baseline.get("filters", {}).get(binary)))
+            path, baseline.get("repetitions", {}).get(binary, args.repetitions),
+            args.min_time, baseline.get("filters", {}).get(binary)))
 
     failures, skipped = [], []
     for binary, per_bench in baseline["exact"].items():
@@ -120,10 +123,14 @@ def main():
         ratio = slow["time"] / fast["time"]
         if args.update:
             rule["measured"] = round(ratio, 2)
-        if ratio < rule["min_speedup"]:
-            failures.append(f"{label} = {ratio:.2f}x, below {rule['min_speedup']}x")
+        lo, hi = rule.get("min_speedup"), rule.get("max_ratio")
+        if lo is not None and ratio < lo:
+            failures.append(f"{label} = {ratio:.2f}x, below {lo}x")
+        elif hi is not None and ratio > hi:
+            failures.append(f"{label} = {ratio:.2f}x, above {hi}x")
         else:
-            print(f"  ok   ratio {label} = {ratio:.2f}x (>= {rule['min_speedup']}x)")
+            bound = f">= {lo}x" if lo is not None else f"<= {hi}x"
+            print(f"  ok   ratio {label} = {ratio:.2f}x ({bound})")
 
     for s in skipped:
         print(f"  skip {s}")
