@@ -34,6 +34,9 @@ ABSL_FLAG(std::string, config, "",
           "ChipSamplerConfig; default: embedded coco_sniper_sampler.pbtxt.");
 ABSL_FLAG(std::string, proposals, "", "Proposals file for negative chips.");
 ABSL_FLAG(uint64_t, epoch, 0, "Epoch whose chips are drawn.");
+ABSL_FLAG(int32_t, max_width, 0,
+          "If > 0, shrink the picture (box filter, integer factor) to at "
+          "most this width.");
 
 namespace {
 
@@ -173,6 +176,28 @@ int Run() {
               << "x" << ps.image.scaled_height << "), " << ps.valid_boxes.size()
               << " valid boxes, " << ps.positives.size() << " positive chips, "
               << ps.negatives.size() << " negative chips\n";
+  }
+  const int32_t max_width = absl::GetFlag(FLAGS_max_width);
+  if (max_width > 0 && canvas.width > max_width) {
+    const int32_t f = (canvas.width + max_width - 1) / max_width;
+    RgbImage small;
+    small.width = canvas.width / f;
+    small.height = canvas.height / f;
+    small.pixels.resize(static_cast<size_t>(small.width) * small.height * 3);
+    for (int32_t y = 0; y < small.height; ++y) {
+      for (int32_t x = 0; x < small.width; ++x) {
+        for (int k = 0; k < 3; ++k) {
+          int sum = 0;
+          for (int32_t dy = 0; dy < f; ++dy) {
+            for (int32_t dx = 0; dx < f; ++dx) {
+              sum += canvas.at(x * f + dx, y * f + dy)[k];
+            }
+          }
+          small.at(x, y)[k] = static_cast<uint8_t>(sum / (f * f));
+        }
+      }
+    }
+    canvas = std::move(small);
   }
   const std::string out = ResolveUserPath(absl::GetFlag(FLAGS_out));
   const absl::Status status = sniper::data::WritePngFile(out, canvas);

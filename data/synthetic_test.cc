@@ -1,0 +1,71 @@
+#include "data/synthetic.h"
+
+#include <string>
+
+#include "data/coco_dataset.h"
+#include "data/image_decode.h"
+#include "gtest/gtest.h"
+#include "port/proto_io.h"
+#include "port/status_matchers.h"
+
+namespace sniper::data {
+namespace {
+
+TEST(SyntheticTest, WritesAReadableDeterministicDataset) {
+  const std::string a = std::string(::testing::TempDir()) + "/syn_a";
+  const std::string b = std::string(::testing::TempDir()) + "/syn_b";
+  SyntheticOptions o;
+  o.train_images = 8;
+  o.val_images = 3;
+  o.seed = 4;
+  o.min_side = 200;
+  o.max_side = 500;
+  SyntheticSplitStats train, val;
+  ASSERT_OK(WriteSyntheticDataset(a, o, &train, &val));
+  EXPECT_EQ(train.images, 8);
+  EXPECT_EQ(val.images, 3);
+  ASSERT_OK_AND_ASSIGN(CocoDataset ds,
+                       ReadCocoInstances(a + "/instances_train.json", {}));
+  EXPECT_EQ(ds.num_images(), 8u);
+  EXPECT_EQ(static_cast<int64_t>(ds.num_boxes()), train.boxes);
+  EXPECT_EQ(ds.num_categories(), 5u);
+  EXPECT_EQ(ds.categories()[2].name, "triangle");
+  for (size_t i = 0; i < ds.num_images(); ++i) {
+    const CocoImage& im = ds.image(i);
+    ASSERT_OK_AND_ASSIGN(DecodedRegion r,
+                         DecodeImageFileRegion(a + "/images/" + im.file_name, {}));
+    EXPECT_EQ(r.full_width, im.width);
+    EXPECT_EQ(r.full_height, im.height);
+    EXPECT_GE(im.width, 200);
+    EXPECT_LE(im.width, 500);
+  }
+  // Same options, same bytes.
+  SyntheticSplitStats t2, v2;
+  ASSERT_OK(WriteSyntheticDataset(b, o, &t2, &v2));
+  std::string ja, jb, ia, ib;
+  ASSERT_OK(ReadFileToString(a + "/instances_train.json", &ja));
+  ASSERT_OK(ReadFileToString(b + "/instances_train.json", &jb));
+  EXPECT_EQ(ja, jb);
+  ASSERT_OK(ReadFileToString(a + "/images/train_000003.jpg", &ia));
+  ASSERT_OK(ReadFileToString(b + "/images/train_000003.jpg", &ib));
+  EXPECT_EQ(ia, ib);
+  // A different seed, a different dataset.
+  o.seed = 5;
+  const std::string c = std::string(::testing::TempDir()) + "/syn_c";
+  ASSERT_OK(WriteSyntheticDataset(c, o, &t2, &v2));
+  std::string jc;
+  ASSERT_OK(ReadFileToString(c + "/instances_train.json", &jc));
+  EXPECT_NE(ja, jc);
+}
+
+TEST(SyntheticTest, RejectsBadOptions) {
+  SyntheticOptions o;
+  o.max_side = 100;
+  o.min_side = 200;
+  SyntheticSplitStats t, v;
+  EXPECT_EQ(WriteSyntheticDataset(::testing::TempDir(), o, &t, &v).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sniper::data
