@@ -1,6 +1,7 @@
-// Loader throughput over real COCO JPEGs (coco_mini; skipped without
-// ../shared/data), three loaders in one binary so their ratios come from
-// one run, each with 2 threads:
+// Loader throughput over real COCO JPEGs (BM_Loader_*: coco_mini; skipped
+// without ../shared/data) and over the synthetic set (BM_SynLoader_*: 60
+// images generated at start-up), three loaders in one binary so their
+// ratios come from one run, each with 2 threads:
 //   BM_Loader_Sniper:      ChipLoader (region/DCT-scaled decode,
 //                          crop-then-resize) over one epoch of positive chips
 //                          at the COCO SNIPER settings;
@@ -16,6 +17,7 @@
 // normalizes), identical for all three.
 //
 //   bazel run //data:chip_loader_benchmark
+#include <stdlib.h>
 #include <sys/resource.h>
 
 #include <atomic>
@@ -29,6 +31,7 @@
 #include "configs/coco_sniper_sampler_embedded.h"
 #include "data/chip_loader.h"
 #include "data/chip_sampler_builder.h"
+#include "data/synthetic.h"
 #include "data/testing/shared_data.h"
 #include "glog/logging.h"
 #include "port/proto_io.h"
@@ -42,6 +45,25 @@ struct Data {
   CocoDataset dataset;
   std::string images;
 };
+
+// The synthetic set (data/synthetic.h), generated once into a temporary
+// directory: 60 training images of 480-1600 px.
+const Data* Synthetic() {
+  static const Data* data = []() -> const Data* {
+    char tmpl[] = "/tmp/sniper_syn_bench_XXXXXX";
+    const char* dir = ::mkdtemp(tmpl);
+    CHECK(dir != nullptr);
+    SyntheticOptions o;
+    o.train_images = 60;
+    o.val_images = 0;
+    SyntheticSplitStats train, val;
+    CHECK(WriteSyntheticDataset(dir, o, &train, &val).ok());
+    auto ds = ReadCocoInstances(std::string(dir) + "/instances_train.json", {});
+    CHECK(ds.ok()) << ds.status();
+    return new Data{std::move(*ds), std::string(dir) + "/images"};
+  }();
+  return data;
+}
 
 const Data* CocoMini() {
   static const Data* data = []() -> const Data* {
@@ -81,8 +103,7 @@ void ParallelFor(int64_t n, Fn fn) {
   for (auto& t : threads) t.join();
 }
 
-void RunSniper(benchmark::State& state, bool group_by_image) {
-  const Data* d = CocoMini();
+void RunSniper(benchmark::State& state, const Data* d, bool group_by_image) {
   if (d == nullptr) {
     state.SkipWithError(sniper::testing::kNoSharedData);
     return;
@@ -120,13 +141,20 @@ void RunSniper(benchmark::State& state, bool group_by_image) {
   state.counters["peak_rss_kib"] = PeakRssKiB();
 }
 
-void BM_Loader_Sniper(benchmark::State& state) { RunSniper(state, false); }
+void BM_Loader_Sniper(benchmark::State& state) {
+  RunSniper(state, CocoMini(), false);
+}
 void BM_Loader_SniperGrouped(benchmark::State& state) {
-  RunSniper(state, true);
+  RunSniper(state, CocoMini(), true);
+}
+void BM_SynLoader_Sniper(benchmark::State& state) {
+  RunSniper(state, Synthetic(), false);
+}
+void BM_SynLoader_SniperGrouped(benchmark::State& state) {
+  RunSniper(state, Synthetic(), true);
 }
 
-void BM_Loader_SingleScale(benchmark::State& state) {
-  const Data* d = CocoMini();
+void RunSingleScale(benchmark::State& state, const Data* d) {
   if (d == nullptr) {
     state.SkipWithError(sniper::testing::kNoSharedData);
     return;
@@ -164,8 +192,14 @@ void BM_Loader_SingleScale(benchmark::State& state) {
   state.counters["peak_rss_kib"] = PeakRssKiB();
 }
 
-void BM_Loader_NaiveChips(benchmark::State& state) {
-  const Data* d = CocoMini();
+void BM_Loader_SingleScale(benchmark::State& state) {
+  RunSingleScale(state, CocoMini());
+}
+void BM_SynLoader_SingleScale(benchmark::State& state) {
+  RunSingleScale(state, Synthetic());
+}
+
+void RunNaiveChips(benchmark::State& state, const Data* d) {
   if (d == nullptr) {
     state.SkipWithError(sniper::testing::kNoSharedData);
     return;
@@ -216,12 +250,29 @@ void BM_Loader_NaiveChips(benchmark::State& state) {
   state.counters["peak_rss_kib"] = PeakRssKiB();
 }
 
+void BM_Loader_NaiveChips(benchmark::State& state) {
+  RunNaiveChips(state, CocoMini());
+}
+void BM_SynLoader_NaiveChips(benchmark::State& state) {
+  RunNaiveChips(state, Synthetic());
+}
+
 BENCHMARK(BM_Loader_SingleScale)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Loader_Sniper)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Loader_SniperGrouped)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK(BM_Loader_NaiveChips)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_SynLoader_SingleScale)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_SynLoader_Sniper)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_SynLoader_SniperGrouped)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK(BM_SynLoader_NaiveChips)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace sniper::data

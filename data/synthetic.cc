@@ -27,7 +27,8 @@ struct Rgb {
 
 class Canvas {
  public:
-  Canvas(int32_t w, int32_t h) : w_(w), h_(h), px_(static_cast<size_t>(w) * h * 3) {}
+  Canvas(int32_t w, int32_t h)
+      : w_(w), h_(h), px_(static_cast<size_t>(w) * h * 3) {}
   int32_t width() const { return w_; }
   int32_t height() const { return h_; }
   uint8_t* data() { return px_.data(); }
@@ -57,9 +58,11 @@ struct Rng {
 };
 
 void Background(Canvas* c, Rng& rng) {
-  const Rgb a{static_cast<float>(rng.U(40, 200)), static_cast<float>(rng.U(40, 200)),
+  const Rgb a{static_cast<float>(rng.U(40, 200)),
+              static_cast<float>(rng.U(40, 200)),
               static_cast<float>(rng.U(40, 200))};
-  const Rgb b{static_cast<float>(rng.U(40, 200)), static_cast<float>(rng.U(40, 200)),
+  const Rgb b{static_cast<float>(rng.U(40, 200)),
+              static_cast<float>(rng.U(40, 200)),
               static_cast<float>(rng.U(40, 200))};
   const double fx = rng.U(0.005, 0.05), fy = rng.U(0.005, 0.05);
   const double px = rng.U(0, 6.28), py = rng.U(0, 6.28);
@@ -71,8 +74,7 @@ void Background(Canvas* c, Rng& rng) {
   for (int32_t y = 0; y < h; ++y) {
     for (int32_t x = 0; x < w; ++x) {
       const double t = ((x * ca + y * sa) / (w + h)) + 0.5;
-      const double tex =
-          amp * std::sin(x * fx + px) * std::sin(y * fy + py);
+      const double tex = amp * std::sin(x * fx + px) * std::sin(y * fy + py);
       noise = noise * 6364136223846793005ull + 1442695040888963407ull;
       const float n = static_cast<float>((noise >> 59) & 15) - 7.5f;  // +-7.5
       c->Set(x, y,
@@ -85,10 +87,10 @@ void Background(Canvas* c, Rng& rng) {
 
 Rgb ClassColour(int cls, Rng& rng) {
   // Distinct hue families per class, jittered.
-  static const Rgb kBase[5] = {{220, 40, 40},   // disc: red
-                               {40, 90, 230},   // square: blue
-                               {240, 200, 30},  // triangle: yellow
-                               {40, 200, 70},   // ring: green
+  static const Rgb kBase[5] = {{220, 40, 40},     // disc: red
+                               {40, 90, 230},     // square: blue
+                               {240, 200, 30},    // triangle: yellow
+                               {40, 200, 70},     // ring: green
                                {230, 230, 230}};  // stripes: white/black
   const float j = static_cast<float>(rng.U(-25, 25));
   return {kBase[cls].r + j, kBase[cls].g + j, kBase[cls].b + j};
@@ -132,7 +134,8 @@ void DrawObject(Canvas* c, int cls, double x, double y, double w, double h,
         }
         case 4:  // striped bar
           inside = std::abs(u) <= 1 && std::abs(v) <= 1;
-          if (static_cast<int64_t>(std::floor((px - x) / period)) % 2) out = dark;
+          if (static_cast<int64_t>(std::floor((px - x) / period)) % 2)
+            out = dark;
           break;
       }
       if (inside) c->Set(px, py, out);
@@ -143,24 +146,30 @@ void DrawObject(Canvas* c, int cls, double x, double y, double w, double h,
 // Clutter: object-like marks that are not objects.
 void DrawClutter(Canvas* c, Rng& rng) {
   const int kind = static_cast<int>(rng.I(3));
-  const double size = std::exp(rng.U(std::log(10.0), std::log(0.3 * c->width())));
-  const double x = rng.U(0, c->width() - size), y = rng.U(0, c->height() - size);
+  const double size =
+      std::exp(rng.U(std::log(10.0), std::log(0.3 * c->width())));
+  const double x = rng.U(0, c->width() - size),
+               y = rng.U(0, c->height() - size);
   const Rgb col = ClassColour(static_cast<int>(rng.I(5)), rng);
   const int32_t t = std::max(1, static_cast<int32_t>(size * 0.05));
   if (kind == 0) {  // outlined box
     for (int32_t k = 0; k < static_cast<int32_t>(size); ++k) {
       for (int32_t d = 0; d < t; ++d) {
         c->Set(static_cast<int32_t>(x) + k, static_cast<int32_t>(y) + d, col);
-        c->Set(static_cast<int32_t>(x) + k, static_cast<int32_t>(y + size) - d, col);
+        c->Set(static_cast<int32_t>(x) + k, static_cast<int32_t>(y + size) - d,
+               col);
         c->Set(static_cast<int32_t>(x) + d, static_cast<int32_t>(y) + k, col);
-        c->Set(static_cast<int32_t>(x + size) - d, static_cast<int32_t>(y) + k, col);
+        c->Set(static_cast<int32_t>(x + size) - d, static_cast<int32_t>(y) + k,
+               col);
       }
     }
   } else if (kind == 1) {  // crossed lines
     for (int32_t k = 0; k < static_cast<int32_t>(size); ++k) {
       for (int32_t d = 0; d < t; ++d) {
-        c->Set(static_cast<int32_t>(x) + k + d, static_cast<int32_t>(y) + k, col);
-        c->Set(static_cast<int32_t>(x + size) - k + d, static_cast<int32_t>(y) + k, col);
+        c->Set(static_cast<int32_t>(x) + k + d, static_cast<int32_t>(y) + k,
+               col);
+        c->Set(static_cast<int32_t>(x + size) - k + d,
+               static_cast<int32_t>(y) + k, col);
       }
     }
   } else {  // blotch: random overlapping small dots
@@ -213,9 +222,10 @@ absl::Status WriteSplit(const std::string& out_dir, const std::string& split,
       for (int k = 0; k < n; ++k) {
         const double s = std::exp(rng.U(std::log(14.0), std::log(max_size)));
         const double ar = std::exp(rng.U(-0.5, 0.5));
-        const double ow = std::min(s * ar, w - 1.0), oh = std::min(s / ar, h - 1.0);
-        objs.push_back({0, image_id, static_cast<int>(rng.I(5)), rng.U(0, w - ow),
-                        rng.U(0, h - oh), ow, oh});
+        const double ow = std::min(s * ar, w - 1.0),
+                     oh = std::min(s / ar, h - 1.0);
+        objs.push_back({0, image_id, static_cast<int>(rng.I(5)),
+                        rng.U(0, w - ow), rng.U(0, h - oh), ow, oh});
       }
       if (rng.U() < 0.2) {  // crowded group of small and medium objects
         const double gx = rng.U(0, w), gy = rng.U(0, h);
@@ -253,9 +263,10 @@ absl::Status WriteSplit(const std::string& out_dir, const std::string& split,
     tjFree(buf);
     if (!s.ok()) return s;
     stats->bytes += static_cast<int64_t>(size);
-    absl::StrAppendFormat(
-        &images_json, "%s\n  {\"id\": %d, \"width\": %d, \"height\": %d, \"file_name\": \"%s\"}",
-        i == 0 ? "" : ",", image_id, w, h, file);
+    absl::StrAppendFormat(&images_json,
+                          "%s\n  {\"id\": %d, \"width\": %d, \"height\": %d, "
+                          "\"file_name\": \"%s\"}",
+                          i == 0 ? "" : ",", image_id, w, h, file);
   }
   for (size_t k = 0; k < anns.size(); ++k) {
     const Ann& a = anns[k];
@@ -268,11 +279,13 @@ absl::Status WriteSplit(const std::string& out_dir, const std::string& split,
   }
   std::string cats;
   for (int c = 0; c < 5; ++c) {
-    absl::StrAppendFormat(&cats, "%s{\"id\": %d, \"name\": \"%s\", \"supercategory\": \"shape\"}",
-                          c == 0 ? "" : ", ", c + 1, kSyntheticClassNames[c]);
+    absl::StrAppendFormat(
+        &cats, "%s{\"id\": %d, \"name\": \"%s\", \"supercategory\": \"shape\"}",
+        c == 0 ? "" : ", ", c + 1, kSyntheticClassNames[c]);
   }
   const std::string json = absl::StrCat(
-      "{\"info\": {\"description\": \"sniper-cpp synthetic multi-scale shapes, seed ",
+      "{\"info\": {\"description\": \"sniper-cpp synthetic multi-scale shapes, "
+      "seed ",
       o.seed, "\"},\n\"images\": [", images_json, "\n],\n\"annotations\": [",
       anns_json, "\n],\n\"categories\": [", cats, "]}\n");
   return WriteFileAtomically(

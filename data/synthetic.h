@@ -12,8 +12,8 @@
 //     (with a dark border), triangle, ring, striped bar;
 //   - object sizes log-uniform from 14 px to 60% of the shorter side, so
 //     small, medium and large (COCO's bins) all occur; crowded groups of
-//     8-48 px objects in a fifth of the images; occlusion (later objects are drawn over earlier ones);
-//     about 5% of images without objects;
+//     8-48 px objects in a fifth of the images; occlusion (later objects are
+//     drawn over earlier ones); about 5% of images without objects;
 //   - clutter that resembles objects but is not one (outlined boxes,
 //     crossed lines, blotches), so negative chips have something to learn.
 #ifndef SNIPER_DATA_SYNTHETIC_H_
@@ -42,7 +42,7 @@ struct SyntheticSplitStats {
   int64_t empty_images = 0;
   int64_t max_boxes = 0;
   int64_t small = 0, medium = 0, large = 0;  // sqrt(w*h) < 32, < 96, >= 96
-  int64_t bytes = 0;                          // JPEG bytes written
+  int64_t bytes = 0;                         // JPEG bytes written
 };
 
 extern const char* const kSyntheticClassNames[5];

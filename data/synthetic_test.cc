@@ -32,8 +32,9 @@ TEST(SyntheticTest, WritesAReadableDeterministicDataset) {
   EXPECT_EQ(ds.categories()[2].name, "triangle");
   for (size_t i = 0; i < ds.num_images(); ++i) {
     const CocoImage& im = ds.image(i);
-    ASSERT_OK_AND_ASSIGN(DecodedRegion r,
-                         DecodeImageFileRegion(a + "/images/" + im.file_name, {}));
+    ASSERT_OK_AND_ASSIGN(
+        DecodedRegion r,
+        DecodeImageFileRegion(a + "/images/" + im.file_name, {}));
     EXPECT_EQ(r.full_width, im.width);
     EXPECT_EQ(r.full_height, im.height);
     EXPECT_GE(im.width, 200);

@@ -26,18 +26,19 @@ namespace {
 
 void PrintRow(const char* split, const sniper::data::SyntheticSplitStats& s) {
   const double n = std::max<int64_t>(1, s.boxes);
-  absl::PrintF("| %s | %d | %d | %.2f | %d | %d | %.1f%% | %.1f%% | %.1f%% | %.1f |\n",
-               split, s.images, s.boxes,
-               s.images ? static_cast<double>(s.boxes) / s.images : 0.0,
-               s.max_boxes, s.empty_images, 100.0 * s.small / n,
-               100.0 * s.medium / n, 100.0 * s.large / n, s.bytes / 1048576.0);
+  absl::PrintF(
+      "| %s | %d | %d | %.2f | %d | %d | %.1f%% | %.1f%% | %.1f%% | %.1f |\n",
+      split, s.images, s.boxes,
+      s.images ? static_cast<double>(s.boxes) / s.images : 0.0, s.max_boxes,
+      s.empty_images, 100.0 * s.small / n, 100.0 * s.medium / n,
+      100.0 * s.large / n, s.bytes / 1048576.0);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  sniper::tools::InitTool(argc, argv,
-                          "make_synthetic --out=DIR [--train=N --val=N --seed=S]");
+  sniper::tools::InitTool(
+      argc, argv, "make_synthetic --out=DIR [--train=N --val=N --seed=S]");
   const std::string out = sniper::ResolveUserPath(absl::GetFlag(FLAGS_out));
   if (out.empty()) {
     std::cerr << "make_synthetic: --out is required\n";
@@ -51,16 +52,22 @@ int main(int argc, char** argv) {
   o.max_side = absl::GetFlag(FLAGS_max_side);
   sniper::data::SyntheticSplitStats train, val;
   const auto start = std::chrono::steady_clock::now();
-  const absl::Status s = sniper::data::WriteSyntheticDataset(out, o, &train, &val);
+  const absl::Status s =
+      sniper::data::WriteSyntheticDataset(out, o, &train, &val);
   if (!s.ok()) {
     std::cerr << "make_synthetic: " << s.message() << "\n";
     return 1;
   }
   const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   absl::PrintF("wrote %s in %.1f s (seed %d)\n\n", out, secs, o.seed);
-  absl::PrintF("| split | images | boxes | boxes/image | max | empty images | small <32 | medium 32-96 | large >=96 | JPEG MiB |\n");
-  absl::PrintF("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+  absl::PrintF(
+      "| split | images | boxes | boxes/image | max | empty images | small <32 "
+      "| medium 32-96 | large >=96 | JPEG MiB |\n");
+  absl::PrintF(
+      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+      "|\n");
   PrintRow("train", train);
   PrintRow("val", val);
   return 0;
