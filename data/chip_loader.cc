@@ -10,16 +10,6 @@
 namespace sniper::data {
 namespace {
 
-uint64_t Mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
-
-namespace {
-
 // The original-pixel window and scale a chip needs.
 DecodeRequest RequestFor(const ImageAtScale& at, const Chip& c) {
   DecodeRequest req;
@@ -187,8 +177,8 @@ ChipBatch ChipLoader::Build(int64_t index, absl::Status* error) const {
       const ChipRecord& record = chips_[k];
       const bool flip =
           options_.flip &&
-          (Mix(Mix(options_.seed ^ 0x666C6970ull) +
-               epoch_ * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(k)) &
+          (Mix64(Mix64(options_.seed ^ 0x666C6970ull) +
+                 epoch_ * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(k)) &
            1);
       ChipLabels labels;
       RenderWithLabels(

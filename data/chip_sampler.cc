@@ -8,26 +8,20 @@
 namespace sniper::data {
 namespace {
 
-uint64_t Mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // Stream ids keep the random streams of different purposes independent.
 constexpr uint64_t kImageStream = 0x1;
 constexpr uint64_t kShuffleStream = 0x2;
 
 uint64_t StreamSeed(uint64_t seed, uint64_t stream, uint64_t epoch,
                     uint64_t index) {
-  return Mix(Mix(Mix(seed ^ (stream << 56)) + epoch) + index);
+  return Mix64(Mix64(Mix64(seed ^ (stream << 56)) + epoch) + index);
 }
 
 }  // namespace
 
 uint64_t SplitMix64::Next() {
   state_ += 0x9E3779B97F4A7C15ull;
-  return Mix(state_);
+  return Mix64(state_);
 }
 
 ChipSampler::ChipSampler(ChipSamplerOptions options)

@@ -146,6 +146,14 @@ class GreedyChipCover {
   std::vector<uint8_t> covered_;
 };
 
+// splitmix64's finalizer: a well-mixed 64-bit hash of `z`. The basis of
+// every seeded choice in data/ (same values on every platform).
+inline uint64_t Mix64(uint64_t z) {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 // The pseudo-random rank of candidate `cell` under `tie_seed` (lower wins
 // ties). Exposed so that reference implementations in tests agree.
 uint64_t TieRank(uint64_t tie_seed, uint32_t cell);

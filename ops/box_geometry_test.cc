@@ -6,20 +6,14 @@
 #include "gtest/gtest.h"
 #include "ops/anchors.h"
 #include "ops/box_coder.h"
+#include "ops/testing/errors.h"
 
 namespace sniper::ops {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "no error";
-}
+using ::sniper::testing::ErrorOf;
 
 TEST(AnchorsTest, SniperAnchorsHaveTheSpecifiedSizes) {
   const AnchorOptions opts;

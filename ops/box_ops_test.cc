@@ -12,6 +12,7 @@
 #include "ops/cuda/runtime.h"
 #include "ops/nms.h"
 #include "ops/soft_nms.h"
+#include "ops/testing/errors.h"
 
 namespace sniper::ops {
 namespace {
@@ -138,14 +139,7 @@ TEST(BoxIouTest, EmptyInputsGiveEmptyOutputs) {
 }
 
 TEST(BoxIouTest, RejectsBadInputsSayingWhatWasReceived) {
-  auto message = [](auto fn) {
-    try {
-      fn();
-    } catch (const c10::Error& e) {
-      return std::string(e.what_without_backtrace());
-    }
-    return std::string("no error");
-  };
+  const auto& message = ::sniper::testing::ErrorOf;
   EXPECT_THAT(message([] {
                 BoxIou(at::rand({3, 5}), at::rand({2, 4}));
               }),

@@ -7,6 +7,7 @@
 #include "ops/anchors.h"
 #include "ops/box_iou.h"
 #include "ops/nms.h"
+#include "ops/testing/errors.h"
 
 namespace sniper::ops {
 namespace {
@@ -67,14 +68,7 @@ TEST(ProposalLayerTest, DecodesFiltersAndSuppressesPerChip) {
 TEST(ProposalLayerTest, ChecksShapes) {
   AnchorOptions ao;
   const at::Tensor anchors = GridAnchors(ao, 4, 4);
-  auto error = [](const std::function<void()>& fn) {
-    try {
-      fn();
-    } catch (const c10::Error& e) {
-      return std::string(e.what_without_backtrace());
-    }
-    return std::string("no error");
-  };
+  const auto& error = ::sniper::testing::ErrorOf;
   EXPECT_THAT(error([&] {
                 GenerateProposals(at::zeros({1, 21, 4, 4}),
                                   at::zeros({1, 80, 4, 4}), anchors,

@@ -9,6 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ops/cuda/runtime.h"
+#include "ops/testing/errors.h"
 
 namespace sniper::ops {
 namespace {
@@ -99,14 +100,7 @@ at::Tensor RandomRois(int64_t k, int64_t batch, double img_h, double img_w,
   return rois;
 }
 
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  return "no error";
-}
+using ::sniper::testing::ErrorOf;
 
 TEST(RoIAlignTest, ForwardMatchesDefinition) {
   std::mt19937 rng(2);
