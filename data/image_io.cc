@@ -1,7 +1,6 @@
 #include "data/image_io.h"
 
 #include <png.h>
-#include <turbojpeg.h>
 
 #include <cstdio>
 #include <memory>
@@ -10,32 +9,6 @@
 #include "port/proto_io.h"
 
 namespace sniper::data {
-
-absl::StatusOr<RgbImage> DecodeJpegFile(const std::string& path) {
-  std::string bytes;
-  absl::Status status = ReadFileToString(path, &bytes);
-  if (!status.ok()) return status;
-  std::unique_ptr<void, int (*)(tjhandle)> tj(tjInitDecompress(), tjDestroy);
-  if (tj == nullptr) return absl::InternalError("tjInitDecompress failed");
-  int width = 0, height = 0, subsamp = 0, colorspace = 0;
-  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
-  if (tjDecompressHeader3(tj.get(), data, bytes.size(), &width, &height,
-                          &subsamp, &colorspace) != 0) {
-    return absl::DataLossError(absl::StrCat(path, ": not a readable JPEG (",
-                                            tjGetErrorStr2(tj.get()), ")"));
-  }
-  RgbImage image;
-  image.width = width;
-  image.height = height;
-  image.pixels.resize(static_cast<size_t>(width) * height * 3);
-  if (tjDecompress2(tj.get(), data, bytes.size(), image.pixels.data(), width, 0,
-                    height, TJPF_RGB, TJFLAG_ACCURATEDCT) != 0 &&
-      tjGetErrorCode(tj.get()) == TJERR_FATAL) {
-    return absl::DataLossError(absl::StrCat(
-        path, ": corrupt or truncated JPEG (", tjGetErrorStr2(tj.get()), ")"));
-  }
-  return image;
-}
 
 absl::Status WritePngFile(const std::string& path, const RgbImage& image) {
   // Encode into memory, then write atomically.

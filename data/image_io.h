@@ -1,8 +1,7 @@
 // File: data/image_io.h
 //
-// Decoding JPEG (libjpeg-turbo) and writing PNG (libpng) for tools; the
-// training loader builds on these decoders. RGB, 8 bits per channel,
-// row-major, no padding.
+// The RGB image type of data/ and PNG writing (libpng). RGB, 8 bits per
+// channel, row-major, no padding. Decoding lives in data/image_decode.h.
 #ifndef SNIPER_DATA_IMAGE_IO_H_
 #define SNIPER_DATA_IMAGE_IO_H_
 
@@ -23,10 +22,6 @@ struct RgbImage {
     return pixels.data() + (static_cast<size_t>(y) * width + x) * 3;
   }
 };
-
-// Decodes a JPEG file. Errors name the file and libjpeg-turbo's reason
-// (missing, truncated, corrupt).
-absl::StatusOr<RgbImage> DecodeJpegFile(const std::string& path);
 
 // Writes `image` as PNG, atomically (temp file, fsync, rename).
 absl::Status WritePngFile(const std::string& path, const RgbImage& image);

@@ -21,6 +21,7 @@
 #include "configs/coco_sniper_sampler_embedded.h"
 #include "data/chip_sampler.h"
 #include "data/coco_dataset.h"
+#include "data/image_decode.h"
 #include "data/image_io.h"
 #include "data/proposals.h"
 #include "port/paths.h"
@@ -114,11 +115,15 @@ int Run() {
     return 1;
   }
   const sniper::data::CocoImage& info = ds->image(index);
-  auto image = sniper::data::DecodeJpegFile(dir + "/" + info.file_name);
-  if (!image.ok()) {
-    std::cerr << "visualize_chips: " << image.status().message() << "\n";
+  sniper::data::DecodeRequest whole;
+  whole.reduce = false;
+  auto decoded =
+      sniper::data::DecodeImageFileRegion(dir + "/" + info.file_name, whole);
+  if (!decoded.ok()) {
+    std::cerr << "visualize_chips: " << decoded.status().message() << "\n";
     return 1;
   }
+  auto image = &decoded->image;
   if (image->width != info.width || image->height != info.height) {
     std::cerr << "visualize_chips: " << info.file_name << " is " << image->width
               << "x" << image->height << " but " << ann << " says "
