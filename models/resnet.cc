@@ -1,0 +1,278 @@
+#include "models/resnet.h"
+
+#include <torch/serialize.h>
+
+#include <cmath>
+#include <fstream>
+#include <iterator>
+
+#include "absl/strings/str_cat.h"
+
+namespace sniper::models {
+namespace {
+
+namespace nn = torch::nn;
+
+nn::Conv2d Conv(int64_t in, int64_t out, int64_t k, int64_t stride,
+                int64_t padding, int64_t dilation = 1) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, k)
+                        .stride(stride)
+                        .padding(padding)
+                        .dilation(dilation)
+                        .bias(false));
+}
+
+// torchvision's BasicBlock / Bottleneck, same child names.
+class BlockImpl : public nn::Module {
+ public:
+  BlockImpl(bool bottleneck, int64_t in, int64_t width, int64_t out,
+            int64_t stride, int64_t dilation, bool downsample)
+      : bottleneck_(bottleneck) {
+    if (bottleneck) {
+      conv1_ = register_module("conv1", Conv(in, width, 1, 1, 0));
+      bn1_ = register_module("bn1", nn::BatchNorm2d(width));
+      conv2_ = register_module(
+          "conv2", Conv(width, width, 3, stride, dilation, dilation));
+      bn2_ = register_module("bn2", nn::BatchNorm2d(width));
+      conv3_ = register_module("conv3", Conv(width, out, 1, 1, 0));
+      bn3_ = register_module("bn3", nn::BatchNorm2d(out));
+    } else {
+      conv1_ = register_module("conv1", Conv(in, out, 3, stride, 1));
+      bn1_ = register_module("bn1", nn::BatchNorm2d(out));
+      conv2_ = register_module("conv2", Conv(out, out, 3, 1, 1));
+      bn2_ = register_module("bn2", nn::BatchNorm2d(out));
+    }
+    if (downsample) {
+      downsample_ = register_module(
+          "downsample",
+          nn::Sequential(Conv(in, out, 1, stride, 0), nn::BatchNorm2d(out)));
+    }
+  }
+
+  torch::Tensor forward(torch::Tensor x) {
+    torch::Tensor y = torch::relu(bn1_(conv1_(x)));
+    y = bn2_(conv2_(y));
+    if (bottleneck_) y = bn3_(conv3_(torch::relu(y)));
+    const torch::Tensor identity = downsample_ ? downsample_->forward(x) : x;
+    return torch::relu(y + identity);
+  }
+
+ private:
+  bool bottleneck_;
+  nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
+  nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
+  nn::Sequential downsample_{nullptr};
+};
+TORCH_MODULE(Block);
+
+std::vector<int> BlocksPerStage(int depth) {
+  switch (depth) {
+    case 18:
+      return {2, 2, 2, 2};
+    case 34:
+    case 50:
+      return {3, 4, 6, 3};
+    case 101:
+      return {3, 4, 23, 3};
+  }
+  return {};
+}
+
+int64_t Scaled(int64_t channels, double mult) {
+  return std::max<int64_t>(8,
+                           static_cast<int64_t>(std::lround(channels * mult)));
+}
+
+void Freeze(nn::Module& m) {
+  for (auto& p : m.parameters()) p.set_requires_grad(false);
+}
+
+}  // namespace
+
+absl::Status ValidateResNetOptions(const ResNetOptions& o) {
+  if (BlocksPerStage(o.depth).empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ResNetOptions.depth: must be 18, 34, 50 or 101, got ", o.depth));
+  }
+  if (!(std::isfinite(o.width_multiplier) && o.width_multiplier > 0 &&
+        o.width_multiplier <= 4)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ResNetOptions.width_multiplier: must be in (0, 4], got ",
+                     o.width_multiplier));
+  }
+  return absl::OkStatus();
+}
+
+ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
+  const absl::Status valid = ValidateResNetOptions(options);
+  TORCH_CHECK(valid.ok(), std::string(valid.message()));
+  const bool bottleneck = options.depth >= 50;
+  const int expansion = bottleneck ? 4 : 1;
+  const double m = options.width_multiplier;
+  const int64_t stem = Scaled(64, m);
+  conv1_ = register_module("conv1", Conv(3, stem, 7, 2, 3));
+  bn1_ = register_module("bn1", nn::BatchNorm2d(stem));
+  const std::vector<int> blocks = BlocksPerStage(options.depth);
+  int64_t in = stem;
+  int64_t stride_so_far = 4;
+  nn::Sequential* layers[4] = {&layer1_, &layer2_, &layer3_, &layer4_};
+  const char* level_names[4] = {"res2", "res3", "res4", "res5"};
+  for (int s = 0; s < 4; ++s) {
+    const int64_t width = Scaled(64 << s, m);
+    const int64_t out = width * expansion;
+    int64_t stride = s == 0 ? 1 : 2;
+    int64_t dilation = 1;
+    if (s == 3 && options.res5_dilation && bottleneck) {
+      stride = 1;
+      dilation = 2;
+    }
+    nn::Sequential seq;
+    for (int b = 0; b < blocks[s]; ++b) {
+      const bool first = b == 0;
+      seq->push_back(
+          Block(bottleneck, first ? in : out, width, out, first ? stride : 1,
+                // torchvision: the first block of a dilated stage
+                // uses the previous dilation (1).
+                first ? 1 : dilation, first && (stride != 1 || in != out)));
+    }
+    *layers[s] = register_module(absl::StrCat("layer", s + 1), seq);
+    stride_so_far *= stride;
+    channels_[level_names[s]] = out;
+    strides_[level_names[s]] = stride_so_far;
+    in = out;
+  }
+  if (options.freeze_stem_and_layer1) {
+    Freeze(*conv1_);
+    Freeze(*bn1_);
+    Freeze(*layer1_);
+  }
+  if (options.freeze_all_bn) {
+    for (auto& mod : modules(/*include_self=*/false)) {
+      if (auto* bn = mod->as<nn::BatchNorm2d>()) Freeze(*bn);
+    }
+  }
+  if (options.channels_last) {
+    for (auto& p : parameters()) {
+      if (p.dim() == 4) {
+        torch::NoGradGuard guard;
+        p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+      }
+    }
+  }
+  train(true);
+}
+
+void ResNetImpl::train(bool on) {
+  nn::Module::train(on);
+  if (options_.freeze_stem_and_layer1) {
+    bn1_->eval();
+    layer1_->eval();
+  }
+  if (options_.freeze_all_bn) {
+    for (auto& mod : modules(/*include_self=*/false)) {
+      if (auto* bn = mod->as<nn::BatchNorm2d>()) bn->eval();
+    }
+  }
+}
+
+std::map<std::string, torch::Tensor> ResNetImpl::forward(torch::Tensor x) {
+  if (options_.channels_last) {
+    x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  }
+  x = torch::relu(bn1_(conv1_(x)));
+  x = torch::max_pool2d(x, 3, 2, 1);
+  std::map<std::string, torch::Tensor> out;
+  x = layer1_->forward(x);
+  out["res2"] = x;
+  x = layer2_->forward(x);
+  out["res3"] = x;
+  x = layer3_->forward(x);
+  out["res4"] = x;
+  x = layer4_->forward(x);
+  out["res5"] = x;
+  return out;
+}
+
+int64_t ResNetImpl::channels(const std::string& level) const {
+  return channels_.at(level);
+}
+
+int64_t ResNetImpl::stride(const std::string& level) const {
+  return strides_.at(level);
+}
+
+absl::Status LoadTorchvisionStateDict(const std::string& path,
+                                      nn::Module& module,
+                                      int64_t* ignored_entries) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
+  c10::IValue value;
+  try {
+    value = torch::pickle_load(bytes);
+  } catch (const c10::Error& e) {
+    // LibTorch 1.13's unpickler reads plain dicts and lists but not
+    // collections.OrderedDict with data (what state_dict() returns).
+    return absl::DataLossError(absl::StrCat(
+        path, ": cannot unpickle (", e.what_without_backtrace(),
+        "). If it holds model.state_dict() (an OrderedDict), re-save it as "
+        "torch.save(dict(state_dict), path) or "
+        "torch.save(list(state_dict.items()), path)"));
+  }
+  std::map<std::string, torch::Tensor> entries;
+  auto add = [&](const c10::IValue& key, const c10::IValue& v) {
+    if (!key.isString() || !v.isTensor()) return false;
+    entries[key.toStringRef()] = v.toTensor();
+    return true;
+  };
+  bool ok = value.isGenericDict() || value.isList();
+  if (value.isGenericDict()) {
+    for (const auto& kv : value.toGenericDict())
+      ok = ok && add(kv.key(), kv.value());
+  } else if (value.isList()) {
+    for (const c10::IValue& item : value.toListRef()) {
+      ok =
+          ok && item.isTuple() && item.toTupleRef().elements().size() == 2 &&
+          add(item.toTupleRef().elements()[0], item.toTupleRef().elements()[1]);
+    }
+  }
+  if (!ok) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path,
+        ": expected a state dict: a dict of name -> tensor or a list "
+        "of (name, tensor) pairs"));
+  }
+  torch::NoGradGuard no_grad;
+  int64_t used = 0;
+  auto assign = [&](const std::string& name,
+                    torch::Tensor& target) -> absl::Status {
+    auto it = entries.find(name);
+    if (it == entries.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": missing entry ", name));
+    }
+    if (it->second.sizes() != target.sizes()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": entry ", name, " has shape ", c10::str(it->second.sizes()),
+          ", the model expects ", c10::str(target.sizes())));
+    }
+    target.copy_(it->second);
+    ++used;
+    return absl::OkStatus();
+  };
+  for (auto& p : module.named_parameters()) {
+    absl::Status s = assign(p.key(), p.value());
+    if (!s.ok()) return s;
+  }
+  for (auto& b : module.named_buffers()) {
+    absl::Status s = assign(b.key(), b.value());
+    if (!s.ok()) return s;
+  }
+  if (ignored_entries != nullptr) {
+    *ignored_entries = static_cast<int64_t>(entries.size()) - used;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace sniper::models

@@ -1,0 +1,79 @@
+// File: models/resnet.h
+//
+// ResNet-18/34/50/101 backbones (He et al. 2016) for SNIPER (SNIPER.md
+// section 6), as LibTorch modules whose parameter and buffer names follow
+// torchvision's ResNet (conv1, bn1, layer1.0.conv1, ..., downsample.0/1), so
+// torchvision checkpoints load (LoadTorchvisionStateDict). The classifier
+// (fc) is not part of the backbone.
+//
+// Options: a width multiplier (a narrow ResNet small enough to train on two
+// CPU cores), the stem and layer1 frozen (weights fixed, their BN in eval
+// mode whatever train() says), every BN frozen, res5 (layer4) with stride 1
+// and dilation 2 so features stay at stride 16 (Bottleneck only, as in
+// torchvision), channels-last memory format.
+//
+// forward(x) returns {"res2", "res3", "res4", "res5"} features; strides and
+// channels are reported by stride() and channels().
+#ifndef SNIPER_MODELS_RESNET_H_
+#define SNIPER_MODELS_RESNET_H_
+
+#include <torch/torch.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace sniper::models {
+
+struct ResNetOptions {
+  int depth = 50;                 // 18, 34, 50 or 101
+  double width_multiplier = 1.0;  // channels scaled (at least 8 per layer)
+  bool freeze_stem_and_layer1 = true;
+  bool freeze_all_bn = false;
+  bool res5_dilation = true;  // layer4: stride 1, dilation 2 (Bottleneck)
+  bool channels_last = false;
+};
+
+// Validates options; InvalidArgument naming the field otherwise.
+absl::Status ValidateResNetOptions(const ResNetOptions& options);
+
+class ResNetImpl : public torch::nn::Module {
+ public:
+  explicit ResNetImpl(const ResNetOptions& options);
+
+  std::map<std::string, torch::Tensor> forward(torch::Tensor x);
+
+  // Keeps frozen parts in eval mode.
+  void train(bool on = true) override;
+
+  const ResNetOptions& options() const { return options_; }
+  // Output channels and stride of "res2".."res5".
+  int64_t channels(const std::string& level) const;
+  int64_t stride(const std::string& level) const;
+
+ private:
+  ResNetOptions options_;
+  torch::nn::Conv2d conv1_{nullptr};
+  torch::nn::BatchNorm2d bn1_{nullptr};
+  torch::nn::Sequential layer1_{nullptr}, layer2_{nullptr}, layer3_{nullptr},
+      layer4_{nullptr};
+  std::map<std::string, int64_t> channels_, strides_;
+};
+TORCH_MODULE(ResNet);
+
+// Loads a state dict saved by PyTorch's torch.save (zip format) into
+// `module`: every backbone parameter and buffer must be present with the
+// right shape; extra entries (fc.*) are ignored and counted. Errors name the
+// file and the entry. LibTorch 1.13's unpickler cannot read
+// collections.OrderedDict (what model.state_dict() returns), so save
+// torch.save(dict(sd), f) or torch.save(list(sd.items()), f); the error says
+// so when it meets an OrderedDict.
+absl::Status LoadTorchvisionStateDict(const std::string& path,
+                                      torch::nn::Module& module,
+                                      int64_t* ignored_entries = nullptr);
+
+}  // namespace sniper::models
+
+#endif  // SNIPER_MODELS_RESNET_H_

@@ -1,0 +1,217 @@
+#include "models/resnet.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sniper::models {
+namespace {
+
+ResNetOptions Small(int depth, double width = 0.25) {
+  ResNetOptions o;
+  o.depth = depth;
+  o.width_multiplier = width;
+  return o;
+}
+
+TEST(ResNetTest, ShapesAndStrides) {
+  torch::manual_seed(0);
+  for (int depth : {18, 34, 50, 101}) {
+    for (bool dilate : {true, false}) {
+      ResNetOptions o = Small(depth);
+      o.res5_dilation = dilate;
+      ResNet net(o);
+      const auto out = net->forward(torch::randn({2, 3, 64, 96}));
+      const bool dilated = dilate && depth >= 50;
+      EXPECT_EQ(net->stride("res4"), 16);
+      EXPECT_EQ(net->stride("res5"), dilated ? 16 : 32) << depth;
+      for (const char* level : {"res2", "res3", "res4", "res5"}) {
+        const torch::Tensor& t = out.at(level);
+        EXPECT_EQ(t.size(0), 2);
+        EXPECT_EQ(t.size(1), net->channels(level)) << level;
+        EXPECT_EQ(t.size(2), 64 / net->stride(level)) << level;
+        EXPECT_EQ(t.size(3), 96 / net->stride(level)) << level;
+      }
+    }
+  }
+}
+
+TEST(ResNetTest, ParameterNamesAndCountsMatchTorchvision) {
+  ResNetOptions o;
+  o.depth = 50;
+  o.res5_dilation = false;
+  ResNet net(o);
+  std::set<std::string> names;
+  int64_t count = 0;
+  for (const auto& p : net->named_parameters()) {
+    names.insert(p.key());
+    count += p.value().numel();
+  }
+  // torchvision resnet50: 25,557,032 parameters, of which fc has 2,049,000.
+  EXPECT_EQ(count, 25557032 - 2049000);
+  for (const char* n :
+       {"conv1.weight", "bn1.weight", "layer1.0.conv1.weight",
+        "layer1.0.downsample.0.weight", "layer1.0.downsample.1.bias",
+        "layer3.5.conv3.weight", "layer4.2.bn3.weight"}) {
+    EXPECT_TRUE(names.count(n)) << n;
+  }
+  std::set<std::string> buffers;
+  for (const auto& b : net->named_buffers()) buffers.insert(b.key());
+  EXPECT_TRUE(buffers.count("bn1.running_mean"));
+  EXPECT_TRUE(buffers.count("layer2.0.downsample.1.num_batches_tracked"));
+  ResNet r18(Small(18, 1.0));
+  int64_t c18 = 0;
+  for (const auto& p : r18->parameters()) c18 += p.numel();
+  EXPECT_EQ(c18, 11689512 - 513000);  // torchvision resnet18 minus fc
+}
+
+TEST(ResNetTest, GradientsReachTrainableParametersOnly) {
+  torch::manual_seed(1);
+  ResNet net(Small(50));
+  net->train();
+  const auto out = net->forward(torch::randn({2, 3, 64, 64}));
+  (out.at("res5").sum() + out.at("res4").sum()).backward();
+  int trainable = 0, frozen = 0;
+  for (const auto& p : net->named_parameters()) {
+    const bool is_frozen = p.key().rfind("conv1.", 0) == 0 ||
+                           p.key().rfind("bn1.", 0) == 0 ||
+                           p.key().rfind("layer1.", 0) == 0;
+    if (is_frozen) {
+      EXPECT_FALSE(p.value().requires_grad()) << p.key();
+      EXPECT_FALSE(p.value().grad().defined()) << p.key();
+      ++frozen;
+    } else {
+      ASSERT_TRUE(p.value().grad().defined()) << p.key();
+      EXPECT_GT(p.value().grad().abs().sum().item<float>(), 0) << p.key();
+      ++trainable;
+    }
+  }
+  EXPECT_GT(frozen, 10);
+  EXPECT_GT(trainable, 100);
+}
+
+TEST(ResNetTest, FrozenBatchNormStaysInEvalMode) {
+  ResNetOptions o = Small(18);
+  ResNet net(o);
+  net->train(true);
+  for (const auto& m : net->named_modules()) {
+    if (m.value()->as<torch::nn::BatchNorm2d>() == nullptr) continue;
+    const bool frozen = m.key() == "bn1" || m.key().rfind("layer1.", 0) == 0;
+    EXPECT_EQ(m.value()->is_training(), !frozen) << m.key();
+  }
+  o.freeze_all_bn = true;
+  ResNet all(o);
+  all->train(true);
+  for (const auto& m : all->named_modules()) {
+    if (auto* bn = m.value()->as<torch::nn::BatchNorm2d>()) {
+      EXPECT_FALSE(bn->is_training()) << m.key();
+      EXPECT_FALSE(bn->weight.requires_grad()) << m.key();
+    }
+  }
+  ResNetOptions bad;
+  bad.depth = 42;
+  EXPECT_THAT(std::string(ValidateResNetOptions(bad).message()),
+              ::testing::HasSubstr("depth: must be 18, 34, 50 or 101, got 42"));
+}
+
+// torchvision makes a random model, saves its state dict, an input and its
+// features; ours loads the checkpoint and must give the same features.
+constexpr char kScript[] = R"PY(
+import sys, torch, torchvision
+out = sys.argv[1]
+torch.manual_seed(0)
+for name, ctor, dilate in [("r18", torchvision.models.resnet18, False),
+                           ("r50", torchvision.models.resnet50, False),
+                           ("r50d", torchvision.models.resnet50, True)]:
+    kw = {"replace_stride_with_dilation": [False, False, True]} if dilate else {}
+    m = ctor(weights=None, **kw)
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.5, 0.5)
+            mod.running_var.uniform_(0.5, 1.5)
+            mod.weight.data.uniform_(0.5, 1.5)
+            mod.bias.data.uniform_(-0.2, 0.2)
+    m.eval()
+    sd = m.state_dict()
+    torch.save(dict(sd) if name != "r50" else list(sd.items()), f"{out}/{name}.pt")
+    torch.save(sd, f"{out}/{name}_ordered.pt")
+    x = torch.randn(2, 3, 96, 128)
+    with torch.no_grad():
+        y = m.maxpool(m.relu(m.bn1(m.conv1(x))))
+        y = m.layer1(y); y = m.layer2(y); r4 = m.layer3(y); r5 = m.layer4(r4)
+    torch.save({"x": x, "res4": r4, "res5": r5}, f"{out}/{name}_io.pt")
+)PY";
+
+std::map<std::string, torch::Tensor> LoadTensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& kv : torch::pickle_load(bytes).toGenericDict()) {
+    out[kv.key().toStringRef()] = kv.value().toTensor();
+  }
+  return out;
+}
+
+TEST(ResNetTest, MatchesTorchvisionOnItsCheckpoint) {
+  const char* py = std::getenv("SNIPER_PYTHON");
+  const std::string python = py ? py : "/usr/bin/python3";
+  if (std::system((python + " -c 'import torchvision' 2>/dev/null").c_str()) !=
+      0) {
+    GTEST_SKIP() << python
+                 << " cannot import torchvision (apt-get install "
+                    "python3-torchvision)";
+  }
+  const std::string dir = ::testing::TempDir();
+  {
+    std::ofstream f(dir + "/make.py");
+    f << kScript;
+  }
+  ASSERT_EQ(std::system((python + " " + dir + "/make.py " + dir).c_str()), 0);
+  struct Case {
+    const char* name;
+    int depth;
+    bool dilate;
+  };
+  for (const Case& c : {Case{"r18", 18, false}, Case{"r50", 50, false},
+                        Case{"r50d", 50, true}}) {
+    ResNetOptions o;
+    o.depth = c.depth;
+    o.res5_dilation = c.dilate;
+    ResNet net(o);
+    int64_t ignored = 0;
+    const absl::Status s =
+        LoadTorchvisionStateDict(dir + "/" + c.name + ".pt", *net, &ignored);
+    ASSERT_TRUE(s.ok()) << s;
+    EXPECT_EQ(ignored, 2);  // fc.weight, fc.bias
+    net->eval();
+    const auto io = LoadTensors(dir + "/" + c.name + "_io.pt");
+    torch::NoGradGuard no_grad;
+    const auto out = net->forward(io.at("x"));
+    for (const char* level : {"res4", "res5"}) {
+      const torch::Tensor want = io.at(level);
+      ASSERT_EQ(out.at(level).sizes(), want.sizes()) << c.name << " " << level;
+      const float err = (out.at(level) - want).abs().max().item<float>();
+      const float scale = want.abs().max().item<float>();
+      EXPECT_LT(err, 1e-4f * std::max(1.0f, scale)) << c.name << " " << level;
+    }
+  }
+  // A checkpoint of another architecture is refused, naming the entry.
+  ResNet r18(Small(18, 1.0));
+  const absl::Status s = LoadTorchvisionStateDict(dir + "/r50.pt", *r18);
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("has shape"));
+  EXPECT_EQ(LoadTorchvisionStateDict(dir + "/nope.pt", *r18).code(),
+            absl::StatusCode::kNotFound);
+  // The OrderedDict LibTorch cannot read: a clear error with the fix.
+  const absl::Status od =
+      LoadTorchvisionStateDict(dir + "/r18_ordered.pt", *r18);
+  EXPECT_EQ(od.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(od.message()),
+              ::testing::HasSubstr("torch.save(dict(state_dict), path)"));
+}
+
+}  // namespace
+}  // namespace sniper::models
