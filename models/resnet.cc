@@ -94,6 +94,10 @@ absl::Status ValidateResNetOptions(const ResNetOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat(
         "ResNetOptions.depth: must be 18, 34, 50 or 101, got ", o.depth));
   }
+  if (o.stages != 3 && o.stages != 4) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ResNetOptions.stages: must be 3 or 4, got ", o.stages));
+  }
   if (!(std::isfinite(o.width_multiplier) && o.width_multiplier > 0 &&
         o.width_multiplier <= 4)) {
     return absl::InvalidArgumentError(
@@ -117,7 +121,7 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   int64_t stride_so_far = 4;
   nn::Sequential* layers[4] = {&layer1_, &layer2_, &layer3_, &layer4_};
   const char* level_names[4] = {"res2", "res3", "res4", "res5"};
-  for (int s = 0; s < 4; ++s) {
+  for (int s = 0; s < options.stages; ++s) {
     const int64_t width = Scaled(64 << s, m);
     const int64_t out = width * expansion;
     int64_t stride = s == 0 ? 1 : 2;
@@ -188,17 +192,20 @@ std::map<std::string, torch::Tensor> ResNetImpl::forward(torch::Tensor x) {
   out["res3"] = x;
   x = layer3_->forward(x);
   out["res4"] = x;
-  x = layer4_->forward(x);
-  out["res5"] = x;
+  if (layer4_) out["res5"] = layer4_->forward(x);
   return out;
 }
 
 int64_t ResNetImpl::channels(const std::string& level) const {
-  return channels_.at(level);
+  auto it = channels_.find(level);
+  TORCH_CHECK(it != channels_.end(), "ResNet has no level ", level);
+  return it->second;
 }
 
 int64_t ResNetImpl::stride(const std::string& level) const {
-  return strides_.at(level);
+  auto it = strides_.find(level);
+  TORCH_CHECK(it != strides_.end(), "ResNet has no level ", level);
+  return it->second;
 }
 
 absl::Status LoadTorchvisionStateDict(const std::string& path,

@@ -12,8 +12,9 @@
 // and dilation 2 so features stay at stride 16 (Bottleneck only, as in
 // torchvision), channels-last memory format.
 //
-// forward(x) returns {"res2", "res3", "res4", "res5"} features; strides and
-// channels are reported by stride() and channels().
+// forward(x) returns {"res2", "res3", "res4", "res5"} features ("res5"
+// only with 4 stages); strides and channels are reported by stride() and
+// channels().
 #ifndef SNIPER_MODELS_RESNET_H_
 #define SNIPER_MODELS_RESNET_H_
 
@@ -34,6 +35,9 @@ struct ResNetOptions {
   bool freeze_all_bn = false;
   bool res5_dilation = true;  // layer4: stride 1, dilation 2 (Bottleneck)
   bool channels_last = false;
+  // 4: res2..res5; 3: stop after res4 (layer4 is not built), for detectors
+  // that take stride-16 features from res4.
+  int stages = 4;
 };
 
 // Validates options; InvalidArgument naming the field otherwise.

@@ -115,6 +115,15 @@ TEST(ResNetTest, FrozenBatchNormStaysInEvalMode) {
   bad.depth = 42;
   EXPECT_THAT(std::string(ValidateResNetOptions(bad).message()),
               ::testing::HasSubstr("depth: must be 18, 34, 50 or 101, got 42"));
+  ResNetOptions three = Small(18);
+  three.stages = 3;
+  ResNet r(three);
+  const auto out = r->forward(torch::randn({1, 3, 64, 64}));
+  EXPECT_EQ(out.count("res5"), 0u);
+  EXPECT_EQ(out.at("res4").size(2), 4);
+  for (const auto& p : r->named_parameters()) {
+    EXPECT_NE(p.key().rfind("layer4", 0), 0u) << p.key();
+  }
 }
 
 // torchvision makes a random model, saves its state dict, an input and its

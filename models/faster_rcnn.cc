@@ -1,0 +1,230 @@
+#include "models/faster_rcnn.h"
+
+#include <algorithm>
+
+#include "ops/box_coder.h"
+#include "ops/nms.h"
+
+namespace sniper::models {
+namespace {
+
+namespace nn = torch::nn;
+namespace F = torch::nn::functional;
+
+torch::Tensor SmoothL1Sum(const torch::Tensor& a, const torch::Tensor& b,
+                          double beta) {
+  return F::smooth_l1_loss(
+      a, b, F::SmoothL1LossFuncOptions().reduction(torch::kSum).beta(beta));
+}
+
+}  // namespace
+
+FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
+  // Stride-16 features: dilated res5, or res4 (then res5 is not built: it
+  // would cost compute and receive no gradient).
+  const bool dilated = o.backbone.depth >= 50 && o.backbone.res5_dilation;
+  feature_level_ = dilated ? "res5" : "res4";
+  options_.backbone.stages = dilated ? 4 : 3;
+  backbone_ = register_module("backbone", ResNet(options_.backbone));
+  TORCH_CHECK(backbone_->stride(feature_level_) == 16,
+              "FasterRcnn: features must be at stride 16");
+  const int64_t c = backbone_->channels(feature_level_);
+  const int64_t a = o.anchors.num_anchors();
+  rpn_conv_ = register_module(
+      "rpn_conv",
+      nn::Conv2d(nn::Conv2dOptions(c, o.rpn_channels, 3).padding(1)));
+  rpn_cls_ = register_module(
+      "rpn_cls", nn::Conv2d(nn::Conv2dOptions(o.rpn_channels, a, 1)));
+  rpn_box_ = register_module(
+      "rpn_box", nn::Conv2d(nn::Conv2dOptions(o.rpn_channels, 4 * a, 1)));
+  for (auto* m : {&rpn_conv_, &rpn_cls_, &rpn_box_}) {
+    nn::init::normal_((*m)->weight, 0.0, 0.01);
+    nn::init::zeros_((*m)->bias);
+  }
+  if (!o.rpn_only) {
+    const int64_t pooled = o.roi_align.pooled_height;
+    TORCH_CHECK(o.roi_align.pooled_height == o.roi_align.pooled_width,
+                "FasterRcnn: square RoIAlign output expected");
+    rcnn_reduce_ = register_module(
+        "rcnn_reduce",
+        nn::Conv2d(nn::Conv2dOptions(c, o.rcnn_reduce_channels, 1)));
+    fc1_ = register_module(
+        "fc1", nn::Conv2d(nn::Conv2dOptions(o.rcnn_reduce_channels,
+                                            o.rcnn_fc_channels, pooled)));
+    fc2_ =
+        register_module("fc2", nn::Conv2d(nn::Conv2dOptions(
+                                   o.rcnn_fc_channels, o.rcnn_fc_channels, 1)));
+    cls_score_ = register_module(
+        "cls_score", nn::Linear(o.rcnn_fc_channels, o.num_classes + 1));
+    bbox_pred_ =
+        register_module("bbox_pred", nn::Linear(o.rcnn_fc_channels, 4));
+    nn::init::normal_(cls_score_->weight, 0.0, 0.01);
+    nn::init::zeros_(cls_score_->bias);
+    nn::init::normal_(bbox_pred_->weight, 0.0, 0.001);
+    nn::init::zeros_(bbox_pred_->bias);
+  }
+}
+
+torch::Tensor FasterRcnnImpl::Features(const torch::Tensor& images) {
+  TORCH_CHECK(images.dim() == 4 && images.size(1) == 3,
+              "FasterRcnn: images must be [B, 3, H, W], got ", images.sizes());
+  return backbone_->forward(images).at(feature_level_);
+}
+
+std::pair<torch::Tensor, torch::Tensor> FasterRcnnImpl::Rpn(
+    const torch::Tensor& f) {
+  const torch::Tensor x = torch::relu(rpn_conv_(f));
+  return {rpn_cls_(x), rpn_box_(x)};
+}
+
+std::pair<torch::Tensor, torch::Tensor> FasterRcnnImpl::Rcnn(
+    const torch::Tensor& f, const torch::Tensor& rois) {
+  const torch::Tensor reduced = torch::relu(rcnn_reduce_(f));
+  const torch::Tensor pooled =
+      ops::RoIAlign(reduced, rois.to(torch::kFloat), options_.roi_align);
+  torch::Tensor x = torch::relu(fc1_(pooled));
+  x = torch::relu(fc2_(x)).flatten(1);
+  return {cls_score_(x), bbox_pred_(x)};
+}
+
+std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
+    const torch::Tensor& images, const std::vector<ChipTargets>& targets,
+    uint64_t seed) {
+  const int64_t b = images.size(0);
+  TORCH_CHECK(static_cast<int64_t>(targets.size()) == b, "FasterRcnn: ", b,
+              " images but ", targets.size(), " targets");
+  const torch::Tensor f = Features(images);
+  const auto [logits, deltas] = Rpn(f);
+  const int64_t a = logits.size(1), h = logits.size(2), w = logits.size(3);
+  const torch::Tensor anchors =
+      ops::GridAnchors(options_.anchors, h, w, f.options());
+  const torch::Tensor lf = logits.permute({0, 2, 3, 1}).reshape({b, -1});
+  const torch::Tensor df =
+      deltas.view({b, a, 4, h, w}).permute({0, 3, 4, 1, 2}).reshape({b, -1, 4});
+  torch::Tensor rpn_cls = torch::zeros({}, f.options());
+  torch::Tensor rpn_box = torch::zeros({}, f.options());
+  for (int64_t i = 0; i < b; ++i) {
+    const ChipTargets& t = targets[i];
+    const ops::RpnTargets rt =
+        ops::AssignRpnTargets(anchors, t.boxes, t.ignore, t.height, t.width,
+                              options_.rpn_targets, seed * 1000003 + i);
+    const torch::Tensor sampled = (rt.labels >= 0).nonzero().view(-1);
+    const torch::Tensor pos = (rt.labels == 1).nonzero().view(-1);
+    const double n = std::max<int64_t>(1, sampled.numel());
+    rpn_cls =
+        rpn_cls + F::binary_cross_entropy_with_logits(
+                      lf[i].index_select(0, sampled),
+                      rt.labels.index_select(0, sampled).to(f.dtype()),
+                      F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(
+                          torch::kSum)) /
+                      n;
+    rpn_box = rpn_box + SmoothL1Sum(df[i].index_select(0, pos),
+                                    rt.deltas.index_select(0, pos), 1.0 / 9) /
+                            n;
+  }
+  std::map<std::string, torch::Tensor> losses;
+  losses["rpn_cls"] = rpn_cls / b;
+  losses["rpn_box"] = rpn_box / b;
+  if (options_.rpn_only) return losses;
+
+  std::vector<double> size_values;
+  for (const ChipTargets& t : targets) {
+    size_values.push_back(t.height);
+    size_values.push_back(t.width);
+  }
+  const torch::Tensor sizes = torch::tensor(size_values).view({b, 2});
+  torch::Tensor proposals;
+  {
+    torch::NoGradGuard no_grad;
+    proposals = ops::GenerateProposals(logits.detach(), deltas.detach(),
+                                       anchors, sizes, options_.train_proposals)
+                    .first;
+  }
+  std::vector<torch::Tensor> rois, labels, box_targets;
+  for (int64_t i = 0; i < b; ++i) {
+    const ChipTargets& t = targets[i];
+    const torch::Tensor mine = (proposals.select(1, 0) == i).nonzero().view(-1);
+    const torch::Tensor p = proposals.index_select(0, mine).slice(1, 1, 5);
+    const ops::RcnnTargets rt = ops::AssignRcnnTargets(
+        p, t.boxes, t.labels, t.ignore, options_.rcnn_targets, seed * 7919 + i);
+    rois.push_back(torch::cat(
+        {torch::full({rt.rois.size(0), 1}, static_cast<double>(i), f.options()),
+         rt.rois},
+        1));
+    labels.push_back(rt.labels);
+    box_targets.push_back(rt.deltas);
+  }
+  const torch::Tensor all_rois = torch::cat(rois, 0);
+  const torch::Tensor all_labels = torch::cat(labels, 0);
+  const torch::Tensor all_targets = torch::cat(box_targets, 0);
+  if (all_rois.size(0) == 0) {
+    losses["rcnn_cls"] = torch::zeros({}, f.options());
+    losses["rcnn_box"] = torch::zeros({}, f.options());
+    return losses;
+  }
+  const auto [cls, box] = Rcnn(f, all_rois);
+  losses["rcnn_cls"] = F::cross_entropy(cls, all_labels);
+  const torch::Tensor fg = (all_labels > 0).nonzero().view(-1);
+  losses["rcnn_box"] = SmoothL1Sum(box.index_select(0, fg),
+                                   all_targets.index_select(0, fg), 1.0) /
+                       all_rois.size(0);
+  return losses;
+}
+
+std::vector<Detections> FasterRcnnImpl::Detect(
+    const torch::Tensor& images,
+    const std::vector<std::pair<double, double>>& chip_sizes) {
+  torch::NoGradGuard no_grad;
+  const int64_t b = images.size(0);
+  TORCH_CHECK(static_cast<int64_t>(chip_sizes.size()) == b, "FasterRcnn: ", b,
+              " images but ", chip_sizes.size(), " sizes");
+  const torch::Tensor f = Features(images);
+  const auto [logits, deltas] = Rpn(f);
+  const torch::Tensor anchors = ops::GridAnchors(
+      options_.anchors, logits.size(2), logits.size(3), f.options());
+  std::vector<double> size_values;
+  for (const auto& s : chip_sizes) {
+    size_values.push_back(s.first);
+    size_values.push_back(s.second);
+  }
+  const torch::Tensor sizes = torch::tensor(size_values).view({b, 2});
+  const auto [proposals, objectness] = ops::GenerateProposals(
+      logits, deltas, anchors, sizes, options_.test_proposals);
+  std::vector<Detections> out(b);
+  if (options_.rpn_only) {
+    for (int64_t i = 0; i < b; ++i) {
+      const torch::Tensor mine =
+          (proposals.select(1, 0) == i).nonzero().view(-1);
+      out[i].boxes = proposals.index_select(0, mine).slice(1, 1, 5);
+      out[i].scores = torch::sigmoid(objectness.index_select(0, mine));
+      out[i].labels = torch::zeros({mine.numel()}, torch::kLong);
+    }
+    return out;
+  }
+  const auto [cls, box] = Rcnn(f, proposals);
+  const torch::Tensor probs = torch::softmax(cls, 1);
+  const torch::Tensor boxes = ops::DecodeBoxes(box, proposals.slice(1, 1, 5),
+                                               options_.rcnn_targets.coder);
+  const int64_t k = options_.num_classes;
+  for (int64_t i = 0; i < b; ++i) {
+    const torch::Tensor mine = (proposals.select(1, 0) == i).nonzero().view(-1);
+    const torch::Tensor bx = ops::ClipBoxes(
+        boxes.index_select(0, mine), chip_sizes[i].first, chip_sizes[i].second);
+    // Every (proposal, class) pair above the threshold, NMS per class.
+    const torch::Tensor p = probs.index_select(0, mine).slice(1, 1, k + 1);
+    const torch::Tensor keep = (p > options_.test_score_threshold).nonzero();
+    const torch::Tensor rows = keep.select(1, 0), cols = keep.select(1, 1);
+    const torch::Tensor cand_boxes = bx.index_select(0, rows);
+    const torch::Tensor cand_scores = p.index({rows, cols});
+    const torch::Tensor kept =
+        ops::BatchedNms(cand_boxes, cand_scores, cols,
+                        options_.test_nms_threshold)
+            .slice(0, 0, options_.test_detections_per_chip);
+    out[i].boxes = cand_boxes.index_select(0, kept);
+    out[i].scores = cand_scores.index_select(0, kept);
+    out[i].labels = cols.index_select(0, kept);
+  }
+  return out;
+}
+
+}  // namespace sniper::models
