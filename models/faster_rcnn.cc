@@ -49,8 +49,9 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
         "rcnn_reduce",
         nn::Conv2d(nn::Conv2dOptions(c, o.rcnn_reduce_channels, 1)));
     fc1_ = register_module(
-        "fc1", nn::Conv2d(nn::Conv2dOptions(o.rcnn_reduce_channels,
-                                            o.rcnn_fc_channels, pooled)));
+        "fc1", nn::Conv2d(nn::Conv2dOptions(
+                   o.rcnn_reduce_channels * pooled * pooled,
+                   o.rcnn_fc_channels, 1)));
     fc2_ =
         register_module("fc2", nn::Conv2d(nn::Conv2dOptions(
                                    o.rcnn_fc_channels, o.rcnn_fc_channels, 1)));
@@ -82,7 +83,9 @@ std::pair<torch::Tensor, torch::Tensor> FasterRcnnImpl::Rcnn(
   const torch::Tensor reduced = torch::relu(rcnn_reduce_(f));
   const torch::Tensor pooled =
       ops::RoIAlign(reduced, rois.to(torch::kFloat), options_.roi_align);
-  torch::Tensor x = torch::relu(fc1_(pooled));
+  // fc1 as a 1x1 convolution over the flattened [R, C*7*7, 1, 1] features.
+  torch::Tensor x =
+      torch::relu(fc1_(pooled.reshape({pooled.size(0), -1, 1, 1})));
   x = torch::relu(fc2_(x)).flatten(1);
   return {cls_score_(x), bbox_pred_(x)};
 }

@@ -1,0 +1,143 @@
+// Faster R-CNN training step (forward + backward) on the CPU, SNIPER chips
+// vs the single-scale baseline in one binary, and the head layer choice.
+//
+//   bazel run //models:faster_rcnn_benchmark -- --benchmark_filter=...
+//
+// BM_TrainChips/depth/width_pct/batch: batch x 512x512 chips; items =
+//   chips. BM_TrainSingleScale/depth/width_pct: one 800x1333 image; items =
+//   images. Counters: peak_rss_mib (VmHWM, reset before each benchmark via
+//   /proc/self/clear_refs), pixels per item.
+// BM_Fc1_Linear / BM_Fc1_Conv7x7: the RCNN head's first layer for 512 rois
+//   (256x7x7 -> 1024) as a Linear layer (BLAS) or a 7x7 convolution
+//   (oneDNN): same arithmetic.
+// LibTorch's intra-op threads: the default (1 here) unless --threads.
+#include <ATen/Parallel.h>
+
+#include <fstream>
+#include <string>
+
+#include "benchmark/benchmark.h"
+#include "models/faster_rcnn.h"
+
+namespace sniper::models {
+namespace {
+
+void ResetPeakRss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
+double PeakRssMiB() {
+  std::ifstream in("/proc/self/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmHWM:") {
+      double kib = 0;
+      in >> kib;
+      return kib / 1024.0;
+    }
+  }
+  return 0;
+}
+
+FasterRcnnOptions Options(int depth, int width_pct) {
+  FasterRcnnOptions o;
+  o.backbone.depth = depth;
+  o.backbone.width_multiplier = width_pct / 100.0;
+  o.num_classes = 80;
+  return o;
+}
+
+// Two valid boxes and one ignore region per image, scaled to its size.
+ChipTargets Targets(double h, double w) {
+  ChipTargets t;
+  t.boxes = torch::tensor({0.1f, 0.1f, 0.4f, 0.5f, 0.5f, 0.4f, 0.9f, 0.95f})
+                .view({2, 4}) *
+            torch::tensor({static_cast<float>(w), static_cast<float>(h),
+                           static_cast<float>(w), static_cast<float>(h)});
+  t.labels = torch::tensor({3, 17}, torch::kLong);
+  t.ignore = torch::tensor({0.6f * static_cast<float>(w), 0.05f * static_cast<float>(h),
+                            0.7f * static_cast<float>(w), 0.2f * static_cast<float>(h)})
+                 .view({1, 4});
+  t.height = h;
+  t.width = w;
+  return t;
+}
+
+void RunStep(benchmark::State& state, int depth, int width_pct, int64_t batch,
+             int64_t h, int64_t w) {
+  torch::manual_seed(0);
+  FasterRcnn model(Options(depth, width_pct));
+  model->train();
+  torch::optim::SGD opt(model->parameters(),
+                        torch::optim::SGDOptions(0.001).momentum(0.9));
+  const torch::Tensor images = torch::randn({batch, 3, h, w});
+  const std::vector<ChipTargets> targets(batch, Targets(h, w));
+  ResetPeakRss();
+  uint64_t step = 0;
+  for (auto _ : state) {
+    const auto losses = model->Losses(images, targets, step++);
+    torch::Tensor total = torch::zeros({});
+    for (const auto& [name, l] : losses) total = total + l;
+    opt.zero_grad();
+    total.backward();
+    opt.step();
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+  state.counters["peak_rss_mib"] = PeakRssMiB();
+  state.counters["pixels_per_item"] = static_cast<double>(h * w);
+}
+
+void BM_TrainChips(benchmark::State& state) {
+  RunStep(state, state.range(0), state.range(1), state.range(2), 512, 512);
+}
+void BM_TrainSingleScale(benchmark::State& state) {
+  RunStep(state, state.range(0), state.range(1), 1, 800, 1333);
+}
+
+BENCHMARK(BM_TrainChips)
+    ->ArgNames({"depth", "width_pct", "batch"})
+    ->Args({18, 50, 2})
+    ->Args({18, 50, 8})
+    ->Args({50, 100, 2})
+    ->Args({101, 100, 2})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(2);
+BENCHMARK(BM_TrainSingleScale)
+    ->ArgNames({"depth", "width_pct"})
+    ->Args({18, 50})
+    ->Args({50, 100})
+    ->Args({101, 100})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(2);
+
+// kind 0: Linear; 1: 7x7 convolution; 2: 1x1 convolution over the
+// flattened [R, 12544, 1, 1] features.
+void RunFc1(benchmark::State& state, int kind) {
+  torch::manual_seed(0);
+  const torch::Tensor x = torch::randn({512, 256, 7, 7}, torch::requires_grad());
+  torch::nn::Linear linear(256 * 49, 1024);
+  torch::nn::Conv2d conv7(torch::nn::Conv2dOptions(256, 1024, 7));
+  torch::nn::Conv2d conv1(torch::nn::Conv2dOptions(256 * 49, 1024, 1));
+  for (auto _ : state) {
+    const torch::Tensor y =
+        kind == 0   ? linear(x.flatten(1))
+        : kind == 1 ? conv7(x).flatten(1)
+                    : conv1(x.reshape({512, 256 * 49, 1, 1})).flatten(1);
+    y.sum().backward();
+  }
+  state.SetItemsProcessed(state.iterations() * 512);
+  state.counters["gflop_per_s"] = benchmark::Counter(
+      3.0 * 2 * 512.0 * 12544 * 1024 * state.iterations() / 1e9,
+      benchmark::Counter::kIsRate);
+}
+void BM_Fc1_Linear(benchmark::State& state) { RunFc1(state, 0); }
+void BM_Fc1_Conv7x7(benchmark::State& state) { RunFc1(state, 1); }
+void BM_Fc1_Conv1x1(benchmark::State& state) { RunFc1(state, 2); }
+BENCHMARK(BM_Fc1_Linear)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Fc1_Conv7x7)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Fc1_Conv1x1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace sniper::models
+
+BENCHMARK_MAIN();
