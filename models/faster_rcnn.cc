@@ -48,10 +48,9 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
     rcnn_reduce_ = register_module(
         "rcnn_reduce",
         nn::Conv2d(nn::Conv2dOptions(c, o.rcnn_reduce_channels, 1)));
-    fc1_ = register_module(
-        "fc1", nn::Conv2d(nn::Conv2dOptions(
-                   o.rcnn_reduce_channels * pooled * pooled,
-                   o.rcnn_fc_channels, 1)));
+    fc1_ = register_module("fc1", nn::Conv2d(nn::Conv2dOptions(
+                                      o.rcnn_reduce_channels * pooled * pooled,
+                                      o.rcnn_fc_channels, 1)));
     fc2_ =
         register_module("fc2", nn::Conv2d(nn::Conv2dOptions(
                                    o.rcnn_fc_channels, o.rcnn_fc_channels, 1)));

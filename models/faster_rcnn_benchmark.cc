@@ -22,9 +22,7 @@
 namespace sniper::models {
 namespace {
 
-void ResetPeakRss() {
-  std::ofstream("/proc/self/clear_refs") << "5";
-}
+void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 double PeakRssMiB() {
   std::ifstream in("/proc/self/status");
@@ -55,8 +53,9 @@ ChipTargets Targets(double h, double w) {
             torch::tensor({static_cast<float>(w), static_cast<float>(h),
                            static_cast<float>(w), static_cast<float>(h)});
   t.labels = torch::tensor({3, 17}, torch::kLong);
-  t.ignore = torch::tensor({0.6f * static_cast<float>(w), 0.05f * static_cast<float>(h),
-                            0.7f * static_cast<float>(w), 0.2f * static_cast<float>(h)})
+  t.ignore = torch::tensor(
+                 {0.6f * static_cast<float>(w), 0.05f * static_cast<float>(h),
+                  0.7f * static_cast<float>(w), 0.2f * static_cast<float>(h)})
                  .view({1, 4});
   t.height = h;
   t.width = w;
@@ -114,7 +113,8 @@ BENCHMARK(BM_TrainSingleScale)
 // flattened [R, 12544, 1, 1] features.
 void RunFc1(benchmark::State& state, int kind) {
   torch::manual_seed(0);
-  const torch::Tensor x = torch::randn({512, 256, 7, 7}, torch::requires_grad());
+  const torch::Tensor x =
+      torch::randn({512, 256, 7, 7}, torch::requires_grad());
   torch::nn::Linear linear(256 * 49, 1024);
   torch::nn::Conv2d conv7(torch::nn::Conv2dOptions(256, 1024, 7));
   torch::nn::Conv2d conv1(torch::nn::Conv2dOptions(256 * 49, 1024, 1));

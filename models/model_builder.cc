@@ -1,0 +1,161 @@
+#include "models/model_builder.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace sniper::models {
+namespace {
+
+absl::Status Invalid(const std::string& field, const std::string& rule) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("ModelConfig.", field, ": ", rule));
+}
+
+bool Fraction(float v) { return std::isfinite(v) && v >= 0 && v <= 1; }
+
+absl::Status Proposals(const ProposalConfig& c, const std::string& field,
+                       ops::ProposalOptions* out) {
+  if (c.pre_nms_top_n() < 1 || c.post_nms_top_n() < 1) {
+    return Invalid(
+        field, absl::StrCat("top-n values must be >= 1, got ",
+                            c.pre_nms_top_n(), " and ", c.post_nms_top_n()));
+  }
+  if (!Fraction(c.nms_threshold())) {
+    return Invalid(field + ".nms_threshold",
+                   absl::StrCat("must be in [0, 1], got ", c.nms_threshold()));
+  }
+  if (!(c.min_size() >= 0)) {
+    return Invalid(field + ".min_size",
+                   absl::StrCat("must be >= 0, got ", c.min_size()));
+  }
+  out->pre_nms_top_n = c.pre_nms_top_n();
+  out->post_nms_top_n = c.post_nms_top_n();
+  out->nms_threshold = c.nms_threshold();
+  out->min_size = c.min_size();
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(const ModelConfig& c) {
+  FasterRcnnOptions o;
+  const BackboneConfig& b = c.backbone();
+  o.backbone.depth = b.depth();
+  o.backbone.width_multiplier = b.width_multiplier();
+  o.backbone.freeze_stem_and_layer1 = b.freeze_stem_and_layer1();
+  o.backbone.freeze_all_bn = b.freeze_all_bn();
+  o.backbone.res5_dilation = b.res5_dilation();
+  o.backbone.channels_last = b.channels_last();
+  if (const absl::Status s = ValidateResNetOptions(o.backbone); !s.ok()) {
+    return Invalid("backbone", std::string(s.message()));
+  }
+  if (c.num_classes() < 1) {
+    return Invalid("num_classes",
+                   absl::StrCat("must be >= 1, got ", c.num_classes()));
+  }
+  for (auto [name, v] :
+       {std::pair<const char*, int32_t>{"rpn_channels", c.rpn_channels()},
+        {"rcnn_reduce_channels", c.rcnn_reduce_channels()},
+        {"rcnn_fc_channels", c.rcnn_fc_channels()},
+        {"roi_pooled_size", c.roi_pooled_size()},
+        {"test_detections_per_chip", c.test_detections_per_chip()}}) {
+    if (v < 1) return Invalid(name, absl::StrCat("must be >= 1, got ", v));
+  }
+  o.num_classes = c.num_classes();
+  o.rpn_only = c.rpn_only();
+  o.rpn_channels = c.rpn_channels();
+  o.rcnn_reduce_channels = c.rcnn_reduce_channels();
+  o.rcnn_fc_channels = c.rcnn_fc_channels();
+
+  const AnchorConfig& a = c.anchors();
+  if (a.stride() != 16) {
+    return Invalid(
+        "anchors.stride",
+        absl::StrCat("must be 16 (the feature stride), got ", a.stride()));
+  }
+  o.anchors.stride = a.stride();
+  if (a.ratios_size() > 0)
+    o.anchors.ratios.assign(a.ratios().begin(), a.ratios().end());
+  if (a.scales_size() > 0)
+    o.anchors.scales.assign(a.scales().begin(), a.scales().end());
+  for (double r : o.anchors.ratios) {
+    if (!(std::isfinite(r) && r > 0)) {
+      return Invalid("anchors.ratios", absl::StrCat("must be > 0, got ", r));
+    }
+  }
+  for (double s : o.anchors.scales) {
+    if (!(std::isfinite(s) && s > 0)) {
+      return Invalid("anchors.scales", absl::StrCat("must be > 0, got ", s));
+    }
+  }
+
+  const RpnTargetConfig& r = c.rpn_targets();
+  if (!Fraction(r.positive_iou()) || !Fraction(r.negative_iou()) ||
+      !Fraction(r.ignore_iou()) || !Fraction(r.positive_fraction())) {
+    return Invalid("rpn_targets",
+                   "positive_iou, negative_iou, ignore_iou and "
+                   "positive_fraction must be in [0, 1]");
+  }
+  if (r.negative_iou() > r.positive_iou()) {
+    return Invalid(
+        "rpn_targets",
+        absl::StrCat("negative_iou (", r.negative_iou(),
+                     ") must be <= positive_iou (", r.positive_iou(), ")"));
+  }
+  if (r.batch_size() < 1) {
+    return Invalid("rpn_targets.batch_size",
+                   absl::StrCat("must be >= 1, got ", r.batch_size()));
+  }
+  o.rpn_targets.positive_iou = r.positive_iou();
+  o.rpn_targets.negative_iou = r.negative_iou();
+  o.rpn_targets.ignore_iou = r.ignore_iou();
+  o.rpn_targets.allowed_border = r.allowed_border();
+  o.rpn_targets.batch_size = r.batch_size();
+  o.rpn_targets.positive_fraction = r.positive_fraction();
+
+  const RcnnTargetConfig& t = c.rcnn_targets();
+  if (!Fraction(t.fg_iou()) || !Fraction(t.bg_iou_high()) ||
+      !Fraction(t.bg_iou_low()) || !Fraction(t.ignore_iou()) ||
+      !Fraction(t.fg_fraction())) {
+    return Invalid("rcnn_targets",
+                   "IoU thresholds and fg_fraction must be in [0, 1]");
+  }
+  if (!(t.bg_iou_low() <= t.bg_iou_high() && t.bg_iou_high() <= t.fg_iou())) {
+    return Invalid(
+        "rcnn_targets",
+        absl::StrCat("need bg_iou_low <= bg_iou_high <= fg_iou, got ",
+                     t.bg_iou_low(), ", ", t.bg_iou_high(), ", ", t.fg_iou()));
+  }
+  o.rcnn_targets.fg_iou = t.fg_iou();
+  o.rcnn_targets.bg_iou_high = t.bg_iou_high();
+  o.rcnn_targets.bg_iou_low = t.bg_iou_low();
+  o.rcnn_targets.ignore_iou = t.ignore_iou();
+  o.rcnn_targets.add_gt = t.add_gt();
+  o.rcnn_targets.batch_size = t.batch_size();
+  o.rcnn_targets.fg_fraction = t.fg_fraction();
+
+  if (absl::Status s =
+          Proposals(c.train_proposals(), "train_proposals", &o.train_proposals);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          Proposals(c.test_proposals(), "test_proposals", &o.test_proposals);
+      !s.ok()) {
+    return s;
+  }
+  o.roi_align.pooled_height = o.roi_align.pooled_width = c.roi_pooled_size();
+  o.roi_align.sampling_ratio = c.roi_sampling_ratio();
+  o.roi_align.spatial_scale = 1.0 / 16;
+  if (!(c.test_score_threshold() >= 0) || !Fraction(c.test_nms_threshold())) {
+    return Invalid("test_score_threshold",
+                   "test thresholds must be >= 0 (score) and in [0, 1] (NMS)");
+  }
+  o.test_score_threshold = c.test_score_threshold();
+  o.test_nms_threshold = c.test_nms_threshold();
+  o.test_detections_per_chip = c.test_detections_per_chip();
+  return o;
+}
+
+}  // namespace sniper::models

@@ -1,0 +1,77 @@
+#include "models/model_builder.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "port/proto_io.h"
+#include "port/status_matchers.h"
+
+namespace sniper::models {
+namespace {
+
+using ::sniper::testing::StatusIs;
+using ::testing::HasSubstr;
+
+absl::StatusOr<FasterRcnnOptions> Build(const std::string& text) {
+  ModelConfig c;
+  const absl::Status s = ParseTextProto(text, "model.pbtxt", &c);
+  if (!s.ok()) return s;
+  return BuildFasterRcnnOptions(c);
+}
+
+TEST(ModelBuilderTest, DefaultsAreTheSniperCocoSettings) {
+  ASSERT_OK_AND_ASSIGN(FasterRcnnOptions o, Build(""));
+  EXPECT_EQ(o.backbone.depth, 50);
+  EXPECT_TRUE(o.backbone.res5_dilation);
+  EXPECT_TRUE(o.backbone.freeze_stem_and_layer1);
+  EXPECT_EQ(o.num_classes, 80);
+  EXPECT_EQ(o.anchors.num_anchors(), 21);
+  EXPECT_FLOAT_EQ(o.rpn_targets.negative_iou, 0.4f);
+  EXPECT_EQ(o.rpn_targets.batch_size, 256);
+  EXPECT_EQ(o.rcnn_targets.batch_size, -1);
+  EXPECT_EQ(o.train_proposals.post_nms_top_n, 300);
+  EXPECT_EQ(o.roi_align.pooled_height, 7);
+  EXPECT_DOUBLE_EQ(o.roi_align.spatial_scale, 1.0 / 16);
+}
+
+TEST(ModelBuilderTest, OverridesBuildAModel) {
+  ASSERT_OK_AND_ASSIGN(
+      FasterRcnnOptions o,
+      Build("backbone { depth: 18 width_multiplier: 0.25 } num_classes: 5 "
+            "rpn_channels: 32 rcnn_reduce_channels: 16 rcnn_fc_channels: 64 "
+            "anchors { ratios: [1] scales: [2, 4] } rpn_only: true"));
+  EXPECT_EQ(o.anchors.num_anchors(), 2);
+  FasterRcnn model(o);
+  EXPECT_EQ(model->options().num_classes, 5);
+}
+
+TEST(ModelBuilderTest, RejectsNamingTheField) {
+  EXPECT_THAT(Build("backbone { depth: 42 }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ModelConfig.backbone: ResNetOptions.depth")));
+  EXPECT_THAT(Build("num_classes: 0"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("num_classes: must be >= 1, got 0")));
+  EXPECT_THAT(
+      Build("rpn_targets { negative_iou: 0.6 }"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("negative_iou (0.6) must be <= positive_iou (0.5)")));
+  EXPECT_THAT(Build("rcnn_targets { bg_iou_high: 0.7 }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("bg_iou_low <= bg_iou_high <= fg_iou")));
+  EXPECT_THAT(Build("anchors { stride: 8 }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("anchors.stride: must be 16")));
+  EXPECT_THAT(Build("anchors { scales: [0] }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("anchors.scales: must be > 0")));
+  EXPECT_THAT(
+      Build("train_proposals { post_nms_top_n: 0 }"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("train_proposals: top-n values must be >= 1")));
+  EXPECT_THAT(Build("rcnn_fc_channels: 0"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("rcnn_fc_channels: must be >= 1")));
+}
+
+}  // namespace
+}  // namespace sniper::models
