@@ -111,6 +111,16 @@ __device__ bool Bilinear(A y, A x, int64_t height, int64_t width,
   return true;
 }
 
+// Output index -> (roi, channel, bin row, bin column), [K, C, PH, PW] order.
+__device__ __forceinline__ void Decompose(int64_t idx, const RoIAlignShape& s,
+                                          int64_t* k, int64_t* c, int64_t* ph,
+                                          int64_t* pw) {
+  *pw = idx % s.pooled_width;
+  *ph = (idx / s.pooled_width) % s.pooled_height;
+  *c = (idx / (s.pooled_width * s.pooled_height)) % s.channels;
+  *k = idx / (s.pooled_width * s.pooled_height * s.channels);
+}
+
 template <typename T, typename A>
 __global__ void ForwardKernel(const T* input, const A* rois, RoIAlignShape s,
                               T* output) {
@@ -118,10 +128,8 @@ __global__ void ForwardKernel(const T* input, const A* rois, RoIAlignShape s,
   for (int64_t idx =
            blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
        idx < total; idx += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t pw = idx % s.pooled_width;
-    const int64_t ph = (idx / s.pooled_width) % s.pooled_height;
-    const int64_t c = (idx / (s.pooled_width * s.pooled_height)) % s.channels;
-    const int64_t k = idx / (s.pooled_width * s.pooled_height * s.channels);
+    int64_t k, c, ph, pw;
+    Decompose(idx, s, &k, &c, &ph, &pw);
     RoiGeometry<A> g;
     if (!g.Init(rois + 5 * k, s)) {
       output[idx] = Store<T, A>(A(0));
@@ -150,10 +158,8 @@ __global__ void BackwardKernel(const T* grad_output, const A* rois,
   for (int64_t idx =
            blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
        idx < total; idx += static_cast<int64_t>(blockDim.x) * gridDim.x) {
-    const int64_t pw = idx % s.pooled_width;
-    const int64_t ph = (idx / s.pooled_width) % s.pooled_height;
-    const int64_t c = (idx / (s.pooled_width * s.pooled_height)) % s.channels;
-    const int64_t k = idx / (s.pooled_width * s.pooled_height * s.channels);
+    int64_t k, c, ph, pw;
+    Decompose(idx, s, &k, &c, &ph, &pw);
     RoiGeometry<A> g;
     if (!g.Init(rois + 5 * k, s)) continue;
     A* plane = grad_input + (g.batch * s.channels + c) * s.height * s.width;
