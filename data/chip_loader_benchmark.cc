@@ -141,6 +141,31 @@ void RunSniper(benchmark::State& state, const Data* d, bool group_by_image) {
   state.counters["peak_rss_kib"] = PeakRssKiB();
 }
 
+// Full decode of an image and resize of the whole image to `at`, into a
+// W'xH' HWC canvas (how the single-scale baseline and the naive chip loader
+// get their pixels). Adds the file's bytes and decoded pixels to the totals.
+std::vector<uint8_t> DecodeAndResizeWhole(const Data& d, const CocoImage& im,
+                                          const ImageAtScale& at,
+                                          std::atomic<int64_t>* bytes,
+                                          std::atomic<int64_t>* decoded) {
+  std::string file;
+  CHECK(ReadFileToString(d.images + "/" + im.file_name, &file).ok());
+  DecodeRequest full;
+  full.reduce = false;
+  auto region = DecodeImageRegion(file, im.file_name, full);
+  CHECK(region.ok()) << region.status();
+  ChipRenderOptions o;
+  o.layout = ChipLayout::kHwcUint8;
+  o.canvas_width = at.scaled_width;
+  o.canvas_height = at.scaled_height;
+  std::vector<uint8_t> canvas(ChipCanvasBytes(o));
+  RenderChip(*region, {0, 0, at.scaled_width, at.scaled_height}, at.scale,
+             false, o, canvas.data());
+  *bytes += static_cast<int64_t>(file.size());
+  *decoded += region->decoded_pixels;
+  return canvas;
+}
+
 void BM_Loader_Sniper(benchmark::State& state) {
   RunSniper(state, CocoMini(), false);
 }
@@ -167,22 +192,9 @@ void RunSingleScale(benchmark::State& state, const Data* d) {
       const CocoImage& im = d->dataset.image(i);
       const ImageAtScale at =
           MakeImageAtScale(baseline.options(), 0, im.width, im.height, 32);
-      std::string file;
-      CHECK(ReadFileToString(d->images + "/" + im.file_name, &file).ok());
-      DecodeRequest full;
-      full.reduce = false;
-      auto region = DecodeImageRegion(file, im.file_name, full);
-      CHECK(region.ok()) << region.status();
-      ChipRenderOptions o;
-      o.layout = ChipLayout::kHwcUint8;
-      o.canvas_width = at.scaled_width;
-      o.canvas_height = at.scaled_height;
-      std::vector<uint8_t> canvas(ChipCanvasBytes(o));
-      RenderChip(*region, {0, 0, at.scaled_width, at.scaled_height}, at.scale,
-                 false, o, canvas.data());
+      const std::vector<uint8_t> canvas =
+          DecodeAndResizeWhole(*d, im, at, &bytes, &decoded);
       benchmark::DoNotOptimize(canvas.data());
-      bytes += static_cast<int64_t>(file.size());
-      decoded += region->decoded_pixels;
     });
   }
   const double images = static_cast<double>(state.iterations()) * n;
@@ -207,6 +219,7 @@ void RunNaiveChips(benchmark::State& state, const Data* d) {
   const ChipSampler sampler = Sampler(embedded::kCocoSniperSampler);
   int64_t chips = 0;
   uint64_t epoch = 0;
+  std::atomic<int64_t> bytes{0}, decoded{0};
   for (auto _ : state) {
     const std::vector<ChipRecord> records =
         sampler.Epoch(d->dataset, nullptr, epoch++);
@@ -215,20 +228,9 @@ void RunNaiveChips(benchmark::State& state, const Data* d) {
       const CocoImage& im = d->dataset.image(r.image_index);
       const ImageAtScale at = MakeImageAtScale(sampler.options(), r.scale_index,
                                                im.width, im.height, 32);
-      std::string file;
-      CHECK(ReadFileToString(d->images + "/" + im.file_name, &file).ok());
-      DecodeRequest full;
-      full.reduce = false;
-      auto region = DecodeImageRegion(file, im.file_name, full);
-      CHECK(region.ok()) << region.status();
       // The whole image at the chip's scale, then the crop.
-      ChipRenderOptions whole;
-      whole.layout = ChipLayout::kHwcUint8;
-      whole.canvas_width = at.scaled_width;
-      whole.canvas_height = at.scaled_height;
-      std::vector<uint8_t> scaled(ChipCanvasBytes(whole));
-      RenderChip(*region, {0, 0, at.scaled_width, at.scaled_height}, at.scale,
-                 false, whole, scaled.data());
+      const std::vector<uint8_t> scaled =
+          DecodeAndResizeWhole(*d, im, at, &bytes, &decoded);
       std::vector<uint8_t> chip(512 * 512 * 3, 0);
       const int32_t cw = r.chip.x2 - r.chip.x1, ch = r.chip.y2 - r.chip.y1;
       for (int32_t y = 0; y < ch; ++y) {

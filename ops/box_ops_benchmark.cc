@@ -52,12 +52,14 @@ std::pair<at::Tensor, at::Tensor> Proposals(int64_t n, uint32_t seed) {
   return {boxes, scores};
 }
 
-void BM_Nms(benchmark::State& state) {
+// Times NMS at 0.7 by fn(boxes, scores) over n RPN-like proposals.
+template <typename Fn>
+void RunNms(benchmark::State& state, Fn fn) {
   at::set_num_threads(1);
   const auto [boxes, scores] = Proposals(state.range(0), 1);
   int64_t kept = 0;
   for (auto _ : state) {
-    const at::Tensor keep = Nms(boxes, scores, 0.7);
+    const at::Tensor keep = fn(boxes, scores);
     kept = keep.numel();
     benchmark::DoNotOptimize(keep.data_ptr());
   }
@@ -65,37 +67,25 @@ void BM_Nms(benchmark::State& state) {
   state.counters["kept"] = static_cast<double>(kept);
 }
 
+void BM_Nms(benchmark::State& state) {
+  RunNms(state, [](const at::Tensor& b, const at::Tensor& s) {
+    return Nms(b, s, 0.7);
+  });
+}
+
 void BM_Nms_Reference(benchmark::State& state) {
-  at::set_num_threads(1);
-  const auto [boxes, scores] = Proposals(state.range(0), 1);
-  int64_t kept = 0;
-  for (auto _ : state) {
-    const at::Tensor keep = sniper::testing::ReferenceNms(boxes, scores, 0.7);
-    kept = keep.numel();
-    benchmark::DoNotOptimize(keep.data_ptr());
-  }
-  state.SetItemsProcessed(state.iterations() * state.range(0));
-  state.counters["kept"] = static_cast<double>(kept);
+  RunNms(state, [](const at::Tensor& b, const at::Tensor& s) {
+    return sniper::testing::ReferenceNms(b, s, 0.7);
+  });
 }
 
 // torchvision's CPU kernel (Debian python3-torchvision), same inputs.
 void BM_Nms_Torchvision(benchmark::State& state) {
-  std::string why;
-  const auto* tv = sniper::testing::LoadTorchvision(&why);
-  if (tv == nullptr) {
-    state.SkipWithError(why.c_str());
-    return;
-  }
-  at::set_num_threads(1);
-  const auto [boxes, scores] = Proposals(state.range(0), 1);
-  int64_t kept = 0;
-  for (auto _ : state) {
-    const at::Tensor keep = tv->nms.call(boxes, scores, 0.7);
-    kept = keep.numel();
-    benchmark::DoNotOptimize(keep.data_ptr());
-  }
-  state.SetItemsProcessed(state.iterations() * state.range(0));
-  state.counters["kept"] = static_cast<double>(kept);
+  const auto* tv = sniper::testing::LoadTorchvisionOrSkip(state);
+  if (tv == nullptr) return;
+  RunNms(state, [tv](const at::Tensor& b, const at::Tensor& s) {
+    return tv->nms.call(b, s, 0.7);
+  });
 }
 
 BENCHMARK(BM_Nms_Torchvision)

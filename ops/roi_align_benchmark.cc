@@ -45,76 +45,67 @@ RoIAlignOptions Options() {
   return o;
 }
 
-void BM_RoIAlignForward(benchmark::State& state) {
+// Times fn(features, rois) on the benchmark's feature map and rois.
+template <typename Fn>
+void RunForward(benchmark::State& state, Fn fn) {
   at::set_num_threads(1);
   const at::Tensor features = at::randn({1, state.range(1), 32, 32});
   const at::Tensor rois = ChipRois(state.range(0), 1);
   for (auto _ : state) {
-    const at::Tensor out = detail::RoIAlignForward(features, rois, Options());
+    const at::Tensor out = fn(features, rois);
     benchmark::DoNotOptimize(out.data_ptr());
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+// Times fn(grad_output, rois) (the input gradient of a 1 x C x 32 x 32 map).
+template <typename Fn>
+void RunBackward(benchmark::State& state, Fn fn) {
+  at::set_num_threads(1);
+  const at::Tensor rois = ChipRois(state.range(0), 1);
+  const at::Tensor grad = at::randn({state.range(0), state.range(1), 7, 7});
+  for (auto _ : state) {
+    const at::Tensor g = fn(grad, rois);
+    benchmark::DoNotOptimize(g.data_ptr());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+void BM_RoIAlignForward(benchmark::State& state) {
+  RunForward(state, [](const at::Tensor& f, const at::Tensor& r) {
+    return detail::RoIAlignForward(f, r, Options());
+  });
 }
 
 void BM_RoIAlignForward_Reference(benchmark::State& state) {
-  at::set_num_threads(1);
-  const at::Tensor features = at::randn({1, state.range(1), 32, 32});
-  const at::Tensor rois = ChipRois(state.range(0), 1);
-  for (auto _ : state) {
-    const at::Tensor out =
-        sniper::testing::ReferenceRoIAlign(features, rois, 7, 1.0 / 16, 2);
-    benchmark::DoNotOptimize(out.data_ptr());
-  }
-  state.SetItemsProcessed(state.iterations() * state.range(0));
+  RunForward(state, [](const at::Tensor& f, const at::Tensor& r) {
+    return sniper::testing::ReferenceRoIAlign(f, r, 7, 1.0 / 16, 2);
+  });
 }
 
 void BM_RoIAlignBackward(benchmark::State& state) {
-  at::set_num_threads(1);
-  const at::Tensor rois = ChipRois(state.range(0), 1);
-  const at::Tensor grad = at::randn({state.range(0), state.range(1), 7, 7});
   const std::vector<int64_t> sizes = {1, state.range(1), 32, 32};
-  for (auto _ : state) {
-    const at::Tensor g =
-        detail::RoIAlignBackward(grad, rois, Options(), sizes, at::kFloat);
-    benchmark::DoNotOptimize(g.data_ptr());
-  }
-  state.SetItemsProcessed(state.iterations() * state.range(0));
+  RunBackward(state, [&](const at::Tensor& g, const at::Tensor& r) {
+    return detail::RoIAlignBackward(g, r, Options(), sizes, at::kFloat);
+  });
 }
 
 void BM_RoIAlignForward_Torchvision(benchmark::State& state) {
-  std::string why;
-  const auto* tv = sniper::testing::LoadTorchvision(&why);
-  if (tv == nullptr) {
-    state.SkipWithError(why.c_str());
-    return;
-  }
-  at::set_num_threads(1);
-  const at::Tensor features = at::randn({1, state.range(1), 32, 32});
-  const at::Tensor rois = ChipRois(state.range(0), 1);
-  for (auto _ : state) {
-    const at::Tensor out =
-        tv->roi_align.call(features, rois, 1.0 / 16, 7, 7, 2, true);
-    benchmark::DoNotOptimize(out.data_ptr());
-  }
-  state.SetItemsProcessed(state.iterations() * state.range(0));
+  const auto* tv = sniper::testing::LoadTorchvisionOrSkip(state);
+  if (tv == nullptr) return;
+  RunForward(state, [tv](const at::Tensor& f, const at::Tensor& r) {
+    return tv->roi_align.call(f, r, 1.0 / 16, 7, 7, 2, true);
+  });
 }
 
 void BM_RoIAlignBackward_Torchvision(benchmark::State& state) {
-  std::string why;
-  const auto* tv = sniper::testing::LoadTorchvision(&why);
-  if (tv == nullptr) {
-    state.SkipWithError(why.c_str());
-    return;
-  }
-  at::set_num_threads(1);
-  const at::Tensor rois = ChipRois(state.range(0), 1);
-  const at::Tensor grad = at::randn({state.range(0), state.range(1), 7, 7});
-  for (auto _ : state) {
-    const at::Tensor g = tv->roi_align_backward.call(
-        grad, rois, 1.0 / 16, 7, 7, 1, state.range(1), 32, 32, 2, true);
-    benchmark::DoNotOptimize(g.data_ptr());
-  }
-  state.SetItemsProcessed(state.iterations() * state.range(0));
+  const auto* tv = sniper::testing::LoadTorchvisionOrSkip(state);
+  if (tv == nullptr) return;
+  const int64_t channels = state.range(1);
+  RunBackward(state, [tv, channels](const at::Tensor& g, const at::Tensor& r) {
+    return tv->roi_align_backward.call(g, r, 1.0 / 16, 7, 7, 1, channels, 32,
+                                       32, 2, true);
+  });
 }
 
 BENCHMARK(BM_RoIAlignForward_Torchvision)

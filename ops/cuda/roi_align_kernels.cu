@@ -121,6 +121,23 @@ __device__ __forceinline__ void Decompose(int64_t idx, const RoIAlignShape& s,
   *k = idx / (s.pooled_width * s.pooled_height * s.channels);
 }
 
+// Calls fn(offsets, weights) for every in-map bilinear sample of bin
+// (ph, pw) of a roi.
+template <typename A, typename Fn>
+__device__ __forceinline__ void ForEachSample(const RoiGeometry<A>& g,
+                                              int64_t ph, int64_t pw,
+                                              const RoIAlignShape& s, Fn fn) {
+  for (int64_t iy = 0; iy < g.grid_h; ++iy) {
+    const A y = g.y1 + ph * g.bin_h + (iy + A(0.5)) * g.bin_h / g.grid_h;
+    for (int64_t ix = 0; ix < g.grid_w; ++ix) {
+      const A x = g.x1 + pw * g.bin_w + (ix + A(0.5)) * g.bin_w / g.grid_w;
+      int64_t off[4];
+      A wt[4];
+      if (Bilinear(y, x, s.height, s.width, off, wt)) fn(off, wt);
+    }
+  }
+}
+
 template <typename T, typename A>
 __global__ void ForwardKernel(const T* input, const A* rois, RoIAlignShape s,
                               T* output) {
@@ -137,16 +154,9 @@ __global__ void ForwardKernel(const T* input, const A* rois, RoIAlignShape s,
     }
     const T* plane = input + (g.batch * s.channels + c) * s.height * s.width;
     A sum = 0;
-    for (int64_t iy = 0; iy < g.grid_h; ++iy) {
-      const A y = g.y1 + ph * g.bin_h + (iy + A(0.5)) * g.bin_h / g.grid_h;
-      for (int64_t ix = 0; ix < g.grid_w; ++ix) {
-        const A x = g.x1 + pw * g.bin_w + (ix + A(0.5)) * g.bin_w / g.grid_w;
-        int64_t off[4];
-        A wt[4];
-        if (!Bilinear(y, x, s.height, s.width, off, wt)) continue;
-        for (int t = 0; t < 4; ++t) sum += wt[t] * Load<T, A>(plane + off[t]);
-      }
-    }
+    ForEachSample(g, ph, pw, s, [&](const int64_t* off, const A* wt) {
+      for (int t = 0; t < 4; ++t) sum += wt[t] * Load<T, A>(plane + off[t]);
+    });
     output[idx] = Store<T, A>(sum / (g.grid_h * g.grid_w));
   }
 }
@@ -164,16 +174,9 @@ __global__ void BackwardKernel(const T* grad_output, const A* rois,
     if (!g.Init(rois + 5 * k, s)) continue;
     A* plane = grad_input + (g.batch * s.channels + c) * s.height * s.width;
     const A grad = Load<T, A>(grad_output + idx) / (g.grid_h * g.grid_w);
-    for (int64_t iy = 0; iy < g.grid_h; ++iy) {
-      const A y = g.y1 + ph * g.bin_h + (iy + A(0.5)) * g.bin_h / g.grid_h;
-      for (int64_t ix = 0; ix < g.grid_w; ++ix) {
-        const A x = g.x1 + pw * g.bin_w + (ix + A(0.5)) * g.bin_w / g.grid_w;
-        int64_t off[4];
-        A wt[4];
-        if (!Bilinear(y, x, s.height, s.width, off, wt)) continue;
-        for (int t = 0; t < 4; ++t) atomicAdd(plane + off[t], wt[t] * grad);
-      }
-    }
+    ForEachSample(g, ph, pw, s, [&](const int64_t* off, const A* wt) {
+      for (int t = 0; t < 4; ++t) atomicAdd(plane + off[t], wt[t] * grad);
+    });
   }
 }
 

@@ -73,6 +73,16 @@ inline const TorchvisionOps* LoadTorchvision(std::string* why) {
   return ops;
 }
 
+// For benchmarks: the ops, or nullptr after state.SkipWithError(reason).
+// (A template so this header needs no Google Benchmark dependency.)
+template <typename BenchmarkState>
+const TorchvisionOps* LoadTorchvisionOrSkip(BenchmarkState& state) {
+  std::string why;
+  const TorchvisionOps* ops = LoadTorchvision(&why);
+  if (ops == nullptr) state.SkipWithError(why.c_str());
+  return ops;
+}
+
 }  // namespace sniper::testing
 
 #endif  // SNIPER_OPS_TESTING_TORCHVISION_OPS_H_
