@@ -1,12 +1,9 @@
 #include "models/resnet.h"
 
-#include <torch/serialize.h>
-
 #include <cmath>
-#include <fstream>
-#include <iterator>
 
 #include "absl/strings/str_cat.h"
+#include "models/state_dict.h"
 
 namespace sniper::models {
 namespace {
@@ -211,45 +208,10 @@ int64_t ResNetImpl::stride(const std::string& level) const {
 absl::Status LoadTorchvisionStateDict(const std::string& path,
                                       nn::Module& module,
                                       int64_t* ignored_entries) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot open"));
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
-                                std::istreambuf_iterator<char>());
-  c10::IValue value;
-  try {
-    value = torch::pickle_load(bytes);
-  } catch (const c10::Error& e) {
-    // LibTorch 1.13's unpickler reads plain dicts and lists but not
-    // collections.OrderedDict with data (what state_dict() returns).
-    return absl::DataLossError(absl::StrCat(
-        path, ": cannot unpickle (", e.what_without_backtrace(),
-        "). If it holds model.state_dict() (an OrderedDict), re-save it as "
-        "torch.save(dict(state_dict), path) or "
-        "torch.save(list(state_dict.items()), path)"));
-  }
+  absl::StatusOr<StateDictEntries> read = ReadStateDict(path);
+  if (!read.ok()) return read.status();
   std::map<std::string, torch::Tensor> entries;
-  auto add = [&](const c10::IValue& key, const c10::IValue& v) {
-    if (!key.isString() || !v.isTensor()) return false;
-    entries[key.toStringRef()] = v.toTensor();
-    return true;
-  };
-  bool ok = value.isGenericDict() || value.isList();
-  if (value.isGenericDict()) {
-    for (const auto& kv : value.toGenericDict())
-      ok = ok && add(kv.key(), kv.value());
-  } else if (value.isList()) {
-    for (const c10::IValue& item : value.toListRef()) {
-      ok =
-          ok && item.isTuple() && item.toTupleRef().elements().size() == 2 &&
-          add(item.toTupleRef().elements()[0], item.toTupleRef().elements()[1]);
-    }
-  }
-  if (!ok) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        path,
-        ": expected a state dict: a dict of name -> tensor or a list "
-        "of (name, tensor) pairs"));
-  }
+  for (auto& [name, tensor] : *read) entries[name] = std::move(tensor);
   torch::NoGradGuard no_grad;
   int64_t used = 0;
   auto assign = [&](const std::string& name,

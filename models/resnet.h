@@ -70,10 +70,8 @@ TORCH_MODULE(ResNet);
 // Loads a state dict saved by PyTorch's torch.save (zip format) into
 // `module`: every backbone parameter and buffer must be present with the
 // right shape; extra entries (fc.*) are ignored and counted. Errors name the
-// file and the entry. LibTorch 1.13's unpickler cannot read
-// collections.OrderedDict (what model.state_dict() returns), so save
-// torch.save(dict(sd), f) or torch.save(list(sd.items()), f); the error says
-// so when it meets an OrderedDict.
+// file and the entry. Reads model.state_dict() as saved (an OrderedDict) and
+// checkpoints holding it under "state_dict" or "model" (models/state_dict.h).
 absl::Status LoadTorchvisionStateDict(const std::string& path,
                                       torch::nn::Module& module,
                                       int64_t* ignored_entries = nullptr);

@@ -145,8 +145,13 @@ for name, ctor, dilate in [("r18", torchvision.models.resnet18, False),
             mod.bias.data.uniform_(-0.2, 0.2)
     m.eval()
     sd = m.state_dict()
-    torch.save(dict(sd) if name != "r50" else list(sd.items()), f"{out}/{name}.pt")
-    torch.save(sd, f"{out}/{name}_ordered.pt")
+    # model.state_dict() as is (an OrderedDict), a list of pairs, and a
+    # training checkpoint holding it.
+    obj = {"r18": sd, "r50": list(sd.items()),
+           "r50d": {"epoch": 3, "state_dict": sd}}[name]
+    torch.save(obj, f"{out}/{name}.pt")
+    if name == "r18":
+        torch.save(sd, f"{out}/r18_legacy.pt", _use_new_zipfile_serialization=False)
     x = torch.randn(2, 3, 96, 128)
     with torch.no_grad():
         y = m.maxpool(m.relu(m.bn1(m.conv1(x))))
@@ -214,12 +219,11 @@ TEST(ResNetTest, MatchesTorchvisionOnItsCheckpoint) {
   EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("has shape"));
   EXPECT_EQ(LoadTorchvisionStateDict(dir + "/nope.pt", *r18).code(),
             absl::StatusCode::kNotFound);
-  // The OrderedDict LibTorch cannot read: a clear error with the fix.
-  const absl::Status od =
-      LoadTorchvisionStateDict(dir + "/r18_ordered.pt", *r18);
-  EXPECT_EQ(od.code(), absl::StatusCode::kDataLoss);
-  EXPECT_THAT(std::string(od.message()),
-              ::testing::HasSubstr("torch.save(dict(state_dict), path)"));
+  // The pre-1.6 format: a clear error with the fix.
+  const absl::Status legacy =
+      LoadTorchvisionStateDict(dir + "/r18_legacy.pt", *r18);
+  EXPECT_EQ(legacy.code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(legacy.message()), ::testing::HasSubstr("legacy"));
 }
 
 }  // namespace
