@@ -122,7 +122,7 @@ void ChipLoader::Stop() {
   workers_.clear();
 }
 
-int64_t ChipLoader::StartEpoch(uint64_t epoch) {
+int64_t ChipLoader::StartEpoch(uint64_t epoch, int64_t first_batch) {
   Stop();
   epoch_ = epoch;
   chips_ = sampler_.Epoch(dataset_, proposals_, epoch);
@@ -130,8 +130,8 @@ int64_t ChipLoader::StartEpoch(uint64_t epoch) {
   num_batches_ = (static_cast<int64_t>(chips_.size()) + b - 1) / b;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    next_to_build_ = 0;
-    next_to_return_ = 0;
+    next_to_build_ = std::clamp<int64_t>(first_batch, 0, num_batches_);
+    next_to_return_ = next_to_build_;
     ready_.clear();
     error_ = absl::OkStatus();
     stop_ = false;

@@ -86,8 +86,10 @@ class ChipLoader {
   ChipLoader& operator=(const ChipLoader&) = delete;
 
   // Builds the epoch's chip list and starts the workers (stopping any
-  // previous epoch). Returns the number of batches.
-  int64_t StartEpoch(uint64_t epoch);
+  // previous epoch) at batch `first_batch` (to resume mid-epoch: the
+  // batches are those an uninterrupted epoch would give). Returns the
+  // number of batches in the whole epoch.
+  int64_t StartEpoch(uint64_t epoch, int64_t first_batch = 0);
 
   // The next batch in order; nullopt at the end of the epoch; an error
   // (kFail) stops the epoch.

@@ -132,6 +132,21 @@ TEST(ChipLoaderTest, SameBatchesWhateverTheThreadCount) {
   EXPECT_GT(chips, 12);
   EXPECT_GT(flips, 0);
   EXPECT_LT(flips, chips);
+
+  // Resuming mid-epoch gives the remaining batches of the full epoch.
+  ChipLoader loader(t.dataset, t.dir, sampler, nullptr, o);
+  const int64_t first = 2;
+  EXPECT_EQ(loader.StartEpoch(2, first), static_cast<int64_t>(runs[0].size()));
+  for (size_t b = first; b < runs[0].size(); ++b) {
+    auto batch = loader.Next();
+    ASSERT_TRUE(batch.ok() && batch->has_value());
+    EXPECT_EQ((*batch)->index, static_cast<int64_t>(b));
+    EXPECT_EQ((*batch)->pixels, runs[0][b].pixels);
+    EXPECT_EQ((*batch)->flipped, runs[0][b].flipped);
+  }
+  auto end = loader.Next();
+  ASSERT_TRUE(end.ok());
+  EXPECT_FALSE(end->has_value());
 }
 
 TEST(ChipLoaderTest, MissingAndCorruptImagesFailOrAreSkippedAndCounted) {

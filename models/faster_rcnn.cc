@@ -22,9 +22,12 @@ torch::Tensor SmoothL1Sum(const torch::Tensor& a, const torch::Tensor& b,
 FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
   // Stride-16 features: dilated res5, or res4 (then res5 is not built: it
   // would cost compute and receive no gradient).
-  const bool dilated = o.backbone.depth >= 50 && o.backbone.res5_dilation;
+  const bool c4 = o.head == RcnnHead::kC4 && !o.rpn_only;
+  const bool dilated =
+      !c4 && o.backbone.depth >= 50 && o.backbone.res5_dilation;
   feature_level_ = dilated ? "res5" : "res4";
-  options_.backbone.stages = dilated ? 4 : 3;
+  options_.backbone.stages = dilated || c4 ? 4 : 3;
+  options_.backbone.res5_as_head = c4;
   backbone_ = register_module("backbone", ResNet(options_.backbone));
   TORCH_CHECK(backbone_->stride(feature_level_) == 16,
               "FasterRcnn: features must be at stride 16");
@@ -41,7 +44,12 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
     nn::init::normal_((*m)->weight, 0.0, 0.01);
     nn::init::zeros_((*m)->bias);
   }
-  if (!o.rpn_only) {
+  if (c4) {
+    const int64_t channels = backbone_->channels("res5");
+    cls_score_ =
+        register_module("cls_score", nn::Linear(channels, o.num_classes + 1));
+    bbox_pred_ = register_module("bbox_pred", nn::Linear(channels, 4));
+  } else if (!o.rpn_only) {
     const int64_t pooled = o.roi_align.pooled_height;
     TORCH_CHECK(o.roi_align.pooled_height == o.roi_align.pooled_width,
                 "FasterRcnn: square RoIAlign output expected");
@@ -58,6 +66,8 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
         "cls_score", nn::Linear(o.rcnn_fc_channels, o.num_classes + 1));
     bbox_pred_ =
         register_module("bbox_pred", nn::Linear(o.rcnn_fc_channels, 4));
+  }
+  if (!o.rpn_only) {
     nn::init::normal_(cls_score_->weight, 0.0, 0.01);
     nn::init::zeros_(cls_score_->bias);
     nn::init::normal_(bbox_pred_->weight, 0.0, 0.001);
@@ -79,6 +89,12 @@ std::pair<torch::Tensor, torch::Tensor> FasterRcnnImpl::Rpn(
 
 std::pair<torch::Tensor, torch::Tensor> FasterRcnnImpl::Rcnn(
     const torch::Tensor& f, const torch::Tensor& rois) {
+  if (options_.head == RcnnHead::kC4) {
+    const torch::Tensor pooled =
+        ops::RoIAlign(f, rois.to(torch::kFloat), options_.roi_align);
+    const torch::Tensor x = backbone_->RunRes5(pooled).mean({2, 3});
+    return {cls_score_(x), bbox_pred_(x)};
+  }
   const torch::Tensor reduced = torch::relu(rcnn_reduce_(f));
   const torch::Tensor pooled =
       ops::RoIAlign(reduced, rois.to(torch::kFloat), options_.roi_align);

@@ -2,11 +2,11 @@
 //
 // The detector SNIPER trains (SNIPER.md sections 5-6): a ResNet backbone at
 // stride 16 (res5 dilated, or res4), an RPN over the 21 SNIPER anchors, and a
-// 2-fc RCNN head on RoIAlign 7x7 features with a class-agnostic box
-// regressor. Training forward takes a chip batch with valid boxes and ignore
-// regions and returns the four losses; inference returns detections per
-// chip; rpn_only trains/uses just the RPN (the short-schedule RPN that mines
-// negative chips).
+// 2-fc RCNN head on RoIAlign 7x7 features (or the classic C4 head: res5 on
+// RoIAlign 14x14 res4 features) with a class-agnostic box regressor. Training
+// forward takes a chip batch with valid boxes and ignore regions and returns
+// the four losses; inference returns detections per chip; rpn_only trains/uses
+// just the RPN (the short-schedule RPN that mines negative chips).
 //
 // Head implementation choice: on these CPUs LibTorch's BLAS (linear layers)
 // is slow while oneDNN convolutions are fast, so fc1 and fc2 are 1x1
@@ -31,8 +31,18 @@
 
 namespace sniper::models {
 
+// The RCNN head on RoI features.
+enum class RcnnHead {
+  // 1x1 reduce, RoIAlign 7x7, two fully-connected layers (SNIPER's head).
+  kTwoFc,
+  // Classic C4: RoIAlign 14x14 on res4, res5 (stride 2) on each RoI,
+  // average pool; res5 initializes from the backbone checkpoint.
+  kC4,
+};
+
 struct FasterRcnnOptions {
   ResNetOptions backbone;
+  RcnnHead head = RcnnHead::kTwoFc;
   int64_t num_classes = 80;  // foreground classes (background added)
   int64_t rpn_channels = 512;
   int64_t rcnn_reduce_channels = 256;
@@ -43,7 +53,7 @@ struct FasterRcnnOptions {
   ops::ProposalOptions test_proposals = {6000, 300, 0.7, 0.0};
   ops::RpnTargetOptions rpn_targets;
   ops::RcnnTargetOptions rcnn_targets;
-  ops::RoIAlignOptions roi_align;  // 7x7, stride 16
+  ops::RoIAlignOptions roi_align;  // 7x7 (kC4: 14x14), stride 16
   double test_score_threshold = 1e-3;
   double test_nms_threshold = 0.5;
   int64_t test_detections_per_chip = 100;

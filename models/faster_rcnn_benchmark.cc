@@ -7,6 +7,7 @@
 //   chips. BM_TrainSingleScale/depth/width_pct: one 800x1333 image; items =
 //   images. Counters: peak_rss_mib (VmHWM, reset before each benchmark via
 //   /proc/self/clear_refs), pixels per item.
+// BM_TrainChipsC4/...: the same with the classic C4 head.
 // BM_Fc1_Linear / BM_Fc1_Conv7x7: the RCNN head's first layer for 512 rois
 //   (256x7x7 -> 1024) as a Linear layer (BLAS) or a 7x7 convolution
 //   (oneDNN): same arithmetic.
@@ -37,8 +38,13 @@ double PeakRssMiB() {
   return 0;
 }
 
-FasterRcnnOptions Options(int depth, int width_pct) {
+FasterRcnnOptions Options(int depth, int width_pct,
+                          RcnnHead head = RcnnHead::kTwoFc) {
   FasterRcnnOptions o;
+  o.head = head;
+  if (head == RcnnHead::kC4) {
+    o.roi_align.pooled_height = o.roi_align.pooled_width = 14;
+  }
   o.backbone.depth = depth;
   o.backbone.width_multiplier = width_pct / 100.0;
   o.num_classes = 80;
@@ -63,9 +69,9 @@ ChipTargets Targets(double h, double w) {
 }
 
 void RunStep(benchmark::State& state, int depth, int width_pct, int64_t batch,
-             int64_t h, int64_t w) {
+             int64_t h, int64_t w, RcnnHead head = RcnnHead::kTwoFc) {
   torch::manual_seed(0);
-  FasterRcnn model(Options(depth, width_pct));
+  FasterRcnn model(Options(depth, width_pct, head));
   model->train();
   torch::optim::SGD opt(model->parameters(),
                         torch::optim::SGDOptions(0.001).momentum(0.9));
@@ -89,6 +95,11 @@ void RunStep(benchmark::State& state, int depth, int width_pct, int64_t batch,
 void BM_TrainChips(benchmark::State& state) {
   RunStep(state, state.range(0), state.range(1), state.range(2), 512, 512);
 }
+// The classic C4 head (res5 on 14x14 RoIs) instead of the 2-fc head.
+void BM_TrainChipsC4(benchmark::State& state) {
+  RunStep(state, state.range(0), state.range(1), state.range(2), 512, 512,
+          RcnnHead::kC4);
+}
 void BM_TrainSingleScale(benchmark::State& state) {
   RunStep(state, state.range(0), state.range(1), 1, 800, 1333);
 }
@@ -99,6 +110,12 @@ BENCHMARK(BM_TrainChips)
     ->Args({18, 50, 8})
     ->Args({50, 100, 2})
     ->Args({101, 100, 2})
+    ->Unit(benchmark::kSecond)
+    ->Iterations(2);
+BENCHMARK(BM_TrainChipsC4)
+    ->ArgNames({"depth", "width_pct", "batch"})
+    ->Args({18, 50, 2})
+    ->Args({50, 100, 2})
     ->Unit(benchmark::kSecond)
     ->Iterations(2);
 BENCHMARK(BM_TrainSingleScale)

@@ -8,8 +8,13 @@ namespace sniper::models {
 namespace {
 
 // A narrow ResNet-18 (res4 at stride 16): small enough for CI.
-FasterRcnnOptions Tiny(bool rpn_only = false) {
+FasterRcnnOptions Tiny(bool rpn_only = false,
+                       RcnnHead head = RcnnHead::kTwoFc) {
   FasterRcnnOptions o;
+  o.head = head;
+  if (head == RcnnHead::kC4) {
+    o.roi_align.pooled_height = o.roi_align.pooled_width = 14;
+  }
   o.backbone.depth = 18;
   o.backbone.width_multiplier = 0.25;
   o.backbone.freeze_stem_and_layer1 = false;
@@ -47,9 +52,11 @@ std::pair<torch::Tensor, ChipTargets> OneChip() {
   return {img, t};
 }
 
-TEST(FasterRcnnTest, LossesAreFiniteAndGradientsFlow) {
+class FasterRcnnHeadTest : public ::testing::TestWithParam<RcnnHead> {};
+
+TEST_P(FasterRcnnHeadTest, LossesAreFiniteAndGradientsFlow) {
   torch::manual_seed(0);
-  FasterRcnn model(Tiny());
+  FasterRcnn model(Tiny(false, GetParam()));
   model->train();
   auto [img, t] = OneChip();
   const auto images = torch::cat({img, img.flip({3})}, 0);
@@ -82,7 +89,31 @@ TEST(FasterRcnnTest, LossesAreFiniteAndGradientsFlow) {
     }
   }
   EXPECT_GT(with_grad, 20);
+  // The C4 head trains res5 on the RoIs; the 2-fc head has no res5.
+  bool has_res5 = false;
+  for (const auto& p : model->named_parameters()) {
+    has_res5 = has_res5 || p.key().rfind("backbone.layer4.", 0) == 0;
+  }
+  EXPECT_EQ(has_res5, GetParam() == RcnnHead::kC4);
+  // Detections have the documented shapes.
+  model->eval();
+  const auto dets = model->Detect(images, {{128.0, 128.0}, {128.0, 128.0}});
+  ASSERT_EQ(dets.size(), 2u);
+  for (const Detections& d : dets) {
+    EXPECT_EQ(d.boxes.dim(), 2);
+    EXPECT_EQ(d.boxes.size(1), 4);
+    EXPECT_EQ(d.scores.size(0), d.boxes.size(0));
+    EXPECT_EQ(d.labels.size(0), d.boxes.size(0));
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(Heads, FasterRcnnHeadTest,
+                         ::testing::Values(RcnnHead::kTwoFc, RcnnHead::kC4),
+                         [](const auto& info) {
+                           return info.param == RcnnHead::kC4
+                                      ? std::string("C4")
+                                      : std::string("TwoFc");
+                         });
 
 TEST(FasterRcnnTest, TinyModelOverfitsOneChip) {
   torch::manual_seed(3);

@@ -145,7 +145,16 @@ absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(const ModelConfig& c) {
       !s.ok()) {
     return s;
   }
-  o.roi_align.pooled_height = o.roi_align.pooled_width = c.roi_pooled_size();
+  o.head = c.rcnn_head() == ModelConfig::C4 ? RcnnHead::kC4 : RcnnHead::kTwoFc;
+  o.roi_align.pooled_height = o.roi_align.pooled_width =
+      o.head == RcnnHead::kC4 && !c.has_roi_pooled_size() ? 14
+                                                          : c.roi_pooled_size();
+  if (o.head == RcnnHead::kC4 && c.backbone().has_res5_dilation() &&
+      c.backbone().res5_dilation()) {
+    return Invalid("backbone.res5_dilation",
+                   "the C4 head runs res5 on the RoIs at stride 2; set it to "
+                   "false or leave it unset");
+  }
   o.roi_align.sampling_ratio = c.roi_sampling_ratio();
   o.roi_align.spatial_scale = 1.0 / 16;
   if (!(c.test_score_threshold() >= 0) || !Fraction(c.test_nms_threshold())) {

@@ -44,6 +44,25 @@ TEST(ModelBuilderTest, OverridesBuildAModel) {
   EXPECT_EQ(model->options().num_classes, 5);
 }
 
+TEST(ModelBuilderTest, C4HeadPoolsAt14AndKeepsRes5ForTheHead) {
+  ASSERT_OK_AND_ASSIGN(
+      FasterRcnnOptions o,
+      Build("rcnn_head: C4 backbone { depth: 18 width_multiplier: 0.25 } "
+            "num_classes: 3 rpn_channels: 16"));
+  EXPECT_EQ(o.head, RcnnHead::kC4);
+  EXPECT_EQ(o.roi_align.pooled_height, 14);
+  FasterRcnn model(o);
+  EXPECT_TRUE(
+      model->named_parameters().contains("backbone.layer4.0.conv1.weight"));
+  EXPECT_EQ(model->named_parameters()["cls_score.weight"].size(1),
+            model->backbone()->channels("res5"));
+  ASSERT_OK_AND_ASSIGN(o, Build("rcnn_head: C4 roi_pooled_size: 8"));
+  EXPECT_EQ(o.roi_align.pooled_height, 8);
+  EXPECT_THAT(Build("rcnn_head: C4 backbone { res5_dilation: true }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("backbone.res5_dilation")));
+}
+
 TEST(ModelBuilderTest, RejectsNamingTheField) {
   EXPECT_THAT(Build("backbone { depth: 42 }"),
               StatusIs(absl::StatusCode::kInvalidArgument,

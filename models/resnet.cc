@@ -91,6 +91,10 @@ absl::Status ValidateResNetOptions(const ResNetOptions& o) {
     return absl::InvalidArgumentError(absl::StrCat(
         "ResNetOptions.depth: must be 18, 34, 50 or 101, got ", o.depth));
   }
+  if (o.res5_as_head && o.stages != 4) {
+    return absl::InvalidArgumentError(
+        "ResNetOptions.res5_as_head: needs stages = 4");
+  }
   if (o.stages != 3 && o.stages != 4) {
     return absl::InvalidArgumentError(
         absl::StrCat("ResNetOptions.stages: must be 3 or 4, got ", o.stages));
@@ -123,7 +127,8 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
     const int64_t out = width * expansion;
     int64_t stride = s == 0 ? 1 : 2;
     int64_t dilation = 1;
-    if (s == 3 && options.res5_dilation && bottleneck) {
+    if (s == 3 && options.res5_dilation && bottleneck &&
+        !options.res5_as_head) {
       stride = 1;
       dilation = 2;
     }
@@ -189,8 +194,17 @@ std::map<std::string, torch::Tensor> ResNetImpl::forward(torch::Tensor x) {
   out["res3"] = x;
   x = layer3_->forward(x);
   out["res4"] = x;
-  if (layer4_) out["res5"] = layer4_->forward(x);
+  if (layer4_ && !options_.res5_as_head) out["res5"] = layer4_->forward(x);
   return out;
+}
+
+torch::Tensor ResNetImpl::RunRes5(torch::Tensor x) {
+  TORCH_CHECK(layer4_ && options_.res5_as_head,
+              "ResNet::RunRes5 needs stages = 4 and res5_as_head");
+  if (options_.channels_last) {
+    x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  }
+  return layer4_->forward(x);
 }
 
 int64_t ResNetImpl::channels(const std::string& level) const {

@@ -38,6 +38,9 @@ struct ResNetOptions {
   // 4: res2..res5; 3: stop after res4 (layer4 is not built), for detectors
   // that take stride-16 features from res4.
   int stages = 4;
+  // layer4 is built (stride 2, no dilation) but forward() stops at res4;
+  // RunRes5() applies it, e.g. to RoI features (the classic C4 RCNN head).
+  bool res5_as_head = false;
 };
 
 // Validates options; InvalidArgument naming the field otherwise.
@@ -48,6 +51,10 @@ class ResNetImpl : public torch::nn::Module {
   explicit ResNetImpl(const ResNetOptions& options);
 
   std::map<std::string, torch::Tensor> forward(torch::Tensor x);
+
+  // layer4 on `x` (a res4-shaped input, e.g. pooled RoIs); needs
+  // res5_as_head.
+  torch::Tensor RunRes5(torch::Tensor x);
 
   // Keeps frozen parts in eval mode.
   void train(bool on = true) override;

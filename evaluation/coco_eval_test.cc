@@ -1,0 +1,234 @@
+#include "evaluation/coco_eval.h"
+
+#include <cmath>
+#include <limits>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sniper::evaluation {
+namespace {
+
+using ::testing::HasSubstr;
+
+enum Stat { kAP, kAP50, kAP75, kAPs, kAPm, kAPl, kAR1, kAR10, kAR100 };
+
+GtBox Gt(int64_t image, int64_t cat, double x, double y, double w, double h,
+         bool crowd = false) {
+  GtBox g;
+  g.image_id = image;
+  g.category_id = cat;
+  g.x = x;
+  g.y = y;
+  g.w = w;
+  g.h = h;
+  g.area = w * h;
+  g.iscrowd = crowd;
+  return g;
+}
+
+Detection Det(int64_t image, int64_t cat, double x, double y, double w,
+              double h, double score) {
+  Detection d;
+  d.image_id = image;
+  d.category_id = cat;
+  d.x = x;
+  d.y = y;
+  d.w = w;
+  d.h = h;
+  d.score = score;
+  return d;
+}
+
+CocoEvalResult Evaluate(const EvalGroundTruth& gt,
+                        const std::vector<Detection>& dets) {
+  absl::StatusOr<CocoEvalResult> r = EvaluateBoxes(gt, dets);
+  EXPECT_TRUE(r.ok()) << r.status();
+  return r.ok() ? *r : CocoEvalResult{};
+}
+
+TEST(CocoEvalTest, PerfectDetectorScoresOne) {
+  EvalGroundTruth gt;
+  gt.image_ids = {1, 2};
+  gt.category_ids = {7, 9};
+  gt.boxes = {Gt(1, 7, 10, 10, 20, 20),   // small (area 400)
+              Gt(1, 9, 50, 50, 60, 60),   // medium
+              Gt(2, 7, 0, 0, 200, 150)};  // large
+  std::vector<Detection> dets;
+  for (const GtBox& g : gt.boxes) {
+    dets.push_back(Det(g.image_id, g.category_id, g.x, g.y, g.w, g.h, 0.9));
+  }
+  const CocoEvalResult r = Evaluate(gt, dets);
+  for (int i = 0; i < 12; ++i) EXPECT_DOUBLE_EQ(r.stats[i], 1.0) << i;
+  EXPECT_EQ(r.num_images, 2);
+  EXPECT_EQ(r.num_detections, 3);
+}
+
+TEST(CocoEvalTest, NoDetectionsScoreZero) {
+  EvalGroundTruth gt;
+  gt.image_ids = {1};
+  gt.category_ids = {1};
+  gt.boxes = {Gt(1, 1, 0, 0, 50, 50)};
+  const CocoEvalResult r = Evaluate(gt, {});
+  EXPECT_DOUBLE_EQ(r.stats[kAP], 0.0);
+  EXPECT_DOUBLE_EQ(r.stats[kAR100], 0.0);
+  EXPECT_DOUBLE_EQ(r.stats[kAPs], -1.0);  // no small ground truth
+  EXPECT_DOUBLE_EQ(r.stats[kAPm], 0.0);
+}
+
+TEST(CocoEvalTest, ShiftedBoxCountsOnlyUpToItsIoU) {
+  // IoU = 62 * 100 / (100 * 100) = 0.62: a match at 0.50, 0.55, 0.60 only.
+  EvalGroundTruth gt;
+  gt.image_ids = {1};
+  gt.category_ids = {1};
+  gt.boxes = {Gt(1, 1, 0, 0, 100, 100)};
+  const CocoEvalResult r = Evaluate(gt, {Det(1, 1, 0, 0, 62, 100, 0.8)});
+  EXPECT_NEAR(r.stats[kAP], 0.3, 1e-12);
+  EXPECT_DOUBLE_EQ(r.stats[kAP50], 1.0);
+  EXPECT_DOUBLE_EQ(r.stats[kAP75], 0.0);
+  EXPECT_NEAR(r.stats[kAR100], 0.3, 1e-12);
+  EXPECT_NEAR(r.stats[kAPl], 0.3, 1e-12);
+}
+
+TEST(CocoEvalTest, FalsePositiveAboveTruePositiveHalvesPrecision) {
+  // Ranked: FP (0.9) then TP (0.8). Precision at recall 1 is 1/2, made
+  // monotone: every recall point gets 0.5.
+  EvalGroundTruth gt;
+  gt.image_ids = {1};
+  gt.category_ids = {1};
+  gt.boxes = {Gt(1, 1, 0, 0, 100, 100)};
+  const CocoEvalResult r = Evaluate(
+      gt, {Det(1, 1, 300, 300, 50, 50, 0.9), Det(1, 1, 0, 0, 100, 100, 0.8)});
+  EXPECT_DOUBLE_EQ(r.stats[kAP50], 0.5);
+  // maxDets 1 keeps only the false positive.
+  EXPECT_DOUBLE_EQ(r.stats[kAR1], 0.0);
+  EXPECT_DOUBLE_EQ(r.stats[kAR10], 1.0);
+}
+
+TEST(CocoEvalTest, TwoGroundTruthsHalfRecalled) {
+  // Two objects, one found (score 0.9) and one missed: precision 1 up to
+  // recall 0.5 then nothing: 51 of 101 recall points.
+  EvalGroundTruth gt;
+  gt.image_ids = {1};
+  gt.category_ids = {1};
+  gt.boxes = {Gt(1, 1, 0, 0, 100, 100), Gt(1, 1, 200, 200, 100, 100)};
+  const CocoEvalResult r = Evaluate(gt, {Det(1, 1, 0, 0, 100, 100, 0.9)});
+  EXPECT_NEAR(r.stats[kAP50], 51.0 / 101.0, 1e-12);
+  EXPECT_DOUBLE_EQ(r.stats[kAR100], 0.5);
+}
+
+TEST(CocoEvalTest, DetectionOnCrowdIsIgnoredNotFalsePositive) {
+  EvalGroundTruth gt;
+  gt.image_ids = {1};
+  gt.category_ids = {1};
+  gt.boxes = {Gt(1, 1, 0, 0, 100, 100),
+              Gt(1, 1, 200, 0, 300, 300, /*crowd=*/true)};
+  // Two detections inside the crowd region (IoA 1, IoU small) above the
+  // true positive: both match the crowd and are ignored.
+  const std::vector<Detection> dets = {Det(1, 1, 220, 20, 40, 40, 0.95),
+                                       Det(1, 1, 300, 100, 40, 40, 0.93),
+                                       Det(1, 1, 0, 0, 100, 100, 0.9)};
+  const CocoEvalResult r = Evaluate(gt, dets);
+  EXPECT_DOUBLE_EQ(r.stats[kAP], 1.0);
+  EXPECT_DOUBLE_EQ(r.stats[kAR1], 0.0);  // maxDets 1: only the crowd match
+  EXPECT_DOUBLE_EQ(r.stats[kAR10], 1.0);
+
+  // The same detections without the crowd flag: two false positives above
+  // the true positive.
+  gt.boxes[1].iscrowd = false;
+  const CocoEvalResult plain = Evaluate(gt, dets);
+  EXPECT_LT(plain.stats[kAP50], 0.5);
+}
+
+TEST(CocoEvalTest, EmptyCategoriesAreExcluded) {
+  EvalGroundTruth gt;
+  gt.image_ids = {1};
+  gt.category_ids = {1, 2, 3};
+  gt.boxes = {Gt(1, 1, 0, 0, 100, 100), Gt(1, 2, 150, 150, 40, 60)};
+  // Category 3 has no ground truth: its detections change nothing.
+  const CocoEvalResult r = Evaluate(
+      gt, {Det(1, 1, 0, 0, 100, 100, 0.9), Det(1, 2, 150, 150, 40, 60, 0.8),
+           Det(1, 3, 10, 10, 30, 30, 0.99)});
+  EXPECT_DOUBLE_EQ(r.stats[kAP], 1.0);
+  ASSERT_EQ(r.per_category_ap.size(), 3u);
+  EXPECT_EQ(r.per_category_ap[2].first, 3);
+  EXPECT_DOUBLE_EQ(r.per_category_ap[2].second, -1.0);
+  EXPECT_DOUBLE_EQ(r.per_category_ap[0].second, 1.0);
+}
+
+TEST(CocoEvalTest, WrongCategoryIsNoMatch) {
+  EvalGroundTruth gt;
+  gt.image_ids = {1};
+  gt.category_ids = {1, 2};
+  gt.boxes = {Gt(1, 1, 0, 0, 100, 100)};
+  const CocoEvalResult r = Evaluate(gt, {Det(1, 2, 0, 0, 100, 100, 0.9)});
+  EXPECT_DOUBLE_EQ(r.stats[kAP], 0.0);
+}
+
+TEST(CocoEvalTest, AreaRangesUseGroundTruthArea) {
+  // A small object found, a large object missed; an unmatched large false
+  // positive does not hurt APs (outside its area range it is ignored).
+  EvalGroundTruth gt;
+  gt.image_ids = {1};
+  gt.category_ids = {1};
+  gt.boxes = {Gt(1, 1, 0, 0, 20, 20), Gt(1, 1, 100, 100, 200, 200)};
+  const CocoEvalResult r = Evaluate(
+      gt, {Det(1, 1, 400, 400, 150, 150, 0.99), Det(1, 1, 0, 0, 20, 20, 0.9)});
+  EXPECT_DOUBLE_EQ(r.stats[kAPs], 1.0);
+  EXPECT_DOUBLE_EQ(r.stats[kAPl], 0.0);
+  EXPECT_DOUBLE_EQ(r.stats[kAPm], -1.0);
+}
+
+TEST(CocoEvalTest, EachGroundTruthMatchesOnce) {
+  // Two identical detections on one object: the second is a false positive.
+  EvalGroundTruth gt;
+  gt.image_ids = {1};
+  gt.category_ids = {1};
+  gt.boxes = {Gt(1, 1, 0, 0, 100, 100), Gt(1, 1, 300, 300, 100, 100)};
+  const CocoEvalResult r = Evaluate(
+      gt, {Det(1, 1, 0, 0, 100, 100, 0.9), Det(1, 1, 0, 0, 100, 100, 0.8),
+           Det(1, 1, 300, 300, 100, 100, 0.7)});
+  // Precision 1 up to recall 0.5, then 2/3 at recall 1.
+  EXPECT_NEAR(r.stats[kAP50], (51 * 1.0 + 50 * (2.0 / 3.0)) / 101.0, 1e-12);
+}
+
+TEST(CocoEvalTest, InvalidInputsNameTheDetection) {
+  EvalGroundTruth gt;
+  gt.image_ids = {1};
+  gt.category_ids = {1};
+  gt.boxes = {Gt(1, 1, 0, 0, 10, 10)};
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  struct Case {
+    Detection det;
+    const char* message;
+  } cases[] = {{Det(5, 1, 0, 0, 1, 1, 0.5), "image_id"},
+               {Det(1, 4, 0, 0, 1, 1, 0.5), "category_id"},
+               {Det(1, 1, 0, 0, 1, 1, nan), "score"},
+               {Det(1, 1, 0, 0, -1, 1, 0.5), "negative"},
+               {Det(1, 1, nan, 0, 1, 1, 0.5), "bbox"}};
+  for (const Case& c : cases) {
+    absl::StatusOr<CocoEvalResult> r = EvaluateBoxes(
+        gt, std::vector<Detection>{Det(1, 1, 0, 0, 1, 1, 0.1), c.det});
+    ASSERT_FALSE(r.ok()) << c.message;
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr("detection 1"))
+        << r.status();
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.message))
+        << r.status();
+  }
+}
+
+TEST(CocoEvalTest, FormatMatchesReferenceLayout) {
+  std::array<double, 12> s{};
+  s[0] = 0.3721;
+  s[11] = -1;
+  const std::string text = FormatCocoStats(s);
+  EXPECT_THAT(text,
+              HasSubstr(" Average Precision  (AP) @[ IoU=0.50:0.95 | area=   "
+                        "all | maxDets=100 ] = 0.372\n"));
+  EXPECT_THAT(text,
+              HasSubstr(" Average Recall     (AR) @[ IoU=0.50:0.95 | area= "
+                        "large | maxDets=100 ] = -1.000\n"));
+}
+
+}  // namespace
+}  // namespace sniper::evaluation
