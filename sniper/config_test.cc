@@ -1,0 +1,184 @@
+#include "sniper/config.h"
+
+#include <dirent.h>
+
+#include <string>
+#include <vector>
+
+#include "configs/default_synthetic_embedded.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "port/status_matchers.h"
+
+namespace sniper {
+namespace {
+
+using ::sniper::testing::StatusIs;
+using ::testing::HasSubstr;
+
+absl::StatusOr<Pipeline> Build(const std::vector<std::string>& sets,
+                               const std::string& file = "") {
+  absl::StatusOr<PipelineConfig> merged =
+      LayerConfigs(embedded::kDefaultSynthetic, "default", file, sets);
+  if (!merged.ok()) return merged.status();
+  return BuildPipeline(*merged);
+}
+
+TEST(ConfigTest, DefaultBuildsWithAllFourStages) {
+  ASSERT_OK_AND_ASSIGN(Pipeline p, Build({}));
+  EXPECT_EQ(p.stages, (std::vector<Stage>{Stage::kRpn, Stage::kProposals,
+                                          Stage::kDetector, Stage::kEval}));
+  EXPECT_EQ(p.sampler.scales.size(), 3u);
+  EXPECT_TRUE(p.rpn_model.rpn_only);
+  EXPECT_FALSE(p.model.rpn_only);
+  EXPECT_EQ(p.model.num_classes, 5);
+  EXPECT_EQ(p.eval.mode, data::ChipMode::kWholeImage);
+  EXPECT_EQ(p.proposals_file, p.work_dir + "/proposals.bin");
+  EXPECT_THAT(p.work_dir, HasSubstr("sniper_runs/default_synthetic"));
+  // One seed drives every component.
+  EXPECT_EQ(p.sampler.seed, p.config.seed());
+  EXPECT_EQ(p.loader.seed, p.config.seed());
+  EXPECT_FALSE(p.config.dataset().synthetic().cache_dir().empty());
+}
+
+TEST(ConfigTest, SetsOverrideScalarsListsAndMessages) {
+  ASSERT_OK_AND_ASSIGN(
+      Pipeline p,
+      Build({"optimizer.base_lr=0.005", "schedule.decay_epochs=[2, 4.5]",
+             "sampler.scales[1].valid_range.max=120", "seed=7",
+             "negatives.source=NONE", "name=abc",
+             "output.work_dir=/tmp/sniper_config_test"}));
+  EXPECT_FLOAT_EQ(p.config.optimizer().base_lr(), 0.005f);
+  EXPECT_THAT(p.config.schedule().decay_epochs(),
+              ::testing::ElementsAre(2.0f, 4.5f));
+  EXPECT_FLOAT_EQ(p.sampler.scales[1].valid_max, 120.0f);
+  EXPECT_FLOAT_EQ(p.sampler.scales[1].valid_min, 32.0f);  // merged, kept
+  EXPECT_EQ(p.sampler.seed, 7u);
+  EXPECT_EQ(p.stages, (std::vector<Stage>{Stage::kDetector, Stage::kEval}));
+  EXPECT_TRUE(p.proposals_file.empty());
+  EXPECT_EQ(p.work_dir, "/tmp/sniper_config_test");
+  // Other fields keep the default's values.
+  EXPECT_FLOAT_EQ(p.config.optimizer().momentum(), 0.9f);
+}
+
+TEST(ConfigTest, RepeatedMessageInALaterLayerReplacesTheList) {
+  ASSERT_OK_AND_ASSIGN(Pipeline p,
+                       Build({"sampler.scales={ size { long_side: 512 } }",
+                              "eval.scales={ size { long_side: 512 } }"}));
+  ASSERT_EQ(p.sampler.scales.size(), 1u);
+  EXPECT_EQ(p.sampler.scales[0].long_side, 512);
+}
+
+TEST(ConfigTest, BadAssignmentsNameThePath) {
+  EXPECT_THAT(Build({"optimizer.base_rate=1"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("has no field 'base_rate'")));
+  EXPECT_THAT(Build({"optimizer.base_lr=fast"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("optimizer.base_lr")));
+  EXPECT_THAT(Build({"sampler.scales[5].valid_range.max=1"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("index 5 but scales has 3 elements")));
+  EXPECT_THAT(
+      Build({"schedule.decay_epochs=3"}),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("takes a list")));
+  EXPECT_THAT(Build({"no_equals_sign"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("expected path=value")));
+}
+
+TEST(ConfigTest, ValidationErrorsNameTheField) {
+  const struct {
+    std::string set;
+    std::string message;
+  } cases[] = {
+      {"optimizer.base_lr=0", "PipelineConfig.optimizer.base_lr: must be > 0"},
+      {"optimizer.momentum=1", "PipelineConfig.optimizer.momentum"},
+      {"schedule.epochs=0", "PipelineConfig.schedule.epochs"},
+      {"schedule.decay_epochs=[3, 2]",
+       "PipelineConfig.schedule.decay_epochs[1]"},
+      {"negatives.rpn_schedule.warmup_steps=-1",
+       "PipelineConfig.negatives.rpn_schedule.warmup_steps"},
+      {"model.backbone.depth=19", "PipelineConfig.model.backbone.depth"},
+      {"sampler.chip_size=0", "PipelineConfig.sampler.chip_size"},
+      {"loader.batch_size=0", "PipelineConfig.loader.batch_size"},
+      {"model.rpn_only=true", "PipelineConfig.model.rpn_only"},
+      {"dataset.coco.train_images=x",
+       "PipelineConfig.dataset.coco: set "
+       "train_annotations and train_images"},
+      {"negatives.source=FILE", "PipelineConfig.negatives.proposals_file"},
+      {"output.keep_checkpoints=0", "PipelineConfig.output"},
+      {"name=a/b", "PipelineConfig.name"},
+      {"optimizer.max_nonfinite_steps_in_a_row=0",
+       "PipelineConfig.optimizer.max_nonfinite_steps_in_a_row"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_THAT(Build({c.set}), StatusIs(absl::StatusCode::kInvalidArgument,
+                                         HasSubstr(c.message)))
+        << c.set;
+  }
+}
+
+TEST(ConfigTest, WholeImageTrainingNeedsNoNegatives) {
+  EXPECT_THAT(Build({"sampler.mode=WHOLE_IMAGE"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("negatives.source")));
+  ASSERT_OK_AND_ASSIGN(
+      Pipeline p, Build({"sampler.mode=WHOLE_IMAGE", "negatives.source=NONE"}));
+  EXPECT_EQ(p.stages, (std::vector<Stage>{Stage::kDetector, Stage::kEval}));
+}
+
+TEST(ConfigTest, MissingConfigFileIsAnError) {
+  absl::StatusOr<Pipeline> p = Build({}, "/nonexistent/x.pbtxt");
+  ASSERT_FALSE(p.ok());
+  EXPECT_THAT(std::string(p.status().message()),
+              HasSubstr("/nonexistent/x.pbtxt"));
+}
+
+// Every pipeline config in configs/ parses over the default and builds
+// (sampler-only files, *_sampler.pbtxt, are checked by data/).
+TEST(ConfigTest, AllPipelineConfigsBuild) {
+  DIR* d = ::opendir("configs");
+  ASSERT_NE(d, nullptr) << "configs/ not in runfiles";
+  std::vector<std::string> built;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.size() < 7 || name.substr(name.size() - 6) != ".pbtxt" ||
+        name.find("_sampler.pbtxt") != std::string::npos) {
+      continue;
+    }
+    absl::StatusOr<Pipeline> p = Build({}, "configs/" + name);
+    EXPECT_TRUE(p.ok()) << name << ": " << p.status();
+    if (p.ok()) {
+      EXPECT_EQ(p->config.name() + ".pbtxt", name)
+          << "a config's name should match its file";
+    }
+    built.push_back(name);
+  }
+  ::closedir(d);
+  EXPECT_THAT(built,
+              ::testing::IsSupersetOf(
+                  {"default_synthetic.pbtxt", "coco_sniper_r50.pbtxt",
+                   "coco_sniper_r101.pbtxt", "coco_single_scale_r50.pbtxt",
+                   "synthetic_single_scale.pbtxt"}));
+}
+
+TEST(ConfigTest, CocoConfigsFollowThePaper) {
+  ASSERT_OK_AND_ASSIGN(Pipeline p, Build({}, "configs/coco_sniper_r50.pbtxt"));
+  EXPECT_EQ(p.sampler.chip_size, 512);
+  ASSERT_EQ(p.sampler.scales.size(), 3u);
+  EXPECT_EQ(p.sampler.scales[0].short_side, 1400);
+  EXPECT_FLOAT_EQ(p.sampler.scales[0].valid_max, 80);
+  EXPECT_FLOAT_EQ(p.sampler.scales[2].valid_min, 120);
+  EXPECT_EQ(p.model.num_classes, 80);
+  EXPECT_EQ(p.model.backbone.depth, 50);
+  EXPECT_FLOAT_EQ(p.config.schedule().decay_epochs(0), 5.33f);
+  EXPECT_FALSE(p.config.dataset().has_synthetic());
+  ASSERT_OK_AND_ASSIGN(Pipeline b,
+                       Build({}, "configs/coco_single_scale_r50.pbtxt"));
+  EXPECT_EQ(b.sampler.mode, data::ChipMode::kWholeImage);
+  EXPECT_EQ(b.stages, (std::vector<Stage>{Stage::kDetector, Stage::kEval}));
+}
+
+}  // namespace
+}  // namespace sniper

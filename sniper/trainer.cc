@@ -1,0 +1,1214 @@
+#include "sniper/trainer.h"
+
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "data/chip_loader.h"
+#include "data/chip_sampler.h"
+#include "data/coco_dataset.h"
+#include "data/image_decode.h"
+#include "data/image_io.h"
+#include "data/proposals.h"
+#include "data/synthetic.h"
+#include "evaluation/coco_eval.h"
+#include "google/protobuf/text_format.h"
+#include "models/faster_rcnn.h"
+#include "models/resnet.h"
+#include "ops/nms.h"
+#include "port/proto_io.h"
+#include "port/status_macros.h"
+#include "sniper/event_writer.h"
+#include "sniper/plot.h"
+
+namespace sniper {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kLossNames[] = {"rpn_cls", "rpn_box", "rcnn_cls",
+                                      "rcnn_box"};
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+std::string FormatDuration(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const int64_t t = static_cast<int64_t>(std::lround(s));
+  if (t >= 3600) {
+    return absl::StrFormat("%dh%02dm", t / 3600, (t / 60) % 60);
+  }
+  return absl::StrFormat("%dm%02ds", t / 60, t % 60);
+}
+
+// Progress to stderr (rewritten in place on a terminal) and every line to
+// <work_dir>/train.log.
+class RunLog {
+ public:
+  RunLog(const std::string& path, bool progress)
+      : file_(std::fopen(path.c_str(), "a")),
+        progress_(progress),
+        tty_(isatty(fileno(stderr)) != 0) {}
+  ~RunLog() {
+    EndProgress();
+    if (file_ != nullptr) std::fclose(file_);
+  }
+
+  void Line(const std::string& line) {
+    EndProgress();
+    std::fprintf(stderr, "%s\n", line.c_str());
+    ToFile(line);
+  }
+  // Goes to the log file, and to stderr only when progress is on.
+  void Progress(const std::string& line) {
+    ToFile(line);
+    if (!progress_) return;
+    if (tty_) {
+      std::fprintf(stderr, "\r\033[K%s", line.c_str());
+      open_line_ = true;
+    } else {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    std::fflush(stderr);
+  }
+
+ private:
+  void EndProgress() {
+    if (open_line_) std::fprintf(stderr, "\n");
+    open_line_ = false;
+  }
+  void ToFile(const std::string& line) {
+    if (file_ == nullptr) return;
+    std::fprintf(file_, "%s\n", line.c_str());
+    std::fflush(file_);
+  }
+
+  std::FILE* file_;
+  bool progress_, tty_;
+  bool open_line_ = false;
+};
+
+// ---------------------------------------------------------------------------
+// Data.
+
+absl::StatusOr<data::CocoDataset> FirstImages(data::CocoDataset ds, int n) {
+  if (n <= 0 || static_cast<size_t>(n) >= ds.num_images()) return ds;
+  std::vector<data::CocoImage> images;
+  std::vector<data::BoxXYWH> boxes;
+  std::vector<int32_t> labels;
+  std::vector<uint8_t> crowd;
+  std::vector<int64_t> ids;
+  for (int i = 0; i < n; ++i) {
+    data::CocoImage im = ds.image(i);
+    im.first_box = static_cast<uint32_t>(boxes.size());
+    const auto b = ds.boxes_of(i);
+    boxes.insert(boxes.end(), b.begin(), b.end());
+    const auto l = ds.labels_of(i);
+    labels.insert(labels.end(), l.begin(), l.end());
+    const auto c = ds.crowd_of(i);
+    crowd.insert(crowd.end(), c.begin(), c.end());
+    const auto a = ds.annotation_ids_of(i);
+    ids.insert(ids.end(), a.begin(), a.end());
+    images.push_back(std::move(im));
+  }
+  std::vector<data::CocoCategory> cats(ds.categories().begin(),
+                                       ds.categories().end());
+  return data::CocoDataset::FromParts(
+      ds.source(), std::move(images), std::move(cats), std::move(boxes),
+      std::move(labels), std::move(crowd), std::move(ids), ds.stats());
+}
+
+struct Datasets {
+  data::CocoDataset train, val;
+  std::string train_images, val_images;
+  bool has_val = false;
+};
+
+absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log) {
+  const DatasetConfig& d = p.config.dataset();
+  std::string train_json, val_json;
+  Datasets out;
+  if (d.has_synthetic()) {
+    const SyntheticDataConfig& s = d.synthetic();
+    const std::string dir = s.cache_dir();
+    train_json = dir + "/instances_train.json";
+    val_json = dir + "/instances_val.json";
+    if (!fs::exists(val_json) || !fs::exists(train_json)) {
+      log.Line(absl::StrCat("Generating the synthetic dataset (",
+                            s.train_images(), " train + ", s.val_images(),
+                            " val images) into ", dir));
+      data::SyntheticOptions o;
+      o.train_images = s.train_images();
+      o.val_images = s.val_images();
+      o.seed = s.seed();
+      o.min_side = s.min_side();
+      o.max_side = s.max_side();
+      data::SyntheticSplitStats ts, vs;
+      RETURN_IF_ERROR(data::WriteSyntheticDataset(dir, o, &ts, &vs));
+    }
+    out.train_images = out.val_images = dir + "/images";
+    out.has_val = true;
+  } else {
+    train_json = d.coco().train_annotations();
+    out.train_images = d.coco().train_images();
+    val_json = d.coco().val_annotations();
+    out.val_images = d.coco().val_images();
+    out.has_val = !val_json.empty();
+  }
+  data::CocoReaderOptions ro;
+  ro.invalid_box_policy = d.skip_invalid_boxes()
+                              ? data::InvalidBoxPolicy::kSkip
+                              : data::InvalidBoxPolicy::kError;
+  ASSIGN_OR_RETURN(data::CocoDataset train,
+                   data::ReadCocoInstances(train_json, ro));
+  ASSIGN_OR_RETURN(out.train,
+                   FirstImages(std::move(train), d.max_train_images()));
+  if (static_cast<int64_t>(out.train.num_categories()) != p.model.num_classes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "PipelineConfig.model.num_classes is ", p.model.num_classes, " but ",
+        train_json, " has ", out.train.num_categories(), " categories"));
+  }
+  if (out.has_val) {
+    ASSIGN_OR_RETURN(data::CocoDataset val,
+                     data::ReadCocoInstances(val_json, ro));
+    ASSIGN_OR_RETURN(out.val, FirstImages(std::move(val), d.max_val_images()));
+    if (out.val.num_categories() != out.train.num_categories()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          val_json, " has ", out.val.num_categories(), " categories but ",
+          train_json, " has ", out.train.num_categories()));
+    }
+  }
+  log.Line(absl::StrCat("Data: ", out.train.num_images(), " training images (",
+                        out.train.num_boxes(), " boxes)",
+                        out.has_val ? absl::StrCat(", ", out.val.num_images(),
+                                                   " validation images")
+                                    : std::string(),
+                        ", ", out.train.num_categories(), " categories"));
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Tensors.
+
+int32_t RoundUp(int32_t v, int32_t m) { return (v + m - 1) / m * m; }
+
+// The batch's chips as [n, 3, H, W], cropped to the largest chip extent in
+// the batch rounded up to 32 (border chips of small images are smaller than
+// the canvas), and the targets in chip pixels.
+void BatchToTensors(const data::ChipBatch& batch,
+                    const data::ChipRenderOptions& render,
+                    torch::Tensor* images,
+                    std::vector<models::ChipTargets>* targets) {
+  const int32_t cw = render.width(), ch = render.height();
+  int32_t w = 0, h = 0;
+  targets->clear();
+  for (int i = 0; i < batch.size; ++i) {
+    const data::Chip& c = batch.records[i].chip;
+    w = std::max(w, c.x2 - c.x1);
+    h = std::max(h, c.y2 - c.y1);
+    const data::ChipLabels& l = batch.labels[i];
+    models::ChipTargets t;
+    t.boxes = torch::empty({static_cast<int64_t>(l.boxes.size()), 4});
+    for (size_t j = 0; j < l.boxes.size(); ++j) {
+      const data::Box& b = l.boxes[j];
+      float* p = t.boxes.data_ptr<float>() + 4 * j;
+      p[0] = b.x1, p[1] = b.y1, p[2] = b.x2, p[3] = b.y2;
+    }
+    t.labels =
+        torch::empty({static_cast<int64_t>(l.labels.size())}, torch::kInt64);
+    for (size_t j = 0; j < l.labels.size(); ++j) {
+      t.labels.data_ptr<int64_t>()[j] = l.labels[j];
+    }
+    t.ignore = torch::empty({static_cast<int64_t>(l.ignore.size()), 4});
+    for (size_t j = 0; j < l.ignore.size(); ++j) {
+      const data::Box& b = l.ignore[j];
+      float* p = t.ignore.data_ptr<float>() + 4 * j;
+      p[0] = b.x1, p[1] = b.y1, p[2] = b.x2, p[3] = b.y2;
+    }
+    t.height = c.y2 - c.y1;
+    t.width = c.x2 - c.x1;
+    targets->push_back(std::move(t));
+  }
+  w = std::min(RoundUp(w, 32), cw);
+  h = std::min(RoundUp(h, 32), ch);
+  torch::Tensor full =
+      torch::from_blob(const_cast<uint8_t*>(batch.pixels.data()),
+                       {batch.size, 3, ch, cw}, torch::kFloat32);
+  *images = full.narrow(2, 0, h).narrow(3, 0, w).clone(
+      torch::MemoryFormat::Contiguous);
+}
+
+// One whole image at a sampler scale, rendered into a canvas rounded up to
+// 32: [1, 3, H, W] plus the scale and the valid (height, width).
+struct WholeImage {
+  torch::Tensor tensor;
+  data::ImageAtScale at;
+};
+
+absl::StatusOr<WholeImage> RenderWholeImage(
+    const data::CocoDataset& ds, const std::string& dir,
+    const data::ChipSampler& sampler, size_t index, int scale_index,
+    const data::ChipRenderOptions& base) {
+  const data::CocoImage& im = ds.image(index);
+  WholeImage out;
+  out.at = data::MakeImageAtScale(sampler.options(), scale_index, im.width,
+                                  im.height, sampler.options().stride);
+  data::ChipRecord record;
+  record.image_index = static_cast<uint32_t>(index);
+  record.scale_index = static_cast<uint16_t>(scale_index);
+  record.chip = {0, 0, out.at.scaled_width, out.at.scaled_height};
+  data::ChipRenderOptions render = base;
+  render.canvas_width = RoundUp(out.at.scaled_width, 32);
+  render.canvas_height = RoundUp(out.at.scaled_height, 32);
+  render.chip_size = std::max(render.canvas_width, render.canvas_height);
+  out.tensor = torch::empty({1, 3, render.canvas_height, render.canvas_width});
+  data::ChipLabels labels;
+  data::ChipLoadStats stats;
+  RETURN_IF_ERROR(data::LoadChip(ds, dir, sampler, record, /*flip=*/false,
+                                 render, out.tensor.data_ptr(), &labels,
+                                 &stats));
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Checkpoints.
+
+struct Position {
+  int64_t step = 0;   // optimizer steps taken (incl. skipped non-finite)
+  int64_t epoch = 0;  // epoch of the next batch
+  int64_t batch = 0;  // index of the next batch in that epoch
+};
+
+struct Counters {
+  int64_t chips = 0;
+  int64_t nonfinite = 0;
+  int64_t skipped_chips = 0;
+  double seconds = 0;
+};
+
+// (step, total, rpn_cls, rpn_box, rcnn_cls, rcnn_box) per logged window.
+using History = std::vector<std::array<double, 6>>;
+
+std::string CheckpointName(int64_t step) {
+  return absl::StrFormat("ckpt-%08d.pt", step);
+}
+
+// Checkpoints in `dir`, by step.
+std::vector<std::pair<int64_t, std::string>> ListCheckpoints(
+    const std::string& dir) {
+  std::vector<std::pair<int64_t, std::string>> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    int64_t step = 0;
+    if (absl::StartsWith(name, "ckpt-") && absl::EndsWith(name, ".pt") &&
+        absl::SimpleAtoi(name.substr(5, name.size() - 8), &step)) {
+      out.push_back({step, e.path().string()});
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::Status SaveCheckpoint(const std::string& path, models::FasterRcnn& model,
+                            torch::optim::Optimizer* optimizer,
+                            const Position& pos, const Counters& counters,
+                            const History& history, bool finished,
+                            const std::string& config_text) {
+  try {
+    torch::serialize::OutputArchive root;
+    torch::serialize::OutputArchive m;
+    model->save(m);
+    root.write("model", m);
+    if (optimizer != nullptr) {
+      torch::serialize::OutputArchive o;
+      optimizer->save(o);
+      root.write("optimizer", o);
+    }
+    root.write("step", c10::IValue(pos.step));
+    root.write("epoch", c10::IValue(pos.epoch));
+    root.write("batch", c10::IValue(pos.batch));
+    root.write("chips", c10::IValue(counters.chips));
+    root.write("nonfinite", c10::IValue(counters.nonfinite));
+    root.write("skipped_chips", c10::IValue(counters.skipped_chips));
+    root.write("seconds", c10::IValue(counters.seconds));
+    root.write("finished", c10::IValue(finished));
+    root.write("config", c10::IValue(config_text));
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      root.write("torch_rng", gen.get_state());
+    }
+    torch::Tensor h = torch::empty({static_cast<int64_t>(history.size()), 6},
+                                   torch::kFloat64);
+    for (size_t i = 0; i < history.size(); ++i) {
+      std::copy(history[i].begin(), history[i].end(),
+                h.data_ptr<double>() + 6 * i);
+    }
+    root.write("history", h);
+    std::ostringstream bytes;
+    root.save_to(bytes);
+    return WriteFileAtomically(path, bytes.str());
+  } catch (const c10::Error& e) {
+    return absl::InternalError(
+        absl::StrCat("cannot serialize checkpoint ", path, ": ", e.what()));
+  }
+}
+
+struct Loaded {
+  Position pos;
+  Counters counters;
+  History history;
+  bool finished = false;
+};
+
+absl::StatusOr<Loaded> LoadCheckpoint(const std::string& path,
+                                      models::FasterRcnn& model,
+                                      torch::optim::Optimizer* optimizer) {
+  std::string bytes;
+  RETURN_IF_ERROR(ReadFileToString(path, &bytes));
+  Loaded out;
+  try {
+    torch::serialize::InputArchive root;
+    std::istringstream in(bytes);
+    root.load_from(in);
+    torch::serialize::InputArchive m;
+    root.read("model", m);
+    model->load(m);
+    if (optimizer != nullptr) {
+      torch::serialize::InputArchive o;
+      root.read("optimizer", o);
+      optimizer->load(o);
+    }
+    auto get = [&](const char* key) {
+      c10::IValue v;
+      root.read(key, v);
+      return v;
+    };
+    out.pos.step = get("step").toInt();
+    out.pos.epoch = get("epoch").toInt();
+    out.pos.batch = get("batch").toInt();
+    out.counters.chips = get("chips").toInt();
+    out.counters.nonfinite = get("nonfinite").toInt();
+    out.counters.skipped_chips = get("skipped_chips").toInt();
+    out.counters.seconds = get("seconds").toDouble();
+    out.finished = get("finished").toBool();
+    torch::Tensor rng;
+    root.read("torch_rng", rng);
+    {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(gen.mutex());
+      gen.set_state(rng);
+    }
+    torch::Tensor h;
+    root.read("history", h);
+    h = h.contiguous();
+    for (int64_t i = 0; i < h.size(0); ++i) {
+      std::array<double, 6> row;
+      std::copy_n(h.data_ptr<double>() + 6 * i, 6, row.begin());
+      out.history.push_back(row);
+    }
+  } catch (const c10::Error& e) {
+    return absl::DataLossError(
+        absl::StrCat("cannot read checkpoint ", path,
+                     " (corrupt, or written for another model configuration): ",
+                     e.what_without_backtrace()));
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// The run.
+
+struct Context {
+  const Pipeline& p;
+  const RunOptions& options;
+  RunLog& log;
+  Datasets& data;
+  std::unique_ptr<EventWriter> events;
+  std::FILE* metrics = nullptr;
+  std::map<Stage, History> histories;
+};
+
+// Learning rate before step `step` (0-based).
+double LearningRate(const OptimizerConfig& o, const ScheduleConfig& s,
+                    const std::vector<int64_t>& decay_steps, int64_t step) {
+  double lr = o.base_lr();
+  for (int64_t d : decay_steps) {
+    if (step >= d) lr *= s.decay_factor();
+  }
+  if (step < s.warmup_steps()) {
+    const double f = static_cast<double>(step) / s.warmup_steps();
+    lr = s.warmup_start_lr() + (lr - s.warmup_start_lr()) * f;
+  }
+  return lr;
+}
+
+uint64_t StepSeed(uint64_t seed, Stage stage, int64_t step) {
+  return data::Mix64(seed * 0x9E3779B97F4A7C15ull +
+                     (static_cast<uint64_t>(stage) << 48) +
+                     static_cast<uint64_t>(step));
+}
+
+models::FasterRcnn MakeModel(const models::FasterRcnnOptions& options,
+                             uint64_t seed, Stage stage) {
+  torch::manual_seed(StepSeed(seed, stage, -1) >> 1);
+  return models::FasterRcnn(options);
+}
+
+std::string StageDir(const Pipeline& p, Stage stage) {
+  return absl::StrCat(p.work_dir, "/", StageName(stage));
+}
+
+absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
+                                   const data::ProposalSet* proposals) {
+  const Pipeline& p = ctx.p;
+  const PipelineConfig& c = p.config;
+  const bool rpn = stage == Stage::kRpn;
+  const models::FasterRcnnOptions& mo = rpn ? p.rpn_model : p.model;
+  const ScheduleConfig& sc = rpn ? c.negatives().rpn_schedule() : c.schedule();
+  const OptimizerConfig& oc = c.optimizer();
+  const std::string dir = StageDir(p, stage);
+  fs::create_directories(dir);
+  StageSummary summary;
+  summary.stage = stage;
+
+  models::FasterRcnn model = MakeModel(mo, c.seed(), stage);
+  if (!c.init_backbone().empty()) {
+    int64_t ignored = 0;
+    RETURN_IF_ERROR(models::LoadTorchvisionStateDict(
+        c.init_backbone(), *model->backbone(), &ignored));
+  }
+  // Parameter groups: with no_decay_on_bn_and_bias, BN weights and every
+  // bias go into a group without weight decay.
+  std::set<const void*> no_decay;
+  if (oc.no_decay_on_bn_and_bias()) {
+    for (const auto& m : model->modules(/*include_self=*/false)) {
+      if (m->as<torch::nn::BatchNorm2d>() != nullptr) {
+        for (const auto& t : m->parameters(/*recurse=*/false)) {
+          no_decay.insert(t.unsafeGetTensorImpl());
+        }
+      }
+    }
+  }
+  std::vector<torch::Tensor> decay_params, plain_params;
+  for (const auto& np : model->named_parameters()) {
+    if (!np.value().requires_grad()) continue;
+    if (no_decay.count(np.value().unsafeGetTensorImpl()) ||
+        (oc.no_decay_on_bn_and_bias() && absl::EndsWith(np.key(), ".bias"))) {
+      plain_params.push_back(np.value());
+    } else {
+      decay_params.push_back(np.value());
+    }
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decay_params, std::make_unique<torch::optim::SGDOptions>(
+                                        torch::optim::SGDOptions(oc.base_lr())
+                                            .momentum(oc.momentum())
+                                            .weight_decay(oc.weight_decay())));
+  if (!plain_params.empty()) {
+    groups.emplace_back(plain_params,
+                        std::make_unique<torch::optim::SGDOptions>(
+                            torch::optim::SGDOptions(oc.base_lr())
+                                .momentum(oc.momentum())
+                                .weight_decay(0)));
+  }
+  torch::optim::SGD optimizer(std::move(groups),
+                              torch::optim::SGDOptions(oc.base_lr()));
+
+  data::ChipSampler sampler(p.sampler);
+  const int64_t batch_size = p.loader.batch_size;
+  const int64_t chips0 =
+      static_cast<int64_t>(sampler.Epoch(ctx.data.train, proposals, 0).size());
+  if (chips0 == 0) {
+    return absl::FailedPreconditionError(
+        "the chip sampler produced no chips for the training set (no valid "
+        "boxes at any scale?)");
+  }
+  const int64_t batches0 = (chips0 + batch_size - 1) / batch_size;
+  int64_t total = static_cast<int64_t>(std::ceil(sc.epochs() * batches0));
+  if (sc.max_steps() > 0) total = std::min<int64_t>(total, sc.max_steps());
+  std::vector<int64_t> decay_steps;
+  for (float e : sc.decay_epochs()) {
+    decay_steps.push_back(static_cast<int64_t>(std::lround(e * batches0)));
+  }
+  const double images_per_chip =
+      static_cast<double>(ctx.data.train.num_images()) / chips0;
+
+  Position pos;
+  Counters counters;
+  History& history = ctx.histories[stage];
+  history.clear();
+  const std::string final_path = dir + "/final.pt";
+  if (fs::exists(final_path)) {
+    ASSIGN_OR_RETURN(Loaded l, LoadCheckpoint(final_path, model, nullptr));
+    history = l.history;
+    summary.skipped = true;
+    summary.steps = l.pos.step;
+    summary.chips = l.counters.chips;
+    summary.nonfinite_steps = l.counters.nonfinite;
+    summary.skipped_chips = l.counters.skipped_chips;
+    summary.seconds = l.counters.seconds;
+    ctx.log.Line(absl::StrCat("[", StageName(stage), "] already finished (",
+                              final_path, "), ", l.pos.step, " steps"));
+    return summary;
+  }
+  const auto existing = ListCheckpoints(dir);
+  if (!existing.empty()) {
+    ASSIGN_OR_RETURN(Loaded l,
+                     LoadCheckpoint(existing.back().second, model, &optimizer));
+    pos = l.pos;
+    counters = l.counters;
+    history = l.history;
+    ctx.log.Line(absl::StrCat("[", StageName(stage), "] resuming from ",
+                              existing.back().second, " at step ", pos.step,
+                              " (epoch ", pos.epoch, ", batch ", pos.batch,
+                              ")"));
+  }
+  const std::string config_text = [&] {
+    std::string t;
+    google::protobuf::TextFormat::PrintToString(c, &t);
+    return t;
+  }();
+
+  ctx.log.Line(absl::StrCat(
+      "[", StageName(stage), "] ", rpn ? "RPN-only model" : "detector", ", ",
+      chips0, " chips per epoch (",
+      proposals ? "positive + negative" : "positive", "), batch ", batch_size,
+      ", ", total, " steps (", absl::StrFormat("%.3g", sc.epochs()),
+      " epochs), ", torch::get_num_threads(), " threads"));
+
+  model->train();
+  data::ChipLoader loader(ctx.data.train, ctx.data.train_images, sampler,
+                          proposals, p.loader);
+  loader.StartEpoch(pos.epoch, pos.batch);
+  const Clock::time_point start = Clock::now();
+  const double seconds_before = counters.seconds;
+  const int64_t step_at_start = pos.step;
+  Clock::time_point window_start = Clock::now();
+  int64_t window_chips = 0, window_steps = 0, window_finite = 0;
+  std::array<double, 5> window_loss{};
+  int64_t nonfinite_in_a_row = 0;
+  torch::Tensor images;
+  std::vector<models::ChipTargets> targets;
+  auto save = [&](bool finished) -> absl::Status {
+    counters.seconds = seconds_before + Seconds(start);
+    const std::string path =
+        finished ? final_path
+                 : absl::StrCat(dir, "/", CheckpointName(pos.step));
+    RETURN_IF_ERROR(SaveCheckpoint(path, model, &optimizer, pos, counters,
+                                   history, finished, config_text));
+    auto all = ListCheckpoints(dir);
+    for (int64_t i = 0;
+         i + c.output().keep_checkpoints() < static_cast<int64_t>(all.size());
+         ++i) {
+      std::error_code ec;
+      fs::remove(all[i].second, ec);
+    }
+    return absl::OkStatus();
+  };
+
+  while (pos.step < total) {
+    ASSIGN_OR_RETURN(std::optional<data::ChipBatch> batch, loader.Next());
+    if (!batch.has_value()) {
+      ++pos.epoch;
+      pos.batch = 0;
+      loader.StartEpoch(pos.epoch, 0);
+      continue;
+    }
+    pos.batch = batch->index + 1;
+    counters.skipped_chips += batch->skipped;
+    for (const std::string& e : batch->errors) {
+      ctx.log.Line(absl::StrCat("[", StageName(stage), "] skipped chip: ", e));
+    }
+    if (batch->size == 0) continue;
+    BatchToTensors(*batch, p.loader.render, &images, &targets);
+    const double lr = LearningRate(oc, sc, decay_steps, pos.step);
+    for (auto& g : optimizer.param_groups()) {
+      static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
+    }
+    optimizer.zero_grad();
+    // A diverged step shows as a non-finite loss or gradient, or as an op
+    // refusing non-finite input (NMS on NaN proposals): skip it, count it.
+    std::array<double, 5> values{};
+    std::string why;
+    try {
+      std::map<std::string, torch::Tensor> losses =
+          model->Losses(images, targets, StepSeed(c.seed(), stage, pos.step));
+      torch::Tensor loss = torch::zeros({});
+      for (int k = 0; k < 4; ++k) {
+        auto it = losses.find(kLossNames[k]);
+        if (it == losses.end()) continue;
+        loss = loss + it->second;
+        values[k + 1] = it->second.item<double>();
+      }
+      values[0] = loss.item<double>();
+      if (!std::isfinite(values[0])) {
+        why = absl::StrCat("loss ", values[0]);
+      } else {
+        loss.backward();
+        const double grad_norm = torch::nn::utils::clip_grad_norm_(
+            model->parameters(), oc.clip_grad_norm() > 0
+                                     ? oc.clip_grad_norm()
+                                     : std::numeric_limits<double>::infinity());
+        if (!std::isfinite(grad_norm)) {
+          why = absl::StrCat("gradient norm ", grad_norm);
+        }
+      }
+    } catch (const c10::Error& e) {
+      bool finite_weights = true;
+      for (const torch::Tensor& t : model->parameters()) {
+        finite_weights =
+            finite_weights && torch::isfinite(t).all().item<bool>();
+      }
+      // The ops say "non-finite" when they refuse such input (ops/).
+      if (finite_weights && !absl::StrContains(e.msg(), "non-finite")) {
+        return absl::InternalError(absl::StrCat("[", StageName(stage),
+                                                "] step ", pos.step + 1, ": ",
+                                                e.what_without_backtrace()));
+      }
+      why = absl::StrCat("values (", e.msg(), ")");
+    }
+    if (!why.empty()) {
+      ++counters.nonfinite;
+      ++nonfinite_in_a_row;
+      ctx.log.Line(absl::StrCat("[", StageName(stage), "] step ", pos.step + 1,
+                                ": non-finite ", why, "; step skipped (",
+                                nonfinite_in_a_row, " in a row)"));
+      if (nonfinite_in_a_row >= oc.max_nonfinite_steps_in_a_row()) {
+        return absl::AbortedError(absl::StrCat(
+            "[", StageName(stage), "] ", nonfinite_in_a_row,
+            " non-finite steps in a row at step ", pos.step + 1,
+            " (optimizer.max_nonfinite_steps_in_a_row = ",
+            oc.max_nonfinite_steps_in_a_row(),
+            "): lower optimizer.base_lr, raise schedule.warmup_steps or set "
+            "optimizer.clip_grad_norm"));
+      }
+    } else {
+      nonfinite_in_a_row = 0;
+      optimizer.step();
+      for (int k = 0; k < 5; ++k) window_loss[k] += values[k];
+      ++window_finite;
+    }
+    ++pos.step;
+    counters.chips += batch->size;
+    window_chips += batch->size;
+    ++window_steps;
+
+    const bool last = pos.step == total;
+    if (pos.step % c.output().log_every_steps() == 0 || last) {
+      const double dt = Seconds(window_start);
+      const double chips_per_s = window_chips / std::max(dt, 1e-9);
+      const double images_per_s = chips_per_s * images_per_chip;
+      const double elapsed = Seconds(start);
+      const double eta = elapsed /
+                         std::max<int64_t>(pos.step - step_at_start, 1) *
+                         (total - pos.step);
+      std::array<double, 6> row{static_cast<double>(pos.step)};
+      for (int k = 0; k < 5; ++k) {
+        row[k + 1] = window_finite > 0 ? window_loss[k] / window_finite : NAN;
+      }
+      history.push_back(row);
+      std::string line =
+          absl::StrFormat("[%s] step %d/%d  epoch %d  loss %.4f",
+                          StageName(stage), pos.step, total, pos.epoch, row[1]);
+      for (int k = 0; k < (rpn ? 2 : 4); ++k) {
+        absl::StrAppendFormat(&line, "  %s %.4f", kLossNames[k], row[k + 2]);
+      }
+      absl::StrAppendFormat(&line,
+                            "  lr %.4g  %.2f chips/s  %.2f images/s  ETA %s",
+                            lr, chips_per_s, images_per_s, FormatDuration(eta));
+      ctx.log.Progress(line);
+      const std::string tag = StageName(stage);
+      if (ctx.events != nullptr) {
+        RETURN_IF_ERROR(ctx.events->AddScalar(tag + "/loss", pos.step, row[1]));
+        for (int k = 0; k < (rpn ? 2 : 4); ++k) {
+          RETURN_IF_ERROR(ctx.events->AddScalar(
+              absl::StrCat(tag, "/", kLossNames[k]), pos.step, row[k + 2]));
+        }
+        RETURN_IF_ERROR(ctx.events->AddScalar(tag + "/lr", pos.step, lr));
+        RETURN_IF_ERROR(
+            ctx.events->AddScalar(tag + "/chips_per_s", pos.step, chips_per_s));
+        RETURN_IF_ERROR(ctx.events->AddScalar(tag + "/images_per_s", pos.step,
+                                              images_per_s));
+      }
+      if (ctx.metrics != nullptr) {
+        std::fprintf(ctx.metrics,
+                     "%s,%lld,%lld,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4f,%.4f\n",
+                     tag.c_str(), static_cast<long long>(pos.step),
+                     static_cast<long long>(pos.epoch), lr, row[1], row[2],
+                     row[3], row[4], row[5], chips_per_s, images_per_s);
+        std::fflush(ctx.metrics);
+      }
+      window_start = Clock::now();
+      window_chips = window_steps = window_finite = 0;
+      window_loss = {};
+    }
+    const bool interrupt = ctx.options.interrupt_after_step > 0 &&
+                           pos.step == ctx.options.interrupt_after_step;
+    if (!last &&
+        (pos.step % c.output().checkpoint_every_steps() == 0 || interrupt)) {
+      RETURN_IF_ERROR(save(false));
+    }
+    if (interrupt && !last) {
+      summary.interrupted = true;
+      ctx.log.Line(absl::StrCat("[", StageName(stage),
+                                "] interrupted after step ", pos.step));
+      break;
+    }
+  }
+  if (!summary.interrupted) RETURN_IF_ERROR(save(true));
+  counters.seconds = seconds_before + Seconds(start);
+  summary.steps = pos.step;
+  summary.chips = counters.chips;
+  summary.nonfinite_steps = counters.nonfinite;
+  summary.skipped_chips = counters.skipped_chips;
+  summary.seconds = counters.seconds;
+  summary.final_loss = history.empty() ? NAN : history.back()[1];
+  if (!summary.interrupted) {
+    ctx.log.Line(absl::StrFormat(
+        "[%s] done: %d steps, %d chips in %s (%.2f chips/s), final loss "
+        "%.4f, %d non-finite steps skipped, %d chips skipped (unreadable "
+        "images)",
+        StageName(stage), summary.steps, summary.chips,
+        FormatDuration(summary.seconds),
+        summary.chips / std::max(summary.seconds, 1e-9), summary.final_loss,
+        summary.nonfinite_steps, summary.skipped_chips));
+  }
+  return summary;
+}
+
+absl::StatusOr<models::FasterRcnn> LoadFinal(
+    const Pipeline& p, Stage stage, models::FasterRcnnOptions options) {
+  const std::string path = StageDir(p, stage) + "/final.pt";
+  if (!fs::exists(path)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("stage ", StageName(stage), " has not finished: ", path,
+                     " is missing (run that stage first)"));
+  }
+  models::FasterRcnn model(options);
+  ASSIGN_OR_RETURN(Loaded l, LoadCheckpoint(path, model, nullptr));
+  (void)l;
+  model->eval();
+  return model;
+}
+
+absl::StatusOr<StageSummary> WriteProposalsStage(Context& ctx) {
+  const Pipeline& p = ctx.p;
+  const NegativeChipConfig& n = p.config.negatives();
+  StageSummary summary;
+  summary.stage = Stage::kProposals;
+  if (ctx.options.resume && fs::exists(p.proposals_file)) {
+    summary.skipped = true;
+    ctx.log.Line(
+        absl::StrCat("[proposals] already written: ", p.proposals_file));
+    return summary;
+  }
+  models::FasterRcnnOptions mo = p.rpn_model;
+  mo.test_proposals.post_nms_top_n = n.proposals_per_scale();
+  mo.test_proposals.nms_threshold = n.proposal_nms();
+  ASSIGN_OR_RETURN(models::FasterRcnn model, LoadFinal(p, Stage::kRpn, mo));
+  torch::NoGradGuard no_grad;
+  data::ChipSampler sampler(p.sampler);
+  const data::CocoDataset& ds = ctx.data.train;
+  data::ProposalSet set(sampler.num_scales());
+  const Clock::time_point start = Clock::now();
+  // Decode the next image while the network runs on this one.
+  auto render = [&](size_t i, int s) {
+    return RenderWholeImage(ds, ctx.data.train_images, sampler, i, s,
+                            p.loader.render);
+  };
+  const int num_scales = sampler.num_scales();
+  const int64_t jobs = static_cast<int64_t>(ds.num_images()) * num_scales;
+  std::future<absl::StatusOr<WholeImage>> next =
+      std::async(std::launch::async, render, 0, 0);
+  std::vector<std::vector<data::ScoredBox>> per_scale(num_scales);
+  for (int64_t job = 0; job < jobs; ++job) {
+    const size_t i = job / num_scales;
+    const int s = static_cast<int>(job % num_scales);
+    ASSIGN_OR_RETURN(WholeImage w, next.get());
+    if (job + 1 < jobs) {
+      next = std::async(std::launch::async, render, (job + 1) / num_scales,
+                        static_cast<int>((job + 1) % num_scales));
+    }
+    std::vector<models::Detections> dets =
+        model->Detect(w.tensor, {{static_cast<double>(w.at.scaled_height),
+                                  static_cast<double>(w.at.scaled_width)}});
+    torch::Tensor boxes = (dets[0].boxes / w.at.scale).contiguous();
+    torch::Tensor scores = dets[0].scores.contiguous();
+    per_scale[s].clear();
+    for (int64_t k = 0; k < boxes.size(0); ++k) {
+      const float* b = boxes.data_ptr<float>() + 4 * k;
+      per_scale[s].push_back(
+          {{b[0], b[1], b[2], b[3]}, scores.data_ptr<float>()[k]});
+    }
+    summary.proposals += boxes.size(0);
+    if (s == num_scales - 1) {
+      set.Set(ds.image(i).id, per_scale);
+      ++summary.images;
+      if ((i + 1) % 50 == 0 || i + 1 == ds.num_images()) {
+        const double dt = Seconds(start);
+        ctx.log.Progress(absl::StrFormat(
+            "[proposals] %d/%d images  %.2f images/s  ETA %s", i + 1,
+            ds.num_images(), (i + 1) / dt,
+            FormatDuration(dt / (i + 1) * (ds.num_images() - i - 1))));
+      }
+    }
+  }
+  RETURN_IF_ERROR(data::WriteProposals(p.proposals_file, set));
+  summary.seconds = Seconds(start);
+  ctx.log.Line(absl::StrFormat(
+      "[proposals] %d images x %d scales, %d proposals in %s -> %s",
+      summary.images, num_scales, summary.proposals,
+      FormatDuration(summary.seconds), p.proposals_file));
+  return summary;
+}
+
+absl::Status DrawDetections(const Context& ctx, size_t image_index,
+                            const std::vector<evaluation::Detection>& dets,
+                            const std::string& path) {
+  const data::CocoDataset& ds = ctx.data.val;
+  const data::CocoImage& im = ds.image(image_index);
+  data::DecodeRequest request;
+  request.reduce = false;
+  ASSIGN_OR_RETURN(
+      data::DecodedRegion region,
+      data::DecodeImageFileRegion(
+          absl::StrCat(ctx.data.val_images, "/", im.file_name), request));
+  data::RgbImage image = std::move(region.image);
+  const float threshold = ctx.p.config.eval().draw_score_threshold();
+  // Ground truth thin and white, detections thick in their class colour.
+  for (const data::BoxXYWH& b : ds.boxes_of(image_index)) {
+    DrawRect(&image, static_cast<int>(b.x), static_cast<int>(b.y),
+             static_cast<int>(b.x + b.w), static_cast<int>(b.y + b.h),
+             {255, 255, 255}, 1);
+  }
+  int drawn = 0;
+  for (auto it = dets.rbegin(); it != dets.rend(); ++it) {  // best on top
+    const evaluation::Detection& d = *it;
+    if (d.score < threshold) continue;
+    const int label = ds.LabelOfCategory(d.category_id);
+    const Color color = PaletteColor(label);
+    DrawRect(&image, static_cast<int>(d.x), static_cast<int>(d.y),
+             static_cast<int>(d.x + d.w), static_cast<int>(d.y + d.h), color,
+             3);
+    DrawLabel(&image, static_cast<int>(d.x) - 2,
+              std::max(0, static_cast<int>(d.y) - 18),
+              absl::StrFormat("%s %.2f", ds.categories()[label].name, d.score),
+              color, {255, 255, 255}, 2);
+    ++drawn;
+  }
+  RETURN_IF_ERROR(data::WritePngFile(path, image));
+  ctx.log.Line(absl::StrCat("[eval] ", drawn,
+                            " detections (score >= ", threshold, ") of ",
+                            im.file_name, " drawn to ", path));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<StageSummary> Evaluate(Context& ctx) {
+  const Pipeline& p = ctx.p;
+  const EvalConfig& e = p.config.eval();
+  StageSummary summary;
+  summary.stage = Stage::kEval;
+  ASSIGN_OR_RETURN(models::FasterRcnn model,
+                   LoadFinal(p, Stage::kDetector, p.model));
+  torch::NoGradGuard no_grad;
+  data::ChipSampler sampler(p.eval);
+  const data::CocoDataset& ds = ctx.data.val;
+  const int num_scales = sampler.num_scales();
+  const int64_t jobs = static_cast<int64_t>(ds.num_images()) * num_scales;
+  auto render = [&](int64_t job) {
+    return RenderWholeImage(ds, ctx.data.val_images, sampler, job / num_scales,
+                            static_cast<int>(job % num_scales),
+                            p.loader.render);
+  };
+  const Clock::time_point start = Clock::now();
+  std::future<absl::StatusOr<WholeImage>> next =
+      std::async(std::launch::async, render, 0);
+  std::vector<evaluation::Detection> all;
+  std::vector<torch::Tensor> boxes, scores, labels;
+  for (int64_t job = 0; job < jobs; ++job) {
+    const size_t i = job / num_scales;
+    const int s = static_cast<int>(job % num_scales);
+    ASSIGN_OR_RETURN(WholeImage w, next.get());
+    if (job + 1 < jobs) next = std::async(std::launch::async, render, job + 1);
+    std::vector<models::Detections> dets =
+        model->Detect(w.tensor, {{static_cast<double>(w.at.scaled_height),
+                                  static_cast<double>(w.at.scaled_width)}});
+    // Original pixels, kept inside this scale's valid range.
+    torch::Tensor b = dets[0].boxes / w.at.scale;
+    const data::ScaleSpec& spec = p.eval.scales[s];
+    torch::Tensor size = ((b.select(1, 2) - b.select(1, 0)).clamp_min(0) *
+                          (b.select(1, 3) - b.select(1, 1)).clamp_min(0))
+                             .sqrt();
+    torch::Tensor keep = (size >= spec.valid_min) & (size < spec.valid_max) &
+                         (dets[0].scores >= e.score_threshold());
+    boxes.push_back(b.index({keep}));
+    scores.push_back(dets[0].scores.index({keep}));
+    labels.push_back(dets[0].labels.index({keep}));
+    if (s != num_scales - 1) continue;
+    torch::Tensor B = torch::cat(boxes), S = torch::cat(scores),
+                  L = torch::cat(labels);
+    boxes.clear(), scores.clear(), labels.clear();
+    torch::Tensor order = ops::BatchedNms(B, S, L, e.nms_threshold());
+    if (order.size(0) > e.max_detections()) {
+      order = order.narrow(0, 0, e.max_detections());
+    }
+    B = B.index_select(0, order).contiguous();
+    S = S.index_select(0, order).contiguous();
+    L = L.index_select(0, order).contiguous();
+    const size_t first = all.size();
+    for (int64_t k = 0; k < B.size(0); ++k) {
+      const float* bb = B.data_ptr<float>() + 4 * k;
+      evaluation::Detection d;
+      d.image_id = ds.image(i).id;
+      d.category_id = ds.categories()[L.data_ptr<int64_t>()[k]].id;
+      d.x = bb[0];
+      d.y = bb[1];
+      d.w = bb[2] - bb[0];
+      d.h = bb[3] - bb[1];
+      d.score = S.data_ptr<float>()[k];
+      all.push_back(d);
+    }
+    ++summary.images;
+    if (i == 0 && e.draw_example()) {
+      RETURN_IF_ERROR(DrawDetections(ctx, 0, {all.begin() + first, all.end()},
+                                     p.work_dir + "/detections.png"));
+    }
+    if ((i + 1) % 25 == 0 || i + 1 == ds.num_images()) {
+      const double dt = Seconds(start);
+      ctx.log.Progress(absl::StrFormat("[eval] %d/%d images  %.2f images/s",
+                                       i + 1, ds.num_images(), (i + 1) / dt));
+    }
+  }
+  summary.seconds = Seconds(start);
+  summary.proposals = static_cast<int64_t>(all.size());
+  ASSIGN_OR_RETURN(
+      evaluation::CocoEvalResult result,
+      evaluation::EvaluateBoxes(evaluation::GroundTruthFromDataset(ds), all));
+  summary.coco_stats.assign(result.stats.begin(), result.stats.end());
+  RETURN_IF_ERROR(
+      evaluation::WriteResultsJson(p.work_dir + "/detections_val.json", all));
+  std::string json = "{\"stats\": [";
+  for (int k = 0; k < 12; ++k) {
+    absl::StrAppendFormat(&json, "%s%.17g", k ? ", " : "", result.stats[k]);
+  }
+  json += "], \"per_category_ap\": {";
+  for (size_t k = 0; k < result.per_category_ap.size(); ++k) {
+    const int label = ds.LabelOfCategory(result.per_category_ap[k].first);
+    absl::StrAppendFormat(&json, "%s\"%s\": %.17g", k ? ", " : "",
+                          ds.categories()[label].name,
+                          result.per_category_ap[k].second);
+  }
+  json += "}}\n";
+  RETURN_IF_ERROR(WriteFileAtomically(p.work_dir + "/eval_stats.json", json));
+  ctx.log.Line(absl::StrFormat(
+      "[eval] %d images, %d detections in %s (%.2f images/s); COCO box "
+      "metrics on the validation split:",
+      summary.images, all.size(), FormatDuration(summary.seconds),
+      summary.images / std::max(summary.seconds, 1e-9)));
+  std::string table = evaluation::FormatCocoStats(result.stats);
+  if (!table.empty() && table.back() == '\n') table.pop_back();
+  ctx.log.Line(table);
+  std::string per_cat = "[eval] AP per category:";
+  for (const auto& [id, ap] : result.per_category_ap) {
+    absl::StrAppendFormat(&per_cat, "  %s %.3f",
+                          ds.categories()[ds.LabelOfCategory(id)].name, ap);
+  }
+  ctx.log.Line(per_cat);
+  if (ctx.events != nullptr) {
+    static constexpr const char* kNames[12] = {"AP",    "AP50", "AP75", "APs",
+                                               "APm",   "APl",  "AR1",  "AR10",
+                                               "AR100", "ARs",  "ARm",  "ARl"};
+    for (int k = 0; k < 12; ++k) {
+      RETURN_IF_ERROR(ctx.events->AddScalar(absl::StrCat("eval/", kNames[k]), 0,
+                                            result.stats[k]));
+    }
+  }
+  return summary;
+}
+
+absl::Status WriteLossCurve(const Context& ctx) {
+  std::vector<data::RgbImage> panels;
+  for (const auto& [stage, history] : ctx.histories) {
+    if (history.empty()) continue;
+    const bool rpn = stage == Stage::kRpn;
+    std::vector<Series> series;
+    series.push_back({"TOTAL", {0, 0, 0}, {}});
+    for (int k = 0; k < (rpn ? 2 : 4); ++k) {
+      series.push_back({kLossNames[k], PaletteColor(k), {}});
+    }
+    for (const auto& row : history) {
+      for (size_t k = 0; k < series.size(); ++k) {
+        series[k].points.push_back({row[0], row[k + 1]});
+      }
+    }
+    panels.push_back(PlotSeries(
+        absl::StrCat(StageName(stage), rpn ? " stage: short-schedule RPN loss"
+                                           : " stage: detector loss"),
+        "STEP", series, 1000, 420, /*log_y=*/true));
+  }
+  if (panels.empty()) return absl::OkStatus();
+  const std::string path = ctx.p.work_dir + "/loss_curve.png";
+  RETURN_IF_ERROR(data::WritePngFile(path, StackVertically(panels)));
+  ctx.log.Line(absl::StrCat("Loss curve: ", path));
+  return absl::OkStatus();
+}
+
+// Removes what a run (or one stage of it) wrote in the work directory, for
+// --overwrite.
+absl::Status ClearOutputs(const Pipeline& p, std::optional<Stage> only) {
+  std::error_code ec;
+  auto clearing = [&](Stage s) { return !only.has_value() || *only == s; };
+  for (Stage s : {Stage::kRpn, Stage::kDetector}) {
+    if (clearing(s)) fs::remove_all(StageDir(p, s), ec);
+  }
+  if (clearing(Stage::kProposals) &&
+      p.config.negatives().source() == NegativeChipConfig::RPN) {
+    fs::remove(p.proposals_file, ec);
+  }
+  if (clearing(Stage::kEval)) {
+    for (const char* name :
+         {"detections.png", "detections_val.json", "eval_stats.json"}) {
+      fs::remove(absl::StrCat(p.work_dir, "/", name), ec);
+    }
+  }
+  if (only.has_value()) return absl::OkStatus();
+  for (const char* name :
+       {"train.log", "metrics.csv", "loss_curve.png", "config.pbtxt"}) {
+    fs::remove(absl::StrCat(p.work_dir, "/", name), ec);
+  }
+  for (const auto& e : fs::directory_iterator(p.work_dir, ec)) {
+    if (absl::StartsWith(e.path().filename().string(),
+                         "events.out.tfevents.")) {
+      fs::remove(e.path(), ec);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Whether the training stages to run (all, or `only`) have checkpoints.
+bool HoldsRun(const Pipeline& p, std::optional<Stage> only) {
+  for (Stage s : {Stage::kRpn, Stage::kDetector}) {
+    if (only.has_value() && *only != s) continue;
+    const std::string dir = StageDir(p, s);
+    if (fs::exists(dir + "/final.pt") || !ListCheckpoints(dir).empty()) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
+                                       const RunOptions& options) {
+  std::error_code ec;
+  fs::create_directories(p.work_dir, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("cannot create work directory ",
+                                            p.work_dir, ": ", ec.message()));
+  }
+  if (options.overwrite) {
+    RETURN_IF_ERROR(ClearOutputs(p, options.only_stage));
+  } else if (!options.resume && HoldsRun(p, options.only_stage)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        p.work_dir,
+        " holds checkpoints of an earlier run: pass --resume to continue "
+        "it or --overwrite to start over"));
+  }
+  RETURN_IF_ERROR(WriteTextProtoFile(p.work_dir + "/config.pbtxt", p.config));
+  RunLog log(p.work_dir + "/train.log", options.progress);
+  const int hw =
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = p.config.threads() > 0
+                          ? p.config.threads()
+                          : std::max(1, hw - std::max(0, p.loader.threads - 1));
+  at::set_num_threads(threads);
+  log.Line(absl::StrCat("SNIPER run '", p.config.name(), "' in ", p.work_dir,
+                        " (", threads, " compute threads, ", p.loader.threads,
+                        " loader threads)"));
+
+  ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));
+  Context ctx{p, options, log, data, nullptr, nullptr, {}};
+  ASSIGN_OR_RETURN(ctx.events, EventWriter::Create(p.work_dir));
+  const std::string metrics_path = p.work_dir + "/metrics.csv";
+  const bool new_metrics = !fs::exists(metrics_path);
+  ctx.metrics = std::fopen(metrics_path.c_str(), "a");
+  if (ctx.metrics != nullptr && new_metrics) {
+    std::fprintf(ctx.metrics,
+                 "stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,rcnn_box,"
+                 "chips_per_s,images_per_s\n");
+  }
+  struct CloseMetrics {
+    std::FILE* f;
+    ~CloseMetrics() {
+      if (f != nullptr) std::fclose(f);
+    }
+  } close_metrics{ctx.metrics};
+
+  RunSummary run;
+  run.work_dir = p.work_dir;
+  std::optional<data::ProposalSet> proposals;
+  for (Stage stage : p.stages) {
+    if (options.only_stage.has_value() && *options.only_stage != stage) {
+      continue;
+    }
+    StageSummary s;
+    switch (stage) {
+      case Stage::kRpn: {
+        ASSIGN_OR_RETURN(s, Train(ctx, stage, nullptr));
+        break;
+      }
+      case Stage::kProposals: {
+        ASSIGN_OR_RETURN(s, WriteProposalsStage(ctx));
+        break;
+      }
+      case Stage::kDetector: {
+        if (!p.proposals_file.empty()) {
+          ASSIGN_OR_RETURN(proposals, data::ReadProposals(p.proposals_file));
+          if (proposals->num_scales() !=
+              static_cast<int>(p.sampler.scales.size())) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                p.proposals_file, " has ", proposals->num_scales(),
+                " scales but the sampler has ", p.sampler.scales.size()));
+          }
+        }
+        ASSIGN_OR_RETURN(
+            s,
+            Train(ctx, stage, proposals.has_value() ? &*proposals : nullptr));
+        break;
+      }
+      case Stage::kEval: {
+        ASSIGN_OR_RETURN(s, Evaluate(ctx));
+        break;
+      }
+    }
+    run.stages.push_back(s);
+    if (s.interrupted) break;
+  }
+  if (run.stages.empty() || !run.stages.back().interrupted) {
+    RETURN_IF_ERROR(WriteLossCurve(ctx));
+  }
+  return run;
+}
+
+}  // namespace sniper

@@ -1,0 +1,229 @@
+// The pipeline end to end on a tiny synthetic set: every stage, its outputs,
+// interrupt + resume reaching bitwise the same weights, and the failure
+// paths (a work directory holding a run, diverging training).
+#include "sniper/trainer.h"
+
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "configs/default_synthetic_embedded.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "port/status_matchers.h"
+#include "sniper/config.h"
+#include "sniper/event_writer.h"
+
+namespace sniper {
+namespace {
+
+namespace fs = std::filesystem;
+using ::sniper::testing::StatusIs;
+using ::testing::HasSubstr;
+
+std::string TestDir() {
+  const char* t = std::getenv("TEST_TMPDIR");
+  return t != nullptr ? t : "/tmp";
+}
+
+// The default, shrunk: 12 small training images, 4 validation images, a
+// handful of steps per stage, one compute thread.
+Pipeline TinyPipeline(const std::string& name,
+                      std::vector<std::string> extra = {}) {
+  std::vector<std::string> sets = {
+      "dataset.synthetic.train_images=12",
+      "dataset.synthetic.val_images=4",
+      "dataset.synthetic.min_side=160",
+      "dataset.synthetic.max_side=400",
+      "dataset.synthetic.cache_dir=" + TestDir() + "/synthetic",
+      "sampler.scales[0].size.long_side=640",
+      "sampler.scales[1].size.long_side=400",
+      "sampler.scales[2].size.long_side=200",
+      "eval.scales[0].size.long_side=640",
+      "eval.scales[1].size.long_side=400",
+      "eval.scales[2].size.long_side=200",
+      "loader.batch_size=4",
+      "negatives.rpn_schedule.max_steps=3",
+      "negatives.rpn_schedule.warmup_steps=2",
+      "schedule.max_steps=6",
+      "schedule.warmup_steps=2",
+      "schedule.decay_epochs=[0.5]",
+      "schedule.epochs=2",
+      "output.checkpoint_every_steps=2",
+      "output.keep_checkpoints=2",
+      "output.log_every_steps=1",
+      "output.work_dir=" + TestDir() + "/" + name,
+      "threads=1",
+  };
+  sets.insert(sets.end(), extra.begin(), extra.end());
+  absl::StatusOr<PipelineConfig> merged =
+      LayerConfigs(embedded::kDefaultSynthetic, "default", "", sets);
+  EXPECT_TRUE(merged.ok()) << merged.status();
+  absl::StatusOr<Pipeline> p = BuildPipeline(*merged);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return *p;
+}
+
+RunOptions Quiet() {
+  RunOptions o;
+  o.progress = false;
+  return o;
+}
+
+// Parameters and buffers of a checkpoint's model, by name.
+std::map<std::string, torch::Tensor> Weights(const std::string& path) {
+  torch::serialize::InputArchive root, m;
+  root.load_from(path);
+  root.read("model", m);
+  std::map<std::string, torch::Tensor> out;
+  std::function<void(torch::serialize::InputArchive&, const std::string&)>
+      walk = [&](torch::serialize::InputArchive& a, const std::string& prefix) {
+        for (const std::string& key : a.keys()) {
+          torch::Tensor t;
+          if (a.try_read(key, t)) {
+            out[prefix + key] = t;
+          } else {
+            torch::serialize::InputArchive sub;
+            if (a.try_read(key, sub)) walk(sub, prefix + key + ".");
+          }
+        }
+      };
+  walk(m, "");
+  return out;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(TrainerTest, AllStagesThenInterruptAndResumeIsBitwiseIdentical) {
+  const Pipeline full = TinyPipeline("full");
+  ASSERT_OK_AND_ASSIGN(RunSummary run, RunPipeline(full, Quiet()));
+  ASSERT_EQ(run.stages.size(), 4u);
+  EXPECT_EQ(run.stages[0].stage, Stage::kRpn);
+  EXPECT_EQ(run.stages[0].steps, 3);
+  EXPECT_EQ(run.stages[1].stage, Stage::kProposals);
+  EXPECT_EQ(run.stages[1].images, 12);
+  EXPECT_GT(run.stages[1].proposals, 0);
+  EXPECT_EQ(run.stages[2].stage, Stage::kDetector);
+  EXPECT_EQ(run.stages[2].steps, 6);
+  EXPECT_GT(run.stages[2].chips, 6);
+  EXPECT_TRUE(std::isfinite(run.stages[2].final_loss));
+  ASSERT_EQ(run.stages[3].coco_stats.size(), 12u);
+  for (double v : run.stages[3].coco_stats) {
+    EXPECT_TRUE(v == -1 || (v >= 0 && v <= 1)) << v;
+  }
+  const std::string w = full.work_dir;
+  for (const char* f :
+       {"rpn/final.pt", "detector/final.pt", "proposals.bin", "config.pbtxt",
+        "train.log", "metrics.csv", "loss_curve.png", "detections.png",
+        "detections_val.json", "eval_stats.json"}) {
+    EXPECT_TRUE(fs::exists(w + "/" + f)) << f;
+  }
+  // Checkpoints every 2 steps, the last 2 kept, none at the final step.
+  EXPECT_TRUE(fs::exists(w + "/detector/ckpt-00000004.pt"));
+  EXPECT_TRUE(fs::exists(w + "/detector/ckpt-00000002.pt"));
+  EXPECT_FALSE(fs::exists(w + "/detector/ckpt-00000006.pt"));
+  // TensorBoard: losses and throughput per logged step.
+  std::string events_file;
+  for (const auto& e : fs::directory_iterator(w)) {
+    if (e.path().filename().string().rfind("events.out.tfevents.", 0) == 0) {
+      events_file = e.path().string();
+    }
+  }
+  ASSERT_FALSE(events_file.empty());
+  ASSERT_OK_AND_ASSIGN(std::vector<ScalarEvent> events,
+                       ReadScalarEvents(events_file));
+  int detector_losses = 0, rpn_losses = 0, ap = 0;
+  for (const ScalarEvent& e : events) {
+    detector_losses += e.tag == "detector/loss";
+    rpn_losses += e.tag == "rpn/loss";
+    ap += e.tag == "eval/AP50";
+  }
+  EXPECT_EQ(detector_losses, 6);
+  EXPECT_EQ(rpn_losses, 3);
+  EXPECT_EQ(ap, 1);
+
+  // A second run in a directory that holds one: refused without flags.
+  EXPECT_THAT(
+      RunPipeline(full, Quiet()),
+      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("--resume")));
+  // --resume on a finished run: everything is skipped or recomputed the
+  // same way (evaluation).
+  RunOptions resume = Quiet();
+  resume.resume = true;
+  ASSERT_OK_AND_ASSIGN(RunSummary again, RunPipeline(full, resume));
+  EXPECT_TRUE(again.stages[0].skipped);
+  EXPECT_TRUE(again.stages[1].skipped);
+  EXPECT_TRUE(again.stages[2].skipped);
+  EXPECT_EQ(again.stages[3].coco_stats, run.stages[3].coco_stats);
+
+  // Interrupted after detector step 3 (between checkpoints), then resumed.
+  const Pipeline split = TinyPipeline("split");
+  RunOptions interrupt = Quiet();
+  interrupt.interrupt_after_step = 3;
+  ASSERT_OK_AND_ASSIGN(RunSummary first, RunPipeline(split, interrupt));
+  ASSERT_EQ(first.stages.size(), 3u);
+  EXPECT_TRUE(first.stages[2].interrupted);
+  EXPECT_EQ(first.stages[2].steps, 3);
+  EXPECT_FALSE(fs::exists(split.work_dir + "/detector/final.pt"));
+  ASSERT_OK_AND_ASSIGN(RunSummary second, RunPipeline(split, resume));
+  EXPECT_EQ(second.stages[2].steps, 6);
+  EXPECT_EQ(second.stages[2].chips, run.stages[2].chips);
+
+  // Same proposals, same detector weights, bit for bit.
+  EXPECT_EQ(ReadAll(w + "/proposals.bin"),
+            ReadAll(split.work_dir + "/proposals.bin"));
+  const auto a = Weights(w + "/detector/final.pt");
+  const auto b = Weights(split.work_dir + "/detector/final.pt");
+  ASSERT_EQ(a.size(), b.size());
+  ASSERT_GT(a.size(), 50u);
+  for (const auto& [name, t] : a) {
+    ASSERT_TRUE(b.count(name)) << name;
+    EXPECT_TRUE(torch::equal(t, b.at(name))) << name;
+  }
+  EXPECT_EQ(second.stages[3].coco_stats, run.stages[3].coco_stats);
+
+  // --overwrite starts over.
+  RunOptions overwrite = Quiet();
+  overwrite.overwrite = true;
+  overwrite.only_stage = Stage::kRpn;
+  ASSERT_OK_AND_ASSIGN(RunSummary fresh, RunPipeline(split, overwrite));
+  ASSERT_EQ(fresh.stages.size(), 1u);
+  EXPECT_FALSE(fresh.stages[0].skipped);
+}
+
+TEST(TrainerTest, DivergingTrainingStopsWithAClearMessage) {
+  const Pipeline p = TinyPipeline(
+      "diverge", {"optimizer.base_lr=1e30", "optimizer.clip_grad_norm=0",
+                  "negatives.rpn_schedule.warmup_steps=0",
+                  "negatives.rpn_schedule.max_steps=12",
+                  "optimizer.max_nonfinite_steps_in_a_row=2"});
+  EXPECT_THAT(RunPipeline(p, Quiet()),
+              StatusIs(absl::StatusCode::kAborted,
+                       HasSubstr("2 non-finite steps in a row")));
+}
+
+TEST(TrainerTest, DetectorStageAloneNeedsTheProposals) {
+  const Pipeline p = TinyPipeline("alone");
+  RunOptions o = Quiet();
+  o.only_stage = Stage::kDetector;
+  absl::StatusOr<RunSummary> r = RunPipeline(p, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("proposals.bin"));
+}
+
+TEST(TrainerTest, WrongClassCountIsReported) {
+  const Pipeline p = TinyPipeline("classes", {"model.num_classes=80"});
+  EXPECT_THAT(RunPipeline(p, Quiet()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("has 5 categories")));
+}
+
+}  // namespace
+}  // namespace sniper
