@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "data/chip_loader_builder.h"
 #include "data/chip_sampler_builder.h"
+#include "data/synthetic.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/text_format.h"
 #include "models/model_builder.h"
@@ -545,6 +546,28 @@ absl::StatusOr<Pipeline> BuildPipeline(const PipelineConfig& config) {
     c.set_init_backbone(Absolute(c.init_backbone()));
   }
   return p;
+}
+
+bool SyntheticDatasetExists(const SyntheticDataConfig& config) {
+  for (const char* split : {"train", "val"}) {
+    if (access(absl::StrCat(config.cache_dir(), "/instances_", split, ".json")
+                   .c_str(),
+               R_OK) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status WriteSyntheticDataset(const SyntheticDataConfig& config) {
+  data::SyntheticOptions o;
+  o.train_images = config.train_images();
+  o.val_images = config.val_images();
+  o.seed = config.seed();
+  o.min_side = config.min_side();
+  o.max_side = config.max_side();
+  data::SyntheticSplitStats train, val;
+  return data::WriteSyntheticDataset(config.cache_dir(), o, &train, &val);
 }
 
 }  // namespace sniper

@@ -68,6 +68,11 @@ struct Pipeline {
 // resolve against the directory `bazel run` was started in.
 absl::StatusOr<Pipeline> BuildPipeline(const PipelineConfig& config);
 
+// The synthetic dataset a config names: whether its cache directory
+// (resolved by BuildPipeline) holds it, and generating it there.
+bool SyntheticDatasetExists(const SyntheticDataConfig& config);
+absl::Status WriteSyntheticDataset(const SyntheticDataConfig& config);
+
 }  // namespace sniper
 
 #endif  // SNIPER_SNIPER_CONFIG_H_

@@ -26,7 +26,6 @@
 #include "data/image_decode.h"
 #include "data/image_io.h"
 #include "data/proposals.h"
-#include "data/synthetic.h"
 #include "evaluation/coco_eval.h"
 #include "google/protobuf/text_format.h"
 #include "models/faster_rcnn.h"
@@ -34,6 +33,7 @@
 #include "ops/nms.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
+#include "sniper/batch.h"
 #include "sniper/event_writer.h"
 #include "sniper/plot.h"
 
@@ -151,18 +151,11 @@ absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log) {
     const std::string dir = s.cache_dir();
     train_json = dir + "/instances_train.json";
     val_json = dir + "/instances_val.json";
-    if (!fs::exists(val_json) || !fs::exists(train_json)) {
+    if (!SyntheticDatasetExists(s)) {
       log.Line(absl::StrCat("Generating the synthetic dataset (",
                             s.train_images(), " train + ", s.val_images(),
                             " val images) into ", dir));
-      data::SyntheticOptions o;
-      o.train_images = s.train_images();
-      o.val_images = s.val_images();
-      o.seed = s.seed();
-      o.min_side = s.min_side();
-      o.max_side = s.max_side();
-      data::SyntheticSplitStats ts, vs;
-      RETURN_IF_ERROR(data::WriteSyntheticDataset(dir, o, &ts, &vs));
+      RETURN_IF_ERROR(WriteSyntheticDataset(s));
     }
     out.train_images = out.val_images = dir + "/images";
     out.has_val = true;
@@ -209,52 +202,6 @@ absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log) {
 // Tensors.
 
 int32_t RoundUp(int32_t v, int32_t m) { return (v + m - 1) / m * m; }
-
-// The batch's chips as [n, 3, H, W], cropped to the largest chip extent in
-// the batch rounded up to 32 (border chips of small images are smaller than
-// the canvas), and the targets in chip pixels.
-void BatchToTensors(const data::ChipBatch& batch,
-                    const data::ChipRenderOptions& render,
-                    torch::Tensor* images,
-                    std::vector<models::ChipTargets>* targets) {
-  const int32_t cw = render.width(), ch = render.height();
-  int32_t w = 0, h = 0;
-  targets->clear();
-  for (int i = 0; i < batch.size; ++i) {
-    const data::Chip& c = batch.records[i].chip;
-    w = std::max(w, c.x2 - c.x1);
-    h = std::max(h, c.y2 - c.y1);
-    const data::ChipLabels& l = batch.labels[i];
-    models::ChipTargets t;
-    t.boxes = torch::empty({static_cast<int64_t>(l.boxes.size()), 4});
-    for (size_t j = 0; j < l.boxes.size(); ++j) {
-      const data::Box& b = l.boxes[j];
-      float* p = t.boxes.data_ptr<float>() + 4 * j;
-      p[0] = b.x1, p[1] = b.y1, p[2] = b.x2, p[3] = b.y2;
-    }
-    t.labels =
-        torch::empty({static_cast<int64_t>(l.labels.size())}, torch::kInt64);
-    for (size_t j = 0; j < l.labels.size(); ++j) {
-      t.labels.data_ptr<int64_t>()[j] = l.labels[j];
-    }
-    t.ignore = torch::empty({static_cast<int64_t>(l.ignore.size()), 4});
-    for (size_t j = 0; j < l.ignore.size(); ++j) {
-      const data::Box& b = l.ignore[j];
-      float* p = t.ignore.data_ptr<float>() + 4 * j;
-      p[0] = b.x1, p[1] = b.y1, p[2] = b.x2, p[3] = b.y2;
-    }
-    t.height = c.y2 - c.y1;
-    t.width = c.x2 - c.x1;
-    targets->push_back(std::move(t));
-  }
-  w = std::min(RoundUp(w, 32), cw);
-  h = std::min(RoundUp(h, 32), ch);
-  torch::Tensor full =
-      torch::from_blob(const_cast<uint8_t*>(batch.pixels.data()),
-                       {batch.size, 3, ch, cw}, torch::kFloat32);
-  *images = full.narrow(2, 0, h).narrow(3, 0, w).clone(
-      torch::MemoryFormat::Contiguous);
-}
 
 // One whole image at a sampler scale, rendered into a canvas rounded up to
 // 32: [1, 3, H, W] plus the scale and the valid (height, width).
@@ -640,7 +587,7 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
       ctx.log.Line(absl::StrCat("[", StageName(stage), "] skipped chip: ", e));
     }
     if (batch->size == 0) continue;
-    BatchToTensors(*batch, p.loader.render, &images, &targets);
+    ChipBatchToTensors(*batch, p.loader.render, &images, &targets);
     const double lr = LearningRate(oc, sc, decay_steps, pos.step);
     for (auto& g : optimizer.param_groups()) {
       static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);

@@ -1,0 +1,50 @@
+#include "sniper/batch.h"
+
+#include <algorithm>
+
+namespace sniper {
+
+void ChipBatchToTensors(const data::ChipBatch& batch,
+                        const data::ChipRenderOptions& render,
+                        torch::Tensor* images,
+                        std::vector<models::ChipTargets>* targets) {
+  const int32_t cw = render.width(), ch = render.height();
+  int32_t w = 0, h = 0;
+  targets->clear();
+  for (int i = 0; i < batch.size; ++i) {
+    const data::Chip& c = batch.records[i].chip;
+    w = std::max(w, c.x2 - c.x1);
+    h = std::max(h, c.y2 - c.y1);
+    const data::ChipLabels& l = batch.labels[i];
+    models::ChipTargets t;
+    t.boxes = torch::empty({static_cast<int64_t>(l.boxes.size()), 4});
+    for (size_t j = 0; j < l.boxes.size(); ++j) {
+      const data::Box& b = l.boxes[j];
+      float* p = t.boxes.data_ptr<float>() + 4 * j;
+      p[0] = b.x1, p[1] = b.y1, p[2] = b.x2, p[3] = b.y2;
+    }
+    t.labels =
+        torch::empty({static_cast<int64_t>(l.labels.size())}, torch::kInt64);
+    for (size_t j = 0; j < l.labels.size(); ++j) {
+      t.labels.data_ptr<int64_t>()[j] = l.labels[j];
+    }
+    t.ignore = torch::empty({static_cast<int64_t>(l.ignore.size()), 4});
+    for (size_t j = 0; j < l.ignore.size(); ++j) {
+      const data::Box& b = l.ignore[j];
+      float* p = t.ignore.data_ptr<float>() + 4 * j;
+      p[0] = b.x1, p[1] = b.y1, p[2] = b.x2, p[3] = b.y2;
+    }
+    t.height = c.y2 - c.y1;
+    t.width = c.x2 - c.x1;
+    targets->push_back(std::move(t));
+  }
+  w = std::min((w + 31) / 32 * 32, cw);
+  h = std::min((h + 31) / 32 * 32, ch);
+  torch::Tensor full =
+      torch::from_blob(const_cast<uint8_t*>(batch.pixels.data()),
+                       {batch.size, 3, ch, cw}, torch::kFloat32);
+  *images = full.narrow(2, 0, h).narrow(3, 0, w).clone(
+      torch::MemoryFormat::Contiguous);
+}
+
+}  // namespace sniper

@@ -1,0 +1,28 @@
+// File: sniper/batch.h
+//
+// A loader batch (data/chip_loader.h) as the model's inputs.
+#ifndef SNIPER_SNIPER_BATCH_H_
+#define SNIPER_SNIPER_BATCH_H_
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "data/chip_loader.h"
+#include "models/faster_rcnn.h"
+
+namespace sniper {
+
+// The batch's chips as images [n, 3, H, W] (a copy), cropped to the largest
+// chip extent in the batch rounded up to 32 (chips of images smaller than
+// the canvas, and whole images in single-scale mode, leave padding that
+// costs compute), and their targets in chip pixels with each chip's valid
+// extent.
+void ChipBatchToTensors(const data::ChipBatch& batch,
+                        const data::ChipRenderOptions& render,
+                        torch::Tensor* images,
+                        std::vector<models::ChipTargets>* targets);
+
+}  // namespace sniper
+
+#endif  // SNIPER_SNIPER_BATCH_H_
