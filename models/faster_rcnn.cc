@@ -84,25 +84,27 @@ torch::Tensor FasterRcnnImpl::Features(const torch::Tensor& images) {
 std::pair<torch::Tensor, torch::Tensor> FasterRcnnImpl::Rpn(
     const torch::Tensor& f) {
   const torch::Tensor x = torch::relu(rpn_conv_(f));
-  return {rpn_cls_(x), rpn_box_(x)};
+  // float32 out of the network's layers (they may run in bf16/fp16 under
+  // autocast): the proposal layer, target assignment and losses take it.
+  return {rpn_cls_(x).to(torch::kFloat), rpn_box_(x).to(torch::kFloat)};
 }
 
 std::pair<torch::Tensor, torch::Tensor> FasterRcnnImpl::Rcnn(
     const torch::Tensor& f, const torch::Tensor& rois) {
   if (options_.head == RcnnHead::kC4) {
-    const torch::Tensor pooled =
-        ops::RoIAlign(f, rois.to(torch::kFloat), options_.roi_align);
+    const torch::Tensor pooled = ops::RoIAlign(
+        f.to(torch::kFloat), rois.to(torch::kFloat), options_.roi_align);
     const torch::Tensor x = backbone_->RunRes5(pooled).mean({2, 3});
-    return {cls_score_(x), bbox_pred_(x)};
+    return {cls_score_(x).to(torch::kFloat), bbox_pred_(x).to(torch::kFloat)};
   }
   const torch::Tensor reduced = torch::relu(rcnn_reduce_(f));
-  const torch::Tensor pooled =
-      ops::RoIAlign(reduced, rois.to(torch::kFloat), options_.roi_align);
+  const torch::Tensor pooled = ops::RoIAlign(
+      reduced.to(torch::kFloat), rois.to(torch::kFloat), options_.roi_align);
   // fc1 as a 1x1 convolution over the flattened [R, C*7*7, 1, 1] features.
   torch::Tensor x =
       torch::relu(fc1_(pooled.reshape({pooled.size(0), -1, 1, 1})));
   x = torch::relu(fc2_(x)).flatten(1);
-  return {cls_score_(x), bbox_pred_(x)};
+  return {cls_score_(x).to(torch::kFloat), bbox_pred_(x).to(torch::kFloat)};
 }
 
 std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
@@ -115,12 +117,12 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
   const auto [logits, deltas] = Rpn(f);
   const int64_t a = logits.size(1), h = logits.size(2), w = logits.size(3);
   const torch::Tensor anchors =
-      ops::GridAnchors(options_.anchors, h, w, f.options());
+      ops::GridAnchors(options_.anchors, h, w, logits.options());
   const torch::Tensor lf = logits.permute({0, 2, 3, 1}).reshape({b, -1});
   const torch::Tensor df =
       deltas.view({b, a, 4, h, w}).permute({0, 3, 4, 1, 2}).reshape({b, -1, 4});
-  torch::Tensor rpn_cls = torch::zeros({}, f.options());
-  torch::Tensor rpn_box = torch::zeros({}, f.options());
+  torch::Tensor rpn_cls = torch::zeros({}, logits.options());
+  torch::Tensor rpn_box = torch::zeros({}, logits.options());
   for (int64_t i = 0; i < b; ++i) {
     const ChipTargets& t = targets[i];
     const ops::RpnTargets rt =
@@ -132,7 +134,7 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
     rpn_cls =
         rpn_cls + F::binary_cross_entropy_with_logits(
                       lf[i].index_select(0, sampled),
-                      rt.labels.index_select(0, sampled).to(f.dtype()),
+                      rt.labels.index_select(0, sampled).to(logits.dtype()),
                       F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(
                           torch::kSum)) /
                       n;
@@ -165,10 +167,11 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
     const torch::Tensor p = proposals.index_select(0, mine).slice(1, 1, 5);
     const ops::RcnnTargets rt = ops::AssignRcnnTargets(
         p, t.boxes, t.labels, t.ignore, options_.rcnn_targets, seed * 7919 + i);
-    rois.push_back(torch::cat(
-        {torch::full({rt.rois.size(0), 1}, static_cast<double>(i), f.options()),
-         rt.rois},
-        1));
+    rois.push_back(
+        torch::cat({torch::full({rt.rois.size(0), 1}, static_cast<double>(i),
+                                logits.options()),
+                    rt.rois},
+                   1));
     labels.push_back(rt.labels);
     box_targets.push_back(rt.deltas);
   }
@@ -176,8 +179,8 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
   const torch::Tensor all_labels = torch::cat(labels, 0);
   const torch::Tensor all_targets = torch::cat(box_targets, 0);
   if (all_rois.size(0) == 0) {
-    losses["rcnn_cls"] = torch::zeros({}, f.options());
-    losses["rcnn_box"] = torch::zeros({}, f.options());
+    losses["rcnn_cls"] = torch::zeros({}, logits.options());
+    losses["rcnn_box"] = torch::zeros({}, logits.options());
     return losses;
   }
   const auto [cls, box] = Rcnn(f, all_rois);
@@ -199,7 +202,7 @@ std::vector<Detections> FasterRcnnImpl::Detect(
   const torch::Tensor f = Features(images);
   const auto [logits, deltas] = Rpn(f);
   const torch::Tensor anchors = ops::GridAnchors(
-      options_.anchors, logits.size(2), logits.size(3), f.options());
+      options_.anchors, logits.size(2), logits.size(3), logits.options());
   std::vector<double> size_values;
   for (const auto& s : chip_sizes) {
     size_values.push_back(s.first);

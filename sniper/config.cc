@@ -336,6 +336,7 @@ const char* StageName(Stage stage) {
 }
 
 absl::StatusOr<Pipeline> BuildPipeline(const PipelineConfig& config) {
+  int device_index_unused = 0;
   Pipeline p;
   p.config = config;
   PipelineConfig& c = p.config;
@@ -509,6 +510,25 @@ absl::StatusOr<Pipeline> BuildPipeline(const PipelineConfig& config) {
   if (c.name().empty() || c.name().find('/') != std::string::npos) {
     return Invalid("name", absl::StrCat("must be a non-empty file name, got '",
                                         c.name(), "'"));
+  }
+  if (c.precision() == PipelineConfig::PRECISION_UNSPECIFIED) {
+    return Invalid("precision", "must be FP32, BF16 or FP16");
+  }
+  if (!(o.initial_loss_scale() >= 1) || o.loss_scale_growth_interval() < 1) {
+    return Invalid("optimizer",
+                   "initial_loss_scale must be >= 1 and "
+                   "loss_scale_growth_interval >= 1");
+  }
+  {
+    const std::string& dev = c.device();
+    if (!(dev.empty() || dev == "cpu" || dev == "cuda" ||
+          (absl::StartsWith(dev, "cuda:") &&
+           absl::SimpleAtoi(dev.substr(5), &device_index_unused) &&
+           device_index_unused >= 0))) {
+      return Invalid("device", absl::StrCat("must be cpu, cuda, cuda:N or "
+                                            "empty (auto), got '",
+                                            dev, "'"));
+    }
   }
   if (c.threads() < 0) {
     return Invalid("threads", absl::StrCat("must be >= 0, got ", c.threads()));

@@ -109,6 +109,9 @@ TEST(ConfigTest, ValidationErrorsNameTheField) {
       {"negatives.source=FILE", "PipelineConfig.negatives.proposals_file"},
       {"output.keep_checkpoints=0", "PipelineConfig.output"},
       {"name=a/b", "PipelineConfig.name"},
+      {"device=gpu", "PipelineConfig.device: must be cpu, cuda, cuda:N"},
+      {"device=cuda:x", "PipelineConfig.device"},
+      {"optimizer.initial_loss_scale=0", "PipelineConfig.optimizer"},
       {"optimizer.max_nonfinite_steps_in_a_row=0",
        "PipelineConfig.optimizer.max_nonfinite_steps_in_a_row"},
   };

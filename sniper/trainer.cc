@@ -1,5 +1,6 @@
 #include "sniper/trainer.h"
 
+#include <torch/cuda.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -33,8 +34,10 @@
 #include "ops/nms.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
+#include "port/torch_compat.h"
 #include "sniper/batch.h"
 #include "sniper/event_writer.h"
+#include "sniper/loss_scaler.h"
 #include "sniper/plot.h"
 
 namespace sniper {
@@ -249,6 +252,9 @@ struct Counters {
   int64_t nonfinite = 0;
   int64_t skipped_chips = 0;
   double seconds = 0;
+  double loss_scale = 0;  // FP16: the scaler's state
+  int64_t scaler_clean_steps = 0;
+  int64_t fp16_overflows = 0;  // steps the loss scaler skipped
 };
 
 // (step, total, rpn_cls, rpn_box, rcnn_cls, rcnn_box) per logged window.
@@ -297,6 +303,9 @@ absl::Status SaveCheckpoint(const std::string& path, models::FasterRcnn& model,
     root.write("nonfinite", c10::IValue(counters.nonfinite));
     root.write("skipped_chips", c10::IValue(counters.skipped_chips));
     root.write("seconds", c10::IValue(counters.seconds));
+    root.write("loss_scale", c10::IValue(counters.loss_scale));
+    root.write("scaler_clean_steps", c10::IValue(counters.scaler_clean_steps));
+    root.write("fp16_overflows", c10::IValue(counters.fp16_overflows));
     root.write("finished", c10::IValue(finished));
     root.write("config", c10::IValue(config_text));
     {
@@ -327,16 +336,18 @@ struct Loaded {
   bool finished = false;
 };
 
+// Tensors land on `device` (the model's).
 absl::StatusOr<Loaded> LoadCheckpoint(const std::string& path,
                                       models::FasterRcnn& model,
-                                      torch::optim::Optimizer* optimizer) {
+                                      torch::optim::Optimizer* optimizer,
+                                      torch::Device device) {
   std::string bytes;
   RETURN_IF_ERROR(ReadFileToString(path, &bytes));
   Loaded out;
   try {
     torch::serialize::InputArchive root;
     std::istringstream in(bytes);
-    root.load_from(in);
+    root.load_from(in, device);
     torch::serialize::InputArchive m;
     root.read("model", m);
     model->load(m);
@@ -357,17 +368,20 @@ absl::StatusOr<Loaded> LoadCheckpoint(const std::string& path,
     out.counters.nonfinite = get("nonfinite").toInt();
     out.counters.skipped_chips = get("skipped_chips").toInt();
     out.counters.seconds = get("seconds").toDouble();
+    out.counters.loss_scale = get("loss_scale").toDouble();
+    out.counters.scaler_clean_steps = get("scaler_clean_steps").toInt();
+    out.counters.fp16_overflows = get("fp16_overflows").toInt();
     out.finished = get("finished").toBool();
     torch::Tensor rng;
     root.read("torch_rng", rng);
     {
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(rng);
+      gen.set_state(rng.cpu());
     }
     torch::Tensor h;
     root.read("history", h);
-    h = h.contiguous();
+    h = h.cpu().contiguous();
     for (int64_t i = 0; i < h.size(0); ++i) {
       std::array<double, 6> row;
       std::copy_n(h.data_ptr<double>() + 6 * i, 6, row.begin());
@@ -390,9 +404,25 @@ struct Context {
   const RunOptions& options;
   RunLog& log;
   Datasets& data;
+  torch::Device device;
+  // Mixed precision (precision BF16/FP16): autocast to this type.
+  std::optional<c10::ScalarType> autocast;
   std::unique_ptr<EventWriter> events;
   std::FILE* metrics = nullptr;
   std::map<Stage, History> histories;
+};
+
+// Autocast for the scope when the run is mixed precision.
+class ScopedAutocast {
+ public:
+  explicit ScopedAutocast(const Context& ctx) {
+    if (ctx.autocast.has_value()) {
+      guard_.emplace(ctx.device.type(), *ctx.autocast);
+    }
+  }
+
+ private:
+  std::optional<compat::AutocastGuard> guard_;
 };
 
 // Learning rate before step `step` (0-based).
@@ -444,6 +474,9 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
     RETURN_IF_ERROR(models::LoadTorchvisionStateDict(
         c.init_backbone(), *model->backbone(), &ignored));
   }
+  model->to(ctx.device);
+  const bool fp16 = c.precision() == PipelineConfig::FP16;
+  LossScaler scaler(oc.initial_loss_scale(), oc.loss_scale_growth_interval());
   // Parameter groups: with no_decay_on_bn_and_bias, BN weights and every
   // bias go into a group without weight decay.
   std::set<const void*> no_decay;
@@ -506,7 +539,8 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   history.clear();
   const std::string final_path = dir + "/final.pt";
   if (fs::exists(final_path)) {
-    ASSIGN_OR_RETURN(Loaded l, LoadCheckpoint(final_path, model, nullptr));
+    ASSIGN_OR_RETURN(Loaded l,
+                     LoadCheckpoint(final_path, model, nullptr, ctx.device));
     history = l.history;
     summary.skipped = true;
     summary.steps = l.pos.step;
@@ -520,11 +554,14 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   }
   const auto existing = ListCheckpoints(dir);
   if (!existing.empty()) {
-    ASSIGN_OR_RETURN(Loaded l,
-                     LoadCheckpoint(existing.back().second, model, &optimizer));
+    ASSIGN_OR_RETURN(Loaded l, LoadCheckpoint(existing.back().second, model,
+                                              &optimizer, ctx.device));
     pos = l.pos;
     counters = l.counters;
     history = l.history;
+    if (fp16) {
+      scaler.Restore(l.counters.loss_scale, l.counters.scaler_clean_steps);
+    }
     ctx.log.Line(absl::StrCat("[", StageName(stage), "] resuming from ",
                               existing.back().second, " at step ", pos.step,
                               " (epoch ", pos.epoch, ", batch ", pos.batch,
@@ -558,6 +595,8 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   std::vector<models::ChipTargets> targets;
   auto save = [&](bool finished) -> absl::Status {
     counters.seconds = seconds_before + Seconds(start);
+    counters.loss_scale = scaler.scale();
+    counters.scaler_clean_steps = scaler.clean_steps();
     const std::string path =
         finished ? final_path
                  : absl::StrCat(dir, "/", CheckpointName(pos.step));
@@ -588,6 +627,14 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
     }
     if (batch->size == 0) continue;
     ChipBatchToTensors(*batch, p.loader.render, &images, &targets);
+    if (ctx.device.type() != torch::kCPU) {
+      images = images.to(ctx.device);
+      for (models::ChipTargets& t : targets) {
+        t.boxes = t.boxes.to(ctx.device);
+        t.labels = t.labels.to(ctx.device);
+        t.ignore = t.ignore.to(ctx.device);
+      }
+    }
     const double lr = LearningRate(oc, sc, decay_steps, pos.step);
     for (auto& g : optimizer.param_groups()) {
       static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
@@ -597,9 +644,14 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
     // refusing non-finite input (NMS on NaN proposals): skip it, count it.
     std::array<double, 5> values{};
     std::string why;
+    bool overflow = false;
     try {
-      std::map<std::string, torch::Tensor> losses =
-          model->Losses(images, targets, StepSeed(c.seed(), stage, pos.step));
+      std::map<std::string, torch::Tensor> losses;
+      {
+        const ScopedAutocast autocast(ctx);
+        losses =
+            model->Losses(images, targets, StepSeed(c.seed(), stage, pos.step));
+      }
       torch::Tensor loss = torch::zeros({});
       for (int k = 0; k < 4; ++k) {
         auto it = losses.find(kLossNames[k]);
@@ -611,12 +663,22 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
       if (!std::isfinite(values[0])) {
         why = absl::StrCat("loss ", values[0]);
       } else {
-        loss.backward();
+        if (fp16) {
+          (loss * scaler.scale()).backward();
+          for (const torch::Tensor& t : model->parameters()) {
+            if (t.grad().defined()) t.mutable_grad().div_(scaler.scale());
+          }
+        } else {
+          loss.backward();
+        }
         const double grad_norm = torch::nn::utils::clip_grad_norm_(
             model->parameters(), oc.clip_grad_norm() > 0
                                      ? oc.clip_grad_norm()
                                      : std::numeric_limits<double>::infinity());
-        if (!std::isfinite(grad_norm)) {
+        if (fp16 && !scaler.Update(std::isfinite(grad_norm)) &&
+            !scaler.at_minimum()) {
+          overflow = true;  // the scaler's business: skip, not divergence
+        } else if (!std::isfinite(grad_norm)) {
           why = absl::StrCat("gradient norm ", grad_norm);
         }
       }
@@ -649,6 +711,8 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
             "): lower optimizer.base_lr, raise schedule.warmup_steps or set "
             "optimizer.clip_grad_norm"));
       }
+    } else if (overflow) {
+      ++counters.fp16_overflows;
     } else {
       nonfinite_in_a_row = 0;
       optimizer.step();
@@ -743,8 +807,24 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   return summary;
 }
 
+// The model on one whole image; detections on the CPU in float32.
+models::Detections DetectOne(const Context& ctx, models::FasterRcnn& model,
+                             const WholeImage& w) {
+  std::vector<models::Detections> dets;
+  {
+    const ScopedAutocast autocast(ctx);
+    dets = model->Detect(w.tensor.to(ctx.device),
+                         {{static_cast<double>(w.at.scaled_height),
+                           static_cast<double>(w.at.scaled_width)}});
+  }
+  const models::Detections& d = dets[0];
+  return {d.boxes.to(torch::kCPU, torch::kFloat),
+          d.scores.to(torch::kCPU, torch::kFloat), d.labels.to(torch::kCPU)};
+}
+
 absl::StatusOr<models::FasterRcnn> LoadFinal(
-    const Pipeline& p, Stage stage, models::FasterRcnnOptions options) {
+    const Context& ctx, Stage stage, models::FasterRcnnOptions options) {
+  const Pipeline& p = ctx.p;
   const std::string path = StageDir(p, stage) + "/final.pt";
   if (!fs::exists(path)) {
     return absl::FailedPreconditionError(
@@ -752,7 +832,8 @@ absl::StatusOr<models::FasterRcnn> LoadFinal(
                      " is missing (run that stage first)"));
   }
   models::FasterRcnn model(options);
-  ASSIGN_OR_RETURN(Loaded l, LoadCheckpoint(path, model, nullptr));
+  model->to(ctx.device);
+  ASSIGN_OR_RETURN(Loaded l, LoadCheckpoint(path, model, nullptr, ctx.device));
   (void)l;
   model->eval();
   return model;
@@ -772,7 +853,7 @@ absl::StatusOr<StageSummary> WriteProposalsStage(Context& ctx) {
   models::FasterRcnnOptions mo = p.rpn_model;
   mo.test_proposals.post_nms_top_n = n.proposals_per_scale();
   mo.test_proposals.nms_threshold = n.proposal_nms();
-  ASSIGN_OR_RETURN(models::FasterRcnn model, LoadFinal(p, Stage::kRpn, mo));
+  ASSIGN_OR_RETURN(models::FasterRcnn model, LoadFinal(ctx, Stage::kRpn, mo));
   torch::NoGradGuard no_grad;
   data::ChipSampler sampler(p.sampler);
   const data::CocoDataset& ds = ctx.data.train;
@@ -796,11 +877,9 @@ absl::StatusOr<StageSummary> WriteProposalsStage(Context& ctx) {
       next = std::async(std::launch::async, render, (job + 1) / num_scales,
                         static_cast<int>((job + 1) % num_scales));
     }
-    std::vector<models::Detections> dets =
-        model->Detect(w.tensor, {{static_cast<double>(w.at.scaled_height),
-                                  static_cast<double>(w.at.scaled_width)}});
-    torch::Tensor boxes = (dets[0].boxes / w.at.scale).contiguous();
-    torch::Tensor scores = dets[0].scores.contiguous();
+    const models::Detections dets = DetectOne(ctx, model, w);
+    torch::Tensor boxes = (dets.boxes / w.at.scale).contiguous();
+    torch::Tensor scores = dets.scores.contiguous();
     per_scale[s].clear();
     for (int64_t k = 0; k < boxes.size(0); ++k) {
       const float* b = boxes.data_ptr<float>() + 4 * k;
@@ -876,7 +955,7 @@ absl::StatusOr<StageSummary> Evaluate(Context& ctx) {
   StageSummary summary;
   summary.stage = Stage::kEval;
   ASSIGN_OR_RETURN(models::FasterRcnn model,
-                   LoadFinal(p, Stage::kDetector, p.model));
+                   LoadFinal(ctx, Stage::kDetector, p.model));
   torch::NoGradGuard no_grad;
   data::ChipSampler sampler(p.eval);
   const data::CocoDataset& ds = ctx.data.val;
@@ -897,20 +976,18 @@ absl::StatusOr<StageSummary> Evaluate(Context& ctx) {
     const int s = static_cast<int>(job % num_scales);
     ASSIGN_OR_RETURN(WholeImage w, next.get());
     if (job + 1 < jobs) next = std::async(std::launch::async, render, job + 1);
-    std::vector<models::Detections> dets =
-        model->Detect(w.tensor, {{static_cast<double>(w.at.scaled_height),
-                                  static_cast<double>(w.at.scaled_width)}});
+    const models::Detections dets = DetectOne(ctx, model, w);
     // Original pixels, kept inside this scale's valid range.
-    torch::Tensor b = dets[0].boxes / w.at.scale;
+    torch::Tensor b = dets.boxes / w.at.scale;
     const data::ScaleSpec& spec = p.eval.scales[s];
     torch::Tensor size = ((b.select(1, 2) - b.select(1, 0)).clamp_min(0) *
                           (b.select(1, 3) - b.select(1, 1)).clamp_min(0))
                              .sqrt();
     torch::Tensor keep = (size >= spec.valid_min) & (size < spec.valid_max) &
-                         (dets[0].scores >= e.score_threshold());
+                         (dets.scores >= e.score_threshold());
     boxes.push_back(b.index({keep}));
-    scores.push_back(dets[0].scores.index({keep}));
-    labels.push_back(dets[0].labels.index({keep}));
+    scores.push_back(dets.scores.index({keep}));
+    labels.push_back(dets.labels.index({keep}));
     if (s != num_scales - 1) continue;
     torch::Tensor B = torch::cat(boxes), S = torch::cat(scores),
                   L = torch::cat(labels);
@@ -1064,6 +1141,27 @@ bool HoldsRun(const Pipeline& p, std::optional<Stage> only) {
   return false;
 }
 
+absl::StatusOr<torch::Device> ResolveDevice(const PipelineConfig& c) {
+  const std::string& d = c.device();
+  if (d == "cpu" || (d.empty() && !torch::cuda::is_available())) {
+    return torch::Device(torch::kCPU);
+  }
+  if (!torch::cuda::is_available()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "PipelineConfig.device: '", d,
+        "' but no CUDA device is available (or this LibTorch has no CUDA); "
+        "use device: \"cpu\""));
+  }
+  int64_t index = 0;
+  if (d.size() > 5) index = std::stoll(d.substr(5));  // validated: cuda:N
+  if (index >= static_cast<int64_t>(torch::cuda::device_count())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("PipelineConfig.device: '", d, "' but only ",
+                     torch::cuda::device_count(), " CUDA devices are present"));
+  }
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+}
+
 }  // namespace
 
 absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
@@ -1090,12 +1188,31 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
                           ? p.config.threads()
                           : std::max(1, hw - std::max(0, p.loader.threads - 1));
   at::set_num_threads(threads);
+  ASSIGN_OR_RETURN(const torch::Device device, ResolveDevice(p.config));
+  std::optional<c10::ScalarType> autocast;
+  switch (p.config.precision()) {
+    case PipelineConfig::BF16:
+      autocast = c10::ScalarType::BFloat16;
+      break;
+    case PipelineConfig::FP16:
+      if (device.type() != torch::kCUDA) {
+        return absl::InvalidArgumentError(
+            "PipelineConfig.precision: FP16 needs a CUDA device (on the CPU "
+            "use BF16 or FP32)");
+      }
+      autocast = c10::ScalarType::Half;
+      break;
+    default:
+      break;
+  }
   log.Line(absl::StrCat("SNIPER run '", p.config.name(), "' in ", p.work_dir,
+                        " on ", device.str(), ", ",
+                        PipelineConfig::Precision_Name(p.config.precision()),
                         " (", threads, " compute threads, ", p.loader.threads,
                         " loader threads)"));
 
   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));
-  Context ctx{p, options, log, data, nullptr, nullptr, {}};
+  Context ctx{p, options, log, data, device, autocast, nullptr, nullptr, {}};
   ASSIGN_OR_RETURN(ctx.events, EventWriter::Create(p.work_dir));
   const std::string metrics_path = p.work_dir + "/metrics.csv";
   const bool new_metrics = !fs::exists(metrics_path);

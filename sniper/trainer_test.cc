@@ -3,6 +3,7 @@
 // paths (a work directory holding a run, diverging training).
 #include "sniper/trainer.h"
 
+#include <torch/cuda.h>
 #include <torch/torch.h>
 
 #include <cstdlib>
@@ -216,6 +217,31 @@ TEST(TrainerTest, DetectorStageAloneNeedsTheProposals) {
   absl::StatusOr<RunSummary> r = RunPipeline(p, o);
   ASSERT_FALSE(r.ok());
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("proposals.bin"));
+}
+
+// BF16 autocast runs on the CPU too (convolutions and matrix products in
+// bfloat16, losses and detection ops in float32).
+TEST(TrainerTest, Bf16AutocastTrainsAndEvaluates) {
+  const Pipeline p =
+      TinyPipeline("bf16", {"precision=BF16", "negatives.source=NONE"});
+  ASSERT_OK_AND_ASSIGN(RunSummary run, RunPipeline(p, Quiet()));
+  ASSERT_EQ(run.stages.size(), 2u);
+  EXPECT_EQ(run.stages[0].steps, 6);
+  EXPECT_EQ(run.stages[0].nonfinite_steps, 0);
+  EXPECT_TRUE(std::isfinite(run.stages[0].final_loss));
+  EXPECT_EQ(run.stages[1].coco_stats.size(), 12u);
+}
+
+TEST(TrainerTest, DeviceAndPrecisionAreChecked) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "a CUDA device is present";
+  EXPECT_THAT(
+      RunPipeline(TinyPipeline("fp16", {"precision=FP16", "device=cpu"}),
+                  Quiet()),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("FP16 needs a CUDA device")));
+  EXPECT_THAT(RunPipeline(TinyPipeline("cuda", {"device=cuda"}), Quiet()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("no CUDA device")));
 }
 
 TEST(TrainerTest, WrongClassCountIsReported) {

@@ -1,0 +1,71 @@
+// File: port/torch_compat.h
+//
+// The one place where LibTorch 1.13 (Debian, CI) and 2.x (the GPU machine)
+// differ for this project.
+//
+//   AutocastGuard autocast(device, at::kBFloat16);  // autocast on `device`
+//                                                   // until scope exit
+#ifndef SNIPER_PORT_TORCH_COMPAT_H_
+#define SNIPER_PORT_TORCH_COMPAT_H_
+
+#include <ATen/autocast_mode.h>
+#include <c10/core/DeviceType.h>
+#include <c10/core/ScalarType.h>
+#include <torch/version.h>
+
+namespace sniper::compat {
+
+#if TORCH_VERSION_MAJOR > 2 || \
+    (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+#define SNIPER_AUTOCAST_BY_DEVICE 1
+#endif
+
+inline bool AutocastEnabled(c10::DeviceType device) {
+#ifdef SNIPER_AUTOCAST_BY_DEVICE
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == c10::DeviceType::CUDA ? at::autocast::is_enabled()
+                                         : at::autocast::is_cpu_enabled();
+#endif
+}
+
+inline void SetAutocast(c10::DeviceType device, bool enabled,
+                        c10::ScalarType dtype) {
+#ifdef SNIPER_AUTOCAST_BY_DEVICE
+  at::autocast::set_autocast_enabled(device, enabled);
+  if (enabled) at::autocast::set_autocast_dtype(device, dtype);
+#else
+  if (device == c10::DeviceType::CUDA) {
+    at::autocast::set_enabled(enabled);
+    if (enabled) at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+    if (enabled) at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+#endif
+}
+
+// Mixed precision for the ops in scope: matrix products and convolutions
+// in `dtype` on `device` (CPU: BFloat16 only), reductions and losses in
+// float32. Restores the previous state and frees the cast cache on exit.
+class AutocastGuard {
+ public:
+  AutocastGuard(c10::DeviceType device, c10::ScalarType dtype)
+      : device_(device), was_enabled_(AutocastEnabled(device)) {
+    SetAutocast(device_, true, dtype);
+  }
+  ~AutocastGuard() {
+    SetAutocast(device_, was_enabled_, c10::ScalarType::Float);
+    if (!was_enabled_) at::autocast::clear_cache();
+  }
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  c10::DeviceType device_;
+  bool was_enabled_;
+};
+
+}  // namespace sniper::compat
+
+#endif  // SNIPER_PORT_TORCH_COMPAT_H_
