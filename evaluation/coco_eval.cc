@@ -50,16 +50,6 @@ double Iou(const Detection& d, const GtBox& g) {
   return inter / u;
 }
 
-// The evaluation of one (image, category, area range), as evaluateImg
-// returns it: detections in score order (at most 100).
-struct ImageResult {
-  std::vector<double> scores;
-  // [t * D + d]
-  std::vector<uint8_t> matched;
-  std::vector<uint8_t> ignored;
-  int64_t num_gt_not_ignored = 0;
-};
-
 }  // namespace
 
 EvalGroundTruth GroundTruthFromDataset(const data::CocoDataset& dataset) {
@@ -104,9 +94,11 @@ absl::StatusOr<CocoEvalResult> EvaluateBoxes(const EvalGroundTruth& gt,
   const int64_t num_images = image_ids.size();
   const int64_t num_cats = cat_ids.size();
 
-  // Group by (category, image), keeping file order inside a group.
-  auto key = [&](int32_t k, int32_t i) { return int64_t{k} * num_images + i; };
-  absl::flat_hash_map<int64_t, std::vector<int32_t>> gts_of, dts_of;
+  // Group by (category, image) with a counting sort, keeping file order
+  // inside a group (the reference's order).
+  const int64_t num_keys = num_cats * num_images;
+  auto key = [&](int64_t k, int64_t i) { return k * num_images + i; };
+  std::vector<int64_t> gt_key(gt.boxes.size()), dt_key(dets.size());
   for (size_t j = 0; j < gt.boxes.size(); ++j) {
     const GtBox& g = gt.boxes[j];
     auto ii = image_index.find(g.image_id);
@@ -116,7 +108,7 @@ absl::StatusOr<CocoEvalResult> EvaluateBoxes(const EvalGroundTruth& gt,
           "ground truth box ", j, ": image ", g.image_id, " or category ",
           g.category_id, " is not in the ground truth's lists"));
     }
-    gts_of[key(kk->second, ii->second)].push_back(j);
+    gt_key[j] = key(kk->second, ii->second);
   }
   for (size_t j = 0; j < dets.size(); ++j) {
     const Detection& d = dets[j];
@@ -142,25 +134,26 @@ absl::StatusOr<CocoEvalResult> EvaluateBoxes(const EvalGroundTruth& gt,
           absl::StrCat("detection ", j, ": negative width or height (", d.w,
                        ", ", d.h, ")"));
     }
-    dts_of[key(kk->second, ii->second)].push_back(j);
+    dt_key[j] = key(kk->second, ii->second);
   }
+  auto group = [num_keys](const std::vector<int64_t>& keys,
+                          std::vector<int32_t>* start,
+                          std::vector<int32_t>* order) {
+    start->assign(num_keys + 1, 0);
+    for (int64_t k : keys) ++(*start)[k + 1];
+    for (int64_t k = 0; k < num_keys; ++k) (*start)[k + 1] += (*start)[k];
+    order->resize(keys.size());
+    std::vector<int32_t> fill(start->begin(), start->end() - 1);
+    for (size_t j = 0; j < keys.size(); ++j) {
+      (*order)[fill[keys[j]]++] = static_cast<int32_t>(j);
+    }
+  };
+  std::vector<int32_t> gt_start, gt_sorted, dt_start, dt_sorted;
+  group(gt_key, &gt_start, &gt_sorted);
+  group(dt_key, &dt_start, &dt_sorted);
 
   const std::array<double, kT> iou_thr = IouThresholds();
   const std::array<double, kR> rec_thr = RecallPoints();
-
-  // Per category: the images that have ground truth or detections of it.
-  std::vector<std::vector<int32_t>> images_of_cat(num_cats);
-  {
-    std::vector<int64_t> keys;
-    keys.reserve(gts_of.size() + dts_of.size());
-    for (const auto& [k, v] : gts_of) keys.push_back(k);
-    for (const auto& [k, v] : dts_of) keys.push_back(k);
-    std::sort(keys.begin(), keys.end());
-    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-    for (int64_t k : keys) {
-      images_of_cat[k / num_images].push_back(k % num_images);
-    }
-  }
 
   // precision [t][r][k][a][m], recall [t][k][a][m]; -1 = no ground truth.
   std::vector<double> precision(size_t{kT} * kR * num_cats * kA * kM, -1.0);
@@ -175,29 +168,47 @@ absl::StatusOr<CocoEvalResult> EvaluateBoxes(const EvalGroundTruth& gt,
     return ((size_t{static_cast<size_t>(t)} * num_cats + k) * kA + a) * kM + m;
   };
 
-  std::vector<ImageResult> results;  // per image of the category, per area
-  std::vector<double> ious;
+  // Per category, reused: the detections kept per image (score order, at
+  // most 100) laid end to end, their rank in their image, and per (area
+  // range, threshold) whether each matched and whether it is ignored.
+  struct Kept {
+    double score;
+    int32_t pos;   // into the category's arrays
+    int32_t rank;  // within its image
+  };
+  std::vector<Kept> pool;
+  std::vector<uint8_t> matched, ignored;
+  std::vector<double> ious, pr, rc;
   std::vector<int32_t> dt_order, gt_order;
   std::vector<uint8_t> gt_ignore, gt_matched;
   for (int64_t k = 0; k < num_cats; ++k) {
-    const std::vector<int32_t>& imgs = images_of_cat[k];
-    results.assign(imgs.size() * kA, ImageResult());
-    for (size_t n = 0; n < imgs.size(); ++n) {
-      const int64_t kk = key(k, imgs[n]);
-      static const std::vector<int32_t> kEmpty;
-      auto git = gts_of.find(kk);
-      auto dit = dts_of.find(kk);
-      const std::vector<int32_t>& g =
-          git == gts_of.end() ? kEmpty : git->second;
-      const std::vector<int32_t>& d =
-          dit == dts_of.end() ? kEmpty : dit->second;
-      // Detections by score, stable, at most 100.
-      dt_order.assign(d.begin(), d.end());
+    const int32_t d_begin = dt_start[key(k, 0)];
+    const int32_t d_end = dt_start[key(k, num_images)];
+    // Capacity: detections of the category, at most 100 per image.
+    pool.clear();
+    const size_t cap = static_cast<size_t>(d_end - d_begin);
+    matched.assign(size_t{kA} * kT * cap, 0);
+    ignored.assign(size_t{kA} * kT * cap, 0);
+    std::array<int64_t, kA> npig{};
+    bool any = false;
+    for (int64_t i = 0; i < num_images; ++i) {
+      const int64_t kk = key(k, i);
+      const int32_t* g = gt_sorted.data() + gt_start[kk];
+      const size_t ng = gt_start[kk + 1] - gt_start[kk];
+      const int32_t* d = dt_sorted.data() + dt_start[kk];
+      const size_t all_d = dt_start[kk + 1] - dt_start[kk];
+      if (ng == 0 && all_d == 0) continue;
+      any = true;
+      dt_order.assign(d, d + all_d);
       std::stable_sort(
           dt_order.begin(), dt_order.end(),
           [&](int32_t a, int32_t b) { return dets[a].score > dets[b].score; });
-      if (dt_order.size() > 100) dt_order.resize(100);
-      const size_t nd = dt_order.size(), ng = g.size();
+      const size_t nd = std::min<size_t>(dt_order.size(), 100);
+      const int32_t base = static_cast<int32_t>(pool.size());
+      for (size_t a = 0; a < nd; ++a) {
+        pool.push_back({dets[dt_order[a]].score, base + static_cast<int32_t>(a),
+                        static_cast<int32_t>(a)});
+      }
       ious.assign(nd * ng, 0.0);
       for (size_t a = 0; a < nd; ++a) {
         for (size_t b = 0; b < ng; ++b) {
@@ -206,23 +217,22 @@ absl::StatusOr<CocoEvalResult> EvaluateBoxes(const EvalGroundTruth& gt,
       }
       for (int ar = 0; ar < kA; ++ar) {
         const double lo = kAreaRange[ar][0], hi = kAreaRange[ar][1];
-        ImageResult& res = results[n * kA + ar];
-        gt_ignore.assign(ng, 0);
+        gt_ignore.resize(ng);
+        gt_order.clear();
         for (size_t b = 0; b < ng; ++b) {
           const GtBox& box = gt.boxes[g[b]];
           gt_ignore[b] = box.iscrowd || box.area < lo || box.area > hi;
-          res.num_gt_not_ignored += gt_ignore[b] == 0;
+          if (!gt_ignore[b]) gt_order.push_back(static_cast<int32_t>(b));
         }
-        gt_order.resize(ng);
-        std::iota(gt_order.begin(), gt_order.end(), 0);
-        std::stable_sort(
-            gt_order.begin(), gt_order.end(),
-            [&](int32_t a, int32_t b) { return gt_ignore[a] < gt_ignore[b]; });
-        res.scores.resize(nd);
-        for (size_t a = 0; a < nd; ++a) res.scores[a] = dets[dt_order[a]].score;
-        res.matched.assign(kT * nd, 0);
-        res.ignored.assign(kT * nd, 0);
+        npig[ar] += gt_order.size();
+        for (size_t b = 0; b < ng; ++b) {
+          if (gt_ignore[b]) gt_order.push_back(static_cast<int32_t>(b));
+        }
         for (int t = 0; t < kT; ++t) {
+          uint8_t* mt = matched.data() +
+                        (size_t{static_cast<size_t>(ar)} * kT + t) * cap + base;
+          uint8_t* ig = ignored.data() +
+                        (size_t{static_cast<size_t>(ar)} * kT + t) * cap + base;
           gt_matched.assign(ng, 0);
           for (size_t a = 0; a < nd; ++a) {
             double best = std::min(iou_thr[t], 1 - 1e-10);
@@ -238,62 +248,51 @@ absl::StatusOr<CocoEvalResult> EvaluateBoxes(const EvalGroundTruth& gt,
               best = v;
               m = s;
             }
-            if (m == -1) continue;
-            res.ignored[t * nd + a] = gt_ignore[gt_order[m]];
-            res.matched[t * nd + a] = 1;
-            gt_matched[m] = 1;
-          }
-          for (size_t a = 0; a < nd; ++a) {
-            const Detection& det = dets[dt_order[a]];
-            const double area = det.w * det.h;
-            if (!res.matched[t * nd + a] && (area < lo || area > hi)) {
-              res.ignored[t * nd + a] = 1;
+            if (m >= 0) {
+              ig[a] = gt_ignore[gt_order[m]];
+              mt[a] = 1;
+              gt_matched[m] = 1;
+            } else {
+              const Detection& det = dets[dt_order[a]];
+              const double area = det.w * det.h;
+              ig[a] = area < lo || area > hi;
             }
           }
         }
       }
     }
+    if (!any) continue;
 
-    // Accumulate over images (in image id order) for each area and maxDet.
-    std::vector<std::pair<double, std::pair<int32_t, int32_t>>> pool;
-    std::vector<double> pr;
-    std::vector<double> rc;
+    // Accumulate over images (in image id order: the pool's order) for
+    // each area range and maxDets. One stable sort by score serves every
+    // maxDets: keeping the detections of rank < maxDets in the sorted
+    // order is the stable sort of the kept ones.
+    std::stable_sort(
+        pool.begin(), pool.end(),
+        [](const Kept& x, const Kept& y) { return x.score > y.score; });
     for (int ar = 0; ar < kA; ++ar) {
+      if (npig[ar] == 0) continue;
       for (int mi = 0; mi < kM; ++mi) {
-        const size_t max_det = kMaxDets[mi];
-        pool.clear();
-        int64_t npig = 0;
-        for (size_t n = 0; n < imgs.size(); ++n) {
-          const ImageResult& res = results[n * kA + ar];
-          npig += res.num_gt_not_ignored;
-          const size_t take = std::min(max_det, res.scores.size());
-          for (size_t a = 0; a < take; ++a) {
-            pool.push_back(
-                {res.scores[a],
-                 {static_cast<int32_t>(n), static_cast<int32_t>(a)}});
-          }
-        }
-        if (npig == 0) continue;
-        std::stable_sort(
-            pool.begin(), pool.end(),
-            [](const auto& x, const auto& y) { return x.first > y.first; });
+        const int32_t max_det = kMaxDets[mi];
         // The reference keeps ignored detections in its cumulative arrays
         // with unchanged counts; leaving them out gives the same envelope
         // and the same searchsorted samples, so they are skipped here.
         for (int t = 0; t < kT; ++t) {
+          const uint8_t* mt =
+              matched.data() + (size_t{static_cast<size_t>(ar)} * kT + t) * cap;
+          const uint8_t* ig =
+              ignored.data() + (size_t{static_cast<size_t>(ar)} * kT + t) * cap;
           double tp = 0, fp = 0;
           pr.clear();
           rc.clear();
-          for (const auto& [score, where] : pool) {
-            const ImageResult& res = results[where.first * kA + ar];
-            const size_t at = t * res.scores.size() + where.second;
-            if (res.ignored[at]) continue;
-            if (res.matched[at]) {
+          for (const Kept& e : pool) {
+            if (e.rank >= max_det || ig[e.pos]) continue;
+            if (mt[e.pos]) {
               tp += 1;
             } else {
               fp += 1;
             }
-            rc.push_back(tp / static_cast<double>(npig));
+            rc.push_back(tp / static_cast<double>(npig[ar]));
             pr.push_back(tp / (fp + tp + 2.220446049250313e-16));
           }
           recall[ridx(t, k, ar, mi)] = rc.empty() ? 0.0 : rc.back();

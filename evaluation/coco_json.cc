@@ -1,0 +1,195 @@
+#include "evaluation/coco_json.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "port/status_macros.h"
+#include "simdjson.h"
+
+namespace sniper::evaluation {
+namespace {
+
+namespace dom = simdjson::dom;
+
+// Reads one file's values; every error names the file and the path.
+class JsonFile {
+ public:
+  explicit JsonFile(std::string path) : path_(std::move(path)) {}
+
+  absl::StatusOr<dom::element> Load() {
+    if (auto e = simdjson::padded_string::load(path_).get(bytes_)) {
+      return absl::NotFoundError(absl::StrCat(path_, ": cannot read (",
+                                              simdjson::error_message(e), ")"));
+    }
+    dom::element root;
+    if (auto e = parser_.parse(bytes_).get(root)) {
+      return Error("$", absl::StrCat("malformed JSON (",
+                                     simdjson::error_message(e), ")"));
+    }
+    return root;
+  }
+
+  absl::Status Error(const std::string& where, const std::string& what) const {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path_, ": ", where, ": ", what));
+  }
+
+  absl::Status Number(dom::element v, const std::string& where,
+                      double* out) const {
+    const dom::element_type t = v.type();
+    if (t != dom::element_type::INT64 && t != dom::element_type::UINT64 &&
+        t != dom::element_type::DOUBLE) {
+      return Error(where, "expected a number");
+    }
+    *out = v.get_double().value_unsafe();
+    if (!std::isfinite(*out)) return Error(where, "number is not finite");
+    return absl::OkStatus();
+  }
+
+  absl::Status Id(dom::element v, const std::string& where,
+                  int64_t* out) const {
+    double d = 0;
+    RETURN_IF_ERROR(Number(v, where, &d));
+    if (v.type() == dom::element_type::INT64) {
+      *out = v.get_int64().value_unsafe();
+      return absl::OkStatus();
+    }
+    if (d != std::floor(d) || std::fabs(d) > 9e15) {
+      return Error(where, absl::StrCat("expected an integer id, got ", d));
+    }
+    *out = static_cast<int64_t>(d);
+    return absl::OkStatus();
+  }
+
+  absl::Status Box(dom::element v, const std::string& where,
+                   double box[4]) const {
+    dom::array a;
+    if (v.get_array().get(a) || a.size() != 4) {
+      return Error(where, "expected [x, y, width, height]");
+    }
+    int k = 0;
+    for (dom::element x : a) {
+      RETURN_IF_ERROR(Number(x, absl::StrCat(where, "[", k, "]"), &box[k]));
+      ++k;
+    }
+    if (box[2] < 0 || box[3] < 0) {
+      return Error(where, absl::StrCat("negative width or height (", box[2],
+                                       ", ", box[3], ")"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<dom::element> Field(dom::object o, const char* key,
+                                     const std::string& where) const {
+    dom::element v;
+    if (o.at_key(key).get(v)) {
+      return Error(where, absl::StrCat("missing field \"", key, "\""));
+    }
+    return v;
+  }
+
+  absl::StatusOr<dom::array> Array(dom::element v,
+                                   const std::string& where) const {
+    dom::array a;
+    if (v.get_array().get(a)) return Error(where, "expected an array");
+    return a;
+  }
+
+  absl::StatusOr<dom::object> Object(dom::element v,
+                                     const std::string& where) const {
+    dom::object o;
+    if (v.get_object().get(o)) return Error(where, "expected an object");
+    return o;
+  }
+
+ private:
+  std::string path_;
+  simdjson::padded_string bytes_;
+  dom::parser parser_;
+};
+
+}  // namespace
+
+absl::StatusOr<EvalGroundTruth> ReadGroundTruthJson(const std::string& path) {
+  JsonFile f(path);
+  ASSIGN_OR_RETURN(dom::element root, f.Load());
+  ASSIGN_OR_RETURN(dom::object top, f.Object(root, "$"));
+  EvalGroundTruth gt;
+  for (const char* section : {"images", "categories"}) {
+    ASSIGN_OR_RETURN(dom::element v, f.Field(top, section, "$"));
+    ASSIGN_OR_RETURN(dom::array a, f.Array(v, section));
+    int64_t i = 0;
+    for (dom::element e : a) {
+      const std::string where = absl::StrCat(section, "[", i++, "]");
+      ASSIGN_OR_RETURN(dom::object o, f.Object(e, where));
+      ASSIGN_OR_RETURN(dom::element id, f.Field(o, "id", where));
+      int64_t value = 0;
+      RETURN_IF_ERROR(f.Id(id, where + ".id", &value));
+      (section[0] == 'i' ? gt.image_ids : gt.category_ids).push_back(value);
+    }
+  }
+  dom::element anns;
+  if (top.at_key("annotations").get(anns)) return gt;  // no boxes at all
+  ASSIGN_OR_RETURN(dom::array a, f.Array(anns, "annotations"));
+  gt.boxes.reserve(a.size());
+  int64_t i = 0;
+  for (dom::element e : a) {
+    const std::string where = absl::StrCat("annotations[", i++, "]");
+    ASSIGN_OR_RETURN(dom::object o, f.Object(e, where));
+    GtBox g;
+    ASSIGN_OR_RETURN(dom::element image_id, f.Field(o, "image_id", where));
+    RETURN_IF_ERROR(f.Id(image_id, where + ".image_id", &g.image_id));
+    ASSIGN_OR_RETURN(dom::element cat, f.Field(o, "category_id", where));
+    RETURN_IF_ERROR(f.Id(cat, where + ".category_id", &g.category_id));
+    ASSIGN_OR_RETURN(dom::element bbox, f.Field(o, "bbox", where));
+    double b[4];
+    RETURN_IF_ERROR(f.Box(bbox, where + ".bbox", b));
+    g.x = b[0], g.y = b[1], g.w = b[2], g.h = b[3];
+    dom::element v;
+    if (!o.at_key("area").get(v)) {
+      RETURN_IF_ERROR(f.Number(v, where + ".area", &g.area));
+    } else {
+      g.area = g.w * g.h;
+    }
+    if (!o.at_key("iscrowd").get(v)) {
+      double crowd = 0;
+      if (v.type() == dom::element_type::BOOL) {
+        crowd = v.get_bool().value_unsafe();
+      } else {
+        RETURN_IF_ERROR(f.Number(v, where + ".iscrowd", &crowd));
+      }
+      g.iscrowd = crowd != 0;
+    }
+    gt.boxes.push_back(g);
+  }
+  return gt;
+}
+
+absl::StatusOr<std::vector<Detection>> ReadDetectionsJson(
+    const std::string& path) {
+  JsonFile f(path);
+  ASSIGN_OR_RETURN(dom::element root, f.Load());
+  ASSIGN_OR_RETURN(dom::array a, f.Array(root, "$"));
+  std::vector<Detection> out;
+  out.reserve(a.size());
+  int64_t i = 0;
+  for (dom::element e : a) {
+    const std::string where = absl::StrCat("[", i++, "]");
+    ASSIGN_OR_RETURN(dom::object o, f.Object(e, where));
+    Detection d;
+    ASSIGN_OR_RETURN(dom::element image_id, f.Field(o, "image_id", where));
+    RETURN_IF_ERROR(f.Id(image_id, where + ".image_id", &d.image_id));
+    ASSIGN_OR_RETURN(dom::element cat, f.Field(o, "category_id", where));
+    RETURN_IF_ERROR(f.Id(cat, where + ".category_id", &d.category_id));
+    ASSIGN_OR_RETURN(dom::element bbox, f.Field(o, "bbox", where));
+    double b[4];
+    RETURN_IF_ERROR(f.Box(bbox, where + ".bbox", b));
+    d.x = b[0], d.y = b[1], d.w = b[2], d.h = b[3];
+    ASSIGN_OR_RETURN(dom::element score, f.Field(o, "score", where));
+    RETURN_IF_ERROR(f.Number(score, where + ".score", &d.score));
+    out.push_back(d);
+  }
+  return out;
+}
+
+}  // namespace sniper::evaluation

@@ -1,0 +1,30 @@
+// File: evaluation/coco_json.h
+//
+// The evaluator's inputs from files, read the way the reference COCO API
+// reads them: numbers as float64, boxes exactly as written (no clipping),
+// the annotation's `area` field (a crowd's or segment's area on COCO, not
+// w*h), `iscrowd` defaulting to 0. Errors name the file and the JSON path
+// (e.g. "results.json: [12].score: expected a number, got string").
+#ifndef SNIPER_EVALUATION_COCO_JSON_H_
+#define SNIPER_EVALUATION_COCO_JSON_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "evaluation/coco_eval.h"
+
+namespace sniper::evaluation {
+
+// An instances JSON: "images" (ids), "categories" (ids), "annotations"
+// (image_id, category_id, bbox, area (w*h when absent), iscrowd).
+absl::StatusOr<EvalGroundTruth> ReadGroundTruthJson(const std::string& path);
+
+// A results JSON: [{"image_id", "category_id", "bbox": [x, y, w, h],
+// "score"}, ...]; other fields are ignored.
+absl::StatusOr<std::vector<Detection>> ReadDetectionsJson(
+    const std::string& path);
+
+}  // namespace sniper::evaluation
+
+#endif  // SNIPER_EVALUATION_COCO_JSON_H_
