@@ -28,6 +28,7 @@
 #include "data/image_io.h"
 #include "data/proposals.h"
 #include "evaluation/coco_eval.h"
+#include "evaluation/coco_json.h"
 #include "google/protobuf/text_format.h"
 #include "models/faster_rcnn.h"
 #include "models/resnet.h"
@@ -142,6 +143,7 @@ absl::StatusOr<data::CocoDataset> FirstImages(data::CocoDataset ds, int n) {
 struct Datasets {
   data::CocoDataset train, val;
   std::string train_images, val_images;
+  std::string val_json;
   bool has_val = false;
 };
 
@@ -183,6 +185,7 @@ absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log) {
         train_json, " has ", out.train.num_categories(), " categories"));
   }
   if (out.has_val) {
+    out.val_json = val_json;
     ASSIGN_OR_RETURN(data::CocoDataset val,
                      data::ReadCocoInstances(val_json, ro));
     ASSIGN_OR_RETURN(out.val, FirstImages(std::move(val), d.max_val_images()));
@@ -1025,9 +1028,22 @@ absl::StatusOr<StageSummary> Evaluate(Context& ctx) {
   }
   summary.seconds = Seconds(start);
   summary.proposals = static_cast<int64_t>(all.size());
-  ASSIGN_OR_RETURN(
-      evaluation::CocoEvalResult result,
-      evaluation::EvaluateBoxes(evaluation::GroundTruthFromDataset(ds), all));
+  // The ground truth as the reference API reads it (raw boxes, the area
+  // field), restricted to the images evaluated.
+  ASSIGN_OR_RETURN(evaluation::EvalGroundTruth gt,
+                   evaluation::ReadGroundTruthJson(ctx.data.val_json));
+  if (gt.image_ids.size() != ds.num_images()) {
+    std::set<int64_t> kept;
+    for (const data::CocoImage& im : ds.images()) kept.insert(im.id);
+    gt.image_ids.assign(kept.begin(), kept.end());
+    std::vector<evaluation::GtBox> boxes;
+    for (const evaluation::GtBox& b : gt.boxes) {
+      if (kept.count(b.image_id)) boxes.push_back(b);
+    }
+    gt.boxes = std::move(boxes);
+  }
+  ASSIGN_OR_RETURN(evaluation::CocoEvalResult result,
+                   evaluation::EvaluateBoxes(gt, all));
   summary.coco_stats.assign(result.stats.begin(), result.stats.end());
   RETURN_IF_ERROR(
       evaluation::WriteResultsJson(p.work_dir + "/detections_val.json", all));
