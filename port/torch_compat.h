@@ -13,6 +13,8 @@
 #include <c10/core/ScalarType.h>
 #include <torch/version.h>
 
+#include <optional>
+
 namespace sniper::compat {
 
 #if TORCH_VERSION_MAJOR > 2 || \
@@ -64,6 +66,18 @@ class AutocastGuard {
  private:
   c10::DeviceType device_;
   bool was_enabled_;
+};
+
+// An AutocastGuard when `dtype` is set, nothing otherwise.
+class OptionalAutocast {
+ public:
+  OptionalAutocast(c10::DeviceType device,
+                   std::optional<c10::ScalarType> dtype) {
+    if (dtype.has_value()) guard_.emplace(device, *dtype);
+  }
+
+ private:
+  std::optional<AutocastGuard> guard_;
 };
 
 }  // namespace sniper::compat

@@ -469,31 +469,11 @@ absl::StatusOr<Pipeline> BuildPipeline(const PipelineConfig& config) {
   p.stages.push_back(Stage::kDetector);
 
   // Evaluation.
-  const EvalConfig& e = c.eval();
   {
-    data::ChipSamplerConfig eval_sampler;
-    if (e.scales_size() > 0) {
-      *eval_sampler.mutable_scales() = e.scales();
-    } else {
-      data::ScaleConfig* s = eval_sampler.add_scales();
-      *s->mutable_size() = c.sampler().scales(0).size();
-    }
-    eval_sampler.set_mode(data::ChipSamplerConfig::WHOLE_IMAGE);
-    eval_sampler.set_negatives_per_image(0);
-    eval_sampler.set_shuffle(false);
-    absl::StatusOr<data::ChipSamplerOptions> es =
-        data::BuildChipSamplerOptions(eval_sampler);
-    if (!es.ok()) return Reroot(es.status(), "ChipSamplerConfig", "eval");
-    p.eval = *std::move(es);
-  }
-  if (!(e.score_threshold() >= 0) || !(e.nms_threshold() > 0) ||
-      !(e.nms_threshold() <= 1)) {
-    return Invalid("eval",
-                   "score_threshold must be >= 0 and nms_threshold in "
-                   "(0, 1]");
-  }
-  if (e.max_detections() < 1 || e.batch_size() < 1) {
-    return Invalid("eval", "max_detections and batch_size must be >= 1");
+    absl::StatusOr<InferenceOptions> inference =
+        BuildInferenceOptions(c.eval(), c.sampler(), "eval");
+    if (!inference.ok()) return inference.status();
+    p.eval = *std::move(inference);
   }
   if (d.has_synthetic() || !d.coco().val_annotations().empty()) {
     p.stages.push_back(Stage::kEval);
@@ -588,6 +568,64 @@ absl::Status WriteSyntheticDataset(const SyntheticDataConfig& config) {
   o.max_side = config.max_side();
   data::SyntheticSplitStats train, val;
   return data::WriteSyntheticDataset(config.cache_dir(), o, &train, &val);
+}
+
+absl::StatusOr<InferenceOptions> BuildInferenceOptions(
+    const InferenceConfig& e, const data::ChipSamplerConfig& training,
+    const std::string& field) {
+  InferenceOptions out;
+  data::ChipSamplerConfig sampler;
+  if (e.scales_size() > 0) {
+    *sampler.mutable_scales() = e.scales();
+  } else if (training.scales_size() > 0) {
+    *sampler.add_scales()->mutable_size() = training.scales(0).size();
+  } else {
+    return Invalid(field + ".scales", "set at least one test scale");
+  }
+  sampler.set_mode(data::ChipSamplerConfig::WHOLE_IMAGE);
+  sampler.set_negatives_per_image(0);
+  sampler.set_shuffle(false);
+  absl::StatusOr<data::ChipSamplerOptions> s =
+      data::BuildChipSamplerOptions(sampler);
+  if (!s.ok()) return Reroot(s.status(), "ChipSamplerConfig", field);
+  out.scales = *std::move(s);
+  if (!(e.score_threshold() >= 0 && e.score_threshold() < 1)) {
+    return Invalid(
+        field + ".score_threshold",
+        absl::StrCat("must be in [0, 1), got ", e.score_threshold()));
+  }
+  if (!(e.nms_threshold() > 0 && e.nms_threshold() <= 1)) {
+    return Invalid(field + ".nms_threshold",
+                   absl::StrCat("must be in (0, 1], got ", e.nms_threshold()));
+  }
+  if (e.max_detections() < 1) {
+    return Invalid(field + ".max_detections",
+                   absl::StrCat("must be >= 1, got ", e.max_detections()));
+  }
+  if (e.merge() == InferenceConfig::MERGE_UNSPECIFIED) {
+    return Invalid(field + ".merge", "must be NMS or SOFT_NMS");
+  }
+  if (!(e.soft_nms_sigma() > 0 && std::isfinite(e.soft_nms_sigma()))) {
+    return Invalid(field + ".soft_nms_sigma",
+                   absl::StrCat("must be > 0, got ", e.soft_nms_sigma()));
+  }
+  if (e.max_tile_side() < 0 ||
+      (e.max_tile_side() > 0 &&
+       (e.max_tile_side() < 64 || e.tile_overlap() < 0 ||
+        e.tile_overlap() >= e.max_tile_side() / 2))) {
+    return Invalid(field + ".max_tile_side",
+                   absl::StrCat("need 0 (no tiling) or >= 64 with 0 <= "
+                                "tile_overlap < max_tile_side / 2, got ",
+                                e.max_tile_side(), " and ", e.tile_overlap()));
+  }
+  out.score_threshold = e.score_threshold();
+  out.nms_threshold = e.nms_threshold();
+  out.max_detections = e.max_detections();
+  out.soft_nms = e.merge() == InferenceConfig::SOFT_NMS;
+  out.soft_nms_sigma = e.soft_nms_sigma();
+  out.max_tile_side = e.max_tile_side();
+  out.tile_overlap = e.tile_overlap();
+  return out;
 }
 
 }  // namespace sniper

@@ -47,6 +47,24 @@ absl::StatusOr<PipelineConfig> LayerConfigs(
     const std::string& default_text, const std::string& default_name,
     const std::string& config_path, const std::vector<std::string>& sets);
 
+// Multi-scale inference settings (InferenceConfig, built and validated).
+struct InferenceOptions {
+  data::ChipSamplerOptions scales;  // WHOLE_IMAGE: test scales, valid ranges
+  double score_threshold = 1e-3;
+  double nms_threshold = 0.5;
+  int64_t max_detections = 100;
+  bool soft_nms = false;
+  double soft_nms_sigma = 0.55;
+  int32_t max_tile_side = 0;  // 0: never tile
+  int32_t tile_overlap = 256;
+};
+
+// Validates `config`; with no scales, the first of `training`'s scales with
+// no valid-range limit. Errors name PipelineConfig.<field>.
+absl::StatusOr<InferenceOptions> BuildInferenceOptions(
+    const InferenceConfig& config, const data::ChipSamplerConfig& training,
+    const std::string& field);
+
 enum class Stage { kRpn, kProposals, kDetector, kEval };
 const char* StageName(Stage stage);
 
@@ -58,7 +76,7 @@ struct Pipeline {
   data::ChipLoaderOptions loader;
   models::FasterRcnnOptions model;      // the detector
   models::FasterRcnnOptions rpn_model;  // the short-schedule RPN
-  data::ChipSamplerOptions eval;        // test scales (whole images)
+  InferenceOptions eval;                // test scales, merging, limits
   std::vector<Stage> stages;            // in order
   std::string work_dir;                 // resolved, absolute
   std::string proposals_file;           // resolved; empty for NONE

@@ -32,7 +32,9 @@ TEST(ConfigTest, DefaultBuildsWithAllFourStages) {
   EXPECT_TRUE(p.rpn_model.rpn_only);
   EXPECT_FALSE(p.model.rpn_only);
   EXPECT_EQ(p.model.num_classes, 5);
-  EXPECT_EQ(p.eval.mode, data::ChipMode::kWholeImage);
+  EXPECT_EQ(p.eval.scales.mode, data::ChipMode::kWholeImage);
+  EXPECT_EQ(p.eval.scales.scales.size(), 3u);
+  EXPECT_FALSE(p.eval.soft_nms);
   EXPECT_EQ(p.proposals_file, p.work_dir + "/proposals.bin");
   EXPECT_THAT(p.work_dir, HasSubstr("sniper_runs/default_synthetic"));
   // One seed drives every component.
@@ -112,6 +114,9 @@ TEST(ConfigTest, ValidationErrorsNameTheField) {
       {"device=gpu", "PipelineConfig.device: must be cpu, cuda, cuda:N"},
       {"device=cuda:x", "PipelineConfig.device"},
       {"optimizer.initial_loss_scale=0", "PipelineConfig.optimizer"},
+      {"eval.merge=MERGE_UNSPECIFIED", "PipelineConfig.eval.merge"},
+      {"eval.max_tile_side=32", "PipelineConfig.eval.max_tile_side"},
+      {"eval.nms_threshold=0", "PipelineConfig.eval.nms_threshold"},
       {"optimizer.max_nonfinite_steps_in_a_row=0",
        "PipelineConfig.optimizer.max_nonfinite_steps_in_a_row"},
   };

@@ -221,6 +221,34 @@ void DrawLabel(data::RgbImage* image, int x, int y, absl::string_view text,
   DrawText(image, x + scale, y + scale, text, foreground, scale);
 }
 
+int DrawLabeledBoxes(data::RgbImage* image,
+                     const std::vector<LabeledBox>& boxes,
+                     const std::vector<std::string>& names, float threshold) {
+  std::vector<const LabeledBox*> order;
+  for (const LabeledBox& b : boxes) {
+    if (b.score >= threshold) order.push_back(&b);
+  }
+  // Lowest score first, so the best box and label end up on top.
+  std::stable_sort(order.begin(), order.end(),
+                   [](const LabeledBox* a, const LabeledBox* b) {
+                     return a->score < b->score;
+                   });
+  for (const LabeledBox* b : order) {
+    const Color color = PaletteColor(b->label);
+    DrawRect(image, static_cast<int>(b->x1), static_cast<int>(b->y1),
+             static_cast<int>(b->x2), static_cast<int>(b->y2), color, 3);
+    const std::string name =
+        b->label >= 0 && b->label < static_cast<int>(names.size())
+            ? names[b->label]
+            : absl::StrFormat("%d", b->label);
+    DrawLabel(image, static_cast<int>(b->x1) - 2,
+              std::max(0, static_cast<int>(b->y1) - 18),
+              absl::StrFormat("%s %.2f", name, b->score), color,
+              {255, 255, 255}, 2);
+  }
+  return static_cast<int>(order.size());
+}
+
 data::RgbImage PlotSeries(absl::string_view title, absl::string_view x_label,
                           const std::vector<Series>& series, int width,
                           int height, bool log_y) {

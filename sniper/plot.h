@@ -37,6 +37,20 @@ int TextWidth(absl::string_view text, int scale = 2);
 void DrawLabel(data::RgbImage* image, int x, int y, absl::string_view text,
                Color background, Color foreground, int scale = 2);
 
+// A detection to draw: corners in the image's pixels, its score and label.
+struct LabeledBox {
+  float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+  float score = 0;
+  int label = 0;
+};
+
+// Draws the boxes scoring at least `threshold` (best on top) in their
+// class colours with "NAME 0.93" labels; `names[label]` names a class
+// (a missing name prints the label number). Returns how many were drawn.
+int DrawLabeledBoxes(data::RgbImage* image,
+                     const std::vector<LabeledBox>& boxes,
+                     const std::vector<std::string>& names, float threshold);
+
 struct Series {
   std::string name;
   Color color;

@@ -15,9 +15,9 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "configs/default_synthetic_embedded.h"
 #include "glog/logging.h"
 #include "google/protobuf/text_format.h"
+#include "sniper/cli.h"
 #include "sniper/config.h"
 #include "sniper/trainer.h"
 
@@ -46,49 +46,18 @@ constexpr char kUsage[] =
     "      --set 'schedule.decay_epochs=[4, 6]' --resume\n"
     "--set path=value may be repeated; lists are [a, b], messages {...}.";
 
-// --set may repeat and its values may hold commas, which absl's list flags
-// would split: take them out of argv before absl parses the rest.
-std::vector<std::string> TakeSets(int* argc, char** argv) {
-  std::vector<std::string> sets;
-  int out = 1;
-  for (int i = 1; i < *argc; ++i) {
-    const char* a = argv[i];
-    if (std::strncmp(a, "--set=", 6) == 0) {
-      sets.push_back(a + 6);
-    } else if (std::strcmp(a, "--set") == 0 && i + 1 < *argc) {
-      sets.push_back(argv[++i]);
-    } else {
-      argv[out++] = argv[i];
-    }
-  }
-  *argc = out;
-  return sets;
-}
-
-int Fail(const absl::Status& s) {
-  std::fprintf(stderr, "error: %s\n", std::string(s.message()).c_str());
-  return 1;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> sets = TakeSets(&argc, argv);
+  std::vector<std::string> sets = sniper::TakeSetFlags(&argc, argv);
   absl::SetProgramUsageMessage(kUsage);
   absl::ParseCommandLine(argc, argv);
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
 
-  if (!absl::GetFlag(FLAGS_work_dir).empty()) {
-    sets.push_back(
-        absl::StrCat("output.work_dir=", absl::GetFlag(FLAGS_work_dir)));
-  }
-  absl::StatusOr<sniper::PipelineConfig> merged = sniper::LayerConfigs(
-      sniper::embedded::kDefaultSynthetic, "configs/default_synthetic.pbtxt",
-      absl::GetFlag(FLAGS_config), sets);
-  if (!merged.ok()) return Fail(merged.status());
-  absl::StatusOr<sniper::Pipeline> pipeline = sniper::BuildPipeline(*merged);
-  if (!pipeline.ok()) return Fail(pipeline.status());
+  absl::StatusOr<sniper::Pipeline> pipeline = sniper::PipelineFromFlags(
+      absl::GetFlag(FLAGS_config), sets, absl::GetFlag(FLAGS_work_dir));
+  if (!pipeline.ok()) return sniper::FailWith(pipeline.status());
   if (absl::GetFlag(FLAGS_print_config)) {
     std::string text;
     google::protobuf::TextFormat::PrintToString(pipeline->config, &text);
@@ -113,13 +82,13 @@ int main(int argc, char** argv) {
         absl::StrAppend(&names, names.empty() ? "" : ", ",
                         sniper::StageName(s));
       }
-      return Fail(absl::InvalidArgumentError(absl::StrCat(
+      return sniper::FailWith(absl::InvalidArgumentError(absl::StrCat(
           "--stage=", stage, ": this config's stages are ", names)));
     }
   }
   absl::StatusOr<sniper::RunSummary> run =
       sniper::RunPipeline(*pipeline, options);
-  if (!run.ok()) return Fail(run.status());
+  if (!run.ok()) return sniper::FailWith(run.status());
   for (const sniper::StageSummary& s : run->stages) {
     if (s.stage == sniper::Stage::kEval && s.coco_stats.size() == 12) {
       std::printf(

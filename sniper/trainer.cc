@@ -38,6 +38,7 @@
 #include "port/torch_compat.h"
 #include "sniper/batch.h"
 #include "sniper/event_writer.h"
+#include "sniper/inference.h"
 #include "sniper/loss_scaler.h"
 #include "sniper/plot.h"
 
@@ -209,38 +210,6 @@ absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log) {
 
 int32_t RoundUp(int32_t v, int32_t m) { return (v + m - 1) / m * m; }
 
-// One whole image at a sampler scale, rendered into a canvas rounded up to
-// 32: [1, 3, H, W] plus the scale and the valid (height, width).
-struct WholeImage {
-  torch::Tensor tensor;
-  data::ImageAtScale at;
-};
-
-absl::StatusOr<WholeImage> RenderWholeImage(
-    const data::CocoDataset& ds, const std::string& dir,
-    const data::ChipSampler& sampler, size_t index, int scale_index,
-    const data::ChipRenderOptions& base) {
-  const data::CocoImage& im = ds.image(index);
-  WholeImage out;
-  out.at = data::MakeImageAtScale(sampler.options(), scale_index, im.width,
-                                  im.height, sampler.options().stride);
-  data::ChipRecord record;
-  record.image_index = static_cast<uint32_t>(index);
-  record.scale_index = static_cast<uint16_t>(scale_index);
-  record.chip = {0, 0, out.at.scaled_width, out.at.scaled_height};
-  data::ChipRenderOptions render = base;
-  render.canvas_width = RoundUp(out.at.scaled_width, 32);
-  render.canvas_height = RoundUp(out.at.scaled_height, 32);
-  render.chip_size = std::max(render.canvas_width, render.canvas_height);
-  out.tensor = torch::empty({1, 3, render.canvas_height, render.canvas_width});
-  data::ChipLabels labels;
-  data::ChipLoadStats stats;
-  RETURN_IF_ERROR(data::LoadChip(ds, dir, sampler, record, /*flip=*/false,
-                                 render, out.tensor.data_ptr(), &labels,
-                                 &stats));
-  return out;
-}
-
 // ---------------------------------------------------------------------------
 // Checkpoints.
 
@@ -288,7 +257,8 @@ absl::Status SaveCheckpoint(const std::string& path, models::FasterRcnn& model,
                             torch::optim::Optimizer* optimizer,
                             const Position& pos, const Counters& counters,
                             const History& history, bool finished,
-                            const std::string& config_text) {
+                            const std::string& config_text,
+                            const data::CocoDataset& dataset) {
   try {
     torch::serialize::OutputArchive root;
     torch::serialize::OutputArchive m;
@@ -311,6 +281,15 @@ absl::Status SaveCheckpoint(const std::string& path, models::FasterRcnn& model,
     root.write("fp16_overflows", c10::IValue(counters.fp16_overflows));
     root.write("finished", c10::IValue(finished));
     root.write("config", c10::IValue(config_text));
+    // Class names travel with the weights (//sniper:detect draws them).
+    c10::List<std::string> names;
+    std::vector<int64_t> ids;
+    for (const data::CocoCategory& cat : dataset.categories()) {
+      names.push_back(cat.name);
+      ids.push_back(cat.id);
+    }
+    root.write("category_names", c10::IValue(names));
+    root.write("category_ids", torch::tensor(ids, torch::kInt64));
     {
       auto gen = at::detail::getDefaultCPUGenerator();
       std::lock_guard<std::mutex> lock(gen.mutex());
@@ -371,9 +350,15 @@ absl::StatusOr<Loaded> LoadCheckpoint(const std::string& path,
     out.counters.nonfinite = get("nonfinite").toInt();
     out.counters.skipped_chips = get("skipped_chips").toInt();
     out.counters.seconds = get("seconds").toDouble();
-    out.counters.loss_scale = get("loss_scale").toDouble();
-    out.counters.scaler_clean_steps = get("scaler_clean_steps").toInt();
-    out.counters.fp16_overflows = get("fp16_overflows").toInt();
+    // Added after the first checkpoints were written: optional.
+    c10::IValue v;
+    if (root.try_read("loss_scale", v)) out.counters.loss_scale = v.toDouble();
+    if (root.try_read("scaler_clean_steps", v)) {
+      out.counters.scaler_clean_steps = v.toInt();
+    }
+    if (root.try_read("fp16_overflows", v)) {
+      out.counters.fp16_overflows = v.toInt();
+    }
     out.finished = get("finished").toBool();
     torch::Tensor rng;
     root.read("torch_rng", rng);
@@ -413,19 +398,6 @@ struct Context {
   std::unique_ptr<EventWriter> events;
   std::FILE* metrics = nullptr;
   std::map<Stage, History> histories;
-};
-
-// Autocast for the scope when the run is mixed precision.
-class ScopedAutocast {
- public:
-  explicit ScopedAutocast(const Context& ctx) {
-    if (ctx.autocast.has_value()) {
-      guard_.emplace(ctx.device.type(), *ctx.autocast);
-    }
-  }
-
- private:
-  std::optional<compat::AutocastGuard> guard_;
 };
 
 // Learning rate before step `step` (0-based).
@@ -604,7 +576,8 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
         finished ? final_path
                  : absl::StrCat(dir, "/", CheckpointName(pos.step));
     RETURN_IF_ERROR(SaveCheckpoint(path, model, &optimizer, pos, counters,
-                                   history, finished, config_text));
+                                   history, finished, config_text,
+                                   ctx.data.train));
     auto all = ListCheckpoints(dir);
     for (int64_t i = 0;
          i + c.output().keep_checkpoints() < static_cast<int64_t>(all.size());
@@ -651,7 +624,8 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
     try {
       std::map<std::string, torch::Tensor> losses;
       {
-        const ScopedAutocast autocast(ctx);
+        const compat::OptionalAutocast autocast(ctx.device.type(),
+                                                ctx.autocast);
         losses =
             model->Losses(images, targets, StepSeed(c.seed(), stage, pos.step));
       }
@@ -810,15 +784,16 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   return summary;
 }
 
-// The model on one whole image; detections on the CPU in float32.
+// The RPN-only model on one whole scaled image; proposals on the CPU in
+// float32, scaled pixels.
 models::Detections DetectOne(const Context& ctx, models::FasterRcnn& model,
-                             const WholeImage& w) {
+                             const ScaledView& v) {
   std::vector<models::Detections> dets;
   {
-    const ScopedAutocast autocast(ctx);
-    dets = model->Detect(w.tensor.to(ctx.device),
-                         {{static_cast<double>(w.at.scaled_height),
-                           static_cast<double>(w.at.scaled_width)}});
+    const compat::OptionalAutocast autocast(ctx.device.type(), ctx.autocast);
+    dets = model->Detect(v.pixels.to(ctx.device),
+                         {{static_cast<double>(v.at.scaled_height),
+                           static_cast<double>(v.at.scaled_width)}});
   }
   const models::Detections& d = dets[0];
   return {d.boxes.to(torch::kCPU, torch::kFloat),
@@ -828,7 +803,10 @@ models::Detections DetectOne(const Context& ctx, models::FasterRcnn& model,
 absl::StatusOr<models::FasterRcnn> LoadFinal(
     const Context& ctx, Stage stage, models::FasterRcnnOptions options) {
   const Pipeline& p = ctx.p;
-  const std::string path = StageDir(p, stage) + "/final.pt";
+  const std::string path =
+      stage == Stage::kDetector && !ctx.options.checkpoint.empty()
+          ? ctx.options.checkpoint
+          : StageDir(p, stage) + "/final.pt";
   if (!fs::exists(path)) {
     return absl::FailedPreconditionError(
         absl::StrCat("stage ", StageName(stage), " has not finished: ", path,
@@ -864,18 +842,22 @@ absl::StatusOr<StageSummary> WriteProposalsStage(Context& ctx) {
   const Clock::time_point start = Clock::now();
   // Decode the next image while the network runs on this one.
   auto render = [&](size_t i, int s) {
-    return RenderWholeImage(ds, ctx.data.train_images, sampler, i, s,
-                            p.loader.render);
+    const data::CocoImage& im = ds.image(i);
+    const data::ImageAtScale at = data::MakeImageAtScale(
+        sampler.options(), s, im.width, im.height, sampler.options().stride);
+    return RenderView(ds, ctx.data.train_images, sampler, i, s,
+                      {0, 0, at.scaled_width, at.scaled_height},
+                      p.loader.render);
   };
   const int num_scales = sampler.num_scales();
   const int64_t jobs = static_cast<int64_t>(ds.num_images()) * num_scales;
-  std::future<absl::StatusOr<WholeImage>> next =
+  std::future<absl::StatusOr<ScaledView>> next =
       std::async(std::launch::async, render, 0, 0);
   std::vector<std::vector<data::ScoredBox>> per_scale(num_scales);
   for (int64_t job = 0; job < jobs; ++job) {
     const size_t i = job / num_scales;
     const int s = static_cast<int>(job % num_scales);
-    ASSIGN_OR_RETURN(WholeImage w, next.get());
+    ASSIGN_OR_RETURN(ScaledView w, next.get());
     if (job + 1 < jobs) {
       next = std::async(std::launch::async, render, (job + 1) / num_scales,
                         static_cast<int>((job + 1) % num_scales));
@@ -930,21 +912,16 @@ absl::Status DrawDetections(const Context& ctx, size_t image_index,
              static_cast<int>(b.x + b.w), static_cast<int>(b.y + b.h),
              {255, 255, 255}, 1);
   }
-  int drawn = 0;
-  for (auto it = dets.rbegin(); it != dets.rend(); ++it) {  // best on top
-    const evaluation::Detection& d = *it;
-    if (d.score < threshold) continue;
-    const int label = ds.LabelOfCategory(d.category_id);
-    const Color color = PaletteColor(label);
-    DrawRect(&image, static_cast<int>(d.x), static_cast<int>(d.y),
-             static_cast<int>(d.x + d.w), static_cast<int>(d.y + d.h), color,
-             3);
-    DrawLabel(&image, static_cast<int>(d.x) - 2,
-              std::max(0, static_cast<int>(d.y) - 18),
-              absl::StrFormat("%s %.2f", ds.categories()[label].name, d.score),
-              color, {255, 255, 255}, 2);
-    ++drawn;
+  std::vector<LabeledBox> boxes;
+  for (const evaluation::Detection& d : dets) {
+    boxes.push_back({static_cast<float>(d.x), static_cast<float>(d.y),
+                     static_cast<float>(d.x + d.w),
+                     static_cast<float>(d.y + d.h), static_cast<float>(d.score),
+                     ds.LabelOfCategory(d.category_id)});
   }
+  std::vector<std::string> names;
+  for (const data::CocoCategory& c : ds.categories()) names.push_back(c.name);
+  const int drawn = DrawLabeledBoxes(&image, boxes, names, threshold);
   RETURN_IF_ERROR(data::WritePngFile(path, image));
   ctx.log.Line(absl::StrCat("[eval] ", drawn,
                             " detections (score >= ", threshold, ") of ",
@@ -954,69 +931,42 @@ absl::Status DrawDetections(const Context& ctx, size_t image_index,
 
 absl::StatusOr<StageSummary> Evaluate(Context& ctx) {
   const Pipeline& p = ctx.p;
-  const EvalConfig& e = p.config.eval();
   StageSummary summary;
   summary.stage = Stage::kEval;
   ASSIGN_OR_RETURN(models::FasterRcnn model,
                    LoadFinal(ctx, Stage::kDetector, p.model));
-  torch::NoGradGuard no_grad;
-  data::ChipSampler sampler(p.eval);
+  MultiScaleDetector detector(std::move(model), p.eval, p.loader.render,
+                              ctx.device, ctx.autocast);
   const data::CocoDataset& ds = ctx.data.val;
-  const int num_scales = sampler.num_scales();
-  const int64_t jobs = static_cast<int64_t>(ds.num_images()) * num_scales;
-  auto render = [&](int64_t job) {
-    return RenderWholeImage(ds, ctx.data.val_images, sampler, job / num_scales,
-                            static_cast<int>(job % num_scales),
-                            p.loader.render);
-  };
   const Clock::time_point start = Clock::now();
-  std::future<absl::StatusOr<WholeImage>> next =
-      std::async(std::launch::async, render, 0);
+  // Decode and resample the next image while the network runs on this one.
+  auto prepare = [&](size_t i) {
+    return detector.Prepare(ds, ctx.data.val_images, i);
+  };
+  std::future<absl::StatusOr<PreparedImage>> next =
+      std::async(std::launch::async, prepare, 0);
   std::vector<evaluation::Detection> all;
-  std::vector<torch::Tensor> boxes, scores, labels;
-  for (int64_t job = 0; job < jobs; ++job) {
-    const size_t i = job / num_scales;
-    const int s = static_cast<int>(job % num_scales);
-    ASSIGN_OR_RETURN(WholeImage w, next.get());
-    if (job + 1 < jobs) next = std::async(std::launch::async, render, job + 1);
-    const models::Detections dets = DetectOne(ctx, model, w);
-    // Original pixels, kept inside this scale's valid range.
-    torch::Tensor b = dets.boxes / w.at.scale;
-    const data::ScaleSpec& spec = p.eval.scales[s];
-    torch::Tensor size = ((b.select(1, 2) - b.select(1, 0)).clamp_min(0) *
-                          (b.select(1, 3) - b.select(1, 1)).clamp_min(0))
-                             .sqrt();
-    torch::Tensor keep = (size >= spec.valid_min) & (size < spec.valid_max) &
-                         (dets.scores >= e.score_threshold());
-    boxes.push_back(b.index({keep}));
-    scores.push_back(dets.scores.index({keep}));
-    labels.push_back(dets.labels.index({keep}));
-    if (s != num_scales - 1) continue;
-    torch::Tensor B = torch::cat(boxes), S = torch::cat(scores),
-                  L = torch::cat(labels);
-    boxes.clear(), scores.clear(), labels.clear();
-    torch::Tensor order = ops::BatchedNms(B, S, L, e.nms_threshold());
-    if (order.size(0) > e.max_detections()) {
-      order = order.narrow(0, 0, e.max_detections());
+  for (size_t i = 0; i < ds.num_images(); ++i) {
+    ASSIGN_OR_RETURN(PreparedImage views, next.get());
+    if (i + 1 < ds.num_images()) {
+      next = std::async(std::launch::async, prepare, i + 1);
     }
-    B = B.index_select(0, order).contiguous();
-    S = S.index_select(0, order).contiguous();
-    L = L.index_select(0, order).contiguous();
+    const ImageDetections d = detector.Run(views);
     const size_t first = all.size();
-    for (int64_t k = 0; k < B.size(0); ++k) {
-      const float* bb = B.data_ptr<float>() + 4 * k;
-      evaluation::Detection d;
-      d.image_id = ds.image(i).id;
-      d.category_id = ds.categories()[L.data_ptr<int64_t>()[k]].id;
-      d.x = bb[0];
-      d.y = bb[1];
-      d.w = bb[2] - bb[0];
-      d.h = bb[3] - bb[1];
-      d.score = S.data_ptr<float>()[k];
-      all.push_back(d);
+    for (int64_t k = 0; k < d.boxes.size(0); ++k) {
+      const float* bb = d.boxes.data_ptr<float>() + 4 * k;
+      evaluation::Detection det;
+      det.image_id = ds.image(i).id;
+      det.category_id = ds.categories()[d.labels.data_ptr<int64_t>()[k]].id;
+      det.x = bb[0];
+      det.y = bb[1];
+      det.w = bb[2] - bb[0];
+      det.h = bb[3] - bb[1];
+      det.score = d.scores.data_ptr<float>()[k];
+      all.push_back(det);
     }
     ++summary.images;
-    if (i == 0 && e.draw_example()) {
+    if (i == 0 && p.config.eval().draw_example()) {
       RETURN_IF_ERROR(DrawDetections(ctx, 0, {all.begin() + first, all.end()},
                                      p.work_dir + "/detections.png"));
     }
@@ -1157,7 +1107,7 @@ bool HoldsRun(const Pipeline& p, std::optional<Stage> only) {
   return false;
 }
 
-absl::StatusOr<torch::Device> ResolveDevice(const PipelineConfig& c) {
+absl::StatusOr<torch::Device> ResolveDeviceOf(const PipelineConfig& c) {
   const std::string& d = c.device();
   if (d == "cpu" || (d.empty() && !torch::cuda::is_available())) {
     return torch::Device(torch::kCPU);
@@ -1196,7 +1146,12 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
         " holds checkpoints of an earlier run: pass --resume to continue "
         "it or --overwrite to start over"));
   }
-  RETURN_IF_ERROR(WriteTextProtoFile(p.work_dir + "/config.pbtxt", p.config));
+  const bool trains = !options.only_stage.has_value() ||
+                      *options.only_stage == Stage::kRpn ||
+                      *options.only_stage == Stage::kDetector;
+  if (trains) {
+    RETURN_IF_ERROR(WriteTextProtoFile(p.work_dir + "/config.pbtxt", p.config));
+  }
   RunLog log(p.work_dir + "/train.log", options.progress);
   const int hw =
       static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -1204,7 +1159,7 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
                           ? p.config.threads()
                           : std::max(1, hw - std::max(0, p.loader.threads - 1));
   at::set_num_threads(threads);
-  ASSIGN_OR_RETURN(const torch::Device device, ResolveDevice(p.config));
+  ASSIGN_OR_RETURN(const torch::Device device, ResolveDeviceOf(p.config));
   std::optional<c10::ScalarType> autocast;
   switch (p.config.precision()) {
     case PipelineConfig::BF16:
@@ -1289,6 +1244,51 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
     RETURN_IF_ERROR(WriteLossCurve(ctx));
   }
   return run;
+}
+
+absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
+  std::string bytes;
+  RETURN_IF_ERROR(ReadFileToString(path, &bytes));
+  CheckpointInfo info;
+  try {
+    torch::serialize::InputArchive root;
+    std::istringstream in(bytes);
+    root.load_from(in, torch::Device(torch::kCPU));
+    c10::IValue v;
+    root.read("config", v);
+    info.config_text = v.toStringRef();
+    root.read("step", v);
+    info.step = v.toInt();
+    if (root.try_read("category_names", v)) {
+      for (const c10::IValue& name : v.toListRef()) {
+        info.category_names.push_back(name.toStringRef());
+      }
+      torch::Tensor ids;
+      root.read("category_ids", ids);
+      ids = ids.contiguous();
+      info.category_ids.assign(ids.data_ptr<int64_t>(),
+                               ids.data_ptr<int64_t>() + ids.numel());
+    }
+  } catch (const c10::Error& e) {
+    return absl::DataLossError(absl::StrCat("cannot read checkpoint ", path,
+                                            ": ", e.what_without_backtrace()));
+  }
+  return info;
+}
+
+absl::Status LoadCheckpointWeights(const std::string& path,
+                                   models::FasterRcnn& model,
+                                   torch::Device device) {
+  model->to(device);
+  ASSIGN_OR_RETURN(Loaded l, LoadCheckpoint(path, model, nullptr, device));
+  (void)l;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<torch::Device> ResolveDevice(const std::string& device) {
+  PipelineConfig c;
+  c.set_device(device);
+  return ResolveDeviceOf(c);
 }
 
 }  // namespace sniper

@@ -50,6 +50,9 @@ struct RunOptions {
   int64_t interrupt_after_step = 0;
   // Print progress lines to stderr (the log file gets them regardless).
   bool progress = true;
+  // The eval stage evaluates this checkpoint instead of
+  // <work_dir>/detector/final.pt (//sniper:eval --checkpoint).
+  std::string checkpoint;
 };
 
 // What a run did, for the summary and tests.
@@ -77,6 +80,26 @@ struct RunSummary {
 // Runs the pipeline's stages in order (or `options.only_stage`).
 absl::StatusOr<RunSummary> RunPipeline(const Pipeline& pipeline,
                                        const RunOptions& options);
+
+// What a checkpoint says about itself: the merged config it was trained
+// with (text format), its step and the dataset's categories (contiguous
+// label k is category_ids[k], named category_names[k]).
+struct CheckpointInfo {
+  std::string config_text;
+  int64_t step = 0;
+  std::vector<int64_t> category_ids;
+  std::vector<std::string> category_names;
+};
+absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path);
+
+// Loads a checkpoint's weights into `model` (built with the checkpoint's
+// options) on `device`.
+absl::Status LoadCheckpointWeights(const std::string& path,
+                                   models::FasterRcnn& model,
+                                   torch::Device device);
+
+// "cpu", "cuda", "cuda:N" or "" (CUDA when present, else the CPU).
+absl::StatusOr<torch::Device> ResolveDevice(const std::string& device);
 
 }  // namespace sniper
 

@@ -15,6 +15,7 @@
 #include "configs/default_synthetic_embedded.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "port/proto_io.h"
 #include "port/status_matchers.h"
 #include "sniper/config.h"
 #include "sniper/event_writer.h"
@@ -149,6 +150,31 @@ TEST(TrainerTest, AllStagesThenInterruptAndResumeIsBitwiseIdentical) {
   EXPECT_EQ(detector_losses, 6);
   EXPECT_EQ(rpn_losses, 3);
   EXPECT_EQ(ap, 1);
+
+  // The checkpoint carries its config and the class names.
+  ASSERT_OK_AND_ASSIGN(CheckpointInfo info,
+                       ReadCheckpointInfo(w + "/detector/final.pt"));
+  EXPECT_EQ(info.step, 6);
+  EXPECT_THAT(
+      info.category_names,
+      ::testing::ElementsAre("disc", "square", "triangle", "ring", "stripes"));
+  EXPECT_EQ(info.category_ids.size(), 5u);
+  PipelineConfig saved;
+  ASSERT_OK(ParseTextProto(info.config_text, "saved", &saved));
+  EXPECT_EQ(saved.schedule().max_steps(), 6);
+
+  // Evaluating that checkpoint from another work directory (what
+  // //sniper:eval --checkpoint does) gives the same numbers.
+  {
+    const Pipeline other = TinyPipeline("eval_only");
+    RunOptions eval = Quiet();
+    eval.only_stage = Stage::kEval;
+    eval.checkpoint = w + "/detector/final.pt";
+    ASSERT_OK_AND_ASSIGN(RunSummary e, RunPipeline(other, eval));
+    ASSERT_EQ(e.stages.size(), 1u);
+    EXPECT_EQ(e.stages[0].coco_stats, run.stages[3].coco_stats);
+    EXPECT_FALSE(fs::exists(other.work_dir + "/config.pbtxt"));
+  }
 
   // A second run in a directory that holds one: refused without flags.
   EXPECT_THAT(

@@ -1,0 +1,45 @@
+#include "sniper/cli.h"
+
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "configs/default_synthetic_embedded.h"
+
+namespace sniper {
+
+std::vector<std::string> TakeSetFlags(int* argc, char** argv) {
+  std::vector<std::string> sets;
+  int out = 1;
+  for (int i = 1; i < *argc; ++i) {
+    const char* a = argv[i];
+    if (std::strncmp(a, "--set=", 6) == 0) {
+      sets.push_back(a + 6);
+    } else if (std::strcmp(a, "--set") == 0 && i + 1 < *argc) {
+      sets.push_back(argv[++i]);
+    } else {
+      argv[out++] = argv[i];
+    }
+  }
+  *argc = out;
+  return sets;
+}
+
+absl::StatusOr<Pipeline> PipelineFromFlags(const std::string& config_path,
+                                           std::vector<std::string> sets,
+                                           const std::string& work_dir) {
+  if (!work_dir.empty())
+    sets.push_back(absl::StrCat("output.work_dir=", work_dir));
+  absl::StatusOr<PipelineConfig> merged =
+      LayerConfigs(embedded::kDefaultSynthetic,
+                   "configs/default_synthetic.pbtxt", config_path, sets);
+  if (!merged.ok()) return merged.status();
+  return BuildPipeline(*merged);
+}
+
+int FailWith(const absl::Status& status) {
+  std::fprintf(stderr, "error: %s\n", std::string(status.message()).c_str());
+  return 1;
+}
+
+}  // namespace sniper

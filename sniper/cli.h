@@ -1,0 +1,32 @@
+// File: sniper/cli.h
+//
+// What //sniper:train, //sniper:eval and //sniper:detect share: the
+// repeatable --set flag and the layered, validated pipeline.
+#ifndef SNIPER_SNIPER_CLI_H_
+#define SNIPER_SNIPER_CLI_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "sniper/config.h"
+
+namespace sniper {
+
+// Removes every "--set=X" / "--set X" from argv and returns the Xs in
+// order (absl's list flags would split values at commas).
+std::vector<std::string> TakeSetFlags(int* argc, char** argv);
+
+// The embedded default, then `config_path` (may be empty), then `sets`,
+// then output.work_dir=`work_dir` when given; validated.
+absl::StatusOr<Pipeline> PipelineFromFlags(const std::string& config_path,
+                                           std::vector<std::string> sets,
+                                           const std::string& work_dir);
+
+// Prints "error: <message>" to stderr and returns 1.
+int FailWith(const absl::Status& status);
+
+}  // namespace sniper
+
+#endif  // SNIPER_SNIPER_CLI_H_

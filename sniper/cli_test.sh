@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# //sniper:train, //sniper:eval and //sniper:detect end to end on a tiny
+# synthetic set.
+set -euo pipefail
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+sets=(--set dataset.synthetic.train_images=8 --set dataset.synthetic.val_images=3
+      --set dataset.synthetic.min_side=160 --set dataset.synthetic.max_side=320
+      --set "dataset.synthetic.cache_dir=$tmp/syn"
+      --set 'sampler.scales[0].size.long_side=512' --set 'eval.scales[0].size.long_side=512'
+      --set negatives.rpn_schedule.max_steps=2 --set schedule.max_steps=3
+      --set schedule.warmup_steps=1 --set negatives.rpn_schedule.warmup_steps=1
+      --set loader.batch_size=4 --set threads=1)
+sniper/train --work_dir="$tmp/run" --quiet "${sets[@]}" > "$tmp/train.out"
+grep -q "^AP " "$tmp/train.out"
+# Same numbers from the eval tool.
+sniper/eval --work_dir="$tmp/run" --quiet "${sets[@]}" > "$tmp/eval.out"
+diff <(grep "^AP " "$tmp/train.out") <(grep "^AP " "$tmp/eval.out")
+test -s "$tmp/run/detections_val.json"
+# A second training run into the same directory is refused.
+if sniper/train --work_dir="$tmp/run" --quiet "${sets[@]}" 2> "$tmp/err.txt"; then
+  echo "expected a refusal"; exit 1
+fi
+grep -q -- "--resume" "$tmp/err.txt"
+# Bad flags name the field.
+if sniper/train --set optimizer.base_lr=-1 2> "$tmp/err.txt"; then exit 1; fi
+grep -q "PipelineConfig.optimizer.base_lr" "$tmp/err.txt"
+# Detection on one file and on a directory (tiled).
+img="$(ls "$tmp"/syn/images/val_*.jpg | head -1)"
+sniper/detect --checkpoint="$tmp/run/detector/final.pt" --image="$img" \
+  --out="$tmp/one.png" --score_threshold=0 > "$tmp/detect.out"
+test -s "$tmp/one.png"
+mkdir -p "$tmp/dir"
+cp "$tmp"/syn/images/val_*.jpg "$tmp/dir/"
+sniper/detect --checkpoint="$tmp/run/detector/final.pt" --image="$tmp/dir" \
+  --out="$tmp/dets" --set eval.max_tile_side=128 --set eval.tile_overlap=32 \
+  --set eval.merge=SOFT_NMS > "$tmp/detect_dir.out"
+test "$(ls "$tmp"/dets/*.png | wc -l)" -eq 3
+grep -q '"category_id"' "$tmp/dets/detections.json" || grep -q '^\[$' "$tmp/dets/detections.json"
+grep -q '"file_name"' "$tmp/dets/images.json"
+echo PASS

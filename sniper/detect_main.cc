@@ -1,0 +1,203 @@
+// bazel run //sniper:detect -- --checkpoint=run/detector/final.pt
+//     --image=in.jpg [--out=out.png]
+// bazel run //sniper:detect -- --checkpoint=... --image=photos/ --out=dets/
+//
+// Multi-scale inference (sniper/inference.h) with a trained detector, using
+// the config saved in its checkpoint (--set overrides inference settings,
+// e.g. --set eval.merge=SOFT_NMS --set eval.max_tile_side=2048). One image:
+// draws the boxes with class names and scores into --out. A directory:
+// every .jpg/.jpeg/.png in it, pictures into --out/<name>.png, and
+// --out/detections.json (COCO results) with --out/images.json giving each
+// image id's file.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "data/coco_dataset.h"
+#include "data/image_decode.h"
+#include "data/image_io.h"
+#include "evaluation/coco_eval.h"
+#include "glog/logging.h"
+#include "port/paths.h"
+#include "port/proto_io.h"
+#include "port/status_macros.h"
+#include "sniper/cli.h"
+#include "sniper/config.h"
+#include "sniper/inference.h"
+#include "sniper/plot.h"
+#include "sniper/trainer.h"
+
+ABSL_FLAG(std::string, checkpoint, "", "a detector checkpoint (final.pt)");
+ABSL_FLAG(std::string, image, "", "an image file, or a directory of images");
+ABSL_FLAG(std::string, out, "",
+          "image: the PNG to write (default detections.png); directory: the "
+          "output directory (default detections/)");
+ABSL_FLAG(double, score_threshold, 0.5,
+          "draw detections scoring at least this");
+ABSL_FLAG(std::string, device, "",
+          "cpu, cuda, cuda:N (default: CUDA if present)");
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool IsImage(const fs::path& p) {
+  const std::string ext = absl::AsciiStrToLower(p.extension().string());
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
+}
+
+absl::Status Run(std::vector<std::string> sets) {
+  const std::string ckpt =
+      sniper::ResolveUserPath(absl::GetFlag(FLAGS_checkpoint));
+  const std::string input = sniper::ResolveUserPath(absl::GetFlag(FLAGS_image));
+  if (ckpt.empty() || input.empty()) {
+    return absl::InvalidArgumentError("--checkpoint and --image are required");
+  }
+  ASSIGN_OR_RETURN(sniper::CheckpointInfo info,
+                   sniper::ReadCheckpointInfo(ckpt));
+  sniper::PipelineConfig config;
+  RETURN_IF_ERROR(sniper::ParseTextProto(
+      info.config_text, absl::StrCat(ckpt, " (config)"), &config));
+  for (const std::string& s : sets) {
+    RETURN_IF_ERROR(sniper::ApplyAssignment(s, &config));
+  }
+  ASSIGN_OR_RETURN(sniper::Pipeline p, sniper::BuildPipeline(config));
+  ASSIGN_OR_RETURN(torch::Device device,
+                   sniper::ResolveDevice(absl::GetFlag(FLAGS_device)));
+  sniper::models::FasterRcnn model(p.model);
+  RETURN_IF_ERROR(sniper::LoadCheckpointWeights(ckpt, model, device));
+  std::optional<c10::ScalarType> autocast;
+  if (p.config.precision() == sniper::PipelineConfig::BF16) {
+    autocast = c10::ScalarType::BFloat16;
+  } else if (p.config.precision() == sniper::PipelineConfig::FP16 &&
+             device.is_cuda()) {
+    autocast = c10::ScalarType::Half;
+  }
+
+  // The images, as a dataset without boxes.
+  const bool is_dir = fs::is_directory(input);
+  std::vector<fs::path> files;
+  if (is_dir) {
+    for (const auto& e : fs::directory_iterator(input)) {
+      if (e.is_regular_file() && IsImage(e.path())) files.push_back(e.path());
+    }
+    std::sort(files.begin(), files.end());
+    if (files.empty()) {
+      return absl::NotFoundError(
+          absl::StrCat(input, ": no .jpg/.jpeg/.png files"));
+    }
+  } else {
+    files.push_back(input);
+  }
+  const std::string image_dir =
+      is_dir ? input : fs::path(input).parent_path().string();
+  std::vector<sniper::data::CocoImage> images;
+  for (size_t i = 0; i < files.size(); ++i) {
+    sniper::data::DecodeRequest probe;
+    probe.scale = 0.125;  // only the size is needed
+    ASSIGN_OR_RETURN(
+        sniper::data::DecodedRegion r,
+        sniper::data::DecodeImageFileRegion(files[i].string(), probe));
+    sniper::data::CocoImage im;
+    im.id = static_cast<int64_t>(i) + 1;
+    im.width = r.full_width;
+    im.height = r.full_height;
+    im.file_name = files[i].filename().string();
+    images.push_back(im);
+  }
+  std::vector<std::string> names = info.category_names;
+  std::vector<sniper::data::CocoCategory> cats;
+  for (int64_t k = 0; k < p.model.num_classes; ++k) {
+    sniper::data::CocoCategory c;
+    c.id = k < static_cast<int64_t>(info.category_ids.size())
+               ? info.category_ids[k]
+               : k + 1;
+    c.name = k < static_cast<int64_t>(names.size()) ? names[k]
+                                                    : absl::StrCat("class", k);
+    cats.push_back(c);
+  }
+  if (names.empty()) {
+    for (const auto& c : cats) names.push_back(c.name);
+  }
+  const sniper::data::CocoDataset ds = sniper::data::CocoDataset::FromParts(
+      input, images, cats, {}, {}, {}, {}, {});
+
+  sniper::MultiScaleDetector detector(std::move(model), p.eval, p.loader.render,
+                                      device, autocast);
+  std::string out = sniper::ResolveUserPath(absl::GetFlag(FLAGS_out));
+  if (out.empty()) out = is_dir ? "detections" : "detections.png";
+  if (is_dir) fs::create_directories(out);
+  std::vector<sniper::evaluation::Detection> all;
+  std::string images_json = "[";
+  for (size_t i = 0; i < files.size(); ++i) {
+    ASSIGN_OR_RETURN(sniper::PreparedImage views,
+                     detector.Prepare(ds, image_dir, i));
+    const sniper::ImageDetections d = detector.Run(views);
+    std::vector<sniper::LabeledBox> boxes;
+    for (int64_t k = 0; k < d.boxes.size(0); ++k) {
+      const float* b = d.boxes.data_ptr<float>() + 4 * k;
+      const float score = d.scores.data_ptr<float>()[k];
+      const int64_t label = d.labels.data_ptr<int64_t>()[k];
+      boxes.push_back({b[0], b[1], b[2], b[3], score, static_cast<int>(label)});
+      all.push_back({images[i].id, cats[label].id, b[0], b[1], b[2] - b[0],
+                     b[3] - b[1], score});
+    }
+    sniper::data::DecodeRequest full;
+    full.reduce = false;
+    ASSIGN_OR_RETURN(
+        sniper::data::DecodedRegion r,
+        sniper::data::DecodeImageFileRegion(files[i].string(), full));
+    const int drawn = sniper::DrawLabeledBoxes(
+        &r.image, boxes, names,
+        static_cast<float>(absl::GetFlag(FLAGS_score_threshold)));
+    const std::string png =
+        is_dir ? (fs::path(out) / (files[i].stem().string() + ".png")).string()
+               : out;
+    RETURN_IF_ERROR(sniper::data::WritePngFile(png, r.image));
+    std::printf("%s: %lld detections, %d drawn (score >= %.2f) -> %s\n",
+                files[i].filename().c_str(),
+                static_cast<long long>(d.boxes.size(0)), drawn,
+                absl::GetFlag(FLAGS_score_threshold), png.c_str());
+    absl::StrAppendFormat(&images_json,
+                          "%s\n{\"id\": %d, \"file_name\": \"%s\", \"width\": "
+                          "%d, \"height\": %d}",
+                          i ? "," : "", images[i].id, images[i].file_name,
+                          images[i].width, images[i].height);
+  }
+  if (is_dir) {
+    RETURN_IF_ERROR(sniper::evaluation::WriteResultsJson(
+        (fs::path(out) / "detections.json").string(), all));
+    RETURN_IF_ERROR(sniper::WriteFileAtomically(
+        (fs::path(out) / "images.json").string(), images_json + "\n]\n"));
+    std::printf(
+        "COCO results: %s/detections.json (image ids: %s/images.json)\n",
+        out.c_str(), out.c_str());
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> sets = sniper::TakeSetFlags(&argc, argv);
+  absl::SetProgramUsageMessage(
+      "Detects objects with a trained SNIPER detector.\n"
+      "  bazel run //sniper:detect -- --checkpoint=final.pt --image=in.jpg "
+      "--out=out.png\n"
+      "  bazel run //sniper:detect -- --checkpoint=final.pt --image=dir/ "
+      "--out=dets/");
+  absl::ParseCommandLine(argc, argv);
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  const absl::Status s = Run(sets);
+  if (!s.ok()) return sniper::FailWith(s);
+  return 0;
+}

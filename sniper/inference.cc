@@ -1,0 +1,206 @@
+#include "sniper/inference.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "data/chip_loader.h"
+#include "ops/nms.h"
+#include "ops/soft_nms.h"
+#include "port/status_macros.h"
+#include "port/torch_compat.h"
+
+namespace sniper {
+namespace {
+
+int32_t RoundUp32(int32_t v) { return (v + 31) / 32 * 32; }
+
+}  // namespace
+
+std::vector<data::Chip> ViewWindows(const data::ImageAtScale& at,
+                                    int32_t max_tile_side, int32_t overlap) {
+  const int32_t w = at.scaled_width, h = at.scaled_height;
+  if (max_tile_side <= 0 || std::max(w, h) <= max_tile_side) {
+    return {data::Chip{0, 0, w, h}};
+  }
+  std::vector<int32_t> xs, ys;
+  const int32_t step = max_tile_side - overlap;
+  const int32_t tw = data::CandidatePositions(w, max_tile_side, step, &xs);
+  const int32_t th = data::CandidatePositions(h, max_tile_side, step, &ys);
+  std::vector<data::Chip> out;
+  for (int32_t y : ys) {
+    for (int32_t x : xs) out.push_back({x, y, x + tw, y + th});
+  }
+  return out;
+}
+
+absl::StatusOr<ScaledView> RenderView(const data::CocoDataset& dataset,
+                                      const std::string& image_dir,
+                                      const data::ChipSampler& sampler,
+                                      size_t index, int scale_index,
+                                      const data::Chip& window,
+                                      const data::ChipRenderOptions& base) {
+  const data::CocoImage& im = dataset.image(index);
+  ScaledView view;
+  view.scale_index = scale_index;
+  view.at = data::MakeImageAtScale(sampler.options(), scale_index, im.width,
+                                   im.height, sampler.options().stride);
+  view.window = window;
+  data::ChipRecord record;
+  record.image_index = static_cast<uint32_t>(index);
+  record.scale_index = static_cast<uint16_t>(scale_index);
+  record.chip = window;
+  data::ChipRenderOptions render = base;
+  render.canvas_width = RoundUp32(window.x2 - window.x1);
+  render.canvas_height = RoundUp32(window.y2 - window.y1);
+  render.chip_size = std::max(render.canvas_width, render.canvas_height);
+  render.layout = data::ChipLayout::kChwFloat32;
+  view.pixels = torch::empty({1, 3, render.canvas_height, render.canvas_width});
+  data::ChipLabels labels;
+  data::ChipLoadStats stats;
+  RETURN_IF_ERROR(data::LoadChip(dataset, image_dir, sampler, record,
+                                 /*flip=*/false, render, view.pixels.data_ptr(),
+                                 &labels, &stats));
+  return view;
+}
+
+ImageDetections MergeDetections(const ImageDetections& pooled,
+                                const InferenceOptions& o) {
+  torch::Tensor boxes = pooled.boxes, scores = pooled.scores,
+                labels = pooled.labels;
+  const torch::Tensor above = (scores >= o.score_threshold).nonzero().view(-1);
+  boxes = boxes.index_select(0, above);
+  scores = scores.index_select(0, above);
+  labels = labels.index_select(0, above);
+  if (!o.soft_nms) {
+    torch::Tensor keep =
+        ops::BatchedNms(boxes, scores, labels, o.nms_threshold);
+    if (keep.size(0) > o.max_detections)
+      keep = keep.narrow(0, 0, o.max_detections);
+    return {boxes.index_select(0, keep).contiguous(),
+            scores.index_select(0, keep).contiguous(),
+            labels.index_select(0, keep).contiguous()};
+  }
+  ops::SoftNmsOptions so;
+  so.method = ops::SoftNmsOptions::Method::kGaussian;
+  so.sigma = o.soft_nms_sigma;
+  so.score_threshold = o.score_threshold;
+  std::vector<torch::Tensor> b, s, l;
+  const torch::Tensor classes = std::get<0>(at::_unique(labels));
+  for (int64_t c = 0; c < classes.size(0); ++c) {
+    const torch::Tensor mine = (labels == classes[c]).nonzero().view(-1);
+    auto [idx, decayed] = ops::SoftNms(boxes.index_select(0, mine),
+                                       scores.index_select(0, mine), so);
+    const torch::Tensor sel = mine.index_select(0, idx);
+    b.push_back(boxes.index_select(0, sel));
+    s.push_back(decayed.to(scores.scalar_type()));
+    l.push_back(labels.index_select(0, sel));
+  }
+  if (b.empty()) return {boxes, scores, labels};
+  torch::Tensor B = torch::cat(b), S = torch::cat(s), L = torch::cat(l);
+  // Decreasing score, ties in class order then selection order.
+  torch::Tensor order = std::get<1>(S.sort(/*stable=*/true, 0, true));
+  if (order.size(0) > o.max_detections)
+    order = order.narrow(0, 0, o.max_detections);
+  return {B.index_select(0, order).contiguous(),
+          S.index_select(0, order).contiguous(),
+          L.index_select(0, order).contiguous()};
+}
+
+MultiScaleDetector::MultiScaleDetector(models::FasterRcnn model,
+                                       InferenceOptions options,
+                                       data::ChipRenderOptions render,
+                                       torch::Device device,
+                                       std::optional<c10::ScalarType> autocast)
+    : model_(std::move(model)),
+      options_(std::move(options)),
+      render_(render),
+      device_(device),
+      autocast_(autocast),
+      sampler_(options_.scales) {
+  model_->to(device_);
+  model_->eval();
+}
+
+absl::StatusOr<PreparedImage> MultiScaleDetector::Prepare(
+    const data::CocoDataset& dataset, const std::string& image_dir,
+    size_t index) const {
+  PreparedImage out;
+  out.index = index;
+  const data::CocoImage& im = dataset.image(index);
+  out.width = im.width;
+  out.height = im.height;
+  for (int s = 0; s < sampler_.num_scales(); ++s) {
+    const data::ImageAtScale at = data::MakeImageAtScale(
+        sampler_.options(), s, im.width, im.height, sampler_.options().stride);
+    for (const data::Chip& w :
+         ViewWindows(at, options_.max_tile_side, options_.tile_overlap)) {
+      ASSIGN_OR_RETURN(ScaledView v, RenderView(dataset, image_dir, sampler_,
+                                                index, s, w, render_));
+      out.views.push_back(std::move(v));
+    }
+  }
+  return out;
+}
+
+ImageDetections MultiScaleDetector::Run(const PreparedImage& image) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> boxes, scores, labels;
+  for (const ScaledView& v : image.views) {
+    const double ww = v.window.x2 - v.window.x1, wh = v.window.y2 - v.window.y1;
+    std::vector<models::Detections> dets;
+    {
+      const compat::OptionalAutocast autocast(device_.type(), autocast_);
+      dets = model_->Detect(v.pixels.to(device_), {{wh, ww}});
+    }
+    ++views_run_;
+    pixels_run_ += v.pixels.size(2) * v.pixels.size(3);
+    torch::Tensor b = dets[0].boxes.to(torch::kCPU, torch::kFloat);
+    torch::Tensor sc = dets[0].scores.to(torch::kCPU, torch::kFloat);
+    torch::Tensor lb = dets[0].labels.to(torch::kCPU);
+    // A tile leaves detections touching its borders inside the image to
+    // the neighbouring tile.
+    if (ww < v.at.scaled_width || wh < v.at.scaled_height) {
+      constexpr float kEdge = 2.0f;
+      torch::Tensor inside = torch::ones({b.size(0)}, torch::kBool);
+      if (v.window.x1 > 0) inside &= b.select(1, 0) > kEdge;
+      if (v.window.y1 > 0) inside &= b.select(1, 1) > kEdge;
+      if (v.window.x2 < v.at.scaled_width)
+        inside &= b.select(1, 2) < ww - kEdge;
+      if (v.window.y2 < v.at.scaled_height)
+        inside &= b.select(1, 3) < wh - kEdge;
+      const torch::Tensor keep = inside.nonzero().view(-1);
+      b = b.index_select(0, keep);
+      sc = sc.index_select(0, keep);
+      lb = lb.index_select(0, keep);
+    }
+    // Original pixels, clipped to the image.
+    const torch::Tensor offset = torch::tensor(
+        {static_cast<float>(v.window.x1), static_cast<float>(v.window.y1),
+         static_cast<float>(v.window.x1), static_cast<float>(v.window.y1)});
+    b = (b + offset) / v.at.scale;
+    b.select(1, 0).clamp_(0, image.width);
+    b.select(1, 2).clamp_(0, image.width);
+    b.select(1, 1).clamp_(0, image.height);
+    b.select(1, 3).clamp_(0, image.height);
+    const data::ScaleSpec& spec = options_.scales.scales[v.scale_index];
+    const torch::Tensor size =
+        ((b.select(1, 2) - b.select(1, 0)) * (b.select(1, 3) - b.select(1, 1)))
+            .clamp_min(0)
+            .sqrt();
+    const torch::Tensor keep =
+        ((size >= spec.valid_min) & (size < spec.valid_max)).nonzero().view(-1);
+    boxes.push_back(b.index_select(0, keep));
+    scores.push_back(sc.index_select(0, keep));
+    labels.push_back(lb.index_select(0, keep));
+  }
+  ImageDetections pooled;
+  if (boxes.empty()) {
+    pooled = {torch::zeros({0, 4}), torch::zeros({0}),
+              torch::zeros({0}, torch::kInt64)};
+  } else {
+    pooled = {torch::cat(boxes), torch::cat(scores), torch::cat(labels)};
+  }
+  return MergeDetections(pooled, options_);
+}
+
+}  // namespace sniper
