@@ -625,6 +625,11 @@ absl::StatusOr<InferenceOptions> BuildInferenceOptions(
   out.soft_nms_sigma = e.soft_nms_sigma();
   out.max_tile_side = e.max_tile_side();
   out.tile_overlap = e.tile_overlap();
+  if (e.batch_size() < 1) {
+    return Invalid(field + ".batch_size",
+                   absl::StrCat("must be >= 1, got ", e.batch_size()));
+  }
+  out.batch_size = e.batch_size();
   return out;
 }
 

@@ -57,6 +57,7 @@ struct InferenceOptions {
   double soft_nms_sigma = 0.55;
   int32_t max_tile_side = 0;  // 0: never tile
   int32_t tile_overlap = 256;
+  int64_t batch_size = 1;  // views per forward pass
 };
 
 // Validates `config`; with no scales, the first of `training`'s scales with

@@ -143,64 +143,121 @@ absl::StatusOr<PreparedImage> MultiScaleDetector::Prepare(
 }
 
 ImageDetections MultiScaleDetector::Run(const PreparedImage& image) {
+  return RunBatch({&image})[0];
+}
+
+std::vector<ImageDetections> MultiScaleDetector::RunBatch(
+    const std::vector<const PreparedImage*>& images) {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> boxes, scores, labels;
-  for (const ScaledView& v : image.views) {
-    const double ww = v.window.x2 - v.window.x1, wh = v.window.y2 - v.window.y1;
+  struct Pooled {
+    std::vector<torch::Tensor> boxes, scores, labels;
+  };
+  std::vector<Pooled> pooled(images.size());
+  // Views grouped by scale (similar sizes), in image order, run in chunks
+  // of batch_size padded to a common size.
+  struct Item {
+    size_t image;
+    const ScaledView* view;
+  };
+  std::vector<Item> items;
+  for (int s = 0; s < sampler_.num_scales(); ++s) {
+    for (size_t i = 0; i < images.size(); ++i) {
+      for (const ScaledView& v : images[i]->views) {
+        if (v.scale_index == s) items.push_back({i, &v});
+      }
+    }
+  }
+  const size_t batch = std::max<int64_t>(1, options_.batch_size);
+  for (size_t first = 0; first < items.size(); first += batch) {
+    const size_t n = std::min(batch, items.size() - first);
+    int64_t h = 0, w = 0;
+    std::vector<std::pair<double, double>> sizes;
+    for (size_t j = first; j < first + n; ++j) {
+      const ScaledView& v = *items[j].view;
+      h = std::max(h, v.pixels.size(2));
+      w = std::max(w, v.pixels.size(3));
+      sizes.push_back({static_cast<double>(v.window.y2 - v.window.y1),
+                       static_cast<double>(v.window.x2 - v.window.x1)});
+    }
+    torch::Tensor input;
+    if (n == 1) {
+      input = items[first].view->pixels;
+    } else {
+      input = torch::zeros({static_cast<int64_t>(n), 3, h, w});
+      for (size_t j = 0; j < n; ++j) {
+        const torch::Tensor& px = items[first + j].view->pixels;
+        input[j].narrow(1, 0, px.size(2)).narrow(2, 0, px.size(3)).copy_(px[0]);
+      }
+    }
     std::vector<models::Detections> dets;
     {
       const compat::OptionalAutocast autocast(device_.type(), autocast_);
-      dets = model_->Detect(v.pixels.to(device_), {{wh, ww}});
+      dets = model_->Detect(input.to(device_), sizes);
     }
-    ++views_run_;
-    pixels_run_ += v.pixels.size(2) * v.pixels.size(3);
-    torch::Tensor b = dets[0].boxes.to(torch::kCPU, torch::kFloat);
-    torch::Tensor sc = dets[0].scores.to(torch::kCPU, torch::kFloat);
-    torch::Tensor lb = dets[0].labels.to(torch::kCPU);
-    // A tile leaves detections touching its borders inside the image to
-    // the neighbouring tile.
-    if (ww < v.at.scaled_width || wh < v.at.scaled_height) {
-      constexpr float kEdge = 2.0f;
-      torch::Tensor inside = torch::ones({b.size(0)}, torch::kBool);
-      if (v.window.x1 > 0) inside &= b.select(1, 0) > kEdge;
-      if (v.window.y1 > 0) inside &= b.select(1, 1) > kEdge;
-      if (v.window.x2 < v.at.scaled_width)
-        inside &= b.select(1, 2) < ww - kEdge;
-      if (v.window.y2 < v.at.scaled_height)
-        inside &= b.select(1, 3) < wh - kEdge;
-      const torch::Tensor keep = inside.nonzero().view(-1);
-      b = b.index_select(0, keep);
-      sc = sc.index_select(0, keep);
-      lb = lb.index_select(0, keep);
+    for (size_t j = 0; j < n; ++j) {
+      const ScaledView& v = *items[first + j].view;
+      ++views_run_;
+      pixels_run_ += v.pixels.size(2) * v.pixels.size(3);
+      const PreparedImage& image = *images[items[first + j].image];
+      Pooled& out = pooled[items[first + j].image];
+      const double ww = v.window.x2 - v.window.x1,
+                   wh = v.window.y2 - v.window.y1;
+      torch::Tensor b = dets[j].boxes.to(torch::kCPU, torch::kFloat);
+      torch::Tensor sc = dets[j].scores.to(torch::kCPU, torch::kFloat);
+      torch::Tensor lb = dets[j].labels.to(torch::kCPU);
+      // A tile leaves detections touching its borders inside the image to
+      // the neighbouring tile.
+      if (ww < v.at.scaled_width || wh < v.at.scaled_height) {
+        constexpr float kEdge = 2.0f;
+        torch::Tensor inside = torch::ones({b.size(0)}, torch::kBool);
+        if (v.window.x1 > 0) inside &= b.select(1, 0) > kEdge;
+        if (v.window.y1 > 0) inside &= b.select(1, 1) > kEdge;
+        if (v.window.x2 < v.at.scaled_width) {
+          inside &= b.select(1, 2) < ww - kEdge;
+        }
+        if (v.window.y2 < v.at.scaled_height) {
+          inside &= b.select(1, 3) < wh - kEdge;
+        }
+        const torch::Tensor keep = inside.nonzero().view(-1);
+        b = b.index_select(0, keep);
+        sc = sc.index_select(0, keep);
+        lb = lb.index_select(0, keep);
+      }
+      // Original pixels, clipped to the image.
+      const torch::Tensor offset = torch::tensor(
+          {static_cast<float>(v.window.x1), static_cast<float>(v.window.y1),
+           static_cast<float>(v.window.x1), static_cast<float>(v.window.y1)});
+      b = (b + offset) / v.at.scale;
+      b.select(1, 0).clamp_(0, image.width);
+      b.select(1, 2).clamp_(0, image.width);
+      b.select(1, 1).clamp_(0, image.height);
+      b.select(1, 3).clamp_(0, image.height);
+      const data::ScaleSpec& spec = options_.scales.scales[v.scale_index];
+      const torch::Tensor size = ((b.select(1, 2) - b.select(1, 0)) *
+                                  (b.select(1, 3) - b.select(1, 1)))
+                                     .clamp_min(0)
+                                     .sqrt();
+      const torch::Tensor keep =
+          ((size >= spec.valid_min) & (size < spec.valid_max))
+              .nonzero()
+              .view(-1);
+      out.boxes.push_back(b.index_select(0, keep));
+      out.scores.push_back(sc.index_select(0, keep));
+      out.labels.push_back(lb.index_select(0, keep));
     }
-    // Original pixels, clipped to the image.
-    const torch::Tensor offset = torch::tensor(
-        {static_cast<float>(v.window.x1), static_cast<float>(v.window.y1),
-         static_cast<float>(v.window.x1), static_cast<float>(v.window.y1)});
-    b = (b + offset) / v.at.scale;
-    b.select(1, 0).clamp_(0, image.width);
-    b.select(1, 2).clamp_(0, image.width);
-    b.select(1, 1).clamp_(0, image.height);
-    b.select(1, 3).clamp_(0, image.height);
-    const data::ScaleSpec& spec = options_.scales.scales[v.scale_index];
-    const torch::Tensor size =
-        ((b.select(1, 2) - b.select(1, 0)) * (b.select(1, 3) - b.select(1, 1)))
-            .clamp_min(0)
-            .sqrt();
-    const torch::Tensor keep =
-        ((size >= spec.valid_min) & (size < spec.valid_max)).nonzero().view(-1);
-    boxes.push_back(b.index_select(0, keep));
-    scores.push_back(sc.index_select(0, keep));
-    labels.push_back(lb.index_select(0, keep));
   }
-  ImageDetections pooled;
-  if (boxes.empty()) {
-    pooled = {torch::zeros({0, 4}), torch::zeros({0}),
-              torch::zeros({0}, torch::kInt64)};
-  } else {
-    pooled = {torch::cat(boxes), torch::cat(scores), torch::cat(labels)};
+  std::vector<ImageDetections> result;
+  for (Pooled& p : pooled) {
+    ImageDetections all;
+    if (p.boxes.empty()) {
+      all = {torch::zeros({0, 4}), torch::zeros({0}),
+             torch::zeros({0}, torch::kInt64)};
+    } else {
+      all = {torch::cat(p.boxes), torch::cat(p.scores), torch::cat(p.labels)};
+    }
+    result.push_back(MergeDetections(all, options_));
   }
-  return MergeDetections(pooled, options_);
+  return result;
 }
 
 }  // namespace sniper

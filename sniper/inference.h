@@ -87,6 +87,11 @@ class MultiScaleDetector {
                                         const std::string& image_dir,
                                         size_t index) const;
   ImageDetections Run(const PreparedImage& image);
+  // Several images: views of the same scale run options().batch_size at a
+  // time, padded to a common size (the same detections as one by one, up
+  // to floating-point rounding).
+  std::vector<ImageDetections> RunBatch(
+      const std::vector<const PreparedImage*>& images);
 
   const InferenceOptions& options() const { return options_; }
   int64_t views_run() const { return views_run_; }

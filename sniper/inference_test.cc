@@ -1,7 +1,9 @@
 #include "sniper/inference.h"
 
 #include <cmath>
+#include <cstdlib>
 
+#include "data/synthetic.h"
 #include "gtest/gtest.h"
 
 namespace sniper {
@@ -107,6 +109,77 @@ TEST(MergeDetectionsTest, KeepsTheTopMaxDetections) {
     EXPECT_NEAR(d.scores[0].item<float>(), 0.99f, 1e-6) << soft;
     EXPECT_GT(d.scores[1].item<float>(), d.scores[2].item<float>());
   }
+}
+
+}  // namespace
+}  // namespace sniper
+
+namespace sniper {
+namespace {
+
+// Batched views (padded to a common size) give the detections of one by
+// one, up to floating-point rounding.
+TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
+  const char* tmp = std::getenv("TEST_TMPDIR");
+  const std::string dir = std::string(tmp ? tmp : "/tmp") + "/inference_syn";
+  data::SyntheticOptions so;
+  so.train_images = 1;
+  so.val_images = 3;
+  so.min_side = 160;
+  so.max_side = 320;
+  data::SyntheticSplitStats a, b;
+  ASSERT_TRUE(data::WriteSyntheticDataset(dir, so, &a, &b).ok());
+  absl::StatusOr<data::CocoDataset> ds =
+      data::ReadCocoInstances(dir + "/instances_val.json", {});
+  ASSERT_TRUE(ds.ok()) << ds.status();
+
+  data::ChipSamplerConfig scales;
+  scales.add_scales()->mutable_size()->set_long_side(320);
+  auto* fine = scales.add_scales();
+  fine->mutable_size()->set_long_side(480);
+  InferenceConfig ic;
+  *ic.mutable_scales() = scales.scales();
+  ic.set_batch_size(3);
+  absl::StatusOr<InferenceOptions> o =
+      BuildInferenceOptions(ic, scales, "eval");
+  ASSERT_TRUE(o.ok()) << o.status();
+  models::FasterRcnnOptions mo;
+  mo.backbone.depth = 18;
+  mo.backbone.width_multiplier = 0.25;
+  mo.num_classes = 5;
+  mo.rpn_channels = 32;
+  mo.rcnn_reduce_channels = 32;
+  mo.rcnn_fc_channels = 64;
+  torch::manual_seed(3);
+  MultiScaleDetector detector(models::FasterRcnn(mo), *o,
+                              data::ChipRenderOptions{},
+                              torch::Device(torch::kCPU), std::nullopt);
+  std::vector<PreparedImage> prepared;
+  for (size_t i = 0; i < 3; ++i) {
+    absl::StatusOr<PreparedImage> p = detector.Prepare(*ds, dir + "/images", i);
+    ASSERT_TRUE(p.ok()) << p.status();
+    ASSERT_EQ(p->views.size(), 2u);
+    prepared.push_back(*std::move(p));
+  }
+  const std::vector<ImageDetections> batched =
+      detector.RunBatch({&prepared[0], &prepared[1], &prepared[2]});
+  ASSERT_EQ(batched.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const ImageDetections single = detector.Run(prepared[i]);
+    ASSERT_GT(single.scores.size(0), 0) << i;
+    // Compare the 10 best: rounding may reorder near-ties further down.
+    const int64_t k = std::min<int64_t>(10, single.scores.size(0));
+    ASSERT_GE(batched[i].scores.size(0), k);
+    EXPECT_TRUE(torch::allclose(single.scores.narrow(0, 0, k),
+                                batched[i].scores.narrow(0, 0, k), 1e-4, 1e-5))
+        << i;
+    EXPECT_TRUE(torch::allclose(single.boxes.narrow(0, 0, k),
+                                batched[i].boxes.narrow(0, 0, k), 1e-3, 1e-2))
+        << i;
+    // Inside the image.
+    EXPECT_GE(single.boxes.min().item<float>(), 0);
+  }
+  EXPECT_EQ(detector.views_run(), 12);  // 6 batched + 6 one by one
 }
 
 }  // namespace

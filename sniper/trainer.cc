@@ -208,8 +208,6 @@ absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log) {
 // ---------------------------------------------------------------------------
 // Tensors.
 
-int32_t RoundUp(int32_t v, int32_t m) { return (v + m - 1) / m * m; }
-
 // ---------------------------------------------------------------------------
 // Checkpoints.
 
@@ -939,41 +937,57 @@ absl::StatusOr<StageSummary> Evaluate(Context& ctx) {
                               ctx.device, ctx.autocast);
   const data::CocoDataset& ds = ctx.data.val;
   const Clock::time_point start = Clock::now();
-  // Decode and resample the next image while the network runs on this one.
-  auto prepare = [&](size_t i) {
-    return detector.Prepare(ds, ctx.data.val_images, i);
+  // Decode and resample the next batch of images while the network runs on
+  // this one.
+  const size_t n = ds.num_images();
+  const size_t batch = static_cast<size_t>(p.eval.batch_size);
+  auto prepare =
+      [&](size_t first) -> absl::StatusOr<std::vector<PreparedImage>> {
+    std::vector<PreparedImage> out;
+    for (size_t i = first; i < std::min(first + batch, n); ++i) {
+      ASSIGN_OR_RETURN(PreparedImage views,
+                       detector.Prepare(ds, ctx.data.val_images, i));
+      out.push_back(std::move(views));
+    }
+    return out;
   };
-  std::future<absl::StatusOr<PreparedImage>> next =
+  std::future<absl::StatusOr<std::vector<PreparedImage>>> next =
       std::async(std::launch::async, prepare, 0);
   std::vector<evaluation::Detection> all;
-  for (size_t i = 0; i < ds.num_images(); ++i) {
-    ASSIGN_OR_RETURN(PreparedImage views, next.get());
-    if (i + 1 < ds.num_images()) {
-      next = std::async(std::launch::async, prepare, i + 1);
+  for (size_t first_image = 0; first_image < n; first_image += batch) {
+    ASSIGN_OR_RETURN(std::vector<PreparedImage> prepared, next.get());
+    if (first_image + batch < n) {
+      next = std::async(std::launch::async, prepare, first_image + batch);
     }
-    const ImageDetections d = detector.Run(views);
-    const size_t first = all.size();
-    for (int64_t k = 0; k < d.boxes.size(0); ++k) {
-      const float* bb = d.boxes.data_ptr<float>() + 4 * k;
-      evaluation::Detection det;
-      det.image_id = ds.image(i).id;
-      det.category_id = ds.categories()[d.labels.data_ptr<int64_t>()[k]].id;
-      det.x = bb[0];
-      det.y = bb[1];
-      det.w = bb[2] - bb[0];
-      det.h = bb[3] - bb[1];
-      det.score = d.scores.data_ptr<float>()[k];
-      all.push_back(det);
-    }
-    ++summary.images;
-    if (i == 0 && p.config.eval().draw_example()) {
-      RETURN_IF_ERROR(DrawDetections(ctx, 0, {all.begin() + first, all.end()},
-                                     p.work_dir + "/detections.png"));
-    }
-    if ((i + 1) % 25 == 0 || i + 1 == ds.num_images()) {
-      const double dt = Seconds(start);
-      ctx.log.Progress(absl::StrFormat("[eval] %d/%d images  %.2f images/s",
-                                       i + 1, ds.num_images(), (i + 1) / dt));
+    std::vector<const PreparedImage*> pointers;
+    for (const PreparedImage& im : prepared) pointers.push_back(&im);
+    const std::vector<ImageDetections> results = detector.RunBatch(pointers);
+    for (size_t j = 0; j < results.size(); ++j) {
+      const size_t i = first_image + j;
+      const ImageDetections& d = results[j];
+      const size_t first = all.size();
+      for (int64_t k = 0; k < d.boxes.size(0); ++k) {
+        const float* bb = d.boxes.data_ptr<float>() + 4 * k;
+        evaluation::Detection det;
+        det.image_id = ds.image(i).id;
+        det.category_id = ds.categories()[d.labels.data_ptr<int64_t>()[k]].id;
+        det.x = bb[0];
+        det.y = bb[1];
+        det.w = bb[2] - bb[0];
+        det.h = bb[3] - bb[1];
+        det.score = d.scores.data_ptr<float>()[k];
+        all.push_back(det);
+      }
+      ++summary.images;
+      if (i == 0 && p.config.eval().draw_example()) {
+        RETURN_IF_ERROR(DrawDetections(ctx, 0, {all.begin() + first, all.end()},
+                                       p.work_dir + "/detections.png"));
+      }
+      if ((i + 1) % 25 == 0 || i + 1 == n) {
+        const double dt = Seconds(start);
+        ctx.log.Progress(absl::StrFormat("[eval] %d/%d images  %.2f images/s",
+                                         i + 1, n, (i + 1) / dt));
+      }
     }
   }
   summary.seconds = Seconds(start);

@@ -174,6 +174,16 @@ TEST(TrainerTest, AllStagesThenInterruptAndResumeIsBitwiseIdentical) {
     ASSERT_EQ(e.stages.size(), 1u);
     EXPECT_EQ(e.stages[0].coco_stats, run.stages[3].coco_stats);
     EXPECT_FALSE(fs::exists(other.work_dir + "/config.pbtxt"));
+    // The eval stage with batched inference (views of a scale from 3
+    // images padded together; sniper/inference_test checks the detections).
+    const Pipeline batched =
+        TinyPipeline("eval_batched", {"eval.batch_size=3"});
+    ASSERT_OK_AND_ASSIGN(RunSummary eb, RunPipeline(batched, eval));
+    ASSERT_EQ(eb.stages[0].coco_stats.size(), 12u);
+    for (int k = 0; k < 12; ++k) {
+      EXPECT_NEAR(eb.stages[0].coco_stats[k], run.stages[3].coco_stats[k], 0.02)
+          << k;
+    }
   }
 
   // A second run in a directory that holds one: refused without flags.
