@@ -127,7 +127,9 @@ int64_t ChipLoader::StartEpoch(uint64_t epoch, int64_t first_batch) {
   epoch_ = epoch;
   chips_ = sampler_.Epoch(dataset_, proposals_, epoch);
   const int64_t b = options_.batch_size;
-  num_batches_ = (static_cast<int64_t>(chips_.size()) + b - 1) / b;
+  const int64_t n = static_cast<int64_t>(chips_.size());
+  num_batches_ =
+      options_.num_shards > 1 ? n / (b * options_.num_shards) : (n + b - 1) / b;
   {
     std::lock_guard<std::mutex> lock(mu_);
     next_to_build_ = std::clamp<int64_t>(first_batch, 0, num_batches_);
@@ -144,7 +146,8 @@ int64_t ChipLoader::StartEpoch(uint64_t epoch, int64_t first_batch) {
 
 ChipBatch ChipLoader::Build(int64_t index, absl::Status* error) const {
   const size_t canvas = ChipCanvasBytes(options_.render);
-  const int64_t begin = index * options_.batch_size;
+  const int64_t begin = (index * options_.num_shards + options_.shard_index) *
+                        options_.batch_size;
   const int64_t end = std::min<int64_t>(begin + options_.batch_size,
                                         static_cast<int64_t>(chips_.size()));
   ChipBatch batch;

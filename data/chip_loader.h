@@ -57,6 +57,14 @@ struct ChipLoaderOptions {
   int32_t threads = 2;
   int32_t queue_depth = 4;  // batches prepared ahead of the consumer
   int32_t batch_size = 8;
+  // Data-parallel training: this process is shard `shard_index` of
+  // `num_shards`. A global batch of num_shards * batch_size chips is split
+  // without overlap: batch i of shard s holds chips
+  // [(i * num_shards + s) * batch_size, ... + batch_size); with more than
+  // one shard, a last global batch that cannot give every shard a full
+  // batch is dropped, so every rank takes the same number of steps.
+  int32_t shard_index = 0;
+  int32_t num_shards = 1;
   ChipRenderOptions render;
   bool flip = true;  // horizontal flip with probability 0.5
   uint64_t seed = 0;

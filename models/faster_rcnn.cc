@@ -109,7 +109,7 @@ std::pair<torch::Tensor, torch::Tensor> FasterRcnnImpl::Rcnn(
 
 std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
     const torch::Tensor& images, const std::vector<ChipTargets>& targets,
-    uint64_t seed) {
+    uint64_t seed, int64_t first_chip) {
   const int64_t b = images.size(0);
   TORCH_CHECK(static_cast<int64_t>(targets.size()) == b, "FasterRcnn: ", b,
               " images but ", targets.size(), " targets");
@@ -125,9 +125,9 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
   torch::Tensor rpn_box = torch::zeros({}, logits.options());
   for (int64_t i = 0; i < b; ++i) {
     const ChipTargets& t = targets[i];
-    const ops::RpnTargets rt =
-        ops::AssignRpnTargets(anchors, t.boxes, t.ignore, t.height, t.width,
-                              options_.rpn_targets, seed * 1000003 + i);
+    const ops::RpnTargets rt = ops::AssignRpnTargets(
+        anchors, t.boxes, t.ignore, t.height, t.width, options_.rpn_targets,
+        seed * 1000003 + first_chip + i);
     const torch::Tensor sampled = (rt.labels >= 0).nonzero().view(-1);
     const torch::Tensor pos = (rt.labels == 1).nonzero().view(-1);
     const double n = std::max<int64_t>(1, sampled.numel());
@@ -166,7 +166,8 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
     const torch::Tensor mine = (proposals.select(1, 0) == i).nonzero().view(-1);
     const torch::Tensor p = proposals.index_select(0, mine).slice(1, 1, 5);
     const ops::RcnnTargets rt = ops::AssignRcnnTargets(
-        p, t.boxes, t.labels, t.ignore, options_.rcnn_targets, seed * 7919 + i);
+        p, t.boxes, t.labels, t.ignore, options_.rcnn_targets,
+        seed * 7919 + first_chip + i);
     rois.push_back(
         torch::cat({torch::full({rt.rois.size(0), 1}, static_cast<double>(i),
                                 logits.options()),

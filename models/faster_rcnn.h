@@ -80,9 +80,11 @@ class FasterRcnnImpl : public torch::nn::Module {
   // Losses "rpn_cls", "rpn_box" and (unless rpn_only) "rcnn_cls",
   // "rcnn_box" for a chip batch [B, 3, H, W] and its B targets. `seed`
   // drives the target sampling.
+  // `first_chip`: the batch's position in a larger (data-parallel) batch,
+  // so each chip's target sampling is the same whichever process runs it.
   std::map<std::string, torch::Tensor> Losses(
       const torch::Tensor& images, const std::vector<ChipTargets>& targets,
-      uint64_t seed);
+      uint64_t seed, int64_t first_chip = 0);
 
   // Detections per chip (rpn_only: proposals with objectness scores, label
   // 0). `sizes` are the chips' valid (height, width).

@@ -510,6 +510,9 @@ absl::StatusOr<Pipeline> BuildPipeline(const PipelineConfig& config) {
                                             dev, "'"));
     }
   }
+  if (c.distributed().timeout_s() < 1 || !(c.distributed().bucket_mb() > 0)) {
+    return Invalid("distributed", "timeout_s must be >= 1 and bucket_mb > 0");
+  }
   if (c.threads() < 0) {
     return Invalid("threads", absl::StrCat("must be >= 0, got ", c.threads()));
   }

@@ -5,7 +5,15 @@
 // evaluation. With no flags it trains the embedded default
 // (configs/default_synthetic.pbtxt) on the synthetic multi-scale dataset,
 // generated on first use into ~/.cache/sniper-cpp.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -35,6 +43,10 @@ ABSL_FLAG(std::string, work_dir, "", "shortcut for --set output.work_dir=...");
 ABSL_FLAG(bool, print_config, false,
           "print the merged, validated config and exit");
 ABSL_FLAG(bool, quiet, false, "no progress lines (train.log still has them)");
+ABSL_FLAG(int, nproc, 1,
+          "data-parallel processes to start on this machine (each gets RANK, "
+          "WORLD_SIZE, LOCAL_RANK, MASTER_ADDR=127.0.0.1, MASTER_PORT); a "
+          "failing one makes the others stop (distributed.timeout_s)");
 
 namespace {
 
@@ -46,9 +58,63 @@ constexpr char kUsage[] =
     "      --set 'schedule.decay_epochs=[4, 6]' --resume\n"
     "--set path=value may be repeated; lists are [a, b], messages {...}.";
 
+// Starts `n` copies of this binary with the same arguments as ranks
+// 0..n-1 on a free loopback port and waits for them. Returns the exit
+// status: 0 when every rank succeeded.
+int LaunchLocal(int n, char** argv) {
+  int port = 0;
+  {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len)) {
+      std::fprintf(stderr, "error: no free port for the rendezvous\n");
+      return 1;
+    }
+    port = ntohs(addr.sin_port);
+    close(fd);
+  }
+  std::vector<pid_t> pids;
+  for (int r = 0; r < n; ++r) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      setenv("RANK", std::to_string(r).c_str(), 1);
+      setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
+      setenv("WORLD_SIZE", std::to_string(n).c_str(), 1);
+      setenv("LOCAL_WORLD_SIZE", std::to_string(n).c_str(), 1);
+      setenv("MASTER_ADDR", "127.0.0.1", 1);
+      setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+      execv("/proc/self/exe", argv);
+      std::perror("execv");
+      _exit(127);
+    }
+    pids.push_back(pid);
+  }
+  int failed = 0;
+  for (size_t done = 0; done < pids.size(); ++done) {
+    int status = 0;
+    const pid_t pid = wait(&status);
+    const int r = static_cast<int>(std::find(pids.begin(), pids.end(), pid) -
+                                   pids.begin());
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      ++failed;
+      std::fprintf(
+          stderr, "rank %d (pid %d) %s %d\n", r, pid,
+          WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
+          WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    }
+  }
+  return failed == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::vector<char*> original(argv, argv + argc);  // for --nproc's children
+  original.push_back(nullptr);
   std::vector<std::string> sets = sniper::TakeSetFlags(&argc, argv);
   absl::SetProgramUsageMessage(kUsage);
   absl::ParseCommandLine(argc, argv);
@@ -58,6 +124,9 @@ int main(int argc, char** argv) {
   absl::StatusOr<sniper::Pipeline> pipeline = sniper::PipelineFromFlags(
       absl::GetFlag(FLAGS_config), sets, absl::GetFlag(FLAGS_work_dir));
   if (!pipeline.ok()) return sniper::FailWith(pipeline.status());
+  if (absl::GetFlag(FLAGS_nproc) > 1 && std::getenv("RANK") == nullptr) {
+    return LaunchLocal(absl::GetFlag(FLAGS_nproc), original.data());
+  }
   if (absl::GetFlag(FLAGS_print_config)) {
     std::string text;
     google::protobuf::TextFormat::PrintToString(pipeline->config, &text);
@@ -89,6 +158,10 @@ int main(int argc, char** argv) {
   absl::StatusOr<sniper::RunSummary> run =
       sniper::RunPipeline(*pipeline, options);
   if (!run.ok()) return sniper::FailWith(run.status());
+  if (const char* rank = std::getenv("RANK");
+      rank != nullptr && std::string(rank) != "0") {
+    return 0;  // rank 0 reports
+  }
   for (const sniper::StageSummary& s : run->stages) {
     if (s.stage == sniper::Stage::kEval && s.coco_stats.size() == 12) {
       std::printf(

@@ -37,6 +37,7 @@
 #include "port/status_macros.h"
 #include "port/torch_compat.h"
 #include "sniper/batch.h"
+#include "sniper/distributed.h"
 #include "sniper/event_writer.h"
 #include "sniper/inference.h"
 #include "sniper/loss_scaler.h"
@@ -68,9 +69,10 @@ std::string FormatDuration(double s) {
 // <work_dir>/train.log.
 class RunLog {
  public:
-  RunLog(const std::string& path, bool progress)
-      : file_(std::fopen(path.c_str(), "a")),
+  RunLog(const std::string& path, bool progress, bool echo = true)
+      : file_(path.empty() ? nullptr : std::fopen(path.c_str(), "a")),
         progress_(progress),
+        echo_(echo),
         tty_(isatty(fileno(stderr)) != 0) {}
   ~RunLog() {
     EndProgress();
@@ -79,7 +81,7 @@ class RunLog {
 
   void Line(const std::string& line) {
     EndProgress();
-    std::fprintf(stderr, "%s\n", line.c_str());
+    if (echo_) std::fprintf(stderr, "%s\n", line.c_str());
     ToFile(line);
   }
   // Goes to the log file, and to stderr only when progress is on.
@@ -107,7 +109,7 @@ class RunLog {
   }
 
   std::FILE* file_;
-  bool progress_, tty_;
+  bool progress_, echo_, tty_;
   bool open_line_ = false;
 };
 
@@ -396,6 +398,7 @@ struct Context {
   std::unique_ptr<EventWriter> events;
   std::FILE* metrics = nullptr;
   std::map<Stage, History> histories;
+  Distributed* dist = nullptr;  // several processes; null for one
 };
 
 // Learning rate before step `step` (0-based).
@@ -448,6 +451,16 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
         c.init_backbone(), *model->backbone(), &ignored));
   }
   model->to(ctx.device);
+  const int rank = ctx.dist != nullptr ? ctx.dist->rank() : 0;
+  const int world = ctx.dist != nullptr ? ctx.dist->world_size() : 1;
+  if (ctx.dist != nullptr) {
+    // Every rank starts from rank 0's weights.
+    std::vector<torch::Tensor> state;
+    for (const torch::Tensor& t : model->parameters())
+      state.push_back(t.data());
+    for (const torch::Tensor& t : model->buffers()) state.push_back(t);
+    RETURN_IF_ERROR(ctx.dist->Broadcast(state));
+  }
   const bool fp16 = c.precision() == PipelineConfig::FP16;
   LossScaler scaler(oc.initial_loss_scale(), oc.loss_scale_growth_interval());
   // Parameter groups: with no_decay_on_bn_and_bias, BN weights and every
@@ -496,7 +509,15 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
         "the chip sampler produced no chips for the training set (no valid "
         "boxes at any scale?)");
   }
-  const int64_t batches0 = (chips0 + batch_size - 1) / batch_size;
+  // Steps per epoch: global batches of world x batch_size chips (the last,
+  // partial one dropped when there are several ranks: data/chip_loader.h).
+  const int64_t batches0 = world > 1 ? chips0 / (batch_size * world)
+                                     : (chips0 + batch_size - 1) / batch_size;
+  if (batches0 == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(chips0, " chips per epoch cannot fill one step of ", world,
+                     " x ", batch_size, " chips"));
+  }
   int64_t total = static_cast<int64_t>(std::ceil(sc.epochs() * batches0));
   if (sc.max_steps() > 0) total = std::min<int64_t>(total, sc.max_steps());
   std::vector<int64_t> decay_steps;
@@ -554,8 +575,11 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
       " epochs), ", torch::get_num_threads(), " threads"));
 
   model->train();
+  data::ChipLoaderOptions loader_options = p.loader;
+  loader_options.shard_index = rank;
+  loader_options.num_shards = world;
   data::ChipLoader loader(ctx.data.train, ctx.data.train_images, sampler,
-                          proposals, p.loader);
+                          proposals, loader_options);
   loader.StartEpoch(pos.epoch, pos.batch);
   const Clock::time_point start = Clock::now();
   const double seconds_before = counters.seconds;
@@ -567,6 +591,7 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   torch::Tensor images;
   std::vector<models::ChipTargets> targets;
   auto save = [&](bool finished) -> absl::Status {
+    if (rank != 0) return absl::OkStatus();  // rank 0 writes checkpoints
     counters.seconds = seconds_before + Seconds(start);
     counters.loss_scale = scaler.scale();
     counters.scaler_clean_steps = scaler.clean_steps();
@@ -616,18 +641,21 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
     optimizer.zero_grad();
     // A diverged step shows as a non-finite loss or gradient, or as an op
     // refusing non-finite input (NMS on NaN proposals): skip it, count it.
+    // With several processes every rank skips when any rank must.
     std::array<double, 5> values{};
     std::string why;
     bool overflow = false;
+    torch::Tensor loss;
     try {
       std::map<std::string, torch::Tensor> losses;
       {
         const compat::OptionalAutocast autocast(ctx.device.type(),
                                                 ctx.autocast);
         losses =
-            model->Losses(images, targets, StepSeed(c.seed(), stage, pos.step));
+            model->Losses(images, targets, StepSeed(c.seed(), stage, pos.step),
+                          static_cast<int64_t>(rank) * batch_size);
       }
-      torch::Tensor loss = torch::zeros({});
+      loss = torch::zeros({});
       for (int k = 0; k < 4; ++k) {
         auto it = losses.find(kLossNames[k]);
         if (it == losses.end()) continue;
@@ -635,28 +663,7 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
         values[k + 1] = it->second.item<double>();
       }
       values[0] = loss.item<double>();
-      if (!std::isfinite(values[0])) {
-        why = absl::StrCat("loss ", values[0]);
-      } else {
-        if (fp16) {
-          (loss * scaler.scale()).backward();
-          for (const torch::Tensor& t : model->parameters()) {
-            if (t.grad().defined()) t.mutable_grad().div_(scaler.scale());
-          }
-        } else {
-          loss.backward();
-        }
-        const double grad_norm = torch::nn::utils::clip_grad_norm_(
-            model->parameters(), oc.clip_grad_norm() > 0
-                                     ? oc.clip_grad_norm()
-                                     : std::numeric_limits<double>::infinity());
-        if (fp16 && !scaler.Update(std::isfinite(grad_norm)) &&
-            !scaler.at_minimum()) {
-          overflow = true;  // the scaler's business: skip, not divergence
-        } else if (!std::isfinite(grad_norm)) {
-          why = absl::StrCat("gradient norm ", grad_norm);
-        }
-      }
+      if (!std::isfinite(values[0])) why = absl::StrCat("loss ", values[0]);
     } catch (const c10::Error& e) {
       bool finite_weights = true;
       for (const torch::Tensor& t : model->parameters()) {
@@ -670,6 +677,47 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
                                                 e.what_without_backtrace()));
       }
       why = absl::StrCat("values (", e.msg(), ")");
+    }
+    if (ctx.dist != nullptr) {
+      // The step's losses averaged over the ranks, and whether any failed.
+      torch::Tensor shared = torch::zeros({6}, torch::kFloat64);
+      if (why.empty()) {
+        for (int k = 0; k < 5; ++k) shared[k] = values[k];
+      } else {
+        shared[5] = 1;
+      }
+      RETURN_IF_ERROR(ctx.dist->SumInPlace(shared));
+      for (int k = 0; k < 5; ++k) {
+        values[k] = shared[k].item<double>() / world;
+      }
+      if (why.empty() && shared[5].item<double>() > 0) {
+        why = "values on another rank";
+      }
+    }
+    if (why.empty()) {
+      if (fp16) {
+        (loss * scaler.scale()).backward();
+        for (const torch::Tensor& t : model->parameters()) {
+          if (t.grad().defined()) t.mutable_grad().div_(scaler.scale());
+        }
+      } else {
+        loss.backward();
+      }
+      if (ctx.dist != nullptr) {
+        RETURN_IF_ERROR(ctx.dist->AverageGradients(
+            model->parameters(),
+            static_cast<int64_t>(c.distributed().bucket_mb() * 1048576.0)));
+      }
+      const double grad_norm = torch::nn::utils::clip_grad_norm_(
+          model->parameters(), oc.clip_grad_norm() > 0
+                                   ? oc.clip_grad_norm()
+                                   : std::numeric_limits<double>::infinity());
+      if (fp16 && !scaler.Update(std::isfinite(grad_norm)) &&
+          !scaler.at_minimum()) {
+        overflow = true;  // the scaler's business: skip, not divergence
+      } else if (!std::isfinite(grad_norm)) {
+        why = absl::StrCat("gradient norm ", grad_norm);
+      }
     }
     if (!why.empty()) {
       ++counters.nonfinite;
@@ -695,8 +743,8 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
       ++window_finite;
     }
     ++pos.step;
-    counters.chips += batch->size;
-    window_chips += batch->size;
+    counters.chips += static_cast<int64_t>(batch->size) * world;
+    window_chips += static_cast<int64_t>(batch->size) * world;
     ++window_steps;
 
     const bool last = pos.step == total;
@@ -762,6 +810,8 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
     }
   }
   if (!summary.interrupted) RETURN_IF_ERROR(save(true));
+  // The others go on once rank 0's checkpoint is on disk.
+  if (ctx.dist != nullptr) RETURN_IF_ERROR(ctx.dist->Barrier());
   counters.seconds = seconds_before + Seconds(start);
   summary.steps = pos.step;
   summary.chips = counters.chips;
@@ -829,6 +879,13 @@ absl::StatusOr<StageSummary> WriteProposalsStage(Context& ctx) {
         absl::StrCat("[proposals] already written: ", p.proposals_file));
     return summary;
   }
+  if (ctx.dist != nullptr && ctx.dist->rank() != 0) {
+    // Rank 0 writes the file; the others wait for it (a dead rank 0 ends
+    // the wait at once: the store goes with it).
+    RETURN_IF_ERROR(ctx.dist->WaitFor("proposals", std::chrono::hours(72)));
+    summary.skipped = true;
+    return summary;
+  }
   models::FasterRcnnOptions mo = p.rpn_model;
   mo.test_proposals.post_nms_top_n = n.proposals_per_scale();
   mo.test_proposals.nms_threshold = n.proposal_nms();
@@ -883,6 +940,7 @@ absl::StatusOr<StageSummary> WriteProposalsStage(Context& ctx) {
     }
   }
   RETURN_IF_ERROR(data::WriteProposals(p.proposals_file, set));
+  if (ctx.dist != nullptr) RETURN_IF_ERROR(ctx.dist->Announce("proposals"));
   summary.seconds = Seconds(start);
   ctx.log.Line(absl::StrFormat(
       "[proposals] %d images x %d scales, %d proposals in %s -> %s",
@@ -931,6 +989,10 @@ absl::StatusOr<StageSummary> Evaluate(Context& ctx) {
   const Pipeline& p = ctx.p;
   StageSummary summary;
   summary.stage = Stage::kEval;
+  if (ctx.dist != nullptr && ctx.dist->rank() != 0) {
+    summary.skipped = true;  // rank 0 evaluates
+    return summary;
+  }
   ASSIGN_OR_RETURN(models::FasterRcnn model,
                    LoadFinal(ctx, Stage::kDetector, p.model));
   MultiScaleDetector detector(std::move(model), p.eval, p.loader.render,
@@ -1146,13 +1208,27 @@ absl::StatusOr<torch::Device> ResolveDeviceOf(const PipelineConfig& c) {
 
 absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
                                        const RunOptions& options) {
+  ASSIGN_OR_RETURN(const DistributedEnv env, DistributedEnvFromEnvironment());
+  std::unique_ptr<Distributed> dist;
+  if (env.world_size > 1) {
+    ASSIGN_OR_RETURN(
+        dist,
+        Distributed::Connect(
+            env, std::chrono::seconds(p.config.distributed().timeout_s())));
+  }
+  const bool leader = env.rank == 0;
   std::error_code ec;
   fs::create_directories(p.work_dir, ec);
   if (ec) {
     return absl::InternalError(absl::StrCat("cannot create work directory ",
                                             p.work_dir, ": ", ec.message()));
   }
-  if (options.overwrite) {
+  if (!leader) {
+    // Rank 0 checks and prepares the work directory and the data first.
+    RETURN_IF_ERROR(dist->WaitFor(
+        "setup", std::chrono::seconds(p.config.distributed().timeout_s()) +
+                     std::chrono::hours(1)));
+  } else if (options.overwrite) {
     RETURN_IF_ERROR(ClearOutputs(p, options.only_stage));
   } else if (!options.resume && HoldsRun(p, options.only_stage)) {
     return absl::AlreadyExistsError(absl::StrCat(
@@ -1163,12 +1239,21 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   const bool trains = !options.only_stage.has_value() ||
                       *options.only_stage == Stage::kRpn ||
                       *options.only_stage == Stage::kDetector;
-  if (trains) {
+  if (trains && leader) {
     RETURN_IF_ERROR(WriteTextProtoFile(p.work_dir + "/config.pbtxt", p.config));
   }
-  RunLog log(p.work_dir + "/train.log", options.progress);
-  const int hw =
-      static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  // Only rank 0 logs (the others' errors come back as their status).
+  RunLog log(leader ? p.work_dir + "/train.log" : std::string(),
+             options.progress && leader, /*echo=*/leader);
+  // Cores shared by the processes on this machine.
+  int local_world = 1;
+  if (const char* l = std::getenv("LOCAL_WORLD_SIZE"); l != nullptr) {
+    local_world = std::max(1, std::atoi(l));
+  } else if (env.master_addr == "127.0.0.1" || env.master_addr == "localhost") {
+    local_world = env.world_size;
+  }
+  const int hw = std::max(
+      1, static_cast<int>(std::thread::hardware_concurrency()) / local_world);
   const int threads = p.config.threads() > 0
                           ? p.config.threads()
                           : std::max(1, hw - std::max(0, p.loader.threads - 1));
@@ -1190,18 +1275,26 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
     default:
       break;
   }
-  log.Line(absl::StrCat("SNIPER run '", p.config.name(), "' in ", p.work_dir,
-                        " on ", device.str(), ", ",
-                        PipelineConfig::Precision_Name(p.config.precision()),
-                        " (", threads, " compute threads, ", p.loader.threads,
-                        " loader threads)"));
+  log.Line(absl::StrCat(
+      "SNIPER run '", p.config.name(), "' in ", p.work_dir, " on ",
+      device.str(), ", ", PipelineConfig::Precision_Name(p.config.precision()),
+      " (", threads, " compute threads, ", p.loader.threads, " loader threads",
+      env.world_size > 1
+          ? absl::StrCat("; ", env.world_size, " processes, Gloo")
+          : std::string(),
+      ")"));
 
   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));
-  Context ctx{p, options, log, data, device, autocast, nullptr, nullptr, {}};
-  ASSIGN_OR_RETURN(ctx.events, EventWriter::Create(p.work_dir));
+  if (dist != nullptr && leader) RETURN_IF_ERROR(dist->Announce("setup"));
+  Context ctx{p,        options, log,     data, device,
+              autocast, nullptr, nullptr, {},   nullptr};
+  ctx.dist = dist.get();
   const std::string metrics_path = p.work_dir + "/metrics.csv";
   const bool new_metrics = !fs::exists(metrics_path);
-  ctx.metrics = std::fopen(metrics_path.c_str(), "a");
+  if (leader) {
+    ASSIGN_OR_RETURN(ctx.events, EventWriter::Create(p.work_dir));
+    ctx.metrics = std::fopen(metrics_path.c_str(), "a");
+  }
   if (ctx.metrics != nullptr && new_metrics) {
     std::fprintf(ctx.metrics,
                  "stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,rcnn_box,"
@@ -1254,7 +1347,7 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
     run.stages.push_back(s);
     if (s.interrupted) break;
   }
-  if (run.stages.empty() || !run.stages.back().interrupted) {
+  if (leader && (run.stages.empty() || !run.stages.back().interrupted)) {
     RETURN_IF_ERROR(WriteLossCurve(ctx));
   }
   return run;

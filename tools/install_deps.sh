@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsimdjson-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
   libtorch-dev           # LibTorch 1.13 (CPU)
+  libgloo-dev            # Gloo headers for c10d ProcessGroupGloo (multi-process)
   python3-torchvision    # torchvision's C++ kernels: test oracle, benchmark peer
 )
 

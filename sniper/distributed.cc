@@ -1,0 +1,310 @@
+#include "sniper/distributed.h"
+
+#include <cstdlib>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+#if __has_include(<gloo/algorithm.h>)
+#define USE_C10D_GLOO 1
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#define SNIPER_HAS_GLOO 1
+#endif
+
+namespace sniper {
+
+#ifdef SNIPER_HAS_GLOO
+class ProcessGroupState {
+ public:
+  c10::intrusive_ptr<c10d::TCPStore> store;      // collectives' rendezvous
+  c10::intrusive_ptr<c10d::TCPStore> heartbeat;  // the heartbeat thread's
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+  int64_t progress = 0;  // collectives entered by this rank
+};
+#else
+class ProcessGroupState {};
+#endif
+
+namespace {
+
+absl::Status EnvInt(const char* name, int* out, bool* present) {
+  const char* v = std::getenv(name);
+  *present = v != nullptr && *v != '\0';
+  if (!*present) return absl::OkStatus();
+  if (!absl::SimpleAtoi(v, out)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "environment variable ", name, "='", v, "' is not an integer"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment() {
+  DistributedEnv env;
+  bool has_rank = false, has_world = false, has_local = false, has_port = false;
+  absl::Status s = EnvInt("RANK", &env.rank, &has_rank);
+  if (s.ok()) s = EnvInt("WORLD_SIZE", &env.world_size, &has_world);
+  if (s.ok()) s = EnvInt("LOCAL_RANK", &env.local_rank, &has_local);
+  if (s.ok()) s = EnvInt("MASTER_PORT", &env.master_port, &has_port);
+  if (!s.ok()) return s;
+  if (!has_rank && !has_world) return DistributedEnv{};
+  if (has_rank != has_world) {
+    return absl::InvalidArgumentError(
+        "set both RANK and WORLD_SIZE (or neither, for one process)");
+  }
+  if (env.world_size < 1 || env.rank < 0 || env.rank >= env.world_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("need 0 <= RANK < WORLD_SIZE, got RANK=", env.rank,
+                     " WORLD_SIZE=", env.world_size));
+  }
+  if (!has_local) env.local_rank = env.rank;
+  if (const char* a = std::getenv("MASTER_ADDR"); a != nullptr && *a) {
+    env.master_addr = a;
+  }
+  if (env.world_size > 1 && (env.master_port <= 0 || env.master_port > 65535)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("MASTER_PORT=", env.master_port, " is not a port"));
+  }
+  return env;
+}
+
+Distributed::Distributed(DistributedEnv env, std::chrono::seconds timeout)
+    : env_(std::move(env)),
+      timeout_(timeout),
+      state_(std::make_unique<ProcessGroupState>()) {}
+
+Distributed::~Distributed() {
+  stop_ = true;
+  if (heartbeat_.joinable()) heartbeat_.join();
+}
+
+#ifdef SNIPER_HAS_GLOO
+
+absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
+    const DistributedEnv& env, std::chrono::seconds timeout) {
+  std::unique_ptr<Distributed> d(new Distributed(env, timeout));
+  try {
+    c10d::TCPStoreOptions o;
+    o.port = static_cast<uint16_t>(env.master_port);
+    o.isServer = env.rank == 0;
+    o.numWorkers = env.world_size;
+    o.waitWorkers = true;
+    o.timeout = timeout;
+    d->state_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+    c10d::TCPStoreOptions h;
+    h.port = o.port;
+    h.isServer = false;
+    h.waitWorkers = false;
+    h.timeout = std::chrono::seconds(10);
+    d->state_->heartbeat =
+        c10::make_intrusive<c10d::TCPStore>(env.master_addr, h);
+    auto po = c10d::ProcessGroupGloo::Options::create();
+    po->timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+    const bool loopback =
+        env.master_addr == "127.0.0.1" || env.master_addr == "localhost";
+    po->devices.push_back(
+        loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                 : c10d::ProcessGroupGloo::createDefaultDevice());
+    d->state_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(
+        c10::static_intrusive_pointer_cast<c10d::Store>(d->state_->store),
+        env.rank, env.world_size, po);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat(
+        "rank ", env.rank, " of ", env.world_size,
+        ": cannot join the process group at ", env.master_addr, ":",
+        env.master_port, " within ", timeout.count(), " s: ", e.what()));
+  }
+  Distributed* self = d.get();
+  d->heartbeat_ = std::thread([self] {
+    const std::string key = absl::StrCat("heartbeat/", self->env_.rank);
+    while (!self->stop_) {
+      try {
+        self->state_->heartbeat->add(key, 1);
+      } catch (const std::exception&) {
+        return;  // the store is gone: collectives will say so
+      }
+      for (int i = 0; i < 10 && !self->stop_; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+  });
+  return d;
+}
+
+absl::Status Distributed::Failure(const std::string& what,
+                                  const std::exception& e) {
+  std::string message(e.what());
+  if (const size_t nl = message.find('\n'); nl != std::string::npos) {
+    message.resize(nl);
+  }
+  std::string who;
+  try {
+    c10d::TCPStoreOptions o;
+    o.port = static_cast<uint16_t>(env_.master_port);
+    o.isServer = false;
+    o.waitWorkers = false;
+    o.timeout = std::chrono::seconds(3);
+    auto store = c10::make_intrusive<c10d::TCPStore>(env_.master_addr, o);
+    auto read = [&](const std::string& prefix) {
+      std::vector<int64_t> v;
+      for (int r = 0; r < env_.world_size; ++r) {
+        v.push_back(store->add(absl::StrCat(prefix, r), 0));
+      }
+      return v;
+    };
+    const std::vector<int64_t> before = read("heartbeat/");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    const std::vector<int64_t> after = read("heartbeat/");
+    const std::vector<int64_t> progress = read("progress/");
+    const int64_t most = *std::max_element(progress.begin(), progress.end());
+    std::vector<std::string> dead, behind;
+    for (int r = 0; r < env_.world_size; ++r) {
+      if (after[r] == before[r]) {
+        dead.push_back(absl::StrCat(r));
+      } else if (progress[r] < most) {
+        behind.push_back(absl::StrCat(r));
+      }
+    }
+    if (!dead.empty()) {
+      who = absl::StrCat("; rank ", absl::StrJoin(dead, ", "),
+                         " stopped (no heartbeat)");
+    }
+    if (!behind.empty()) {
+      absl::StrAppend(&who, "; rank ", absl::StrJoin(behind, ", "),
+                      " is alive but behind (hung?)");
+    }
+  } catch (const std::exception&) {
+    who = "; rank 0 (the rendezvous store) is unreachable: it stopped";
+  }
+  return absl::UnavailableError(
+      absl::StrCat("rank ", env_.rank, " of ", env_.world_size, ": ", what,
+                   " failed (", message, ")", who,
+                   ". The last checkpoint is intact; fix the rank "
+                   "and resume with --resume."));
+}
+
+#define SNIPER_COLLECTIVE(what, body)                            \
+  try {                                                          \
+    state_->store->add(absl::StrCat("progress/", env_.rank), 1); \
+    body;                                                        \
+  } catch (const std::exception& e) {                            \
+    return Failure(what, e);                                     \
+  }                                                              \
+  return absl::OkStatus();
+
+absl::Status Distributed::Broadcast(std::vector<torch::Tensor> tensors){
+    SNIPER_COLLECTIVE("broadcast",
+                      {
+                        for (torch::Tensor& t : tensors) {
+                          std::vector<at::Tensor> one{t.contiguous()};
+                          state_->pg->broadcast(one)->wait();
+                          if (!one[0].is_same(t)) t.copy_(one[0]);
+                        }
+                      })}
+
+absl::Status Distributed::SumInPlace(torch::Tensor t){
+    SNIPER_COLLECTIVE("all-reduce",
+                      {
+                        std::vector<at::Tensor> one{t};
+                        state_->pg->allreduce(one)->wait();
+                      })}
+
+absl::Status
+    Distributed::AverageGradients(const std::vector<torch::Tensor>& params,
+                                  int64_t bucket_bytes){SNIPER_COLLECTIVE(
+        "gradient all-reduce",
+        {
+          std::vector<torch::Tensor> bucket;
+          int64_t bytes = 0;
+          auto flush = [&] {
+            if (bucket.empty()) return;
+            std::vector<at::Tensor> flat{torch::cat(
+                [&] {
+                  std::vector<torch::Tensor> views;
+                  for (const torch::Tensor& g : bucket)
+                    views.push_back(g.reshape(-1));
+                  return views;
+                }(),
+                0)};
+            state_->pg->allreduce(flat)->wait();
+            flat[0].div_(env_.world_size);
+            int64_t offset = 0;
+            for (torch::Tensor& g : bucket) {
+              g.copy_(flat[0].narrow(0, offset, g.numel()).view_as(g));
+              offset += g.numel();
+            }
+            bucket.clear();
+            bytes = 0;
+          };
+          for (const torch::Tensor& p : params) {
+            if (!p.grad().defined()) continue;
+            bucket.push_back(p.grad());
+            bytes += p.grad().numel() * p.grad().element_size();
+            if (bytes >= bucket_bytes) flush();
+          }
+          flush();
+        })}
+
+absl::Status Distributed::Barrier(){
+    SNIPER_COLLECTIVE("barrier", { state_->pg->barrier()->wait(); })}
+
+absl::Status Distributed::Announce(const std::string& key){
+    SNIPER_COLLECTIVE("announce",
+                      {
+                        state_->store->set(absl::StrCat("announce/", key),
+                                           std::vector<uint8_t>{1});
+                      })}
+
+absl::Status Distributed::WaitFor(const std::string& key,
+                                  std::chrono::seconds timeout){
+    SNIPER_COLLECTIVE("waiting for rank 0", {
+      c10d::TCPStoreOptions o;
+      o.port = static_cast<uint16_t>(env_.master_port);
+      o.isServer = false;
+      o.waitWorkers = false;
+      o.timeout = timeout;
+      auto store = c10::make_intrusive<c10d::TCPStore>(env_.master_addr, o);
+      store->wait({absl::StrCat("announce/", key)}, timeout);
+    })}
+
+#undef SNIPER_COLLECTIVE
+
+#else  // no Gloo headers: one process only
+
+absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
+    const DistributedEnv& env, std::chrono::seconds) {
+  return absl::UnimplementedError(absl::StrCat(
+      "WORLD_SIZE=", env.world_size,
+      " but this build has no Gloo (install libgloo-dev and rebuild)"));
+}
+absl::Status Distributed::Failure(const std::string& what,
+                                  const std::exception& e) {
+  return absl::InternalError(e.what());
+}
+absl::Status Distributed::Broadcast(std::vector<torch::Tensor>) {
+  return absl::UnimplementedError("no Gloo");
+}
+absl::Status Distributed::SumInPlace(torch::Tensor) {
+  return absl::UnimplementedError("no Gloo");
+}
+absl::Status Distributed::AverageGradients(const std::vector<torch::Tensor>&,
+                                           int64_t) {
+  return absl::UnimplementedError("no Gloo");
+}
+absl::Status Distributed::Barrier() {
+  return absl::UnimplementedError("no Gloo");
+}
+absl::Status Distributed::Announce(const std::string&) {
+  return absl::UnimplementedError("no Gloo");
+}
+absl::Status Distributed::WaitFor(const std::string&, std::chrono::seconds) {
+  return absl::UnimplementedError("no Gloo");
+}
+
+#endif
+
+}  // namespace sniper

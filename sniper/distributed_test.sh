@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Data-parallel training on loopback with 2 processes (Gloo):
+#  1. 2 processes x 2 chips reach the weights of 1 process x 4 chips (same
+#     global batch; frozen BN so batch statistics do not differ);
+#  2. killing rank 1 ends rank 0 within the timeout, with a message naming
+#     rank 1, and leaves the last checkpoint intact;
+#  3. --resume from there reaches bit for bit the weights of an
+#     uninterrupted 2-process run.
+set -euo pipefail
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+train=sniper/train
+compare=tools/compare_checkpoints
+common=(--quiet
+  --set dataset.synthetic.train_images=12 --set dataset.synthetic.val_images=2
+  --set dataset.synthetic.min_side=160 --set dataset.synthetic.max_side=320
+  --set "dataset.synthetic.cache_dir=$tmp/syn"
+  --set 'sampler.scales[0].size.long_side=512' --set 'eval.scales[0].size.long_side=512'
+  --set negatives.source=NONE --set schedule.warmup_steps=1 --set threads=1
+  --set model.backbone.freeze_all_bn=true --set distributed.timeout_s=30
+  --set output.checkpoint_every_steps=5 --set output.log_every_steps=5)
+
+# 1. Same global batch, same weights.
+"$train" --work_dir="$tmp/one" "${common[@]}" --set schedule.max_steps=3 \
+  --set loader.batch_size=4 > /dev/null
+"$train" --work_dir="$tmp/two" "${common[@]}" --set schedule.max_steps=3 \
+  --set loader.batch_size=2 --nproc=2 > /dev/null
+"$compare" "$tmp/one/detector/final.pt" "$tmp/two/detector/final.pt" --tolerance=1e-5
+
+# 2. Kill rank 1 mid-run.
+long=(--set schedule.max_steps=30 --set loader.batch_size=2 --nproc=2)
+"$train" --work_dir="$tmp/killed" "${common[@]}" "${long[@]}" > "$tmp/killed.out" 2>&1 &
+launcher=$!
+for _ in $(seq 1 600); do
+  [ -f "$tmp/killed/detector/ckpt-00000010.pt" ] && break
+  sleep 0.1
+done
+rank1=""
+for kid in $(pgrep -P "$launcher"); do
+  if tr '\0' '\n' < "/proc/$kid/environ" | grep -qx "RANK=1"; then rank1=$kid; fi
+done
+[ -n "$rank1" ] || { echo "rank 1 not found"; cat "$tmp/killed.out"; exit 1; }
+killed_at=$(date +%s)
+kill -9 "$rank1"
+if wait "$launcher"; then echo "expected a failure"; exit 1; fi
+elapsed=$(( $(date +%s) - killed_at ))
+cat "$tmp/killed.out"
+[ "$elapsed" -le 40 ] || { echo "rank 0 took ${elapsed}s to stop"; exit 1; }
+grep -q "rank 1 stopped" "$tmp/killed.out"
+last=$(ls "$tmp"/killed/detector/ckpt-*.pt | tail -1)
+"$compare" "$last" "$last" --tolerance=0
+
+# 3. Resume, and compare with an uninterrupted run.
+"$train" --work_dir="$tmp/killed" "${common[@]}" "${long[@]}" --resume > /dev/null
+"$train" --work_dir="$tmp/straight" "${common[@]}" "${long[@]}" > /dev/null
+"$compare" "$tmp/killed/detector/final.pt" "$tmp/straight/detector/final.pt" --tolerance=0
+echo "PASS (rank 0 stopped ${elapsed}s after rank 1 was killed)"
