@@ -187,91 +187,179 @@ absl::Status Distributed::Failure(const std::string& what,
                    "and resume with --resume."));
 }
 
-#define SNIPER_COLLECTIVE(what, body)                            \
-  try {                                                          \
-    state_->store->add(absl::StrCat("progress/", env_.rank), 1); \
-    body;                                                        \
-  } catch (const std::exception& e) {                            \
-    return Failure(what, e);                                     \
-  }                                                              \
+absl::Status Distributed::Collective(const char* what,
+                                     const std::function<void()>& body) {
+  try {
+    state_->store->add(absl::StrCat("progress/", env_.rank), 1);
+    body();
+  } catch (const std::exception& e) {
+    return Failure(what, e);
+  }
   return absl::OkStatus();
+}
 
-absl::Status Distributed::Broadcast(std::vector<torch::Tensor> tensors){
-    SNIPER_COLLECTIVE("broadcast",
-                      {
-                        for (torch::Tensor& t : tensors) {
-                          std::vector<at::Tensor> one{t.contiguous()};
-                          state_->pg->broadcast(one)->wait();
-                          if (!one[0].is_same(t)) t.copy_(one[0]);
-                        }
-                      })}
+absl::Status Distributed::Broadcast(std::vector<torch::Tensor> tensors) {
+  return Collective("broadcast", [&] {
+    for (torch::Tensor& t : tensors) {
+      std::vector<at::Tensor> one{t.contiguous()};
+      state_->pg->broadcast(one)->wait();
+      if (!one[0].is_same(t)) t.copy_(one[0]);
+    }
+  });
+}
 
-absl::Status Distributed::SumInPlace(torch::Tensor t){
-    SNIPER_COLLECTIVE("all-reduce",
-                      {
-                        std::vector<at::Tensor> one{t};
-                        state_->pg->allreduce(one)->wait();
-                      })}
+absl::Status Distributed::SumInPlace(torch::Tensor t) {
+  return Collective("all-reduce", [&] {
+    std::vector<at::Tensor> one{t};
+    state_->pg->allreduce(one)->wait();
+  });
+}
 
-absl::Status
-    Distributed::AverageGradients(const std::vector<torch::Tensor>& params,
-                                  int64_t bucket_bytes){SNIPER_COLLECTIVE(
-        "gradient all-reduce",
-        {
-          std::vector<torch::Tensor> bucket;
-          int64_t bytes = 0;
-          auto flush = [&] {
-            if (bucket.empty()) return;
-            std::vector<at::Tensor> flat{torch::cat(
-                [&] {
-                  std::vector<torch::Tensor> views;
-                  for (const torch::Tensor& g : bucket)
-                    views.push_back(g.reshape(-1));
-                  return views;
-                }(),
-                0)};
-            state_->pg->allreduce(flat)->wait();
-            flat[0].div_(env_.world_size);
-            int64_t offset = 0;
-            for (torch::Tensor& g : bucket) {
-              g.copy_(flat[0].narrow(0, offset, g.numel()).view_as(g));
-              offset += g.numel();
-            }
-            bucket.clear();
-            bytes = 0;
-          };
-          for (const torch::Tensor& p : params) {
-            if (!p.grad().defined()) continue;
-            bucket.push_back(p.grad());
-            bytes += p.grad().numel() * p.grad().element_size();
-            if (bytes >= bucket_bytes) flush();
-          }
-          flush();
-        })}
+absl::Status Distributed::Barrier() {
+  return Collective("barrier", [&] { state_->pg->barrier()->wait(); });
+}
 
-absl::Status Distributed::Barrier(){
-    SNIPER_COLLECTIVE("barrier", { state_->pg->barrier()->wait(); })}
-
-absl::Status Distributed::Announce(const std::string& key){
-    SNIPER_COLLECTIVE("announce",
-                      {
-                        state_->store->set(absl::StrCat("announce/", key),
-                                           std::vector<uint8_t>{1});
-                      })}
+absl::Status Distributed::Announce(const std::string& key) {
+  return Collective("announce", [&] {
+    state_->store->set(absl::StrCat("announce/", key), std::vector<uint8_t>{1});
+  });
+}
 
 absl::Status Distributed::WaitFor(const std::string& key,
-                                  std::chrono::seconds timeout){
-    SNIPER_COLLECTIVE("waiting for rank 0", {
-      c10d::TCPStoreOptions o;
-      o.port = static_cast<uint16_t>(env_.master_port);
-      o.isServer = false;
-      o.waitWorkers = false;
-      o.timeout = timeout;
-      auto store = c10::make_intrusive<c10d::TCPStore>(env_.master_addr, o);
-      store->wait({absl::StrCat("announce/", key)}, timeout);
-    })}
+                                  std::chrono::seconds timeout) {
+  return Collective("waiting for rank 0", [&] {
+    c10d::TCPStoreOptions o;
+    o.port = static_cast<uint16_t>(env_.master_port);
+    o.isServer = false;
+    o.waitWorkers = false;
+    o.timeout = timeout;
+    auto store = c10::make_intrusive<c10d::TCPStore>(env_.master_addr, o);
+    store->wait({absl::StrCat("announce/", key)}, timeout);
+  });
+}
 
-#undef SNIPER_COLLECTIVE
+struct GradientReducer::Bucket {
+  torch::Tensor flat;
+  std::vector<size_t> params;
+  size_t pending = 0;  // gradients not yet copied in this step
+  std::vector<uint8_t> got;
+  c10::intrusive_ptr<c10d::Work> work;
+};
+
+GradientReducer::GradientReducer(Distributed* dist,
+                                 std::vector<torch::Tensor> params,
+                                 int64_t bucket_bytes)
+    : dist_(dist), params_(std::move(params)) {
+  slot_.resize(params_.size());
+  int64_t bytes = bucket_bytes;  // start a bucket at the first parameter
+  for (size_t k = params_.size(); k-- > 0;) {
+    const torch::Tensor& p = params_[k];
+    if (bytes >= bucket_bytes) {
+      buckets_.push_back(std::make_unique<Bucket>());
+      bytes = 0;
+    }
+    Bucket& b = *buckets_.back();
+    int64_t offset = 0;
+    for (size_t j : b.params) offset += params_[j].numel();
+    slot_[k] = {static_cast<int>(buckets_.size()) - 1, offset};
+    b.params.push_back(k);
+    bytes += p.numel() * p.element_size();
+  }
+  for (auto& b : buckets_) {
+    int64_t n = 0;
+    for (size_t j : b->params) n += params_[j].numel();
+    b->flat = torch::zeros({n}, params_[b->params[0]].options());
+    b->got.assign(b->params.size(), 0);
+  }
+  for (size_t k = 0; k < params_.size(); ++k) {
+    params_[k].register_hook(
+        [this, k](const torch::Tensor& grad) { OnGradient(k, grad); });
+  }
+}
+
+GradientReducer::~GradientReducer() = default;
+
+void GradientReducer::Arm() {
+  for (auto& b : buckets_) {
+    b->pending = b->params.size();
+    std::fill(b->got.begin(), b->got.end(), 0);
+    b->work.reset();
+  }
+  next_launch_ = 0;
+  error_.clear();
+  armed_ = true;
+}
+
+void GradientReducer::OnGradient(size_t k, const torch::Tensor& grad) {
+  if (!armed_) return;
+  const auto [bi, offset] = slot_[k];
+  Bucket& b = *buckets_[bi];
+  const size_t pos = static_cast<size_t>(
+      std::find(b.params.begin(), b.params.end(), k) - b.params.begin());
+  b.flat.narrow(0, offset, grad.numel()).copy_(grad.reshape(-1));
+  if (!b.got[pos]) {
+    b.got[pos] = 1;
+    --b.pending;
+  }
+  LaunchReady();
+}
+
+void GradientReducer::LaunchReady() {
+  while (next_launch_ < buckets_.size() &&
+         buckets_[next_launch_]->pending == 0) {
+    Bucket& b = *buckets_[next_launch_++];
+    try {
+      dist_->state_->store->add(absl::StrCat("progress/", dist_->rank()), 1);
+      std::vector<at::Tensor> one{b.flat};
+      b.work = dist_->state_->pg->allreduce(one);
+    } catch (const std::exception& e) {
+      if (error_.empty()) error_ = e.what();
+    }
+  }
+}
+
+absl::Status GradientReducer::Finish() {
+  armed_ = false;
+  // Parameters without a gradient this step contribute zeros.
+  for (auto& b : buckets_) {
+    if (b->pending == 0) continue;
+    for (size_t i = 0; i < b->params.size(); ++i) {
+      if (b->got[i]) continue;
+      const size_t k = b->params[i];
+      b->flat.narrow(0, slot_[k].second, params_[k].numel()).zero_();
+      b->got[i] = 1;
+    }
+    b->pending = 0;
+  }
+  LaunchReady();
+  try {
+    if (!error_.empty()) throw std::runtime_error(error_);
+    for (auto& b : buckets_) {
+      b->work->wait();
+      b->flat.div_(dist_->world_size());
+      for (size_t k : b->params) {
+        torch::Tensor& g = params_[k].mutable_grad();
+        const torch::Tensor mean =
+            b->flat.narrow(0, slot_[k].second, params_[k].numel())
+                .view_as(params_[k]);
+        if (g.defined()) {
+          g.copy_(mean);
+        } else {
+          g = mean.clone();
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    return dist_->Failure("gradient all-reduce", e);
+  }
+  return absl::OkStatus();
+}
+
+std::unique_ptr<GradientReducer> Distributed::MakeReducer(
+    std::vector<torch::Tensor> params, int64_t bucket_bytes) {
+  return std::unique_ptr<GradientReducer>(
+      new GradientReducer(this, std::move(params), bucket_bytes));
+}
 
 #else  // no Gloo headers: one process only
 
@@ -283,16 +371,16 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
 }
 absl::Status Distributed::Failure(const std::string& what,
                                   const std::exception& e) {
-  return absl::InternalError(e.what());
+  return absl::InternalError(absl::StrCat(what, ": ", e.what()));
+}
+absl::Status Distributed::Collective(const char*,
+                                     const std::function<void()>&) {
+  return absl::UnimplementedError("no Gloo");
 }
 absl::Status Distributed::Broadcast(std::vector<torch::Tensor>) {
   return absl::UnimplementedError("no Gloo");
 }
 absl::Status Distributed::SumInPlace(torch::Tensor) {
-  return absl::UnimplementedError("no Gloo");
-}
-absl::Status Distributed::AverageGradients(const std::vector<torch::Tensor>&,
-                                           int64_t) {
   return absl::UnimplementedError("no Gloo");
 }
 absl::Status Distributed::Barrier() {
@@ -303,6 +391,16 @@ absl::Status Distributed::Announce(const std::string&) {
 }
 absl::Status Distributed::WaitFor(const std::string&, std::chrono::seconds) {
   return absl::UnimplementedError("no Gloo");
+}
+struct GradientReducer::Bucket {};
+GradientReducer::~GradientReducer() = default;
+void GradientReducer::Arm() {}
+absl::Status GradientReducer::Finish() {
+  return absl::UnimplementedError("no Gloo");
+}
+std::unique_ptr<GradientReducer> Distributed::MakeReducer(
+    std::vector<torch::Tensor>, int64_t) {
+  return nullptr;
 }
 
 #endif

@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -43,6 +44,41 @@ struct DistributedEnv {
 absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment();
 
 class ProcessGroupState;  // c10d objects (distributed.cc)
+class Distributed;
+
+// Averages gradients over the ranks while backward runs (as PyTorch's DDP):
+// parameters are grouped, in reverse order of registration (the order
+// their gradients appear), into flat buckets of about bucket_bytes; a hook
+// on each parameter copies its gradient into its bucket, and a full bucket
+// is all-reduced asynchronously, buckets always launched in the same
+// order on every rank. Finish() fills the gradients of parameters that got
+// none this step with zeros (every rank must reduce the same buckets),
+// waits, and writes the means into the parameters' .grad.
+class GradientReducer {
+ public:
+  ~GradientReducer();
+  // Call before backward.
+  void Arm();
+  // Call after backward.
+  absl::Status Finish();
+  int num_buckets() const { return static_cast<int>(buckets_.size()); }
+
+ private:
+  friend class Distributed;
+  struct Bucket;
+  GradientReducer(Distributed* dist, std::vector<torch::Tensor> params,
+                  int64_t bucket_bytes);
+  void OnGradient(size_t param, const torch::Tensor& grad);
+  void LaunchReady();
+
+  Distributed* dist_;
+  std::vector<torch::Tensor> params_;
+  std::vector<std::pair<int, int64_t>> slot_;  // param -> (bucket, offset)
+  std::vector<std::unique_ptr<Bucket>> buckets_;
+  size_t next_launch_ = 0;
+  bool armed_ = false;
+  std::string error_;
+};
 
 class Distributed {
  public:
@@ -59,10 +95,10 @@ class Distributed {
   absl::Status Broadcast(std::vector<torch::Tensor> tensors);
   // Sums `t` (a small CPU tensor) over the ranks, in place.
   absl::Status SumInPlace(torch::Tensor t);
-  // Replaces every defined gradient of `params` with its mean over the
-  // ranks, all-reducing flattened buckets of about `bucket_bytes`.
-  absl::Status AverageGradients(const std::vector<torch::Tensor>& params,
-                                int64_t bucket_bytes);
+  // A reducer for `params` (the trainable parameters, the same list on
+  // every rank).
+  std::unique_ptr<GradientReducer> MakeReducer(
+      std::vector<torch::Tensor> params, int64_t bucket_bytes);
   absl::Status Barrier();
   // Rank 0 announces `key`; the others wait for it (up to `timeout`), e.g.
   // while rank 0 alone writes the proposals file.
@@ -70,9 +106,12 @@ class Distributed {
   absl::Status WaitFor(const std::string& key, std::chrono::seconds timeout);
 
  private:
+  friend class GradientReducer;
   Distributed(DistributedEnv env, std::chrono::seconds timeout);
   // A failed collective, with the ranks whose heartbeat stopped.
   absl::Status Failure(const std::string& what, const std::exception& e);
+  // Runs one collective: counts it, turns exceptions into Failure().
+  absl::Status Collective(const char* what, const std::function<void()>& body);
 
   DistributedEnv env_;
   std::chrono::seconds timeout_;

@@ -500,6 +500,16 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   torch::optim::SGD optimizer(std::move(groups),
                               torch::optim::SGDOptions(oc.base_lr()));
 
+  std::unique_ptr<GradientReducer> reducer;
+  if (ctx.dist != nullptr) {
+    std::vector<torch::Tensor> trainable;
+    for (const torch::Tensor& t : model->parameters()) {
+      if (t.requires_grad()) trainable.push_back(t);
+    }
+    reducer = ctx.dist->MakeReducer(
+        std::move(trainable),
+        static_cast<int64_t>(c.distributed().bucket_mb() * 1048576.0));
+  }
   data::ChipSampler sampler(p.sampler);
   const int64_t batch_size = p.loader.batch_size;
   const int64_t chips0 =
@@ -695,18 +705,14 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
       }
     }
     if (why.empty()) {
+      if (reducer != nullptr) reducer->Arm();
+      (fp16 ? loss * scaler.scale() : loss).backward();
+      // Gradients averaged over the ranks (all-reduced while backward ran).
+      if (reducer != nullptr) RETURN_IF_ERROR(reducer->Finish());
       if (fp16) {
-        (loss * scaler.scale()).backward();
         for (const torch::Tensor& t : model->parameters()) {
           if (t.grad().defined()) t.mutable_grad().div_(scaler.scale());
         }
-      } else {
-        loss.backward();
-      }
-      if (ctx.dist != nullptr) {
-        RETURN_IF_ERROR(ctx.dist->AverageGradients(
-            model->parameters(),
-            static_cast<int64_t>(c.distributed().bucket_mb() * 1048576.0)));
       }
       const double grad_norm = torch::nn::utils::clip_grad_norm_(
           model->parameters(), oc.clip_grad_norm() > 0
