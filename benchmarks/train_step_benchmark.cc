@@ -29,6 +29,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "benchmarks/bench_common.h"
 #include "configs/default_synthetic_embedded.h"
 #include "configs/synthetic_single_scale_embedded.h"
 #include "data/chip_loader.h"
@@ -46,32 +47,10 @@ namespace {
 // before timing) is small next to the steady state.
 constexpr int kSteps = 60;
 
-void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
-double PeakRssMib() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024;
-  }
-  return -1;
-}
-
 void BM_TrainStep(benchmark::State& state, const char* layer) {
-  absl::StatusOr<PipelineConfig> merged =
-      LayerConfigs(embedded::kDefaultSynthetic, "default", "", {});
-  CHECK(merged.ok()) << merged.status();
-  PipelineConfig upper;
-  CHECK(ParseTextProto(layer, "layer", &upper).ok());
-  MergeReplacingLists(upper, &*merged);
-  absl::StatusOr<Pipeline> p = BuildPipeline(*merged);
-  CHECK(p.ok()) << p.status();
-  const SyntheticDataConfig& s = p->config.dataset().synthetic();
-  const std::string dir = s.cache_dir();
-  if (!SyntheticDatasetExists(s)) {
-    const absl::Status written = WriteSyntheticDataset(s);
-    CHECK(written.ok()) << written;
-  }
+  const Pipeline pipeline = bench::DefaultPipeline(layer);
+  const Pipeline* p = &pipeline;
+  const std::string dir = p->config.dataset().synthetic().cache_dir();
   absl::StatusOr<data::CocoDataset> ds =
       data::ReadCocoInstances(dir + "/instances_train.json", {});
   CHECK(ds.ok()) << ds.status();
@@ -110,7 +89,7 @@ void BM_TrainStep(benchmark::State& state, const char* layer) {
     return {(*batch)->size, images.size(2) * images.size(3) * images.size(0)};
   };
   run_step();  // warm-up (allocator, oneDNN kernels)
-  ResetPeakRss();
+  bench::ResetPeakRss();
   wait_s = 0;
   int64_t chips = 0, pixels = 0;
   for (auto _ : state) {
@@ -125,7 +104,7 @@ void BM_TrainStep(benchmark::State& state, const char* layer) {
       benchmark::Counter(images_seen, benchmark::Counter::kIsRate);
   state.counters["pixels_per_image"] = pixels / images_seen;
   state.counters["chips_per_image"] = 1 / images_per_chip;
-  state.counters["peak_rss_mib"] = PeakRssMib();
+  state.counters["peak_rss_mib"] = bench::PeakRssMib();
   state.counters["loader_wait_s_per_step"] = wait_s / kSteps;
 }
 

@@ -1,0 +1,56 @@
+// File: benchmarks/bench_common.h
+//
+// What the end-to-end benchmarks share: the embedded default with a config
+// layered over it, its synthetic dataset (generated into the cache like
+// the trainer does), and the process's peak resident memory.
+#ifndef SNIPER_BENCHMARKS_BENCH_COMMON_H_
+#define SNIPER_BENCHMARKS_BENCH_COMMON_H_
+
+#include <fstream>
+#include <string>
+
+#include "configs/default_synthetic_embedded.h"
+#include "glog/logging.h"
+#include "port/proto_io.h"
+#include "sniper/config.h"
+
+namespace sniper::bench {
+
+// The default with `layer` (PipelineConfig text, may be empty) over it;
+// generates its synthetic dataset when missing. `file` layers a config
+// file instead when not empty.
+inline Pipeline DefaultPipeline(const char* layer, const char* file = "") {
+  absl::StatusOr<PipelineConfig> merged =
+      LayerConfigs(embedded::kDefaultSynthetic, "default", file, {});
+  CHECK(merged.ok()) << merged.status();
+  PipelineConfig upper;
+  CHECK(ParseTextProto(layer, "layer", &upper).ok());
+  MergeReplacingLists(upper, &*merged);
+  absl::StatusOr<Pipeline> p = BuildPipeline(*merged);
+  CHECK(p.ok()) << p.status();
+  if (p->config.dataset().has_synthetic()) {
+    const SyntheticDataConfig& s = p->config.dataset().synthetic();
+    if (!SyntheticDatasetExists(s)) {
+      const absl::Status written = WriteSyntheticDataset(s);
+      CHECK(written.ok()) << written;
+    }
+  }
+  return *std::move(p);
+}
+
+// Resets the peak resident memory (VmHWM) of this process.
+inline void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+// The peak resident memory since the last reset, MiB.
+inline double PeakRssMib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024;
+  }
+  return -1;
+}
+
+}  // namespace sniper::bench
+
+#endif  // SNIPER_BENCHMARKS_BENCH_COMMON_H_
