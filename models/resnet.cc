@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "models/state_dict.h"
+#include "models/sync_batch_norm.h"
 
 namespace sniper::models {
 namespace {
@@ -47,10 +48,14 @@ class BlockImpl : public nn::Module {
   }
 
   torch::Tensor forward(torch::Tensor x) {
-    torch::Tensor y = torch::relu(bn1_(conv1_(x)));
-    y = bn2_(conv2_(y));
-    if (bottleneck_) y = bn3_(conv3_(torch::relu(y)));
-    const torch::Tensor identity = downsample_ ? downsample_->forward(x) : x;
+    torch::Tensor y = torch::relu(BatchNorm(*bn1_, conv1_(x)));
+    y = BatchNorm(*bn2_, conv2_(y));
+    if (bottleneck_) y = BatchNorm(*bn3_, conv3_(torch::relu(y)));
+    torch::Tensor identity = x;
+    if (downsample_) {
+      identity = BatchNorm(*downsample_[1]->as<nn::BatchNorm2d>(),
+                           downsample_[0]->as<nn::Conv2d>()->forward(x));
+    }
     return torch::relu(y + identity);
   }
 
@@ -185,7 +190,7 @@ std::map<std::string, torch::Tensor> ResNetImpl::forward(torch::Tensor x) {
   if (options_.channels_last) {
     x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   }
-  x = torch::relu(bn1_(conv1_(x)));
+  x = torch::relu(BatchNorm(*bn1_, conv1_(x)));
   x = torch::max_pool2d(x, 3, 2, 1);
   std::map<std::string, torch::Tensor> out;
   x = layer1_->forward(x);

@@ -8,6 +8,7 @@
 
 #if __has_include(<gloo/algorithm.h>)
 #define USE_C10D_GLOO 1
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #define SNIPER_HAS_GLOO 1
@@ -21,7 +22,7 @@ class ProcessGroupState {
   c10::intrusive_ptr<c10d::TCPStore> store;      // collectives' rendezvous
   c10::intrusive_ptr<c10d::TCPStore> heartbeat;  // the heartbeat thread's
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
-  int64_t progress = 0;  // collectives entered by this rank
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> bn_pg;  // synchronized BN
 };
 #else
 class ProcessGroupState {};
@@ -215,6 +216,33 @@ absl::Status Distributed::SumInPlace(torch::Tensor t) {
   });
 }
 
+absl::Status Distributed::EnableSyncBatchNorm() {
+  if (state_->bn_pg) return absl::OkStatus();
+  return Collective("creating the batch-norm process group", [&] {
+    auto po = c10d::ProcessGroupGloo::Options::create();
+    po->timeout =
+        std::chrono::duration_cast<std::chrono::milliseconds>(timeout_);
+    const bool loopback =
+        env_.master_addr == "127.0.0.1" || env_.master_addr == "localhost";
+    po->devices.push_back(
+        loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+                 : c10d::ProcessGroupGloo::createDefaultDevice());
+    state_->bn_pg = c10::make_intrusive<c10d::ProcessGroupGloo>(
+        c10::make_intrusive<c10d::PrefixStore>(
+            "syncbn",
+            c10::static_intrusive_pointer_cast<c10d::Store>(state_->store)),
+        env_.rank, env_.world_size, po);
+  });
+}
+
+void Distributed::SyncBatchNormSum(torch::Tensor& t) {
+  const absl::Status s = Collective("synchronized batch norm", [&] {
+    std::vector<at::Tensor> one{t};
+    state_->bn_pg->allreduce(one)->wait();
+  });
+  TORCH_CHECK(s.ok(), std::string(s.message()));
+}
+
 absl::Status Distributed::Barrier() {
   return Collective("barrier", [&] { state_->pg->barrier()->wait(); });
 }
@@ -385,6 +413,12 @@ absl::Status Distributed::SumInPlace(torch::Tensor) {
 }
 absl::Status Distributed::Barrier() {
   return absl::UnimplementedError("no Gloo");
+}
+absl::Status Distributed::EnableSyncBatchNorm() {
+  return absl::UnimplementedError("no Gloo");
+}
+void Distributed::SyncBatchNormSum(torch::Tensor&) {
+  TORCH_CHECK(false, "no Gloo");
 }
 absl::Status Distributed::Announce(const std::string&) {
   return absl::UnimplementedError("no Gloo");

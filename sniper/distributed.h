@@ -100,6 +100,11 @@ class Distributed {
   std::unique_ptr<GradientReducer> MakeReducer(
       std::vector<torch::Tensor> params, int64_t bucket_bytes);
   absl::Status Barrier();
+  // Synchronized batch norm's statistics travel on a second process group
+  // (its collectives run inside forward and backward, in an order that
+  // need not match the gradient buckets'). Sum in place; throws c10::Error.
+  absl::Status EnableSyncBatchNorm();
+  void SyncBatchNormSum(torch::Tensor& t);
   // Rank 0 announces `key`; the others wait for it (up to `timeout`), e.g.
   // while rank 0 alone writes the proposals file.
   absl::Status Announce(const std::string& key);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Data-parallel training on loopback with 2 processes (Gloo):
 #  1. 2 processes x 2 chips reach the weights of 1 process x 4 chips (same
-#     global batch; frozen BN so batch statistics do not differ);
+#     global batch; frozen BN so batch statistics do not differ); with
+#     training BN, synchronized BN (distributed.sync_bn) matches one
+#     process too, while per-process BN statistics do not;
 #  2. killing rank 1 ends rank 0 within the timeout, with a message naming
 #     rank 1, and leaves the last checkpoint intact;
 #  3. --resume from there reaches bit for bit the weights of an
@@ -25,6 +27,19 @@ common=(--quiet
 "$train" --work_dir="$tmp/two" "${common[@]}" --set schedule.max_steps=3 \
   --set loader.batch_size=2 --nproc=2 > /dev/null
 "$compare" "$tmp/one/detector/final.pt" "$tmp/two/detector/final.pt" --tolerance=1e-5
+
+# Training BN: synchronized statistics match one process on the global batch.
+bn=("${common[@]/model.backbone.freeze_all_bn=true/model.backbone.freeze_all_bn=false}")
+"$train" --work_dir="$tmp/bn_one" "${bn[@]}" --set schedule.max_steps=3 \
+  --set loader.batch_size=4 > /dev/null
+"$train" --work_dir="$tmp/bn_sync" "${bn[@]}" --set schedule.max_steps=3 \
+  --set loader.batch_size=2 --set distributed.sync_bn=true --nproc=2 > /dev/null
+"$train" --work_dir="$tmp/bn_local" "${bn[@]}" --set schedule.max_steps=3 \
+  --set loader.batch_size=2 --nproc=2 > /dev/null
+"$compare" "$tmp/bn_one/detector/final.pt" "$tmp/bn_sync/detector/final.pt" --tolerance=5e-4
+if "$compare" "$tmp/bn_one/detector/final.pt" "$tmp/bn_local/detector/final.pt" --tolerance=5e-4; then
+  echo "per-process BN statistics should differ from the global batch's"; exit 1
+fi
 
 # 2. Kill rank 1 mid-run.
 long=(--set schedule.max_steps=30 --set loader.batch_size=2 --nproc=2)

@@ -32,6 +32,7 @@
 #include "google/protobuf/text_format.h"
 #include "models/faster_rcnn.h"
 #include "models/resnet.h"
+#include "models/sync_batch_norm.h"
 #include "ops/nms.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
@@ -500,6 +501,15 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   torch::optim::SGD optimizer(std::move(groups),
                               torch::optim::SGDOptions(oc.base_lr()));
 
+  // Synchronized batch norm for this stage's training (removed on return).
+  struct SyncBnScope {
+    ~SyncBnScope() { models::SetBatchNormSync({}); }
+  } sync_bn_scope;
+  if (ctx.dist != nullptr && c.distributed().sync_bn()) {
+    RETURN_IF_ERROR(ctx.dist->EnableSyncBatchNorm());
+    Distributed* d = ctx.dist;
+    models::SetBatchNormSync([d](torch::Tensor& t) { d->SyncBatchNormSum(t); });
+  }
   std::unique_ptr<GradientReducer> reducer;
   if (ctx.dist != nullptr) {
     std::vector<torch::Tensor> trainable;
