@@ -7,15 +7,18 @@
 // generated on first use into ~/.cache/sniper-cpp.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -93,16 +96,38 @@ int LaunchLocal(int n, char** argv) {
     }
     pids.push_back(pid);
   }
+  // Waits for every rank. Once one has failed, the others get
+  // kGraceSeconds to stop by themselves (they do, at their next collective
+  // or after distributed.timeout_s) before they are killed, so a hung rank
+  // cannot keep the launcher waiting forever.
+  constexpr int kGraceSeconds = 60;
   int failed = 0;
-  for (size_t done = 0; done < pids.size(); ++done) {
+  size_t done = 0;
+  std::vector<bool> running(pids.size(), true);
+  auto first_failure = std::chrono::steady_clock::time_point::max();
+  while (done < pids.size()) {
     int status = 0;
-    const pid_t pid = wait(&status);
-    const int r = static_cast<int>(std::find(pids.begin(), pids.end(), pid) -
-                                   pids.begin());
+    const pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) {
+      if (std::chrono::steady_clock::now() - first_failure >
+          std::chrono::seconds(kGraceSeconds)) {
+        for (size_t r = 0; r < pids.size(); ++r) {
+          if (running[r]) kill(pids[r], SIGKILL);
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      continue;
+    }
+    const size_t r = static_cast<size_t>(
+        std::find(pids.begin(), pids.end(), pid) - pids.begin());
+    if (r >= pids.size()) continue;
+    running[r] = false;
+    ++done;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
       ++failed;
+      first_failure = std::min(first_failure, std::chrono::steady_clock::now());
       std::fprintf(
-          stderr, "rank %d (pid %d) %s %d\n", r, pid,
+          stderr, "rank %zu (pid %d) %s %d\n", r, pid,
           WIFSIGNALED(status) ? "was killed by signal" : "exited with status",
           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     }
