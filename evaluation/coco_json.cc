@@ -79,6 +79,18 @@ class JsonFile {
     return absl::OkStatus();
   }
 
+  // The fields results and annotations share: image_id, category_id, bbox.
+  absl::Status ImageCategoryBox(dom::object o, const std::string& where,
+                                int64_t* image_id, int64_t* category_id,
+                                double box[4]) const {
+    ASSIGN_OR_RETURN(dom::element image, Field(o, "image_id", where));
+    RETURN_IF_ERROR(Id(image, where + ".image_id", image_id));
+    ASSIGN_OR_RETURN(dom::element cat, Field(o, "category_id", where));
+    RETURN_IF_ERROR(Id(cat, where + ".category_id", category_id));
+    ASSIGN_OR_RETURN(dom::element bbox, Field(o, "bbox", where));
+    return Box(bbox, where + ".bbox", box);
+  }
+
   absl::StatusOr<dom::element> Field(dom::object o, const char* key,
                                      const std::string& where) const {
     dom::element v;
@@ -137,13 +149,9 @@ absl::StatusOr<EvalGroundTruth> ReadGroundTruthJson(const std::string& path) {
     const std::string where = absl::StrCat("annotations[", i++, "]");
     ASSIGN_OR_RETURN(dom::object o, f.Object(e, where));
     GtBox g;
-    ASSIGN_OR_RETURN(dom::element image_id, f.Field(o, "image_id", where));
-    RETURN_IF_ERROR(f.Id(image_id, where + ".image_id", &g.image_id));
-    ASSIGN_OR_RETURN(dom::element cat, f.Field(o, "category_id", where));
-    RETURN_IF_ERROR(f.Id(cat, where + ".category_id", &g.category_id));
-    ASSIGN_OR_RETURN(dom::element bbox, f.Field(o, "bbox", where));
     double b[4];
-    RETURN_IF_ERROR(f.Box(bbox, where + ".bbox", b));
+    RETURN_IF_ERROR(
+        f.ImageCategoryBox(o, where, &g.image_id, &g.category_id, b));
     g.x = b[0], g.y = b[1], g.w = b[2], g.h = b[3];
     dom::element v;
     if (!o.at_key("area").get(v)) {
@@ -177,13 +185,9 @@ absl::StatusOr<std::vector<Detection>> ReadDetectionsJson(
     const std::string where = absl::StrCat("[", i++, "]");
     ASSIGN_OR_RETURN(dom::object o, f.Object(e, where));
     Detection d;
-    ASSIGN_OR_RETURN(dom::element image_id, f.Field(o, "image_id", where));
-    RETURN_IF_ERROR(f.Id(image_id, where + ".image_id", &d.image_id));
-    ASSIGN_OR_RETURN(dom::element cat, f.Field(o, "category_id", where));
-    RETURN_IF_ERROR(f.Id(cat, where + ".category_id", &d.category_id));
-    ASSIGN_OR_RETURN(dom::element bbox, f.Field(o, "bbox", where));
     double b[4];
-    RETURN_IF_ERROR(f.Box(bbox, where + ".bbox", b));
+    RETURN_IF_ERROR(
+        f.ImageCategoryBox(o, where, &d.image_id, &d.category_id, b));
     d.x = b[0], d.y = b[1], d.w = b[2], d.h = b[3];
     ASSIGN_OR_RETURN(dom::element score, f.Field(o, "score", where));
     RETURN_IF_ERROR(f.Number(score, where + ".score", &d.score));

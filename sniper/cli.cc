@@ -3,8 +3,11 @@
 #include <cstdio>
 #include <cstring>
 
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "configs/default_synthetic_embedded.h"
+#include "glog/logging.h"
 
 namespace sniper {
 
@@ -22,6 +25,15 @@ std::vector<std::string> TakeSetFlags(int* argc, char** argv) {
     }
   }
   *argc = out;
+  return sets;
+}
+
+std::vector<std::string> InitCli(int* argc, char** argv, const char* usage) {
+  std::vector<std::string> sets = TakeSetFlags(argc, argv);
+  absl::SetProgramUsageMessage(usage);
+  absl::ParseCommandLine(*argc, argv);
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
   return sets;
 }
 

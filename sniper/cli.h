@@ -18,6 +18,10 @@ namespace sniper {
 // order (absl's list flags would split values at commas).
 std::vector<std::string> TakeSetFlags(int* argc, char** argv);
 
+// A tool's start-up: takes the --set flags out (returned), parses the rest
+// with absl (exits on --help or a bad flag), logs to stderr.
+std::vector<std::string> InitCli(int* argc, char** argv, const char* usage);
+
 // The embedded default, then `config_path` (may be empty), then `sets`,
 // then output.work_dir=`work_dir` when given; validated.
 absl::StatusOr<Pipeline> PipelineFromFlags(const std::string& config_path,

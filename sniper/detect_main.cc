@@ -187,16 +187,13 @@ absl::Status Run(std::vector<std::string> sets) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::string> sets = sniper::TakeSetFlags(&argc, argv);
-  absl::SetProgramUsageMessage(
+  std::vector<std::string> sets = sniper::InitCli(
+      &argc, argv,
       "Detects objects with a trained SNIPER detector.\n"
       "  bazel run //sniper:detect -- --checkpoint=final.pt --image=in.jpg "
       "--out=out.png\n"
       "  bazel run //sniper:detect -- --checkpoint=final.pt --image=dir/ "
       "--out=dets/");
-  absl::ParseCommandLine(argc, argv);
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
   const absl::Status s = Run(sets);
   if (!s.ok()) return sniper::FailWith(s);
   return 0;

@@ -27,15 +27,12 @@ ABSL_FLAG(std::string, checkpoint, "",
 ABSL_FLAG(bool, quiet, false, "no progress lines");
 
 int main(int argc, char** argv) {
-  std::vector<std::string> sets = sniper::TakeSetFlags(&argc, argv);
-  absl::SetProgramUsageMessage(
+  std::vector<std::string> sets = sniper::InitCli(
+      &argc, argv,
       "Evaluates a trained SNIPER detector on the config's validation split.\n"
       "  bazel run //sniper:eval                 # the default run\n"
       "  bazel run //sniper:eval -- --config=configs/coco_sniper_r50.pbtxt "
       "--checkpoint=r50.pt --set eval.merge=SOFT_NMS");
-  absl::ParseCommandLine(argc, argv);
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
   absl::StatusOr<sniper::Pipeline> pipeline = sniper::PipelineFromFlags(
       absl::GetFlag(FLAGS_config), sets, absl::GetFlag(FLAGS_work_dir));
   if (!pipeline.ok()) return sniper::FailWith(pipeline.status());

@@ -140,11 +140,7 @@ int LaunchLocal(int n, char** argv) {
 int main(int argc, char** argv) {
   std::vector<char*> original(argv, argv + argc);  // for --nproc's children
   original.push_back(nullptr);
-  std::vector<std::string> sets = sniper::TakeSetFlags(&argc, argv);
-  absl::SetProgramUsageMessage(kUsage);
-  absl::ParseCommandLine(argc, argv);
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
+  std::vector<std::string> sets = sniper::InitCli(&argc, argv, kUsage);
 
   absl::StatusOr<sniper::Pipeline> pipeline = sniper::PipelineFromFlags(
       absl::GetFlag(FLAGS_config), sets, absl::GetFlag(FLAGS_work_dir));
