@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Run on the GPU machine (after tools/gpu/pack.sh on a CPU machine, with
+# .gpu_carry carried): builds and tests every target with the carried Bazel
+# and libraries, LibTorch 2.x from the installed PyTorch and nvcc from
+# /usr/local/cuda. Extra arguments replace the default target pattern, e.g.
+#   bash tools/gpu/build.sh //ops/cuda/... //sniper:train
+# Prints the OS, glibc, compiler, PyTorch and GPU first (for the notes).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+carry="$(pwd)/.gpu_carry"
+root="${SNIPER_GPU_ROOT:-/tmp/sniper_gpu}"
+[ -x "$carry/bazel" ] || { echo "no .gpu_carry/bazel: run tools/gpu/pack.sh and carry .gpu_carry" >&2; exit 1; }
+( . /etc/os-release 2>/dev/null; echo "OS: ${PRETTY_NAME:-?}" )
+ldd --version 2>/dev/null | head -1
+g++ --version | head -1
+nvcc --version 2>/dev/null | tail -1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null
+torch_dir=$(python3 -c 'import torch, os; print(os.path.dirname(torch.__file__))')
+python3 -c 'import torch; print("PyTorch", torch.__version__, "CUDA", torch.version.cuda)'
+mkdir -p "$root"
+[ -d "$root/prefix" ] || tar xzf "$carry/prefix.tar.gz" -C "$root"
+export SNIPER_SYSTEM_PREFIX="$root/prefix/usr"
+export SNIPER_TORCH_PREFIX="$torch_dir"
+export SNIPER_CUDA_PATH="${SNIPER_CUDA_PATH:-/usr/local/cuda}"
+export PATH="$root/prefix/usr/bin:$PATH"
+export LD_LIBRARY_PATH="$root/prefix/usr/lib/x86_64-linux-gnu:$torch_dir/lib:${LD_LIBRARY_PATH:-}"
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(//...)
+"$carry/bazel" --output_user_root="$root/bazel" test \
+  --action_env=PATH --action_env=LD_LIBRARY_PATH --test_env=LD_LIBRARY_PATH \
+  --test_output=errors --keep_going "${targets[@]}"
