@@ -48,22 +48,21 @@ namespace {
 constexpr int kSteps = 60;
 
 void BM_TrainStep(benchmark::State& state, const char* layer) {
-  const Pipeline pipeline = bench::DefaultPipeline(layer);
-  const Pipeline* p = &pipeline;
-  const std::string dir = p->config.dataset().synthetic().cache_dir();
+  const Pipeline p = bench::DefaultPipeline(layer);
+  const std::string dir = p.config.dataset().synthetic().cache_dir();
   absl::StatusOr<data::CocoDataset> ds =
       data::ReadCocoInstances(dir + "/instances_train.json", {});
   CHECK(ds.ok()) << ds.status();
 
   at::set_num_threads(2);
-  data::ChipSampler sampler(p->sampler);
+  data::ChipSampler sampler(p.sampler);
   const double chips_in_epoch =
       static_cast<double>(sampler.Epoch(*ds, nullptr, 0).size());
   const double images_per_chip = ds->num_images() / chips_in_epoch;
-  data::ChipLoader loader(*ds, dir + "/images", sampler, nullptr, p->loader);
+  data::ChipLoader loader(*ds, dir + "/images", sampler, nullptr, p.loader);
   loader.StartEpoch(0);
   torch::manual_seed(0);
-  models::FasterRcnn model(p->model);
+  models::FasterRcnn model(p.model);
   model->train();
   torch::optim::SGD sgd(model->parameters(),
                         torch::optim::SGDOptions(0.01).momentum(0.9));
@@ -78,7 +77,7 @@ void BM_TrainStep(benchmark::State& state, const char* layer) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
             .count();
     CHECK(batch.ok() && batch->has_value());
-    ChipBatchToTensors(**batch, p->loader.render, &images, &targets);
+    ChipBatchToTensors(**batch, p.loader.render, &images, &targets);
     sgd.zero_grad();
     torch::Tensor loss = torch::zeros({});
     for (auto& [name, l] : model->Losses(images, targets, step++)) {

@@ -74,13 +74,13 @@ absl::Status Run(std::vector<std::string> sets) {
                    sniper::ResolveDevice(absl::GetFlag(FLAGS_device)));
   sniper::models::FasterRcnn model(p.model);
   RETURN_IF_ERROR(sniper::LoadCheckpointWeights(ckpt, model, device));
-  std::optional<c10::ScalarType> autocast;
-  if (p.config.precision() == sniper::PipelineConfig::BF16) {
-    autocast = c10::ScalarType::BFloat16;
-  } else if (p.config.precision() == sniper::PipelineConfig::FP16 &&
-             device.is_cuda()) {
-    autocast = c10::ScalarType::Half;
-  }
+  // A model trained in FP16 detects in FP32 where there is no CUDA.
+  const sniper::PipelineConfig::Precision precision =
+      p.config.precision() == sniper::PipelineConfig::FP16 && !device.is_cuda()
+          ? sniper::PipelineConfig::FP32
+          : p.config.precision();
+  ASSIGN_OR_RETURN(const std::optional<c10::ScalarType> autocast,
+                   sniper::AutocastType(precision, device));
 
   // The images, as a dataset without boxes.
   const bool is_dir = fs::is_directory(input);

@@ -84,6 +84,36 @@ Distributed::~Distributed() {
 
 #ifdef SNIPER_HAS_GLOO
 
+namespace {
+
+// Another connection to rank 0's store (the heartbeat thread's, a waiter's,
+// a failure report's).
+c10::intrusive_ptr<c10d::TCPStore> ClientStore(const DistributedEnv& env,
+                                               std::chrono::seconds timeout) {
+  c10d::TCPStoreOptions o;
+  o.port = static_cast<uint16_t>(env.master_port);
+  o.isServer = false;
+  o.waitWorkers = false;
+  o.timeout = timeout;
+  return c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+}
+
+// A Gloo group over `store` (the loopback device when the master is local).
+c10::intrusive_ptr<c10d::ProcessGroupGloo> GlooGroup(
+    const DistributedEnv& env, std::chrono::seconds timeout,
+    c10::intrusive_ptr<c10d::Store> store) {
+  auto po = c10d::ProcessGroupGloo::Options::create();
+  po->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  po->devices.push_back(
+      env.IsLoopback()
+          ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+          : c10d::ProcessGroupGloo::createDefaultDevice());
+  return c10::make_intrusive<c10d::ProcessGroupGloo>(std::move(store), env.rank,
+                                                     env.world_size, po);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
     const DistributedEnv& env, std::chrono::seconds timeout) {
   std::unique_ptr<Distributed> d(new Distributed(env, timeout));
@@ -95,24 +125,10 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
     o.waitWorkers = true;
     o.timeout = timeout;
     d->state_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
-    c10d::TCPStoreOptions h;
-    h.port = o.port;
-    h.isServer = false;
-    h.waitWorkers = false;
-    h.timeout = std::chrono::seconds(10);
-    d->state_->heartbeat =
-        c10::make_intrusive<c10d::TCPStore>(env.master_addr, h);
-    auto po = c10d::ProcessGroupGloo::Options::create();
-    po->timeout =
-        std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-    const bool loopback =
-        env.master_addr == "127.0.0.1" || env.master_addr == "localhost";
-    po->devices.push_back(
-        loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                 : c10d::ProcessGroupGloo::createDefaultDevice());
-    d->state_->pg = c10::make_intrusive<c10d::ProcessGroupGloo>(
-        c10::static_intrusive_pointer_cast<c10d::Store>(d->state_->store),
-        env.rank, env.world_size, po);
+    d->state_->heartbeat = ClientStore(env, std::chrono::seconds(10));
+    d->state_->pg = GlooGroup(
+        env, timeout,
+        c10::static_intrusive_pointer_cast<c10d::Store>(d->state_->store));
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat(
         "rank ", env.rank, " of ", env.world_size,
@@ -120,11 +136,18 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
         env.master_port, " within ", timeout.count(), " s: ", e.what()));
   }
   Distributed* self = d.get();
+  // Every second: bump this rank's heartbeat and publish how many
+  // collectives it has entered (a failure report compares the ranks).
   d->heartbeat_ = std::thread([self] {
-    const std::string key = absl::StrCat("heartbeat/", self->env_.rank);
+    const std::string beat = absl::StrCat("heartbeat/", self->env_.rank);
+    const std::string progress = absl::StrCat("progress/", self->env_.rank);
+    int64_t published = 0;
     while (!self->stop_) {
       try {
-        self->state_->heartbeat->add(key, 1);
+        self->state_->heartbeat->add(beat, 1);
+        const int64_t now = self->progress_;
+        self->state_->heartbeat->add(progress, now - published);
+        published = now;
       } catch (const std::exception&) {
         return;  // the store is gone: collectives will say so
       }
@@ -144,12 +167,7 @@ absl::Status Distributed::Failure(const std::string& what,
   }
   std::string who;
   try {
-    c10d::TCPStoreOptions o;
-    o.port = static_cast<uint16_t>(env_.master_port);
-    o.isServer = false;
-    o.waitWorkers = false;
-    o.timeout = std::chrono::seconds(3);
-    auto store = c10::make_intrusive<c10d::TCPStore>(env_.master_addr, o);
+    auto store = ClientStore(env_, std::chrono::seconds(3));
     auto read = [&](const std::string& prefix) {
       std::vector<int64_t> v;
       for (int r = 0; r < env_.world_size; ++r) {
@@ -191,7 +209,7 @@ absl::Status Distributed::Failure(const std::string& what,
 absl::Status Distributed::Collective(const char* what,
                                      const std::function<void()>& body) {
   try {
-    state_->store->add(absl::StrCat("progress/", env_.rank), 1);
+    ++progress_;
     body();
   } catch (const std::exception& e) {
     return Failure(what, e);
@@ -219,19 +237,11 @@ absl::Status Distributed::SumInPlace(torch::Tensor t) {
 absl::Status Distributed::EnableSyncBatchNorm() {
   if (state_->bn_pg) return absl::OkStatus();
   return Collective("creating the batch-norm process group", [&] {
-    auto po = c10d::ProcessGroupGloo::Options::create();
-    po->timeout =
-        std::chrono::duration_cast<std::chrono::milliseconds>(timeout_);
-    const bool loopback =
-        env_.master_addr == "127.0.0.1" || env_.master_addr == "localhost";
-    po->devices.push_back(
-        loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                 : c10d::ProcessGroupGloo::createDefaultDevice());
-    state_->bn_pg = c10::make_intrusive<c10d::ProcessGroupGloo>(
+    state_->bn_pg = GlooGroup(
+        env_, timeout_,
         c10::make_intrusive<c10d::PrefixStore>(
             "syncbn",
-            c10::static_intrusive_pointer_cast<c10d::Store>(state_->store)),
-        env_.rank, env_.world_size, po);
+            c10::static_intrusive_pointer_cast<c10d::Store>(state_->store)));
   });
 }
 
@@ -256,12 +266,7 @@ absl::Status Distributed::Announce(const std::string& key) {
 absl::Status Distributed::WaitFor(const std::string& key,
                                   std::chrono::seconds timeout) {
   return Collective("waiting for rank 0", [&] {
-    c10d::TCPStoreOptions o;
-    o.port = static_cast<uint16_t>(env_.master_port);
-    o.isServer = false;
-    o.waitWorkers = false;
-    o.timeout = timeout;
-    auto store = c10::make_intrusive<c10d::TCPStore>(env_.master_addr, o);
+    auto store = ClientStore(env_, timeout);
     store->wait({absl::StrCat("announce/", key)}, timeout);
   });
 }
@@ -269,6 +274,7 @@ absl::Status Distributed::WaitFor(const std::string& key,
 struct GradientReducer::Bucket {
   torch::Tensor flat;
   std::vector<size_t> params;
+  int64_t size = 0;    // elements
   size_t pending = 0;  // gradients not yet copied in this step
   std::vector<uint8_t> got;
   c10::intrusive_ptr<c10d::Work> work;
@@ -287,16 +293,13 @@ GradientReducer::GradientReducer(Distributed* dist,
       bytes = 0;
     }
     Bucket& b = *buckets_.back();
-    int64_t offset = 0;
-    for (size_t j : b.params) offset += params_[j].numel();
-    slot_[k] = {static_cast<int>(buckets_.size()) - 1, offset};
+    slot_[k] = {static_cast<int>(buckets_.size()) - 1, b.size, b.params.size()};
     b.params.push_back(k);
+    b.size += p.numel();
     bytes += p.numel() * p.element_size();
   }
   for (auto& b : buckets_) {
-    int64_t n = 0;
-    for (size_t j : b->params) n += params_[j].numel();
-    b->flat = torch::zeros({n}, params_[b->params[0]].options());
+    b->flat = torch::zeros({b->size}, params_[b->params[0]].options());
     b->got.assign(b->params.size(), 0);
   }
   for (size_t k = 0; k < params_.size(); ++k) {
@@ -320,10 +323,8 @@ void GradientReducer::Arm() {
 
 void GradientReducer::OnGradient(size_t k, const torch::Tensor& grad) {
   if (!armed_) return;
-  const auto [bi, offset] = slot_[k];
+  const auto [bi, offset, pos] = slot_[k];
   Bucket& b = *buckets_[bi];
-  const size_t pos = static_cast<size_t>(
-      std::find(b.params.begin(), b.params.end(), k) - b.params.begin());
   b.flat.narrow(0, offset, grad.numel()).copy_(grad.reshape(-1));
   if (!b.got[pos]) {
     b.got[pos] = 1;
@@ -337,7 +338,7 @@ void GradientReducer::LaunchReady() {
          buckets_[next_launch_]->pending == 0) {
     Bucket& b = *buckets_[next_launch_++];
     try {
-      dist_->state_->store->add(absl::StrCat("progress/", dist_->rank()), 1);
+      ++dist_->progress_;
       std::vector<at::Tensor> one{b.flat};
       b.work = dist_->state_->pg->allreduce(one);
     } catch (const std::exception& e) {
@@ -354,7 +355,7 @@ absl::Status GradientReducer::Finish() {
     for (size_t i = 0; i < b->params.size(); ++i) {
       if (b->got[i]) continue;
       const size_t k = b->params[i];
-      b->flat.narrow(0, slot_[k].second, params_[k].numel()).zero_();
+      b->flat.narrow(0, slot_[k].offset, params_[k].numel()).zero_();
       b->got[i] = 1;
     }
     b->pending = 0;
@@ -368,7 +369,7 @@ absl::Status GradientReducer::Finish() {
       for (size_t k : b->params) {
         torch::Tensor& g = params_[k].mutable_grad();
         const torch::Tensor mean =
-            b->flat.narrow(0, slot_[k].second, params_[k].numel())
+            b->flat.narrow(0, slot_[k].offset, params_[k].numel())
                 .view_as(params_[k]);
         if (g.defined()) {
           g.copy_(mean);

@@ -37,6 +37,9 @@ struct DistributedEnv {
   int local_rank = 0;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
+  bool IsLoopback() const {
+    return master_addr == "127.0.0.1" || master_addr == "localhost";
+  }
 };
 
 // From RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT; none set:
@@ -73,7 +76,12 @@ class GradientReducer {
 
   Distributed* dist_;
   std::vector<torch::Tensor> params_;
-  std::vector<std::pair<int, int64_t>> slot_;  // param -> (bucket, offset)
+  struct Slot {
+    int bucket;
+    int64_t offset;   // in the bucket's flat buffer
+    size_t position;  // in the bucket's parameter list
+  };
+  std::vector<Slot> slot_;  // per parameter
   std::vector<std::unique_ptr<Bucket>> buckets_;
   size_t next_launch_ = 0;
   bool armed_ = false;
@@ -122,6 +130,7 @@ class Distributed {
   std::chrono::seconds timeout_;
   std::unique_ptr<ProcessGroupState> state_;
   std::atomic<bool> stop_{false};
+  std::atomic<int64_t> progress_{0};  // collectives entered by this rank
   std::thread heartbeat_;
 };
 

@@ -63,6 +63,23 @@ absl::StatusOr<ScaledView> RenderView(const data::CocoDataset& dataset,
   return view;
 }
 
+std::vector<models::Detections> DetectOn(
+    models::FasterRcnn& model, const torch::Tensor& images,
+    const std::vector<std::pair<double, double>>& sizes, torch::Device device,
+    std::optional<c10::ScalarType> autocast) {
+  std::vector<models::Detections> dets;
+  {
+    const compat::OptionalAutocast guard(device.type(), autocast);
+    dets = model->Detect(images.to(device), sizes);
+  }
+  for (models::Detections& d : dets) {
+    d.boxes = d.boxes.to(torch::kCPU, torch::kFloat);
+    d.scores = d.scores.to(torch::kCPU, torch::kFloat);
+    d.labels = d.labels.to(torch::kCPU);
+  }
+  return dets;
+}
+
 ImageDetections MergeDetections(const ImageDetections& pooled,
                                 const InferenceOptions& o) {
   torch::Tensor boxes = pooled.boxes, scores = pooled.scores,
@@ -189,11 +206,8 @@ std::vector<ImageDetections> MultiScaleDetector::RunBatch(
         input[j].narrow(1, 0, px.size(2)).narrow(2, 0, px.size(3)).copy_(px[0]);
       }
     }
-    std::vector<models::Detections> dets;
-    {
-      const compat::OptionalAutocast autocast(device_.type(), autocast_);
-      dets = model_->Detect(input.to(device_), sizes);
-    }
+    const std::vector<models::Detections> dets =
+        DetectOn(model_, input, sizes, device_, autocast_);
     for (size_t j = 0; j < n; ++j) {
       const ScaledView& v = *items[first + j].view;
       ++views_run_;
@@ -202,9 +216,9 @@ std::vector<ImageDetections> MultiScaleDetector::RunBatch(
       Pooled& out = pooled[items[first + j].image];
       const double ww = v.window.x2 - v.window.x1,
                    wh = v.window.y2 - v.window.y1;
-      torch::Tensor b = dets[j].boxes.to(torch::kCPU, torch::kFloat);
-      torch::Tensor sc = dets[j].scores.to(torch::kCPU, torch::kFloat);
-      torch::Tensor lb = dets[j].labels.to(torch::kCPU);
+      torch::Tensor b = dets[j].boxes;
+      torch::Tensor sc = dets[j].scores;
+      torch::Tensor lb = dets[j].labels;
       // A tile leaves detections touching its borders inside the image to
       // the neighbouring tile.
       if (ww < v.at.scaled_width || wh < v.at.scaled_height) {

@@ -65,6 +65,14 @@ struct ImageDetections {
   torch::Tensor labels;  // [N] int64, contiguous labels
 };
 
+// `model`'s detections of `images` (run on `device`, under autocast to
+// `autocast` when set) for chips of valid (height, width) `sizes`; back on
+// the CPU in float32.
+std::vector<models::Detections> DetectOn(
+    models::FasterRcnn& model, const torch::Tensor& images,
+    const std::vector<std::pair<double, double>>& sizes, torch::Device device,
+    std::optional<c10::ScalarType> autocast);
+
 // Per-class NMS or soft-NMS, score threshold, top max_detections.
 ImageDetections MergeDetections(const ImageDetections& pooled,
                                 const InferenceOptions& options);

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
+#include <functional>
 #include <future>
 #include <limits>
 #include <set>
@@ -20,7 +20,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "data/chip_loader.h"
 #include "data/chip_sampler.h"
 #include "data/coco_dataset.h"
@@ -33,7 +32,6 @@
 #include "models/faster_rcnn.h"
 #include "models/resnet.h"
 #include "models/sync_batch_norm.h"
-#include "ops/nms.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
 #include "port/torch_compat.h"
@@ -209,9 +207,6 @@ absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log) {
 }
 
 // ---------------------------------------------------------------------------
-// Tensors.
-
-// ---------------------------------------------------------------------------
 // Checkpoints.
 
 struct Position {
@@ -312,6 +307,21 @@ absl::Status SaveCheckpoint(const std::string& path, models::FasterRcnn& model,
   }
 }
 
+// Reads a checkpoint file into `root`, tensors on `device`.
+absl::Status OpenCheckpoint(const std::string& path, torch::Device device,
+                            torch::serialize::InputArchive* root) {
+  std::string bytes;
+  RETURN_IF_ERROR(ReadFileToString(path, &bytes));
+  try {
+    std::istringstream in(bytes);
+    root->load_from(in, device);
+  } catch (const c10::Error& e) {
+    return absl::DataLossError(absl::StrCat("cannot read checkpoint ", path,
+                                            ": ", e.what_without_backtrace()));
+  }
+  return absl::OkStatus();
+}
+
 struct Loaded {
   Position pos;
   Counters counters;
@@ -324,13 +334,10 @@ absl::StatusOr<Loaded> LoadCheckpoint(const std::string& path,
                                       models::FasterRcnn& model,
                                       torch::optim::Optimizer* optimizer,
                                       torch::Device device) {
-  std::string bytes;
-  RETURN_IF_ERROR(ReadFileToString(path, &bytes));
+  torch::serialize::InputArchive root;
+  RETURN_IF_ERROR(OpenCheckpoint(path, device, &root));
   Loaded out;
   try {
-    torch::serialize::InputArchive root;
-    std::istringstream in(bytes);
-    root.load_from(in, device);
     torch::serialize::InputArchive m;
     root.read("model", m);
     model->load(m);
@@ -605,7 +612,7 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   const double seconds_before = counters.seconds;
   const int64_t step_at_start = pos.step;
   Clock::time_point window_start = Clock::now();
-  int64_t window_chips = 0, window_steps = 0, window_finite = 0;
+  int64_t window_chips = 0, window_finite = 0;
   std::array<double, 5> window_loss{};
   int64_t nonfinite_in_a_row = 0;
   torch::Tensor images;
@@ -761,7 +768,6 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
     ++pos.step;
     counters.chips += static_cast<int64_t>(batch->size) * world;
     window_chips += static_cast<int64_t>(batch->size) * world;
-    ++window_steps;
 
     const bool last = pos.step == total;
     if (pos.step % c.output().log_every_steps() == 0 || last) {
@@ -809,7 +815,7 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
         std::fflush(ctx.metrics);
       }
       window_start = Clock::now();
-      window_chips = window_steps = window_finite = 0;
+      window_chips = window_finite = 0;
       window_loss = {};
     }
     const bool interrupt = ctx.options.interrupt_after_step > 0 &&
@@ -848,22 +854,6 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   return summary;
 }
 
-// The RPN-only model on one whole scaled image; proposals on the CPU in
-// float32, scaled pixels.
-models::Detections DetectOne(const Context& ctx, models::FasterRcnn& model,
-                             const ScaledView& v) {
-  std::vector<models::Detections> dets;
-  {
-    const compat::OptionalAutocast autocast(ctx.device.type(), ctx.autocast);
-    dets = model->Detect(v.pixels.to(ctx.device),
-                         {{static_cast<double>(v.at.scaled_height),
-                           static_cast<double>(v.at.scaled_width)}});
-  }
-  const models::Detections& d = dets[0];
-  return {d.boxes.to(torch::kCPU, torch::kFloat),
-          d.scores.to(torch::kCPU, torch::kFloat), d.labels.to(torch::kCPU)};
-}
-
 absl::StatusOr<models::FasterRcnn> LoadFinal(
     const Context& ctx, Stage stage, models::FasterRcnnOptions options) {
   const Pipeline& p = ctx.p;
@@ -877,9 +867,7 @@ absl::StatusOr<models::FasterRcnn> LoadFinal(
                      " is missing (run that stage first)"));
   }
   models::FasterRcnn model(options);
-  model->to(ctx.device);
-  ASSIGN_OR_RETURN(Loaded l, LoadCheckpoint(path, model, nullptr, ctx.device));
-  (void)l;
+  RETURN_IF_ERROR(LoadCheckpointWeights(path, model, ctx.device));
   model->eval();
   return model;
 }
@@ -933,7 +921,11 @@ absl::StatusOr<StageSummary> WriteProposalsStage(Context& ctx) {
       next = std::async(std::launch::async, render, (job + 1) / num_scales,
                         static_cast<int>((job + 1) % num_scales));
     }
-    const models::Detections dets = DetectOne(ctx, model, w);
+    const models::Detections dets =
+        DetectOn(model, w.pixels,
+                 {{static_cast<double>(w.at.scaled_height),
+                   static_cast<double>(w.at.scaled_width)}},
+                 ctx.device, ctx.autocast)[0];
     torch::Tensor boxes = (dets.boxes / w.at.scale).contiguous();
     torch::Tensor scores = dets.scores.contiguous();
     per_scale[s].clear();
@@ -1069,7 +1061,6 @@ absl::StatusOr<StageSummary> Evaluate(Context& ctx) {
     }
   }
   summary.seconds = Seconds(start);
-  summary.proposals = static_cast<int64_t>(all.size());
   // The ground truth as the reference API reads it (raw boxes, the area
   // field), restricted to the images evaluated.
   ASSIGN_OR_RETURN(evaluation::EvalGroundTruth gt,
@@ -1265,7 +1256,7 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   int local_world = 1;
   if (const char* l = std::getenv("LOCAL_WORLD_SIZE"); l != nullptr) {
     local_world = std::max(1, std::atoi(l));
-  } else if (env.master_addr == "127.0.0.1" || env.master_addr == "localhost") {
+  } else if (env.IsLoopback()) {
     local_world = env.world_size;
   }
   const int hw = std::max(
@@ -1275,22 +1266,8 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
                           : std::max(1, hw - std::max(0, p.loader.threads - 1));
   at::set_num_threads(threads);
   ASSIGN_OR_RETURN(const torch::Device device, ResolveDeviceOf(p.config));
-  std::optional<c10::ScalarType> autocast;
-  switch (p.config.precision()) {
-    case PipelineConfig::BF16:
-      autocast = c10::ScalarType::BFloat16;
-      break;
-    case PipelineConfig::FP16:
-      if (device.type() != torch::kCUDA) {
-        return absl::InvalidArgumentError(
-            "PipelineConfig.precision: FP16 needs a CUDA device (on the CPU "
-            "use BF16 or FP32)");
-      }
-      autocast = c10::ScalarType::Half;
-      break;
-    default:
-      break;
-  }
+  ASSIGN_OR_RETURN(const std::optional<c10::ScalarType> autocast,
+                   AutocastType(p.config.precision(), device));
   log.Line(absl::StrCat(
       "SNIPER run '", p.config.name(), "' in ", p.work_dir, " on ",
       device.str(), ", ", PipelineConfig::Precision_Name(p.config.precision()),
@@ -1370,13 +1347,10 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
 }
 
 absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
-  std::string bytes;
-  RETURN_IF_ERROR(ReadFileToString(path, &bytes));
+  torch::serialize::InputArchive root;
+  RETURN_IF_ERROR(OpenCheckpoint(path, torch::Device(torch::kCPU), &root));
   CheckpointInfo info;
   try {
-    torch::serialize::InputArchive root;
-    std::istringstream in(bytes);
-    root.load_from(in, torch::Device(torch::kCPU));
     c10::IValue v;
     root.read("config", v);
     info.config_text = v.toStringRef();
@@ -1412,6 +1386,52 @@ absl::StatusOr<torch::Device> ResolveDevice(const std::string& device) {
   PipelineConfig c;
   c.set_device(device);
   return ResolveDeviceOf(c);
+}
+
+absl::StatusOr<std::optional<c10::ScalarType>> AutocastType(
+    PipelineConfig::Precision precision, torch::Device device) {
+  switch (precision) {
+    case PipelineConfig::BF16:
+      return std::optional<c10::ScalarType>(c10::ScalarType::BFloat16);
+    case PipelineConfig::FP16:
+      if (device.type() != torch::kCUDA) {
+        return absl::InvalidArgumentError(
+            "PipelineConfig.precision: FP16 needs a CUDA device (on the CPU "
+            "use BF16 or FP32)");
+      }
+      return std::optional<c10::ScalarType>(c10::ScalarType::Half);
+    default:
+      return std::optional<c10::ScalarType>();
+  }
+}
+
+absl::StatusOr<std::map<std::string, torch::Tensor>> ReadCheckpointWeights(
+    const std::string& path) {
+  torch::serialize::InputArchive root;
+  RETURN_IF_ERROR(OpenCheckpoint(path, torch::Device(torch::kCPU), &root));
+  std::map<std::string, torch::Tensor> out;
+  try {
+    torch::serialize::InputArchive model;
+    root.read("model", model);
+    std::function<void(torch::serialize::InputArchive&, const std::string&)>
+        walk =
+            [&](torch::serialize::InputArchive& a, const std::string& prefix) {
+              for (const std::string& key : a.keys()) {
+                torch::Tensor t;
+                torch::serialize::InputArchive sub;
+                if (a.try_read(key, t)) {
+                  out[prefix + key] = t;
+                } else if (a.try_read(key, sub)) {
+                  walk(sub, prefix + key + ".");
+                }
+              }
+            };
+    walk(model, "");
+  } catch (const c10::Error& e) {
+    return absl::DataLossError(absl::StrCat("cannot read the model in ", path,
+                                            ": ", e.what_without_backtrace()));
+  }
+  return out;
 }
 
 }  // namespace sniper

@@ -26,6 +26,7 @@
 #ifndef SNIPER_SNIPER_TRAINER_H_
 #define SNIPER_SNIPER_TRAINER_H_
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -100,6 +101,15 @@ absl::Status LoadCheckpointWeights(const std::string& path,
 
 // "cpu", "cuda", "cuda:N" or "" (CUDA when present, else the CPU).
 absl::StatusOr<torch::Device> ResolveDevice(const std::string& device);
+
+// The autocast type of `precision` on `device` (none for FP32); FP16 off
+// CUDA is an error.
+absl::StatusOr<std::optional<c10::ScalarType>> AutocastType(
+    PipelineConfig::Precision precision, torch::Device device);
+
+// A checkpoint's model parameters and buffers by dotted name, on the CPU.
+absl::StatusOr<std::map<std::string, torch::Tensor>> ReadCheckpointWeights(
+    const std::string& path);
 
 }  // namespace sniper
 

@@ -76,28 +76,6 @@ RunOptions Quiet() {
   return o;
 }
 
-// Parameters and buffers of a checkpoint's model, by name.
-std::map<std::string, torch::Tensor> Weights(const std::string& path) {
-  torch::serialize::InputArchive root, m;
-  root.load_from(path);
-  root.read("model", m);
-  std::map<std::string, torch::Tensor> out;
-  std::function<void(torch::serialize::InputArchive&, const std::string&)>
-      walk = [&](torch::serialize::InputArchive& a, const std::string& prefix) {
-        for (const std::string& key : a.keys()) {
-          torch::Tensor t;
-          if (a.try_read(key, t)) {
-            out[prefix + key] = t;
-          } else {
-            torch::serialize::InputArchive sub;
-            if (a.try_read(key, sub)) walk(sub, prefix + key + ".");
-          }
-        }
-      };
-  walk(m, "");
-  return out;
-}
-
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
@@ -216,8 +194,11 @@ TEST(TrainerTest, AllStagesThenInterruptAndResumeIsBitwiseIdentical) {
   // Same proposals, same detector weights, bit for bit.
   EXPECT_EQ(ReadAll(w + "/proposals.bin"),
             ReadAll(split.work_dir + "/proposals.bin"));
-  const auto a = Weights(w + "/detector/final.pt");
-  const auto b = Weights(split.work_dir + "/detector/final.pt");
+  ASSERT_OK_AND_ASSIGN(const auto a,
+                       ReadCheckpointWeights(w + "/detector/final.pt"));
+  ASSERT_OK_AND_ASSIGN(
+      const auto b,
+      ReadCheckpointWeights(split.work_dir + "/detector/final.pt"));
   ASSERT_EQ(a.size(), b.size());
   ASSERT_GT(a.size(), 50u);
   for (const auto& [name, t] : a) {

@@ -9,41 +9,17 @@
 
 #include <cmath>
 #include <cstdio>
-#include <functional>
+#include <cstdlib>
 #include <map>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "port/paths.h"
+#include "sniper/trainer.h"
 
 ABSL_FLAG(double, tolerance, 1e-5,
           "largest allowed |a - b| / max(1, |a|) per element");
-
-namespace {
-
-std::map<std::string, torch::Tensor> Weights(const std::string& path) {
-  torch::serialize::InputArchive root, model;
-  root.load_from(path, torch::Device(torch::kCPU));
-  root.read("model", model);
-  std::map<std::string, torch::Tensor> out;
-  std::function<void(torch::serialize::InputArchive&, const std::string&)>
-      walk = [&](torch::serialize::InputArchive& a, const std::string& prefix) {
-        for (const std::string& key : a.keys()) {
-          torch::Tensor t;
-          torch::serialize::InputArchive sub;
-          if (a.try_read(key, t)) {
-            out[prefix + key] = t;
-          } else if (a.try_read(key, sub)) {
-            walk(sub, prefix + key + ".");
-          }
-        }
-      };
-  walk(model, "");
-  return out;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
@@ -52,9 +28,19 @@ int main(int argc, char** argv) {
                  "usage: compare_checkpoints A.pt B.pt [--tolerance=X]\n");
     return 2;
   }
+  const auto read = [](const char* path) {
+    absl::StatusOr<std::map<std::string, torch::Tensor>> w =
+        sniper::ReadCheckpointWeights(sniper::ResolveUserPath(path));
+    if (!w.ok()) {
+      std::fprintf(stderr, "error: %s\n",
+                   std::string(w.status().message()).c_str());
+      std::exit(2);
+    }
+    return *std::move(w);
+  };
   try {
-    const auto a = Weights(sniper::ResolveUserPath(args[1]));
-    const auto b = Weights(sniper::ResolveUserPath(args[2]));
+    const auto a = read(args[1]);
+    const auto b = read(args[2]);
     if (a.size() != b.size()) {
       std::printf("different tensors: %zu vs %zu\n", a.size(), b.size());
       return 1;
