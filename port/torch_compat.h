@@ -5,6 +5,7 @@
 //
 //   AutocastGuard autocast(device, at::kBFloat16);  // autocast on `device`
 //                                                   // until scope exit
+//   c10::intrusive_ptr<C10dGroup> g = gloo_or_nccl;  // their common base
 #ifndef SNIPER_PORT_TORCH_COMPAT_H_
 #define SNIPER_PORT_TORCH_COMPAT_H_
 
@@ -15,7 +16,31 @@
 
 #include <optional>
 
+namespace c10d {
+class ProcessGroup;
+class Backend;
+}  // namespace c10d
+
 namespace sniper::compat {
+
+// The common base class of c10d::ProcessGroupGloo and ProcessGroupNCCL
+// (collectives: allreduce, broadcast, barrier): ProcessGroup in 1.13,
+// Backend from 2.0 on.
+#if TORCH_VERSION_MAJOR >= 2
+using C10dGroup = c10d::Backend;
+#else
+using C10dGroup = c10d::ProcessGroup;
+#endif
+
+// Set to 1, ProcessGroupNCCL's Work::wait() blocks and throws when a
+// collective exceeds the group's timeout (instead of a watchdog aborting
+// the process); renamed in 2.2.
+#if TORCH_VERSION_MAJOR > 2 || \
+    (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
+inline constexpr char kNcclBlockingWaitEnv[] = "TORCH_NCCL_BLOCKING_WAIT";
+#else
+inline constexpr char kNcclBlockingWaitEnv[] = "NCCL_BLOCKING_WAIT";
+#endif
 
 #if TORCH_VERSION_MAJOR > 2 || \
     (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)

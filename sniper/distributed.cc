@@ -5,28 +5,124 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "port/torch_compat.h"
 
 #if __has_include(<gloo/algorithm.h>)
 #define USE_C10D_GLOO 1
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #define SNIPER_HAS_GLOO 1
+#endif
+// LibTorch with CUDA ships ProcessGroupNCCL; its header needs nccl.h.
+#if defined(SNIPER_TORCH_HAS_CUDA) && __has_include(<nccl.h>)
+#define USE_C10D_NCCL 1
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#define SNIPER_HAS_NCCL 1
+#endif
+#if defined(SNIPER_HAS_GLOO) || defined(SNIPER_HAS_NCCL)
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#define SNIPER_HAS_C10D 1
 #endif
 
 namespace sniper {
 
-#ifdef SNIPER_HAS_GLOO
+#ifdef SNIPER_HAS_C10D
+namespace {
+using Group = c10::intrusive_ptr<compat::C10dGroup>;
+}  // namespace
+
+// One set of process groups: Gloo for CPU tensors (and CUDA ones when the
+// backend is Gloo), NCCL for CUDA tensors when the backend is NCCL. Either
+// may be missing from a build; ResolveCommBackend() keeps a run from
+// needing the missing one.
+struct Groups {
+  Group gloo;
+  Group nccl;
+};
+
 class ProcessGroupState {
  public:
   c10::intrusive_ptr<c10d::TCPStore> store;      // collectives' rendezvous
   c10::intrusive_ptr<c10d::TCPStore> heartbeat;  // the heartbeat thread's
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> bn_pg;  // synchronized BN
+  Groups main;
+  Groups bn;  // synchronized BN
 };
 #else
 class ProcessGroupState {};
 #endif
+
+const char* CommBackendName(CommBackend backend) {
+  return backend == CommBackend::kNccl ? "NCCL" : "Gloo";
+}
+
+bool GlooAvailable() {
+#ifdef SNIPER_HAS_GLOO
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool NcclAvailable() {
+#ifdef SNIPER_HAS_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+absl::StatusOr<CommBackend> ResolveCommBackend(CommBackendRequest requested,
+                                               const torch::Device& device,
+                                               bool gpu_per_process) {
+  constexpr char kField[] = "PipelineConfig.distributed.backend: ";
+  const std::string no_gloo =
+      "this build has no Gloo (its headers were missing: install "
+      "libgloo-dev, or use a LibTorch that ships gloo/, and rebuild)";
+  const std::string shared_gpu =
+      "NCCL needs a GPU per process, but this machine runs more processes "
+      "than it has GPUs (or device names one GPU for all); start one "
+      "process per GPU, or use GLOO (processes may share a GPU)";
+  switch (requested) {
+    case CommBackendRequest::kNccl:
+      if (!NcclAvailable()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            kField,
+            "NCCL, but this build has no NCCL (its LibTorch has no CUDA, "
+            "e.g. Debian's, or nccl.h was not found; tools/gpu/build.sh "
+            "builds with the GPU machine's PyTorch); use GLOO"));
+      }
+      if (!device.is_cuda()) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            kField, "NCCL all-reduces CUDA tensors, but the network runs on ",
+            device.str(), "; set device: \"cuda\" or backend: GLOO"));
+      }
+      if (!gpu_per_process) {
+        return absl::FailedPreconditionError(absl::StrCat(kField, shared_gpu));
+      }
+      return CommBackend::kNccl;
+    case CommBackendRequest::kGloo:
+      if (!GlooAvailable()) {
+        return absl::FailedPreconditionError(
+            absl::StrCat(kField, "GLOO, but ", no_gloo,
+                         NcclAvailable() ? "; or use NCCL" : ""));
+      }
+      return CommBackend::kGloo;
+    case CommBackendRequest::kAuto:
+      break;
+  }
+  if (device.is_cuda() && gpu_per_process && NcclAvailable()) {
+    return CommBackend::kNccl;
+  }
+  if (GlooAvailable()) return CommBackend::kGloo;
+  if (device.is_cuda() && NcclAvailable()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        kField, "AUTO picked NCCL (", no_gloo, "), but ", shared_gpu));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat(kField, "several processes, but ", no_gloo,
+                   NcclAvailable() ? " and NCCL needs the network on CUDA"
+                                   : " and it has no NCCL either"));
+}
 
 namespace {
 
@@ -72,9 +168,12 @@ absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment() {
   return env;
 }
 
-Distributed::Distributed(DistributedEnv env, std::chrono::seconds timeout)
+Distributed::Distributed(DistributedEnv env, std::chrono::seconds timeout,
+                         CommBackend backend, torch::Device device)
     : env_(std::move(env)),
       timeout_(timeout),
+      backend_(backend),
+      device_(device),
       state_(std::make_unique<ProcessGroupState>()) {}
 
 Distributed::~Distributed() {
@@ -82,7 +181,7 @@ Distributed::~Distributed() {
   if (heartbeat_.joinable()) heartbeat_.join();
 }
 
-#ifdef SNIPER_HAS_GLOO
+#ifdef SNIPER_HAS_C10D
 
 namespace {
 
@@ -98,25 +197,72 @@ c10::intrusive_ptr<c10d::TCPStore> ClientStore(const DistributedEnv& env,
   return c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
 }
 
-// A Gloo group over `store` (the loopback device when the master is local).
-c10::intrusive_ptr<c10d::ProcessGroupGloo> GlooGroup(
-    const DistributedEnv& env, std::chrono::seconds timeout,
-    c10::intrusive_ptr<c10d::Store> store) {
+// The groups of `backend` over `store`: Gloo whenever the build has it
+// (the loopback device when the master is local), NCCL for the NCCL
+// backend. Their keys live under separate prefixes.
+Groups MakeGroups(const DistributedEnv& env, std::chrono::seconds timeout,
+                  CommBackend backend,
+                  const c10::intrusive_ptr<c10d::Store>& store) {
+  Groups g;
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+#ifdef SNIPER_HAS_GLOO
   auto po = c10d::ProcessGroupGloo::Options::create();
-  po->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  po->timeout = ms;
   po->devices.push_back(
       env.IsLoopback()
           ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
           : c10d::ProcessGroupGloo::createDefaultDevice());
-  return c10::make_intrusive<c10d::ProcessGroupGloo>(std::move(store), env.rank,
-                                                     env.world_size, po);
+  g.gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(
+      c10::make_intrusive<c10d::PrefixStore>("gloo", store), env.rank,
+      env.world_size, po);
+#endif
+#ifdef SNIPER_HAS_NCCL
+  if (backend == CommBackend::kNccl) {
+    // wait() then blocks and throws past the timeout, so a hung rank ends
+    // in Failure()'s message (unless the user chose otherwise).
+    setenv(compat::kNcclBlockingWaitEnv, "1", /*overwrite=*/0);
+    auto no = c10d::ProcessGroupNCCL::Options::create();
+    no->timeout = ms;
+    g.nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+        c10::make_intrusive<c10d::PrefixStore>("nccl", store), env.rank,
+        env.world_size, no);
+  }
+#else
+  (void)backend;
+#endif
+  return g;
+}
+
+// The group for `t`: NCCL for CUDA tensors when there is one, else Gloo;
+// null when only NCCL exists and `t` is on the CPU.
+compat::C10dGroup* GroupFor(const Groups& g, const at::Tensor& t) {
+  if (g.nccl && t.is_cuda()) return g.nccl.get();
+  return g.gloo.get();
+}
+
+// Runs `op` (a collective on one tensor) on `t` and waits; a CPU tensor in
+// a build without Gloo travels through `device` and back.
+template <typename Op>
+void RunOn(const Groups& g, const torch::Device& device, at::Tensor& t,
+           const Op& op) {
+  if (compat::C10dGroup* group = GroupFor(g, t); group != nullptr) {
+    std::vector<at::Tensor> one{t};
+    op(*group, one)->wait();
+    return;
+  }
+  std::vector<at::Tensor> one{t.to(device)};
+  op(*g.nccl, one)->wait();
+  t.copy_(one[0]);
 }
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
-    const DistributedEnv& env, std::chrono::seconds timeout) {
-  std::unique_ptr<Distributed> d(new Distributed(env, timeout));
+    const DistributedEnv& env, std::chrono::seconds timeout,
+    CommBackend backend, const torch::Device& device) {
+  std::unique_ptr<Distributed> d(
+      new Distributed(env, timeout, backend, device));
   try {
     c10d::TCPStoreOptions o;
     o.port = static_cast<uint16_t>(env.master_port);
@@ -126,8 +272,8 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
     o.timeout = timeout;
     d->state_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
     d->state_->heartbeat = ClientStore(env, std::chrono::seconds(10));
-    d->state_->pg = GlooGroup(
-        env, timeout,
+    d->state_->main = MakeGroups(
+        env, timeout, backend,
         c10::static_intrusive_pointer_cast<c10d::Store>(d->state_->store));
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat(
@@ -217,28 +363,41 @@ absl::Status Distributed::Collective(const char* what,
   return absl::OkStatus();
 }
 
+namespace {
+
+auto BroadcastOp() {
+  return [](compat::C10dGroup& g, std::vector<at::Tensor>& one) {
+    return g.broadcast(one);
+  };
+}
+auto AllreduceOp() {
+  return [](compat::C10dGroup& g, std::vector<at::Tensor>& one) {
+    return g.allreduce(one);
+  };
+}
+
+}  // namespace
+
 absl::Status Distributed::Broadcast(std::vector<torch::Tensor> tensors) {
   return Collective("broadcast", [&] {
     for (torch::Tensor& t : tensors) {
-      std::vector<at::Tensor> one{t.contiguous()};
-      state_->pg->broadcast(one)->wait();
-      if (!one[0].is_same(t)) t.copy_(one[0]);
+      at::Tensor c = t.contiguous();
+      RunOn(state_->main, device_, c, BroadcastOp());
+      if (!c.is_same(t)) t.copy_(c);
     }
   });
 }
 
 absl::Status Distributed::SumInPlace(torch::Tensor t) {
-  return Collective("all-reduce", [&] {
-    std::vector<at::Tensor> one{t};
-    state_->pg->allreduce(one)->wait();
-  });
+  return Collective("all-reduce",
+                    [&] { RunOn(state_->main, device_, t, AllreduceOp()); });
 }
 
 absl::Status Distributed::EnableSyncBatchNorm() {
-  if (state_->bn_pg) return absl::OkStatus();
+  if (state_->bn.gloo || state_->bn.nccl) return absl::OkStatus();
   return Collective("creating the batch-norm process group", [&] {
-    state_->bn_pg = GlooGroup(
-        env_, timeout_,
+    state_->bn = MakeGroups(
+        env_, timeout_, backend_,
         c10::make_intrusive<c10d::PrefixStore>(
             "syncbn",
             c10::static_intrusive_pointer_cast<c10d::Store>(state_->store)));
@@ -247,14 +406,20 @@ absl::Status Distributed::EnableSyncBatchNorm() {
 
 void Distributed::SyncBatchNormSum(torch::Tensor& t) {
   const absl::Status s = Collective("synchronized batch norm", [&] {
-    std::vector<at::Tensor> one{t};
-    state_->bn_pg->allreduce(one)->wait();
+    RunOn(state_->bn, device_, t, AllreduceOp());
   });
   TORCH_CHECK(s.ok(), std::string(s.message()));
 }
 
 absl::Status Distributed::Barrier() {
-  return Collective("barrier", [&] { state_->pg->barrier()->wait(); });
+  return Collective("barrier", [&] {
+    if (state_->main.gloo) {
+      state_->main.gloo->barrier()->wait();
+    } else {  // NCCL alone: a one-element all-reduce on this rank's GPU
+      at::Tensor one = torch::zeros({1}, torch::TensorOptions(device_));
+      RunOn(state_->main, device_, one, AllreduceOp());
+    }
+  });
 }
 
 absl::Status Distributed::Announce(const std::string& key) {
@@ -340,7 +505,7 @@ void GradientReducer::LaunchReady() {
     try {
       ++dist_->progress_;
       std::vector<at::Tensor> one{b.flat};
-      b.work = dist_->state_->pg->allreduce(one);
+      b.work = GroupFor(dist_->state_->main, b.flat)->allreduce(one);
     } catch (const std::exception& e) {
       if (error_.empty()) error_ = e.what();
     }
@@ -390,13 +555,15 @@ std::unique_ptr<GradientReducer> Distributed::MakeReducer(
       new GradientReducer(this, std::move(params), bucket_bytes));
 }
 
-#else  // no Gloo headers: one process only
+#else  // neither Gloo nor NCCL: one process only
 
 absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
-    const DistributedEnv& env, std::chrono::seconds) {
+    const DistributedEnv& env, std::chrono::seconds, CommBackend,
+    const torch::Device&) {
   return absl::UnimplementedError(absl::StrCat(
       "WORLD_SIZE=", env.world_size,
-      " but this build has no Gloo (install libgloo-dev and rebuild)"));
+      " but this build has neither Gloo nor NCCL (install libgloo-dev and "
+      "rebuild)"));
 }
 absl::Status Distributed::Failure(const std::string& what,
                                   const std::exception& e) {
@@ -404,34 +571,34 @@ absl::Status Distributed::Failure(const std::string& what,
 }
 absl::Status Distributed::Collective(const char*,
                                      const std::function<void()>&) {
-  return absl::UnimplementedError("no Gloo");
+  return absl::UnimplementedError("no Gloo or NCCL");
 }
 absl::Status Distributed::Broadcast(std::vector<torch::Tensor>) {
-  return absl::UnimplementedError("no Gloo");
+  return absl::UnimplementedError("no Gloo or NCCL");
 }
 absl::Status Distributed::SumInPlace(torch::Tensor) {
-  return absl::UnimplementedError("no Gloo");
+  return absl::UnimplementedError("no Gloo or NCCL");
 }
 absl::Status Distributed::Barrier() {
-  return absl::UnimplementedError("no Gloo");
+  return absl::UnimplementedError("no Gloo or NCCL");
 }
 absl::Status Distributed::EnableSyncBatchNorm() {
-  return absl::UnimplementedError("no Gloo");
+  return absl::UnimplementedError("no Gloo or NCCL");
 }
 void Distributed::SyncBatchNormSum(torch::Tensor&) {
-  TORCH_CHECK(false, "no Gloo");
+  TORCH_CHECK(false, "no Gloo or NCCL");
 }
 absl::Status Distributed::Announce(const std::string&) {
-  return absl::UnimplementedError("no Gloo");
+  return absl::UnimplementedError("no Gloo or NCCL");
 }
 absl::Status Distributed::WaitFor(const std::string&, std::chrono::seconds) {
-  return absl::UnimplementedError("no Gloo");
+  return absl::UnimplementedError("no Gloo or NCCL");
 }
 struct GradientReducer::Bucket {};
 GradientReducer::~GradientReducer() = default;
 void GradientReducer::Arm() {}
 absl::Status GradientReducer::Finish() {
-  return absl::UnimplementedError("no Gloo");
+  return absl::UnimplementedError("no Gloo or NCCL");
 }
 std::unique_ptr<GradientReducer> Distributed::MakeReducer(
     std::vector<torch::Tensor>, int64_t) {

@@ -1,18 +1,20 @@
 // File: sniper/distributed.h
 //
 // Data-parallel training on PyTorch's c10d: a TCPStore rendezvous (rank 0
-// serves it at MASTER_ADDR:MASTER_PORT) and a ProcessGroupGloo (CPU
-// tensors). Launch the way PyTorch users do: RANK, WORLD_SIZE, LOCAL_RANK,
-// MASTER_ADDR, MASTER_PORT in the environment (torchrun, Slurm,
+// serves it at MASTER_ADDR:MASTER_PORT) and a process group: Gloo (CPU
+// tensors, or CUDA tensors through the host) or NCCL (CUDA tensors, one
+// GPU per process). Launch the way PyTorch users do: RANK, WORLD_SIZE,
+// LOCAL_RANK, MASTER_ADDR, MASTER_PORT in the environment (torchrun, Slurm,
 // Kubernetes), or `bazel run //sniper:train -- --nproc=N` for N local
 // processes.
 //
 // Faults: every collective has the configured timeout. A rank that dies
 // closes its connections and the others fail at their next collective; a
-// rank that hangs makes them time out. Either way the error names the
-// ranks that stopped sending heartbeats (each rank bumps a counter in the
-// store every second) and training stops with it; the last checkpoint
-// (written atomically by rank 0) stays intact.
+// rank that hangs makes them time out (NCCL: blocking wait, so the timeout
+// surfaces as an error here instead of a watchdog aborting the process).
+// Either way the error names the ranks that stopped sending heartbeats
+// (each rank bumps a counter in the store every second) and training stops
+// with it; the last checkpoint (written atomically by rank 0) stays intact.
 #ifndef SNIPER_SNIPER_DISTRIBUTED_H_
 #define SNIPER_SNIPER_DISTRIBUTED_H_
 
@@ -45,6 +47,23 @@ struct DistributedEnv {
 // From RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT; none set:
 // one process. Errors name the variable and its value.
 absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment();
+
+enum class CommBackend { kGloo, kNccl };
+enum class CommBackendRequest { kAuto, kGloo, kNccl };
+const char* CommBackendName(CommBackend backend);
+
+// What this build can do: Gloo needs its headers (Debian: libgloo-dev; a
+// PyTorch wheel may lack them); NCCL needs a LibTorch with CUDA and nccl.h.
+bool GlooAvailable();
+bool NcclAvailable();
+
+// The backend for a run whose network is on `device`. kAuto: NCCL when
+// the device is CUDA, NCCL is built and every process on this machine has
+// a GPU of its own (`gpu_per_process`), else Gloo. Errors name
+// PipelineConfig.distributed.backend and say what to change.
+absl::StatusOr<CommBackend> ResolveCommBackend(CommBackendRequest requested,
+                                               const torch::Device& device,
+                                               bool gpu_per_process);
 
 class ProcessGroupState;  // c10d objects (distributed.cc)
 class Distributed;
@@ -91,17 +110,20 @@ class GradientReducer {
 class Distributed {
  public:
   // Connects to the others (blocks until all world_size ranks joined, or
-  // `timeout`).
+  // `timeout`). `device`: where the network runs (NCCL: this rank's GPU;
+  // CPU tensors are staged through it when the build has no Gloo).
   static absl::StatusOr<std::unique_ptr<Distributed>> Connect(
-      const DistributedEnv& env, std::chrono::seconds timeout);
+      const DistributedEnv& env, std::chrono::seconds timeout,
+      CommBackend backend, const torch::Device& device);
   ~Distributed();
 
   int rank() const { return env_.rank; }
   int world_size() const { return env_.world_size; }
+  CommBackend backend() const { return backend_; }
 
   // Rank 0's values of `tensors` on every rank (initial weights).
   absl::Status Broadcast(std::vector<torch::Tensor> tensors);
-  // Sums `t` (a small CPU tensor) over the ranks, in place.
+  // Sums `t` (a small tensor, CPU or the device) over the ranks, in place.
   absl::Status SumInPlace(torch::Tensor t);
   // A reducer for `params` (the trainable parameters, the same list on
   // every rank).
@@ -120,7 +142,8 @@ class Distributed {
 
  private:
   friend class GradientReducer;
-  Distributed(DistributedEnv env, std::chrono::seconds timeout);
+  Distributed(DistributedEnv env, std::chrono::seconds timeout,
+              CommBackend backend, torch::Device device);
   // A failed collective, with the ranks whose heartbeat stopped.
   absl::Status Failure(const std::string& what, const std::exception& e);
   // Runs one collective: counts it, turns exceptions into Failure().
@@ -128,6 +151,8 @@ class Distributed {
 
   DistributedEnv env_;
   std::chrono::seconds timeout_;
+  CommBackend backend_;
+  torch::Device device_;
   std::unique_ptr<ProcessGroupState> state_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> progress_{0};  // collectives entered by this rank

@@ -7,7 +7,9 @@
 #  2. killing rank 1 ends rank 0 within the timeout, with a message naming
 #     rank 1, and leaves the last checkpoint intact;
 #  3. --resume from there reaches bit for bit the weights of an
-#     uninterrupted 2-process run.
+#     uninterrupted 2-process run;
+#  4. asking for NCCL with the network on the CPU fails at once, naming
+#     the field.
 set -euo pipefail
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 train=sniper/train
@@ -27,6 +29,7 @@ common=(--quiet
 "$train" --work_dir="$tmp/two" "${common[@]}" --set schedule.max_steps=3 \
   --set loader.batch_size=2 --nproc=2 > /dev/null
 "$compare" "$tmp/one/detector/final.pt" "$tmp/two/detector/final.pt" --tolerance=1e-5
+grep -q "2 processes, Gloo" "$tmp/two/train.log"
 
 # Training BN: synchronized statistics match one process on the global batch.
 bn=("${common[@]/model.backbone.freeze_all_bn=true/model.backbone.freeze_all_bn=false}")
@@ -68,4 +71,15 @@ last=$(ls "$tmp"/killed/detector/ckpt-*.pt | tail -1)
 "$train" --work_dir="$tmp/killed" "${common[@]}" "${long[@]}" --resume > /dev/null
 "$train" --work_dir="$tmp/straight" "${common[@]}" "${long[@]}" > /dev/null
 "$compare" "$tmp/killed/detector/final.pt" "$tmp/straight/detector/final.pt" --tolerance=0
+# 4. NCCL on the CPU: every rank refuses before the rendezvous.
+started=$(date +%s)
+if "$train" --work_dir="$tmp/nccl" "${common[@]}" --set schedule.max_steps=1 \
+    --set loader.batch_size=2 --set device=cpu --set distributed.backend=NCCL \
+    --nproc=2 > "$tmp/nccl.out" 2>&1; then
+  echo "NCCL on the CPU should fail"; exit 1
+fi
+grep -q "PipelineConfig.distributed.backend: NCCL" "$tmp/nccl.out" ||
+  { cat "$tmp/nccl.out"; exit 1; }
+[ $(( $(date +%s) - started )) -le 20 ] || { echo "NCCL refusal took too long"; exit 1; }
+
 echo "PASS (rank 0 stopped ${elapsed}s after rank 1 was killed)"

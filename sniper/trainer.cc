@@ -1190,7 +1190,22 @@ bool HoldsRun(const Pipeline& p, std::optional<Stage> only) {
   return false;
 }
 
-absl::StatusOr<torch::Device> ResolveDeviceOf(const PipelineConfig& c) {
+CommBackendRequest BackendRequest(DistributedConfig::Backend backend) {
+  switch (backend) {
+    case DistributedConfig::GLOO:
+      return CommBackendRequest::kGloo;
+    case DistributedConfig::NCCL:
+      return CommBackendRequest::kNccl;
+    default:
+      return CommBackendRequest::kAuto;
+  }
+}
+
+// `local_rank` picks the GPU of a process when device is "cuda" or empty
+// (torchrun's convention); with more processes on this machine than GPUs
+// they share them round robin (Gloo only).
+absl::StatusOr<torch::Device> ResolveDeviceOf(const PipelineConfig& c,
+                                              int local_rank = 0) {
   const std::string& d = c.device();
   if (d == "cpu" || (d.empty() && !torch::cuda::is_available())) {
     return torch::Device(torch::kCPU);
@@ -1201,9 +1216,10 @@ absl::StatusOr<torch::Device> ResolveDeviceOf(const PipelineConfig& c) {
         "' but no CUDA device is available (or this LibTorch has no CUDA); "
         "use device: \"cpu\""));
   }
-  int64_t index = 0;
+  const int64_t count = static_cast<int64_t>(torch::cuda::device_count());
+  int64_t index = local_rank % std::max<int64_t>(1, count);
   if (d.size() > 5) index = std::stoll(d.substr(5));  // validated: cuda:N
-  if (index >= static_cast<int64_t>(torch::cuda::device_count())) {
+  if (index >= count) {
     return absl::FailedPreconditionError(
         absl::StrCat("PipelineConfig.device: '", d, "' but only ",
                      torch::cuda::device_count(), " CUDA devices are present"));
@@ -1216,12 +1232,32 @@ absl::StatusOr<torch::Device> ResolveDeviceOf(const PipelineConfig& c) {
 absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
                                        const RunOptions& options) {
   ASSIGN_OR_RETURN(const DistributedEnv env, DistributedEnvFromEnvironment());
+  // Processes on this machine (they share its cores and GPUs).
+  int local_world = 1;
+  if (const char* l = std::getenv("LOCAL_WORLD_SIZE"); l != nullptr) {
+    local_world = std::max(1, std::atoi(l));
+  } else if (env.IsLoopback()) {
+    local_world = env.world_size;
+  }
+  ASSIGN_OR_RETURN(const torch::Device device,
+                   ResolveDeviceOf(p.config, env.local_rank));
+  // This process's GPU is the current device (cuDNN handles, NCCL, new
+  // tensors without a device) for the whole run.
+  std::optional<c10::DeviceGuard> device_guard;
+  if (device.is_cuda()) device_guard.emplace(device);
   std::unique_ptr<Distributed> dist;
   if (env.world_size > 1) {
+    const bool gpu_per_process =
+        device.is_cuda() && !absl::StartsWith(p.config.device(), "cuda:") &&
+        local_world <= static_cast<int>(torch::cuda::device_count());
     ASSIGN_OR_RETURN(
-        dist,
-        Distributed::Connect(
-            env, std::chrono::seconds(p.config.distributed().timeout_s())));
+        const CommBackend backend,
+        ResolveCommBackend(BackendRequest(p.config.distributed().backend()),
+                           device, gpu_per_process));
+    ASSIGN_OR_RETURN(
+        dist, Distributed::Connect(
+                  env, std::chrono::seconds(p.config.distributed().timeout_s()),
+                  backend, device));
   }
   const bool leader = env.rank == 0;
   std::error_code ec;
@@ -1253,28 +1289,21 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   RunLog log(leader ? p.work_dir + "/train.log" : std::string(),
              options.progress && leader, /*echo=*/leader);
   // Cores shared by the processes on this machine.
-  int local_world = 1;
-  if (const char* l = std::getenv("LOCAL_WORLD_SIZE"); l != nullptr) {
-    local_world = std::max(1, std::atoi(l));
-  } else if (env.IsLoopback()) {
-    local_world = env.world_size;
-  }
   const int hw = std::max(
       1, static_cast<int>(std::thread::hardware_concurrency()) / local_world);
   const int threads = p.config.threads() > 0
                           ? p.config.threads()
                           : std::max(1, hw - std::max(0, p.loader.threads - 1));
   at::set_num_threads(threads);
-  ASSIGN_OR_RETURN(const torch::Device device, ResolveDeviceOf(p.config));
   ASSIGN_OR_RETURN(const std::optional<c10::ScalarType> autocast,
                    AutocastType(p.config.precision(), device));
   log.Line(absl::StrCat(
       "SNIPER run '", p.config.name(), "' in ", p.work_dir, " on ",
       device.str(), ", ", PipelineConfig::Precision_Name(p.config.precision()),
       " (", threads, " compute threads, ", p.loader.threads, " loader threads",
-      env.world_size > 1
-          ? absl::StrCat("; ", env.world_size, " processes, Gloo")
-          : std::string(),
+      env.world_size > 1 ? absl::StrCat("; ", env.world_size, " processes, ",
+                                        CommBackendName(dist->backend()))
+                         : std::string(),
       ")"));
 
   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));

@@ -1,0 +1,90 @@
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sniper/distributed.h"
+
+namespace sniper {
+namespace {
+
+using ::testing::HasSubstr;
+
+const torch::Device kCpu(torch::kCPU);
+const torch::Device kGpu(torch::kCUDA, 0);
+
+TEST(ResolveCommBackend, AutoOnTheCpuIsGloo) {
+  const auto b = ResolveCommBackend(CommBackendRequest::kAuto, kCpu, false);
+  if (!GlooAvailable()) {
+    ASSERT_FALSE(b.ok());
+    EXPECT_THAT(std::string(b.status().message()), HasSubstr("no Gloo"));
+    return;
+  }
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(*b, CommBackend::kGloo);
+}
+
+TEST(ResolveCommBackend, AutoOnGpusIsNcclWhenEachProcessHasOne) {
+  const auto own = ResolveCommBackend(CommBackendRequest::kAuto, kGpu, true);
+  const auto shared =
+      ResolveCommBackend(CommBackendRequest::kAuto, kGpu, false);
+  if (NcclAvailable()) {
+    ASSERT_TRUE(own.ok()) << own.status();
+    EXPECT_EQ(*own, CommBackend::kNccl);
+  } else if (GlooAvailable()) {
+    ASSERT_TRUE(own.ok()) << own.status();
+    EXPECT_EQ(*own, CommBackend::kGloo);
+  }
+  // Processes sharing a GPU cannot use NCCL.
+  if (GlooAvailable()) {
+    ASSERT_TRUE(shared.ok()) << shared.status();
+    EXPECT_EQ(*shared, CommBackend::kGloo);
+  } else {
+    ASSERT_FALSE(shared.ok());
+  }
+}
+
+TEST(ResolveCommBackend, NcclNeedsNcclCudaAndAGpuPerProcess) {
+  const auto cpu = ResolveCommBackend(CommBackendRequest::kNccl, kCpu, false);
+  ASSERT_FALSE(cpu.ok());
+  EXPECT_THAT(std::string(cpu.status().message()),
+              HasSubstr("PipelineConfig.distributed.backend: NCCL"));
+  const auto shared =
+      ResolveCommBackend(CommBackendRequest::kNccl, kGpu, false);
+  ASSERT_FALSE(shared.ok());
+  const auto own = ResolveCommBackend(CommBackendRequest::kNccl, kGpu, true);
+  if (NcclAvailable()) {
+    EXPECT_THAT(std::string(cpu.status().message()),
+                HasSubstr("the network runs on cpu"));
+    EXPECT_THAT(std::string(shared.status().message()),
+                HasSubstr("a GPU per process"));
+    ASSERT_TRUE(own.ok()) << own.status();
+    EXPECT_EQ(*own, CommBackend::kNccl);
+  } else {
+    EXPECT_THAT(std::string(cpu.status().message()),
+                HasSubstr("this build has no NCCL"));
+    ASSERT_FALSE(own.ok());
+    EXPECT_THAT(std::string(own.status().message()), HasSubstr("use GLOO"));
+  }
+}
+
+TEST(ResolveCommBackend, GlooIsTakenAsAsked) {
+  for (const torch::Device& d : {kCpu, kGpu}) {
+    for (const bool own : {false, true}) {
+      const auto b = ResolveCommBackend(CommBackendRequest::kGloo, d, own);
+      if (GlooAvailable()) {
+        ASSERT_TRUE(b.ok()) << b.status();
+        EXPECT_EQ(*b, CommBackend::kGloo);
+      } else {
+        ASSERT_FALSE(b.ok());
+        EXPECT_THAT(std::string(b.status().message()),
+                    HasSubstr("GLOO, but this build has no Gloo"));
+      }
+    }
+  }
+}
+
+TEST(CommBackendName, NamesBoth) {
+  EXPECT_STREQ(CommBackendName(CommBackend::kGloo), "Gloo");
+  EXPECT_STREQ(CommBackendName(CommBackend::kNccl), "NCCL");
+}
+
+}  // namespace
+}  // namespace sniper
