@@ -37,6 +37,7 @@
 #include "glog/logging.h"
 #include "models/faster_rcnn.h"
 #include "port/proto_io.h"
+#include "port/torch_compat.h"
 #include "sniper/batch.h"
 #include "sniper/config.h"
 
@@ -78,7 +79,7 @@ void BM_TrainStep(benchmark::State& state, const char* layer) {
             .count();
     CHECK(batch.ok() && batch->has_value());
     ChipBatchToTensors(**batch, p.loader.render, &images, &targets);
-    sgd.zero_grad();
+    sniper::compat::ZeroGrad(sgd);
     torch::Tensor loss = torch::zeros({});
     for (auto& [name, l] : model->Losses(images, targets, step++)) {
       loss = loss + l;

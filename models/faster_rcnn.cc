@@ -11,13 +11,14 @@ namespace {
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
 
+}  // namespace
+
 torch::Tensor SmoothL1Sum(const torch::Tensor& a, const torch::Tensor& b,
                           double beta) {
-  return F::smooth_l1_loss(
-      a, b, F::SmoothL1LossFuncOptions().reduction(torch::kSum).beta(beta));
+  // Not F::smooth_l1_loss: LibTorch 1.13's ignores the options' beta (it
+  // passes its own default 1), 2.x honours it.
+  return torch::smooth_l1_loss(a, b, at::Reduction::Sum, beta);
 }
-
-}  // namespace
 
 FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
   // Stride-16 features: dilated res5, or res4 (then res5 is not built: it

@@ -112,6 +112,12 @@ class FasterRcnnImpl : public torch::nn::Module {
 };
 TORCH_MODULE(FasterRcnn);
 
+// Sum over elements of the smooth-L1 loss of a - b: 0.5 x^2 / beta where
+// |x| < beta, |x| - beta / 2 elsewhere. The RPN uses beta 1/9 and the RCNN
+// head 1 (Detectron, torchvision).
+torch::Tensor SmoothL1Sum(const torch::Tensor& a, const torch::Tensor& b,
+                          double beta);
+
 }  // namespace sniper::models
 
 #endif  // SNIPER_MODELS_FASTER_RCNN_H_

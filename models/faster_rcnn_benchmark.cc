@@ -19,6 +19,7 @@
 
 #include "benchmark/benchmark.h"
 #include "models/faster_rcnn.h"
+#include "port/torch_compat.h"
 
 namespace sniper::models {
 namespace {
@@ -83,7 +84,7 @@ void RunStep(benchmark::State& state, int depth, int width_pct, int64_t batch,
     const auto losses = model->Losses(images, targets, step++);
     torch::Tensor total = torch::zeros({});
     for (const auto& [name, l] : losses) total = total + l;
-    opt.zero_grad();
+    sniper::compat::ZeroGrad(opt);
     total.backward();
     opt.step();
   }

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "gtest/gtest.h"
+#include "port/torch_compat.h"
 
 namespace sniper::models {
 namespace {
@@ -115,6 +116,20 @@ INSTANTIATE_TEST_SUITE_P(Heads, FasterRcnnHeadTest,
                                       : std::string("TwoFc");
                          });
 
+TEST(SmoothL1SumTest, QuadraticBelowBetaLinearAbove) {
+  const torch::Tensor a =
+      torch::tensor({0.05, -0.05, 0.5, 2.0, 0.0}, torch::kFloat64);
+  const torch::Tensor b = torch::zeros({5}, torch::kFloat64);
+  // beta 1/9: 0.05 is in the quadratic zone, 0.5 and 2 in the linear one.
+  const double beta = 1.0 / 9;
+  const double want =
+      2 * (0.5 * 0.05 * 0.05 / beta) + (0.5 - beta / 2) + (2.0 - beta / 2);
+  EXPECT_NEAR(SmoothL1Sum(a, b, beta).item<double>(), want, 1e-12);
+  // beta 1: all but 2 are quadratic.
+  const double want1 = 0.5 * (0.05 * 0.05 * 2 + 0.25) + (2.0 - 0.5);
+  EXPECT_NEAR(SmoothL1Sum(a, b, 1.0).item<double>(), want1, 1e-12);
+}
+
 TEST(FasterRcnnTest, TinyModelOverfitsOneChip) {
   torch::manual_seed(3);
   FasterRcnn model(Tiny());
@@ -127,7 +142,7 @@ TEST(FasterRcnnTest, TinyModelOverfitsOneChip) {
     const auto losses = model->Losses(img, {t}, step);
     torch::Tensor total = torch::zeros({});
     for (const auto& [name, l] : losses) total = total + l;
-    opt.zero_grad();
+    compat::ZeroGrad(opt);
     total.backward();
     opt.step();
     if (step == 0) first = total.item<float>();

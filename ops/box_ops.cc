@@ -72,7 +72,7 @@ at::Tensor Overlap(const at::Tensor& a_in, const at::Tensor& b_in, bool ioa,
 #ifdef SNIPER_TORCH_HAS_CUDA
   const c10::cuda::CUDAGuard guard(a.device());
   at::Tensor out = at::empty({a.size(0), b.size(0)}, a.options());
-  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), op, [&] {
+  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "BoxOverlap", [&] {
     CheckCuda(cuda::LaunchBoxOverlap<scalar_t>(
                   a.data_ptr<scalar_t>(), a.size(0), b.data_ptr<scalar_t>(),
                   b.size(0), ioa, out.data_ptr<scalar_t>(),

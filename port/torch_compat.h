@@ -6,12 +6,14 @@
 //   AutocastGuard autocast(device, at::kBFloat16);  // autocast on `device`
 //                                                   // until scope exit
 //   c10::intrusive_ptr<C10dGroup> g = gloo_or_nccl;  // their common base
+//   ZeroGrad(optimizer);  // gradients to zero (not undefined) on both
 #ifndef SNIPER_PORT_TORCH_COMPAT_H_
 #define SNIPER_PORT_TORCH_COMPAT_H_
 
 #include <ATen/autocast_mode.h>
 #include <c10/core/DeviceType.h>
 #include <c10/core/ScalarType.h>
+#include <torch/optim/optimizer.h>
 #include <torch/version.h>
 
 #include <optional>
@@ -104,6 +106,18 @@ class OptionalAutocast {
  private:
   std::optional<AutocastGuard> guard_;
 };
+
+// Zeroes the gradients of `optimizer`'s parameters. 2.x's zero_grad()
+// resets them to undefined by default (then SGD skips a parameter that got
+// no gradient: no weight decay, no momentum); 1.13's zeroes them. Zeroing
+// on both keeps the two builds' training the same.
+inline void ZeroGrad(torch::optim::Optimizer& optimizer) {
+#if TORCH_VERSION_MAJOR >= 2
+  optimizer.zero_grad(/*set_to_none=*/false);
+#else
+  optimizer.zero_grad();
+#endif
+}
 
 }  // namespace sniper::compat
 

@@ -665,7 +665,7 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
     for (auto& g : optimizer.param_groups()) {
       static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
     }
-    optimizer.zero_grad();
+    compat::ZeroGrad(optimizer);
     // A diverged step shows as a non-finite loss or gradient, or as an op
     // refusing non-finite input (NMS on NaN proposals): skip it, count it.
     // With several processes every rank skips when any rank must.
