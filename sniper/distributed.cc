@@ -27,21 +27,16 @@
 namespace sniper {
 
 #ifdef SNIPER_HAS_C10D
-namespace {
-using Group = c10::intrusive_ptr<compat::C10dGroup>;
-}  // namespace
-
-// One set of process groups: Gloo for CPU tensors (and CUDA ones when the
-// backend is Gloo), NCCL for CUDA tensors when the backend is NCCL. Either
-// may be missing from a build; ResolveCommBackend() keeps a run from
-// needing the missing one.
-struct Groups {
-  Group gloo;
-  Group nccl;
-};
-
 class ProcessGroupState {
  public:
+  // One set of process groups: Gloo for CPU tensors (and CUDA ones when
+  // the backend is Gloo), NCCL for CUDA tensors when the backend is NCCL.
+  // Either may be missing from a build; ResolveCommBackend() keeps a run
+  // from needing the missing one.
+  struct Groups {
+    c10::intrusive_ptr<compat::C10dGroup> gloo;
+    c10::intrusive_ptr<compat::C10dGroup> nccl;
+  };
   c10::intrusive_ptr<c10d::TCPStore> store;      // collectives' rendezvous
   c10::intrusive_ptr<c10d::TCPStore> heartbeat;  // the heartbeat thread's
   Groups main;
@@ -184,6 +179,8 @@ Distributed::~Distributed() {
 #ifdef SNIPER_HAS_C10D
 
 namespace {
+
+using Groups = ProcessGroupState::Groups;
 
 // Another connection to rank 0's store (the heartbeat thread's, a waiter's,
 // a failure report's).

@@ -24,8 +24,25 @@ export SNIPER_TORCH_PREFIX="$torch_dir"
 export SNIPER_CUDA_PATH="${SNIPER_CUDA_PATH:-/usr/local/cuda}"
 export PATH="$root/prefix/usr/bin:$PATH"
 export LD_LIBRARY_PATH="$root/prefix/usr/lib/x86_64-linux-gnu:$torch_dir/lib:${LD_LIBRARY_PATH:-}"
+# The wheel's C++ ABI (pip wheels switched to the C++11 ABI in 2.7) and
+# language standard: PyTorch moved its own build to C++20 in 2026, so try
+# its headers with C++17 (the project's default) and fall back to C++20.
+abi=$(python3 -c 'import torch; print(int(torch._C._GLIBCXX_USE_CXX11_ABI))')
+std=c++17
+echo '#include <torch/torch.h>' > "$root/std_check.cc"
+if ! g++ -std=c++17 -fsyntax-only -D_GLIBCXX_USE_CXX11_ABI="$abi" \
+    -isystem "$torch_dir/include" -isystem "$torch_dir/include/torch/csrc/api/include" \
+    -isystem "$SNIPER_CUDA_PATH/include" "$root/std_check.cc" 2> "$root/std_check.err"; then
+  echo "torch/torch.h does not compile as C++17:"; head -5 "$root/std_check.err"
+  std=c++20
+fi
+echo "building with -std=$std -D_GLIBCXX_USE_CXX11_ABI=$abi"
+[ "$abi" = 1 ] || echo "warning: this PyTorch uses the pre-C++11 string ABI and the" \
+  "carried Debian libraries the C++11 one: expect link errors across them"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(//...)
 "$carry/bazel" --output_user_root="$root/bazel" test \
   --action_env=PATH --action_env=LD_LIBRARY_PATH --test_env=LD_LIBRARY_PATH \
+  --cxxopt=-std=$std --host_cxxopt=-std=$std \
+  --copt=-D_GLIBCXX_USE_CXX11_ABI="$abi" \
   --test_output=errors --keep_going "${targets[@]}"
