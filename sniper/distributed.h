@@ -37,6 +37,9 @@ struct DistributedEnv {
   int rank = 0;
   int world_size = 1;
   int local_rank = 0;
+  // Processes on this machine (LOCAL_WORLD_SIZE; unset: world_size when the
+  // master is on loopback, else 1). They share its cores and GPUs.
+  int local_world_size = 1;
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
   bool IsLoopback() const {

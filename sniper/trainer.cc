@@ -1232,13 +1232,6 @@ absl::StatusOr<torch::Device> ResolveDeviceOf(const PipelineConfig& c,
 absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
                                        const RunOptions& options) {
   ASSIGN_OR_RETURN(const DistributedEnv env, DistributedEnvFromEnvironment());
-  // Processes on this machine (they share its cores and GPUs).
-  int local_world = 1;
-  if (const char* l = std::getenv("LOCAL_WORLD_SIZE"); l != nullptr) {
-    local_world = std::max(1, std::atoi(l));
-  } else if (env.IsLoopback()) {
-    local_world = env.world_size;
-  }
   ASSIGN_OR_RETURN(const torch::Device device,
                    ResolveDeviceOf(p.config, env.local_rank));
   // This process's GPU is the current device (cuDNN handles, NCCL, new
@@ -1249,7 +1242,7 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   if (env.world_size > 1) {
     const bool gpu_per_process =
         device.is_cuda() && !absl::StartsWith(p.config.device(), "cuda:") &&
-        local_world <= static_cast<int>(torch::cuda::device_count());
+        env.local_world_size <= static_cast<int>(torch::cuda::device_count());
     ASSIGN_OR_RETURN(
         const CommBackend backend,
         ResolveCommBackend(BackendRequest(p.config.distributed().backend()),
@@ -1289,8 +1282,9 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   RunLog log(leader ? p.work_dir + "/train.log" : std::string(),
              options.progress && leader, /*echo=*/leader);
   // Cores shared by the processes on this machine.
-  const int hw = std::max(
-      1, static_cast<int>(std::thread::hardware_concurrency()) / local_world);
+  const int hw =
+      std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
+                      env.local_world_size);
   const int threads = p.config.threads() > 0
                           ? p.config.threads()
                           : std::max(1, hw - std::max(0, p.loader.threads - 1));
