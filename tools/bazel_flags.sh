@@ -11,3 +11,8 @@ if [ -z "${SNIPER_SHARED_DATA:-}" ]; then
     if [ -d "$d/coco_mini" ]; then export SNIPER_SHARED_DATA="$(cd "$d" && pwd)"; break; fi
   done
 fi
+
+# LibTorch 2.x headers (tools/fetch_torch_headers.sh) for
+# //port:torch2_compile_test; pointed at even when missing, so that the
+# test's skip line can say why.
+export SNIPER_TORCH2_INCLUDE="${SNIPER_TORCH2_INCLUDE:-$SNIPER_CACHE_DIR/libtorch-headers/current/usr/include}"

@@ -6,6 +6,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install_deps.sh || exit 1
+# LibTorch 2.x headers for //port:torch2_compile_test (downloaded, not
+# installed; never fatal: the test skips, saying why).
+bash tools/fetch_torch_headers.sh
 source tools/bazel_flags.sh
 
 log="$(mktemp)"
