@@ -9,10 +9,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ops/box_iou.h"
-#include "ops/cuda/runtime.h"
 #include "ops/nms.h"
 #include "ops/soft_nms.h"
 #include "ops/testing/errors.h"
+#include "ops/testing/random_inputs.h"
 
 namespace sniper::ops {
 namespace {
@@ -58,29 +58,7 @@ std::vector<int64_t> RefNms(const at::Tensor& boxes, const at::Tensor& scores,
   return keep;
 }
 
-// Random boxes with clusters, identical copies, zero-area and out-of-image
-// boxes (negative coordinates, far outside).
-at::Tensor RandomBoxes(int64_t n, std::mt19937& rng) {
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  at::Tensor boxes = at::empty({n, 4}, at::kDouble);
-  auto B = boxes.accessor<double, 2>();
-  for (int64_t i = 0; i < n; ++i) {
-    const int kind = static_cast<int>(u(rng) * 10);
-    if (kind == 0 && i > 0) {  // identical to the previous box
-      for (int k = 0; k < 4; ++k) B[i][k] = B[i - 1][k];
-      continue;
-    }
-    const double cx = kind == 1 ? 100 + u(rng) * 5 : -200 + u(rng) * 1400;
-    const double cy = kind == 1 ? 100 + u(rng) * 5 : -200 + u(rng) * 1000;
-    const double w = kind == 2 ? 0.0 : 1 + u(rng) * 200;
-    const double h = kind == 3 ? 0.0 : 1 + u(rng) * 200;
-    B[i][0] = cx - w / 2;
-    B[i][1] = cy - h / 2;
-    B[i][2] = cx + w / 2;
-    B[i][3] = cy + h / 2;
-  }
-  return boxes;
-}
+using ::sniper::testing::RandomBoxes;
 
 std::vector<int64_t> ToVector(const at::Tensor& t) {
   const at::Tensor c = t.cpu().contiguous();
@@ -226,29 +204,6 @@ TEST(NmsTest, BatchedNmsEqualsPerGroupNms) {
   EXPECT_EQ(ToVector(BatchedNms(boxes, scores, groups, 0.5)), want);
 }
 
-TEST(BoxOpsCudaTest, CudaMatchesCpu) {
-  if (!cuda::HasDevice()) GTEST_SKIP() << cuda::WhyNoDevice();
-  if (!at::hasCUDA()) {
-    GTEST_SKIP() << "LibTorch here has no CUDA (set SNIPER_TORCH_PREFIX to a "
-                    "CUDA LibTorch)";
-  }
-  std::mt19937 rng(5);
-  for (int64_t n : {1, 63, 64, 65, 1000, 12000}) {
-    const at::Tensor boxes = RandomBoxes(n, rng).to(at::kFloat);
-    const at::Tensor scores = at::rand({n});
-    const at::Tensor gpu_boxes = boxes.cuda(), gpu_scores = scores.cuda();
-    EXPECT_EQ(ToVector(Nms(gpu_boxes, gpu_scores, 0.5)),
-              ToVector(Nms(boxes, scores, 0.5)))
-        << n;
-    if (n <= 1000) {
-      EXPECT_TRUE(at::allclose(BoxIou(gpu_boxes, gpu_boxes).cpu(),
-                               BoxIou(boxes, boxes), 1e-5, 1e-6));
-      EXPECT_TRUE(at::allclose(BoxIoa(gpu_boxes, gpu_boxes).cpu(),
-                               BoxIoa(boxes, boxes), 1e-5, 1e-6));
-    }
-  }
-}
-
 }  // namespace
 }  // namespace sniper::ops
 
@@ -328,18 +283,6 @@ TEST(SoftNmsTest, MatchesPaperReference) {
   }
   const auto [e, es] = SoftNms(at::empty({0, 4}), at::empty({0}));
   EXPECT_EQ(e.numel(), 0);
-}
-
-TEST(SoftNmsCudaTest, CudaMatchesCpu) {
-  if (!cuda::HasDevice()) GTEST_SKIP() << cuda::WhyNoDevice();
-  if (!at::hasCUDA()) GTEST_SKIP() << "LibTorch here has no CUDA";
-  std::mt19937 rng(22);
-  const at::Tensor boxes = RandomBoxes(3000, rng);
-  const at::Tensor scores = at::rand({3000}, at::kDouble);
-  const auto [ci, cs] = SoftNms(boxes, scores);
-  const auto [gi, gs] = SoftNms(boxes.cuda(), scores.cuda());
-  EXPECT_EQ(ToVector(gi), ToVector(ci));
-  EXPECT_TRUE(at::allclose(gs.cpu(), cs, 1e-9, 1e-12));
 }
 
 }  // namespace

@@ -8,8 +8,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "ops/cuda/runtime.h"
 #include "ops/testing/errors.h"
+#include "ops/testing/random_inputs.h"
 
 namespace sniper::ops {
 namespace {
@@ -77,29 +77,7 @@ at::Tensor RefRoIAlign(const at::Tensor& input, const at::Tensor& rois,
   return out;
 }
 
-// Rois in image pixels (stride 4 here): inside, crossing the border, tiny,
-// zero-size, far outside.
-at::Tensor RandomRois(int64_t k, int64_t batch, double img_h, double img_w,
-                      std::mt19937& rng) {
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  at::Tensor rois = at::empty({k, 5}, at::kDouble);
-  auto R = rois.accessor<double, 2>();
-  for (int64_t i = 0; i < k; ++i) {
-    const int kind = static_cast<int>(u(rng) * 6);
-    double x = -20 + u(rng) * (img_w + 20), y = -20 + u(rng) * (img_h + 20);
-    double w = 1 + u(rng) * img_w * 0.7, h = 1 + u(rng) * img_h * 0.7;
-    if (kind == 0) w = h = 0;                       // zero-size
-    if (kind == 1) w = 0.3, h = 0.5;                // tiny
-    if (kind == 2) x = img_w + 50, y = img_h + 50;  // outside
-    R[i][0] = static_cast<double>(static_cast<int64_t>(u(rng) * batch));
-    R[i][1] = x;
-    R[i][2] = y;
-    R[i][3] = x + w;
-    R[i][4] = y + h;
-  }
-  return rois;
-}
-
+using ::sniper::testing::RandomRois;
 using ::sniper::testing::ErrorOf;
 
 TEST(RoIAlignTest, ForwardMatchesDefinition) {
@@ -236,32 +214,6 @@ TEST(RoIAlignTest, DoubleBackwardIsRefused) {
   ASSERT_TRUE(grads[0].requires_grad());
   EXPECT_THAT(ErrorOf([&] { grads[0].sum().backward(); }),
               HasSubstr("double backward is not supported"));
-}
-
-TEST(RoIAlignCudaTest, CudaMatchesCpu) {
-  if (!cuda::HasDevice()) GTEST_SKIP() << cuda::WhyNoDevice();
-  if (!at::hasCUDA()) {
-    GTEST_SKIP() << "LibTorch here has no CUDA (set SNIPER_TORCH_PREFIX)";
-  }
-  std::mt19937 rng(10);
-  at::manual_seed(10);
-  const at::Tensor input = at::randn({4, 64, 32, 32});
-  const at::Tensor rois = RandomRois(500, 4, 512, 512, rng).to(at::kFloat);
-  RoIAlignOptions o;
-  for (at::ScalarType t : {at::kFloat, at::kHalf, at::kBFloat16}) {
-    const at::Tensor cpu = RoIAlign(input.to(t), rois, o).to(at::kFloat);
-    const at::Tensor gpu =
-        RoIAlign(input.to(t).cuda(), rois.cuda(), o).cpu().to(at::kFloat);
-    const double tol = t == at::kFloat ? 1e-5 : 2e-2;
-    EXPECT_TRUE(at::allclose(cpu, gpu, tol, tol)) << t;
-  }
-  const at::Tensor g = at::randn({500, 64, 7, 7});
-  const at::Tensor gc =
-      detail::RoIAlignBackward(g, rois, o, input.sizes(), at::kFloat);
-  const at::Tensor gg = detail::RoIAlignBackward(g.cuda(), rois.cuda(), o,
-                                                 input.sizes(), at::kFloat)
-                            .cpu();
-  EXPECT_TRUE(at::allclose(gc, gg, 1e-4, 1e-4));
 }
 
 }  // namespace
