@@ -156,6 +156,7 @@ absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment() {
         absl::StrCat("need 0 <= RANK < WORLD_SIZE, got RANK=", env.rank,
                      " WORLD_SIZE=", env.world_size));
   }
+  env.launched = true;
   if (!has_local) env.local_rank = env.rank;
   if (const char* a = std::getenv("MASTER_ADDR"); a != nullptr && *a) {
     env.master_addr = a;
@@ -166,7 +167,7 @@ absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment() {
     return absl::InvalidArgumentError(absl::StrCat(
         "LOCAL_WORLD_SIZE=", env.local_world_size, " must be >= 1"));
   }
-  if (env.world_size > 1 && (env.master_port <= 0 || env.master_port > 65535)) {
+  if (env.launched && (env.master_port <= 0 || env.master_port > 65535)) {
     return absl::InvalidArgumentError(
         absl::StrCat("MASTER_PORT=", env.master_port, " is not a port"));
   }

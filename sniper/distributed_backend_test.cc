@@ -1,3 +1,5 @@
+#include <cstdlib>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sniper/distributed.h"
@@ -84,6 +86,37 @@ TEST(ResolveCommBackend, GlooIsTakenAsAsked) {
 TEST(CommBackendName, NamesBoth) {
   EXPECT_STREQ(CommBackendName(CommBackend::kGloo), "Gloo");
   EXPECT_STREQ(CommBackendName(CommBackend::kNccl), "NCCL");
+}
+
+// A launcher's RANK/WORLD_SIZE make a process group even for one process
+// (torchrun's convention; how a one-GPU machine exercises NCCL); none set:
+// no group.
+TEST(DistributedEnv, LaunchedEvenAlone) {
+  for (const char* v : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_PORT",
+                        "LOCAL_WORLD_SIZE", "MASTER_ADDR"}) {
+    unsetenv(v);
+  }
+  absl::StatusOr<DistributedEnv> plain = DistributedEnvFromEnvironment();
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(plain->launched);
+  EXPECT_EQ(plain->world_size, 1);
+
+  setenv("RANK", "0", 1);
+  setenv("WORLD_SIZE", "1", 1);
+  absl::StatusOr<DistributedEnv> alone = DistributedEnvFromEnvironment();
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  EXPECT_TRUE(alone->launched);
+  EXPECT_EQ(alone->world_size, 1);
+  EXPECT_EQ(alone->local_world_size, 1);
+
+  setenv("MASTER_PORT", "70000", 1);
+  EXPECT_THAT(std::string(DistributedEnvFromEnvironment().status().message()),
+              HasSubstr("MASTER_PORT=70000 is not a port"));
+  unsetenv("MASTER_PORT");
+  unsetenv("WORLD_SIZE");
+  EXPECT_THAT(std::string(DistributedEnvFromEnvironment().status().message()),
+              HasSubstr("set both RANK and WORLD_SIZE"));
+  unsetenv("RANK");
 }
 
 }  // namespace

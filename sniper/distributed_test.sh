@@ -10,6 +10,9 @@
 #     uninterrupted 2-process run;
 #  4. asking for NCCL with the network on the CPU fails at once, naming
 #     the field.
+#  5. a launched single process (RANK=0 WORLD_SIZE=1) joins a one-process
+#     group and reaches the weights of a plain run (tools/gpu/check.sh does
+#     the same with NCCL on a GPU).
 set -euo pipefail
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 train=sniper/train
@@ -81,5 +84,12 @@ fi
 grep -q "PipelineConfig.distributed.backend: NCCL" "$tmp/nccl.out" ||
   { cat "$tmp/nccl.out"; exit 1; }
 [ $(( $(date +%s) - started )) -le 20 ] || { echo "NCCL refusal took too long"; exit 1; }
+
+# 5. One launched process: a one-process Gloo group, the plain run's weights.
+RANK=0 WORLD_SIZE=1 MASTER_PORT=$(( 20000 + RANDOM % 20000 )) \
+  "$train" --work_dir="$tmp/launched" "${common[@]}" --set schedule.max_steps=3 \
+  --set loader.batch_size=4 > /dev/null
+grep -q "1 processes, Gloo" "$tmp/launched/train.log"
+"$compare" "$tmp/one/detector/final.pt" "$tmp/launched/detector/final.pt" --tolerance=1e-6
 
 echo "PASS (rank 0 stopped ${elapsed}s after rank 1 was killed)"

@@ -1239,7 +1239,7 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   std::optional<c10::DeviceGuard> device_guard;
   if (device.is_cuda()) device_guard.emplace(device);
   std::unique_ptr<Distributed> dist;
-  if (env.world_size > 1) {
+  if (env.launched) {
     const bool gpu_per_process =
         device.is_cuda() && !absl::StartsWith(p.config.device(), "cuda:") &&
         env.local_world_size <= static_cast<int>(torch::cuda::device_count());
@@ -1295,9 +1295,9 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
       "SNIPER run '", p.config.name(), "' in ", p.work_dir, " on ",
       device.str(), ", ", PipelineConfig::Precision_Name(p.config.precision()),
       " (", threads, " compute threads, ", p.loader.threads, " loader threads",
-      env.world_size > 1 ? absl::StrCat("; ", env.world_size, " processes, ",
-                                        CommBackendName(dist->backend()))
-                         : std::string(),
+      dist != nullptr ? absl::StrCat("; ", env.world_size, " processes, ",
+                                     CommBackendName(dist->backend()))
+                      : std::string(),
       ")"));
 
   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "configs/default_synthetic_embedded.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -30,6 +31,15 @@ using ::testing::HasSubstr;
 std::string TestDir() {
   const char* t = std::getenv("TEST_TMPDIR");
   return t != nullptr ? t : "/tmp";
+}
+
+// Extra `--set` values for every pipeline of this test, comma-separated,
+// from SNIPER_TEST_SETS (e.g. "device=cuda,precision=BF16": the smoke test
+// on a GPU, as tools/gpu/check.sh runs it); a test's own values win.
+std::vector<std::string> EnvironmentSets() {
+  const char* v = std::getenv("SNIPER_TEST_SETS");
+  if (v == nullptr || *v == '\0') return {};
+  return absl::StrSplit(v, ',', absl::SkipEmpty());
 }
 
 // The default, shrunk: 12 small training images, 4 validation images, a
@@ -61,6 +71,8 @@ Pipeline TinyPipeline(const std::string& name,
       "output.work_dir=" + TestDir() + "/" + name,
       "threads=1",
   };
+  const std::vector<std::string> env = EnvironmentSets();
+  sets.insert(sets.end(), env.begin(), env.end());
   sets.insert(sets.end(), extra.begin(), extra.end());
   absl::StatusOr<PipelineConfig> merged =
       LayerConfigs(embedded::kDefaultSynthetic, "default", "", sets);
