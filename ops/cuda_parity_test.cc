@@ -7,11 +7,14 @@
 // (tools/gpu/check.sh runs it, also under compute-sanitizer); skips, saying
 // why, elsewhere.
 //
-// SNIPER_TEST_DEVICE=cpu makes the CPU the device under test: the same
+// SNIPER_PARITY_MAX_N=N leaves out the cases with more than N boxes or
+// RoIs (under compute-sanitizer, which slows kernels by orders of
+// magnitude). SNIPER_TEST_DEVICE=cpu makes the CPU the device under test: the same
 // inputs and comparisons, CPU against CPU, as a dry run of this harness
 // (tools/gpu/check.sh --device=cpu), not a claim about CUDA.
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 #include <sstream>
@@ -38,6 +41,12 @@ using ::sniper::testing::RandomRois;
 bool DryRun() {
   const char* d = std::getenv("SNIPER_TEST_DEVICE");
   return d != nullptr && std::string(d) == "cpu";
+}
+
+// Cases larger than SNIPER_PARITY_MAX_N are left out (unset: none).
+bool TooLarge(int64_t n) {
+  const char* v = std::getenv("SNIPER_PARITY_MAX_N");
+  return v != nullptr && *v != '\0' && n > std::atoll(v);
 }
 
 class CudaParityTest : public ::testing::Test {
@@ -131,6 +140,7 @@ TEST_F(CudaParityTest, IouAndIoa) {
   const std::vector<std::pair<int64_t, int64_t>> sizes = {
       {0, 0}, {0, 7}, {7, 0}, {1, 1}, {63, 65}, {1000, 700}, {5000, 3}};
   for (const auto& [na, nb] : sizes) {
+    if (TooLarge(std::max(na, nb))) continue;
     for (at::ScalarType t : {at::kFloat, at::kDouble}) {
       const double tol = t == at::kFloat ? 1e-5 : 1e-12;
       const at::Tensor a = RandomBoxes(na, rng).to(t);
@@ -151,6 +161,7 @@ TEST_F(CudaParityTest, Nms) {
   std::mt19937 rng(2);
   at::manual_seed(2);
   for (int64_t n : {0, 1, 2, 63, 64, 65, 1000, 12000}) {
+    if (TooLarge(n)) continue;
     for (const auto& [box_name, boxes64] : BoxSets(n, rng)) {
       for (const auto& [score_name, scores64] : ScoreSets(n)) {
         for (at::ScalarType t : {at::kFloat, at::kDouble}) {
@@ -172,6 +183,7 @@ TEST_F(CudaParityTest, BatchedNms) {
   std::mt19937 rng(3);
   at::manual_seed(3);
   for (int64_t n : {0, 1, 500, 5000}) {
+    if (TooLarge(n)) continue;
     const at::Tensor boxes = RandomBoxes(n, rng).to(at::kFloat);
     for (const auto& [score_name, scores64] : ScoreSets(n)) {
       const at::Tensor scores = scores64.to(at::kFloat);
@@ -188,6 +200,7 @@ TEST_F(CudaParityTest, SoftNms) {
   std::mt19937 rng(4);
   at::manual_seed(4);
   for (int64_t n : {0, 1, 2, 500, 3000}) {
+    if (TooLarge(n)) continue;
     const at::Tensor boxes = RandomBoxes(n, rng);
     for (const auto& [score_name, scores] : ScoreSets(n)) {
       for (auto method : {SoftNmsOptions::Method::kGaussian,
@@ -254,6 +267,7 @@ TEST_F(CudaParityTest, RoIAlignForward) {
   std::mt19937 rng(5);
   at::manual_seed(5);
   for (const RoIAlignCase& c : RoIAlignCases()) {
+    if (TooLarge(c.rois)) continue;
     at::Tensor input = at::randn(c.input_shape);
     if (c.channels_last) input = input.contiguous(at::MemoryFormat::ChannelsLast);
     const double h = c.image * c.input_shape[2] / c.input_shape[3];
@@ -278,6 +292,7 @@ TEST_F(CudaParityTest, RoIAlignBackward) {
   std::mt19937 rng(6);
   at::manual_seed(6);
   for (const RoIAlignCase& c : RoIAlignCases()) {
+    if (TooLarge(c.rois)) continue;
     const double h = c.image * c.input_shape[2] / c.input_shape[3];
     const at::Tensor rois =
         RandomRois(c.rois, c.input_shape[0], h, c.image, rng).to(at::kFloat);
