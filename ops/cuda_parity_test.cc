@@ -9,8 +9,8 @@
 //
 // SNIPER_PARITY_MAX_N=N leaves out the cases with more than N boxes or
 // RoIs (under compute-sanitizer, which slows kernels by orders of
-// magnitude). SNIPER_TEST_DEVICE=cpu makes the CPU the device under test: the same
-// inputs and comparisons, CPU against CPU, as a dry run of this harness
+// magnitude). SNIPER_TEST_DEVICE=cpu makes the CPU the device under test: the
+// same inputs and comparisons, CPU against CPU, as a dry run of this harness
 // (tools/gpu/check.sh --device=cpu), not a claim about CUDA.
 #include <ATen/ATen.h>
 
@@ -91,8 +91,8 @@ std::string Describe(const at::Tensor& t) {
   return ::testing::AssertionFailure()
          << "max |got - want| = " << diff[at].item<double>() << " at flat "
          << at << " (got " << gd.view({-1})[at].item<double>() << ", want "
-         << wd.view({-1})[at].item<double>() << "), rtol " << rtol
-         << " atol " << atol;
+         << wd.view({-1})[at].item<double>() << "), rtol " << rtol << " atol "
+         << atol;
 }
 
 std::vector<int64_t> ToVector(const at::Tensor& t) {
@@ -124,8 +124,8 @@ std::vector<std::pair<std::string, at::Tensor>> BoxSets(int64_t n,
                         .repeat({n, 1});
   at::Tensor flat = RandomBoxes(n, rng);
   flat.select(1, 3).copy_(flat.select(1, 1));  // zero height
-  return {{"random", RandomBoxes(n, rng)}, {"copies", same},
-          {"zero_area", flat}};
+  return {
+      {"random", RandomBoxes(n, rng)}, {"copies", same}, {"zero_area", flat}};
 }
 
 // Continuous scores, scores in 20 tied levels, all equal.
@@ -170,8 +170,8 @@ TEST_F(CudaParityTest, Nms) {
             if (n >= 12000 && threshold != 0.5) continue;
             EXPECT_TRUE(SameIndices(Nms(On(boxes), On(scores), threshold),
                                     Nms(boxes, scores, threshold)))
-                << "n=" << n << " " << box_name << " " << score_name << " "
-                << t << " threshold " << threshold;
+                << "n=" << n << " " << box_name << " " << score_name << " " << t
+                << " threshold " << threshold;
           }
         }
       }
@@ -189,8 +189,9 @@ TEST_F(CudaParityTest, BatchedNms) {
       const at::Tensor scores = scores64.to(at::kFloat);
       at::Tensor groups = at::randint(0, 7, {n}, at::kLong);
       if (n > 0) groups[0] = 1000000;  // a sparse, large group id
-      EXPECT_TRUE(SameIndices(BatchedNms(On(boxes), On(scores), On(groups), 0.5),
-                              BatchedNms(boxes, scores, groups, 0.5)))
+      EXPECT_TRUE(
+          SameIndices(BatchedNms(On(boxes), On(scores), On(groups), 0.5),
+                      BatchedNms(boxes, scores, groups, 0.5)))
           << "n=" << n << " " << score_name;
     }
   }
@@ -207,10 +208,10 @@ TEST_F(CudaParityTest, SoftNms) {
                           SoftNmsOptions::Method::kLinear}) {
         SoftNmsOptions o;
         o.method = method;
-        const std::string what = "n=" + std::to_string(n) + " " + score_name +
-                                 (method == SoftNmsOptions::Method::kLinear
-                                      ? " linear"
-                                      : " gaussian");
+        const std::string what =
+            "n=" + std::to_string(n) + " " + score_name +
+            (method == SoftNmsOptions::Method::kLinear ? " linear"
+                                                       : " gaussian");
         // float64: the same selections in the same order.
         const auto [ci, cs] = SoftNms(boxes, scores, o);
         const auto [gi, gs] = SoftNms(On(boxes), On(scores), o);
@@ -218,7 +219,8 @@ TEST_F(CudaParityTest, SoftNms) {
         EXPECT_TRUE(Close(gs, cs, 1e-9, 1e-12)) << what << " float64";
         // float32: rounding may swap near-equal decayed scores, so the same
         // boxes with the same scores, matched by index.
-        const at::Tensor b32 = boxes.to(at::kFloat), s32 = scores.to(at::kFloat);
+        const at::Tensor b32 = boxes.to(at::kFloat),
+                         s32 = scores.to(at::kFloat);
         const auto [ci32, cs32] = SoftNms(b32, s32, o);
         const auto [gi32, gs32] = SoftNms(On(b32), On(s32), o);
         const at::Tensor corder = std::get<1>(ci32.sort());
@@ -269,7 +271,8 @@ TEST_F(CudaParityTest, RoIAlignForward) {
   for (const RoIAlignCase& c : RoIAlignCases()) {
     if (TooLarge(c.rois)) continue;
     at::Tensor input = at::randn(c.input_shape);
-    if (c.channels_last) input = input.contiguous(at::MemoryFormat::ChannelsLast);
+    if (c.channels_last)
+      input = input.contiguous(at::MemoryFormat::ChannelsLast);
     const double h = c.image * c.input_shape[2] / c.input_shape[3];
     const at::Tensor rois =
         RandomRois(c.rois, c.input_shape[0], h, c.image, rng).to(at::kFloat);
@@ -300,12 +303,14 @@ TEST_F(CudaParityTest, RoIAlignBackward) {
       at::Tensor x = at::randn(c.input_shape).to(t);
       if (c.channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
       const at::Tensor r = t == at::kDouble ? rois.to(at::kDouble) : rois;
-      const at::Tensor g = at::randn({c.rois, c.input_shape[1],
-                                      c.options.pooled_height,
-                                      c.options.pooled_width})
-                               .to(t);
+      const at::Tensor g =
+          at::randn({c.rois, c.input_shape[1], c.options.pooled_height,
+                     c.options.pooled_width})
+              .to(t);
       // Atomic accumulation on the GPU sums in another order.
-      const double tol = t == at::kDouble ? 1e-10 : t == at::kFloat ? 1e-4 : 5e-2;
+      const double tol = t == at::kDouble  ? 1e-10
+                         : t == at::kFloat ? 1e-4
+                                           : 5e-2;
       at::Tensor xc = x.clone().requires_grad_(true);
       at::Tensor xg = On(x).requires_grad_(true);
       (RoIAlign(xc, r, c.options) * g).sum().backward();
@@ -342,8 +347,8 @@ TEST_F(CudaParityTest, ProposalLayer) {
     o.post_nms_top_n = c.post;
     o.min_size = c.min_size;
     const auto [cr, cs] = GenerateProposals(scores, deltas, anchors, sizes, o);
-    const auto [gr, gs] = GenerateProposals(On(scores), On(deltas),
-                                            On(anchors), On(sizes), o);
+    const auto [gr, gs] =
+        GenerateProposals(On(scores), On(deltas), On(anchors), On(sizes), o);
     EXPECT_TRUE(Close(gr, cr, 1e-5, 1e-3)) << c.name;
     EXPECT_TRUE(Close(gs, cs, 1e-6, 1e-6)) << c.name;
   }
@@ -359,10 +364,10 @@ TEST_F(CudaParityTest, TargetAssignment) {
     const at::Tensor gt = RandomBoxes(g, rng).to(at::kFloat);
     const at::Tensor ignore = RandomBoxes(ig, rng).to(at::kFloat);
     RpnTargetOptions ro;
-    const RpnTargets c = AssignRpnTargets(anchors, gt, ignore, 800, 1200, ro,
-                                          trial);
-    const RpnTargets d = AssignRpnTargets(On(anchors), On(gt), On(ignore), 800,
-                                          1200, ro, trial);
+    const RpnTargets c =
+        AssignRpnTargets(anchors, gt, ignore, 800, 1200, ro, trial);
+    const RpnTargets d =
+        AssignRpnTargets(On(anchors), On(gt), On(ignore), 800, 1200, ro, trial);
     EXPECT_TRUE(SameIndices(d.labels, c.labels)) << "rpn trial " << trial;
     EXPECT_TRUE(Close(d.deltas, c.deltas, 1e-4, 1e-5)) << "rpn trial " << trial;
     EXPECT_TRUE(Close(d.weights, c.weights, 0, 0)) << "rpn trial " << trial;
@@ -374,10 +379,10 @@ TEST_F(CudaParityTest, TargetAssignment) {
       co.batch_size = batch;
       const RcnnTargets cc =
           AssignRcnnTargets(proposals, gt, labels, ignore, co, trial);
-      const RcnnTargets dd = AssignRcnnTargets(On(proposals), On(gt),
-                                               On(labels), On(ignore), co, trial);
-      const std::string what =
-          "rcnn trial " + std::to_string(trial) + " batch " + std::to_string(batch);
+      const RcnnTargets dd = AssignRcnnTargets(
+          On(proposals), On(gt), On(labels), On(ignore), co, trial);
+      const std::string what = "rcnn trial " + std::to_string(trial) +
+                               " batch " + std::to_string(batch);
       EXPECT_TRUE(SameIndices(dd.labels, cc.labels)) << what;
       EXPECT_TRUE(Close(dd.rois, cc.rois, 0, 0)) << what;
       EXPECT_TRUE(Close(dd.deltas, cc.deltas, 1e-4, 1e-5)) << what;
