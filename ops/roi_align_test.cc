@@ -77,8 +77,8 @@ at::Tensor RefRoIAlign(const at::Tensor& input, const at::Tensor& rois,
   return out;
 }
 
-using ::sniper::testing::RandomRois;
 using ::sniper::testing::ErrorOf;
+using ::sniper::testing::RandomRois;
 
 TEST(RoIAlignTest, ForwardMatchesDefinition) {
   std::mt19937 rng(2);
