@@ -63,7 +63,7 @@ def skip_reason(var, include):
     return None
   why = "%s=%s holds no LibTorch headers" % (var, include)
   # <cache>/libtorch-headers/current/usr/include: the fetch's error file.
-  error = os.path.join(include, "../../../fetch_error.txt")
+  error = os.path.normpath(os.path.join(include, "../../../fetch_error.txt"))
   if os.path.exists(error):
     with open(error, encoding="utf-8", errors="replace") as f:
       why += "; tools/fetch_torch_headers.sh said: " + f.read().strip()
