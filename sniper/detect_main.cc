@@ -33,7 +33,8 @@
 #include "sniper/config.h"
 #include "sniper/inference.h"
 #include "sniper/plot.h"
-#include "sniper/trainer.h"
+#include "sniper/checkpoint.h"
+#include "sniper/device.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "a detector checkpoint (final.pt)");
 ABSL_FLAG(std::string, image, "", "an image file, or a directory of images");

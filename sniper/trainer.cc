@@ -36,6 +36,8 @@
 #include "port/status_macros.h"
 #include "port/torch_compat.h"
 #include "sniper/batch.h"
+#include "sniper/checkpoint.h"
+#include "sniper/device.h"
 #include "sniper/distributed.h"
 #include "sniper/event_writer.h"
 #include "sniper/inference.h"
@@ -207,192 +209,6 @@ absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log) {
 }
 
 // ---------------------------------------------------------------------------
-// Checkpoints.
-
-struct Position {
-  int64_t step = 0;   // optimizer steps taken (incl. skipped non-finite)
-  int64_t epoch = 0;  // epoch of the next batch
-  int64_t batch = 0;  // index of the next batch in that epoch
-};
-
-struct Counters {
-  int64_t chips = 0;
-  int64_t nonfinite = 0;
-  int64_t skipped_chips = 0;
-  double seconds = 0;
-  double loss_scale = 0;  // FP16: the scaler's state
-  int64_t scaler_clean_steps = 0;
-  int64_t fp16_overflows = 0;  // steps the loss scaler skipped
-};
-
-// (step, total, rpn_cls, rpn_box, rcnn_cls, rcnn_box) per logged window.
-using History = std::vector<std::array<double, 6>>;
-
-std::string CheckpointName(int64_t step) {
-  return absl::StrFormat("ckpt-%08d.pt", step);
-}
-
-// Checkpoints in `dir`, by step.
-std::vector<std::pair<int64_t, std::string>> ListCheckpoints(
-    const std::string& dir) {
-  std::vector<std::pair<int64_t, std::string>> out;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    const std::string name = e.path().filename().string();
-    int64_t step = 0;
-    if (absl::StartsWith(name, "ckpt-") && absl::EndsWith(name, ".pt") &&
-        absl::SimpleAtoi(name.substr(5, name.size() - 8), &step)) {
-      out.push_back({step, e.path().string()});
-    }
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-absl::Status SaveCheckpoint(const std::string& path, models::FasterRcnn& model,
-                            torch::optim::Optimizer* optimizer,
-                            const Position& pos, const Counters& counters,
-                            const History& history, bool finished,
-                            const std::string& config_text,
-                            const data::CocoDataset& dataset) {
-  try {
-    torch::serialize::OutputArchive root;
-    torch::serialize::OutputArchive m;
-    model->save(m);
-    root.write("model", m);
-    if (optimizer != nullptr) {
-      torch::serialize::OutputArchive o;
-      optimizer->save(o);
-      root.write("optimizer", o);
-    }
-    root.write("step", c10::IValue(pos.step));
-    root.write("epoch", c10::IValue(pos.epoch));
-    root.write("batch", c10::IValue(pos.batch));
-    root.write("chips", c10::IValue(counters.chips));
-    root.write("nonfinite", c10::IValue(counters.nonfinite));
-    root.write("skipped_chips", c10::IValue(counters.skipped_chips));
-    root.write("seconds", c10::IValue(counters.seconds));
-    root.write("loss_scale", c10::IValue(counters.loss_scale));
-    root.write("scaler_clean_steps", c10::IValue(counters.scaler_clean_steps));
-    root.write("fp16_overflows", c10::IValue(counters.fp16_overflows));
-    root.write("finished", c10::IValue(finished));
-    root.write("config", c10::IValue(config_text));
-    // Class names travel with the weights (//sniper:detect draws them).
-    c10::List<std::string> names;
-    std::vector<int64_t> ids;
-    for (const data::CocoCategory& cat : dataset.categories()) {
-      names.push_back(cat.name);
-      ids.push_back(cat.id);
-    }
-    root.write("category_names", c10::IValue(names));
-    root.write("category_ids", torch::tensor(ids, torch::kInt64));
-    {
-      auto gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      root.write("torch_rng", gen.get_state());
-    }
-    torch::Tensor h = torch::empty({static_cast<int64_t>(history.size()), 6},
-                                   torch::kFloat64);
-    for (size_t i = 0; i < history.size(); ++i) {
-      std::copy(history[i].begin(), history[i].end(),
-                h.data_ptr<double>() + 6 * i);
-    }
-    root.write("history", h);
-    std::ostringstream bytes;
-    root.save_to(bytes);
-    return WriteFileAtomically(path, bytes.str());
-  } catch (const c10::Error& e) {
-    return absl::InternalError(
-        absl::StrCat("cannot serialize checkpoint ", path, ": ", e.what()));
-  }
-}
-
-// Reads a checkpoint file into `root`, tensors on `device`.
-absl::Status OpenCheckpoint(const std::string& path, torch::Device device,
-                            torch::serialize::InputArchive* root) {
-  std::string bytes;
-  RETURN_IF_ERROR(ReadFileToString(path, &bytes));
-  try {
-    std::istringstream in(bytes);
-    root->load_from(in, device);
-  } catch (const c10::Error& e) {
-    return absl::DataLossError(absl::StrCat("cannot read checkpoint ", path,
-                                            ": ", e.what_without_backtrace()));
-  }
-  return absl::OkStatus();
-}
-
-struct Loaded {
-  Position pos;
-  Counters counters;
-  History history;
-  bool finished = false;
-};
-
-// Tensors land on `device` (the model's).
-absl::StatusOr<Loaded> LoadCheckpoint(const std::string& path,
-                                      models::FasterRcnn& model,
-                                      torch::optim::Optimizer* optimizer,
-                                      torch::Device device) {
-  torch::serialize::InputArchive root;
-  RETURN_IF_ERROR(OpenCheckpoint(path, device, &root));
-  Loaded out;
-  try {
-    torch::serialize::InputArchive m;
-    root.read("model", m);
-    model->load(m);
-    if (optimizer != nullptr) {
-      torch::serialize::InputArchive o;
-      root.read("optimizer", o);
-      optimizer->load(o);
-    }
-    auto get = [&](const char* key) {
-      c10::IValue v;
-      root.read(key, v);
-      return v;
-    };
-    out.pos.step = get("step").toInt();
-    out.pos.epoch = get("epoch").toInt();
-    out.pos.batch = get("batch").toInt();
-    out.counters.chips = get("chips").toInt();
-    out.counters.nonfinite = get("nonfinite").toInt();
-    out.counters.skipped_chips = get("skipped_chips").toInt();
-    out.counters.seconds = get("seconds").toDouble();
-    // Added after the first checkpoints were written: optional.
-    c10::IValue v;
-    if (root.try_read("loss_scale", v)) out.counters.loss_scale = v.toDouble();
-    if (root.try_read("scaler_clean_steps", v)) {
-      out.counters.scaler_clean_steps = v.toInt();
-    }
-    if (root.try_read("fp16_overflows", v)) {
-      out.counters.fp16_overflows = v.toInt();
-    }
-    out.finished = get("finished").toBool();
-    torch::Tensor rng;
-    root.read("torch_rng", rng);
-    {
-      auto gen = at::detail::getDefaultCPUGenerator();
-      std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_state(rng.cpu());
-    }
-    torch::Tensor h;
-    root.read("history", h);
-    h = h.cpu().contiguous();
-    for (int64_t i = 0; i < h.size(0); ++i) {
-      std::array<double, 6> row;
-      std::copy_n(h.data_ptr<double>() + 6 * i, 6, row.begin());
-      out.history.push_back(row);
-    }
-  } catch (const c10::Error& e) {
-    return absl::DataLossError(
-        absl::StrCat("cannot read checkpoint ", path,
-                     " (corrupt, or written for another model configuration): ",
-                     e.what_without_backtrace()));
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------
 // The run.
 
 struct Context {
@@ -405,7 +221,7 @@ struct Context {
   std::optional<c10::ScalarType> autocast;
   std::unique_ptr<EventWriter> events;
   std::FILE* metrics = nullptr;
-  std::map<Stage, History> histories;
+  std::map<Stage, LossHistory> histories;
   Distributed* dist = nullptr;  // several processes; null for one
 };
 
@@ -554,30 +370,31 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   const double images_per_chip =
       static_cast<double>(ctx.data.train.num_images()) / chips0;
 
-  Position pos;
-  Counters counters;
-  History& history = ctx.histories[stage];
+  TrainingPosition pos;
+  TrainingCounters counters;
+  LossHistory& history = ctx.histories[stage];
   history.clear();
   const std::string final_path = dir + "/final.pt";
   if (fs::exists(final_path)) {
-    ASSIGN_OR_RETURN(Loaded l,
+    ASSIGN_OR_RETURN(CheckpointState l,
                      LoadCheckpoint(final_path, model, nullptr, ctx.device));
     history = l.history;
     summary.skipped = true;
-    summary.steps = l.pos.step;
+    summary.steps = l.position.step;
     summary.chips = l.counters.chips;
     summary.nonfinite_steps = l.counters.nonfinite;
     summary.skipped_chips = l.counters.skipped_chips;
     summary.seconds = l.counters.seconds;
     ctx.log.Line(absl::StrCat("[", StageName(stage), "] already finished (",
-                              final_path, "), ", l.pos.step, " steps"));
+                              final_path, "), ", l.position.step, " steps"));
     return summary;
   }
   const auto existing = ListCheckpoints(dir);
   if (!existing.empty()) {
-    ASSIGN_OR_RETURN(Loaded l, LoadCheckpoint(existing.back().second, model,
-                                              &optimizer, ctx.device));
-    pos = l.pos;
+    ASSIGN_OR_RETURN(CheckpointState l,
+                     LoadCheckpoint(existing.back().second, model, &optimizer,
+                                    ctx.device));
+    pos = l.position;
     counters = l.counters;
     history = l.history;
     if (fp16) {
@@ -617,25 +434,21 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   int64_t nonfinite_in_a_row = 0;
   torch::Tensor images;
   std::vector<models::ChipTargets> targets;
+  CheckpointInfo info;
+  info.config_text = config_text;
+  for (const data::CocoCategory& cat : ctx.data.train.categories()) {
+    info.category_names.push_back(cat.name);
+    info.category_ids.push_back(cat.id);
+  }
   auto save = [&](bool finished) -> absl::Status {
     if (rank != 0) return absl::OkStatus();  // rank 0 writes checkpoints
     counters.seconds = seconds_before + Seconds(start);
     counters.loss_scale = scaler.scale();
     counters.scaler_clean_steps = scaler.clean_steps();
-    const std::string path =
-        finished ? final_path
-                 : absl::StrCat(dir, "/", CheckpointName(pos.step));
-    RETURN_IF_ERROR(SaveCheckpoint(path, model, &optimizer, pos, counters,
-                                   history, finished, config_text,
-                                   ctx.data.train));
-    auto all = ListCheckpoints(dir);
-    for (int64_t i = 0;
-         i + c.output().keep_checkpoints() < static_cast<int64_t>(all.size());
-         ++i) {
-      std::error_code ec;
-      fs::remove(all[i].second, ec);
-    }
-    return absl::OkStatus();
+    const CheckpointState state{pos, counters, history, finished};
+    return finished ? SaveCheckpoint(final_path, model, &optimizer, state, info)
+                    : SaveRotatingCheckpoint(dir, c.output().keep_checkpoints(),
+                                             model, &optimizer, state, info);
   };
 
   while (pos.step < total) {
@@ -1201,39 +1014,13 @@ CommBackendRequest BackendRequest(DistributedConfig::Backend backend) {
   }
 }
 
-// `local_rank` picks the GPU of a process when device is "cuda" or empty
-// (torchrun's convention); with more processes on this machine than GPUs
-// they share them round robin (Gloo only).
-absl::StatusOr<torch::Device> ResolveDeviceOf(const PipelineConfig& c,
-                                              int local_rank = 0) {
-  const std::string& d = c.device();
-  if (d == "cpu" || (d.empty() && !torch::cuda::is_available())) {
-    return torch::Device(torch::kCPU);
-  }
-  if (!torch::cuda::is_available()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "PipelineConfig.device: '", d,
-        "' but no CUDA device is available (or this LibTorch has no CUDA); "
-        "use device: \"cpu\""));
-  }
-  const int64_t count = static_cast<int64_t>(torch::cuda::device_count());
-  int64_t index = local_rank % std::max<int64_t>(1, count);
-  if (d.size() > 5) index = std::stoll(d.substr(5));  // validated: cuda:N
-  if (index >= count) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("PipelineConfig.device: '", d, "' but only ",
-                     torch::cuda::device_count(), " CUDA devices are present"));
-  }
-  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
-}
-
 }  // namespace
 
 absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
                                        const RunOptions& options) {
   ASSIGN_OR_RETURN(const DistributedEnv env, DistributedEnvFromEnvironment());
   ASSIGN_OR_RETURN(const torch::Device device,
-                   ResolveDeviceOf(p.config, env.local_rank));
+                   ResolveDevice(p.config, env.local_rank));
   // This process's GPU is the current device (cuDNN handles, NCCL, new
   // tensors without a device) for the whole run.
   std::optional<c10::DeviceGuard> device_guard;
@@ -1367,94 +1154,6 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
     RETURN_IF_ERROR(WriteLossCurve(ctx));
   }
   return run;
-}
-
-absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path) {
-  torch::serialize::InputArchive root;
-  RETURN_IF_ERROR(OpenCheckpoint(path, torch::Device(torch::kCPU), &root));
-  CheckpointInfo info;
-  try {
-    c10::IValue v;
-    root.read("config", v);
-    info.config_text = v.toStringRef();
-    root.read("step", v);
-    info.step = v.toInt();
-    if (root.try_read("category_names", v)) {
-      for (const c10::IValue& name : v.toListRef()) {
-        info.category_names.push_back(name.toStringRef());
-      }
-      torch::Tensor ids;
-      root.read("category_ids", ids);
-      ids = ids.contiguous();
-      info.category_ids.assign(ids.data_ptr<int64_t>(),
-                               ids.data_ptr<int64_t>() + ids.numel());
-    }
-  } catch (const c10::Error& e) {
-    return absl::DataLossError(absl::StrCat("cannot read checkpoint ", path,
-                                            ": ", e.what_without_backtrace()));
-  }
-  return info;
-}
-
-absl::Status LoadCheckpointWeights(const std::string& path,
-                                   models::FasterRcnn& model,
-                                   torch::Device device) {
-  model->to(device);
-  ASSIGN_OR_RETURN(Loaded l, LoadCheckpoint(path, model, nullptr, device));
-  (void)l;
-  return absl::OkStatus();
-}
-
-absl::StatusOr<torch::Device> ResolveDevice(const std::string& device) {
-  PipelineConfig c;
-  c.set_device(device);
-  return ResolveDeviceOf(c);
-}
-
-absl::StatusOr<std::optional<c10::ScalarType>> AutocastType(
-    PipelineConfig::Precision precision, torch::Device device) {
-  switch (precision) {
-    case PipelineConfig::BF16:
-      return std::optional<c10::ScalarType>(c10::ScalarType::BFloat16);
-    case PipelineConfig::FP16:
-      if (device.type() != torch::kCUDA) {
-        return absl::InvalidArgumentError(
-            "PipelineConfig.precision: FP16 needs a CUDA device (on the CPU "
-            "use BF16 or FP32)");
-      }
-      return std::optional<c10::ScalarType>(c10::ScalarType::Half);
-    default:
-      return std::optional<c10::ScalarType>();
-  }
-}
-
-absl::StatusOr<std::map<std::string, torch::Tensor>> ReadCheckpointWeights(
-    const std::string& path) {
-  torch::serialize::InputArchive root;
-  RETURN_IF_ERROR(OpenCheckpoint(path, torch::Device(torch::kCPU), &root));
-  std::map<std::string, torch::Tensor> out;
-  try {
-    torch::serialize::InputArchive model;
-    root.read("model", model);
-    std::function<void(torch::serialize::InputArchive&, const std::string&)>
-        walk =
-            [&](torch::serialize::InputArchive& a, const std::string& prefix) {
-              for (const std::string& key : a.keys()) {
-                torch::Tensor t;
-                torch::serialize::InputArchive sub;
-                if (a.try_read(key, t)) {
-                  out[prefix + key] = t;
-                } else if (a.try_read(key, sub)) {
-                  walk(sub, prefix + key + ".");
-                }
-              }
-            };
-    walk(model, "");
-  } catch (const c10::Error& e) {
-    return absl::DataLossError(absl::StrCat("cannot read the model in ", path,
-                                            ": ", e.what_without_backtrace()));
-  }
-  return out;
 }
 
 }  // namespace sniper

@@ -11,10 +11,8 @@
 // Each training stage writes <work_dir>/<stage>/ckpt-<step>.pt every
 // output.checkpoint_every_steps steps and final.pt at its end, atomically
 // (temp file, fsync, rename), keeping the last output.keep_checkpoints.
-// A checkpoint holds the model, the optimizer (momentum buffers), the
-// position (step, epoch, batch), the torch RNG state, counters and the
-// merged config text; the merged config is also written to
-// <work_dir>/config.pbtxt. Resuming restarts the loader at the saved
+// sniper/checkpoint.h says what a checkpoint holds; the merged config is
+// also written to <work_dir>/config.pbtxt. Resuming restarts the loader at the saved
 // (epoch, batch): on the CPU, an interrupted and resumed run reaches
 // bitwise the same weights as an uninterrupted one.
 //
@@ -81,35 +79,6 @@ struct RunSummary {
 // Runs the pipeline's stages in order (or `options.only_stage`).
 absl::StatusOr<RunSummary> RunPipeline(const Pipeline& pipeline,
                                        const RunOptions& options);
-
-// What a checkpoint says about itself: the merged config it was trained
-// with (text format), its step and the dataset's categories (contiguous
-// label k is category_ids[k], named category_names[k]).
-struct CheckpointInfo {
-  std::string config_text;
-  int64_t step = 0;
-  std::vector<int64_t> category_ids;
-  std::vector<std::string> category_names;
-};
-absl::StatusOr<CheckpointInfo> ReadCheckpointInfo(const std::string& path);
-
-// Loads a checkpoint's weights into `model` (built with the checkpoint's
-// options) on `device`.
-absl::Status LoadCheckpointWeights(const std::string& path,
-                                   models::FasterRcnn& model,
-                                   torch::Device device);
-
-// "cpu", "cuda", "cuda:N" or "" (CUDA when present, else the CPU).
-absl::StatusOr<torch::Device> ResolveDevice(const std::string& device);
-
-// The autocast type of `precision` on `device` (none for FP32); FP16 off
-// CUDA is an error.
-absl::StatusOr<std::optional<c10::ScalarType>> AutocastType(
-    PipelineConfig::Precision precision, torch::Device device);
-
-// A checkpoint's model parameters and buffers by dotted name, on the CPU.
-absl::StatusOr<std::map<std::string, torch::Tensor>> ReadCheckpointWeights(
-    const std::string& path);
 
 }  // namespace sniper
 

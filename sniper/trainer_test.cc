@@ -18,6 +18,7 @@
 #include "gtest/gtest.h"
 #include "port/proto_io.h"
 #include "port/status_matchers.h"
+#include "sniper/checkpoint.h"
 #include "sniper/config.h"
 #include "sniper/event_writer.h"
 

@@ -16,7 +16,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "port/paths.h"
-#include "sniper/trainer.h"
+#include "sniper/checkpoint.h"
 
 ABSL_FLAG(double, tolerance, 1e-5,
           "largest allowed |a - b| / max(1, |a|) per element");

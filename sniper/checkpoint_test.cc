@@ -1,0 +1,194 @@
+// The checkpoint format on its own: a round trip restores weights, momentum,
+// position, counters, history, RNG and the info; rotation keeps the newest
+// N; a corrupt file is refused naming it.
+#include "sniper/checkpoint.h"
+
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "port/status_matchers.h"
+
+namespace sniper {
+namespace {
+
+namespace fs = std::filesystem;
+using ::sniper::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+std::string TestDir(const std::string& name) {
+  const char* t = std::getenv("TEST_TMPDIR");
+  const std::string dir = std::string(t != nullptr ? t : "/tmp") + "/" + name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+models::FasterRcnnOptions Tiny() {
+  models::FasterRcnnOptions o;
+  o.backbone.depth = 18;
+  o.backbone.width_multiplier = 0.125;
+  o.num_classes = 3;
+  o.rpn_channels = 16;
+  o.rcnn_reduce_channels = 16;
+  o.rcnn_fc_channels = 32;
+  return o;
+}
+
+CheckpointState SomeState() {
+  CheckpointState s;
+  s.position = {1234, 5, 67};
+  s.counters.chips = 9876;
+  s.counters.nonfinite = 3;
+  s.counters.skipped_chips = 2;
+  s.counters.seconds = 12.5;
+  s.counters.loss_scale = 1024;
+  s.counters.scaler_clean_steps = 17;
+  s.counters.fp16_overflows = 4;
+  s.history = {{10, 2.5, 0.7, 0.1, 1.5, 0.2}, {20, 1.25, 0.5, 0.05, 0.6, 0.1}};
+  s.finished = true;
+  return s;
+}
+
+CheckpointInfo SomeInfo() {
+  CheckpointInfo info;
+  info.config_text = "name: \"tiny\"\n";
+  info.category_names = {"disc", "a \"quoted\" name", "ring"};
+  info.category_ids = {1, 7, 42};
+  return info;
+}
+
+bool SameWeights(models::FasterRcnn& a, models::FasterRcnn& b) {
+  const auto pa = a->named_parameters(), pb = b->named_parameters();
+  const auto ba = a->named_buffers(), bb = b->named_buffers();
+  if (pa.size() != pb.size() || ba.size() != bb.size()) return false;
+  for (const auto& p : pa) {
+    if (!torch::equal(p.value(), pb[p.key()])) return false;
+  }
+  for (const auto& p : ba) {
+    if (!torch::equal(p.value(), bb[p.key()])) return false;
+  }
+  return true;
+}
+
+TEST(CheckpointTest, RoundTripRestoresEverything) {
+  const std::string dir = TestDir("round_trip");
+  torch::manual_seed(1);
+  models::FasterRcnn model(Tiny());
+  torch::optim::SGD sgd(model->parameters(),
+                        torch::optim::SGDOptions(0.1).momentum(0.9));
+  // One step, so that the momentum buffers exist and are not zero.
+  torch::Tensor loss;
+  for (const auto& p : model->parameters()) {
+    loss = loss.defined() ? loss + p.square().sum() : p.square().sum();
+  }
+  loss.backward();
+  sgd.step();
+  const torch::Tensor rng_before = torch::rand({4});  // advances the RNG
+  const std::string path = dir + "/final.pt";
+  ASSERT_OK(SaveCheckpoint(path, model, &sgd, SomeState(), SomeInfo()));
+  const torch::Tensor expected_next = torch::rand({4});
+
+  torch::manual_seed(99);
+  models::FasterRcnn other(Tiny());
+  torch::optim::SGD other_sgd(other->parameters(),
+                              torch::optim::SGDOptions(0.1).momentum(0.9));
+  EXPECT_FALSE(SameWeights(model, other));
+  ASSERT_OK_AND_ASSIGN(
+      CheckpointState s,
+      LoadCheckpoint(path, other, &other_sgd, torch::Device(torch::kCPU)));
+  EXPECT_TRUE(SameWeights(model, other));
+  // The RNG continues where it was when the checkpoint was written.
+  EXPECT_TRUE(torch::equal(torch::rand({4}), expected_next));
+  (void)rng_before;
+  const CheckpointState want = SomeState();
+  EXPECT_EQ(s.position.step, want.position.step);
+  EXPECT_EQ(s.position.epoch, want.position.epoch);
+  EXPECT_EQ(s.position.batch, want.position.batch);
+  EXPECT_EQ(s.counters.chips, want.counters.chips);
+  EXPECT_EQ(s.counters.nonfinite, want.counters.nonfinite);
+  EXPECT_EQ(s.counters.skipped_chips, want.counters.skipped_chips);
+  EXPECT_EQ(s.counters.seconds, want.counters.seconds);
+  EXPECT_EQ(s.counters.loss_scale, want.counters.loss_scale);
+  EXPECT_EQ(s.counters.scaler_clean_steps, want.counters.scaler_clean_steps);
+  EXPECT_EQ(s.counters.fp16_overflows, want.counters.fp16_overflows);
+  EXPECT_EQ(s.history, want.history);
+  EXPECT_TRUE(s.finished);
+  ASSERT_OK_AND_ASSIGN(auto weights, ReadCheckpointWeights(path));
+  EXPECT_EQ(weights.size(),
+            model->named_parameters().size() + model->named_buffers().size());
+  const auto params = model->named_parameters();
+  for (const auto& p : params) {
+    ASSERT_EQ(weights.count(p.key()), 1u) << p.key();
+    EXPECT_TRUE(torch::equal(weights[p.key()], p.value())) << p.key();
+  }
+
+  // Momentum: one more step of each optimizer from the same weights and
+  // gradients lands on the same weights only if the buffers match.
+  sgd.zero_grad();
+  for (auto* m : {&model, &other}) {
+    torch::Tensor l;
+    for (const auto& p : (*m)->parameters()) {
+      l = l.defined() ? l + p.square().sum() : p.square().sum();
+    }
+    l.backward();
+  }
+  sgd.step();
+  other_sgd.step();
+  EXPECT_TRUE(SameWeights(model, other));
+
+  ASSERT_OK_AND_ASSIGN(CheckpointInfo info, ReadCheckpointInfo(path));
+  EXPECT_EQ(info.config_text, SomeInfo().config_text);
+  EXPECT_EQ(info.step, 1234);
+  EXPECT_EQ(info.category_names, SomeInfo().category_names);
+  EXPECT_EQ(info.category_ids, SomeInfo().category_ids);
+}
+
+TEST(CheckpointTest, RotationKeepsTheNewest) {
+  const std::string dir = TestDir("rotation");
+  models::FasterRcnn model(Tiny());
+  CheckpointState s;
+  for (int64_t step : {5, 10, 15, 20}) {
+    s.position.step = step;
+    ASSERT_OK(SaveRotatingCheckpoint(dir, 2, model, nullptr, s, SomeInfo()));
+  }
+  std::ofstream(dir + "/ckpt-notanumber.pt") << "x";
+  std::ofstream(dir + "/notes.txt") << "x";
+  const auto listed = ListCheckpoints(dir);
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].first, 15);
+  EXPECT_EQ(listed[1].first, 20);
+  EXPECT_EQ(listed[1].second, dir + "/" + CheckpointName(20));
+  EXPECT_EQ(CheckpointName(20), "ckpt-00000020.pt");
+  EXPECT_TRUE(ListCheckpoints(dir + "/missing").empty());
+  // Weights only (no optimizer): still loadable.
+  models::FasterRcnn other(Tiny());
+  ASSERT_OK(LoadCheckpointWeights(listed[1].second, other,
+                                  torch::Device(torch::kCPU)));
+  EXPECT_TRUE(SameWeights(model, other));
+}
+
+TEST(CheckpointTest, CorruptOrForeignFilesAreRefusedNamingThePath) {
+  const std::string dir = TestDir("bad");
+  models::FasterRcnn model(Tiny());
+  const std::string garbage = dir + "/garbage.pt";
+  std::ofstream(garbage) << "not a checkpoint";
+  EXPECT_THAT(LoadCheckpointWeights(garbage, model, torch::Device(torch::kCPU)),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr(garbage)));
+  EXPECT_THAT(ReadCheckpointInfo(garbage).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr(garbage)));
+  EXPECT_THAT(ReadCheckpointInfo(dir + "/missing.pt").status().message(),
+              HasSubstr("missing.pt"));
+  // Not yet: a checkpoint of another layer width loads silently (LibTorch
+  // replaces the tensors); issue #19 makes every load compare the saved
+  // model config with the requested one.
+}
+
+}  // namespace
+}  // namespace sniper
