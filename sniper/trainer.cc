@@ -42,6 +42,7 @@
 #include "sniper/event_writer.h"
 #include "sniper/inference.h"
 #include "sniper/loss_scaler.h"
+#include "sniper/optimizer.h"
 #include "sniper/plot.h"
 
 namespace sniper {
@@ -226,19 +227,6 @@ struct Context {
 };
 
 // Learning rate before step `step` (0-based).
-double LearningRate(const OptimizerConfig& o, const ScheduleConfig& s,
-                    const std::vector<int64_t>& decay_steps, int64_t step) {
-  double lr = o.base_lr();
-  for (int64_t d : decay_steps) {
-    if (step >= d) lr *= s.decay_factor();
-  }
-  if (step < s.warmup_steps()) {
-    const double f = static_cast<double>(step) / s.warmup_steps();
-    lr = s.warmup_start_lr() + (lr - s.warmup_start_lr()) * f;
-  }
-  return lr;
-}
-
 uint64_t StepSeed(uint64_t seed, Stage stage, int64_t step) {
   return data::Mix64(seed * 0x9E3779B97F4A7C15ull +
                      (static_cast<uint64_t>(stage) << 48) +
@@ -287,42 +275,8 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   }
   const bool fp16 = c.precision() == PipelineConfig::FP16;
   LossScaler scaler(oc.initial_loss_scale(), oc.loss_scale_growth_interval());
-  // Parameter groups: with no_decay_on_bn_and_bias, BN weights and every
-  // bias go into a group without weight decay.
-  std::set<const void*> no_decay;
-  if (oc.no_decay_on_bn_and_bias()) {
-    for (const auto& m : model->modules(/*include_self=*/false)) {
-      if (m->as<torch::nn::BatchNorm2d>() != nullptr) {
-        for (const auto& t : m->parameters(/*recurse=*/false)) {
-          no_decay.insert(t.unsafeGetTensorImpl());
-        }
-      }
-    }
-  }
-  std::vector<torch::Tensor> decay_params, plain_params;
-  for (const auto& np : model->named_parameters()) {
-    if (!np.value().requires_grad()) continue;
-    if (no_decay.count(np.value().unsafeGetTensorImpl()) ||
-        (oc.no_decay_on_bn_and_bias() && absl::EndsWith(np.key(), ".bias"))) {
-      plain_params.push_back(np.value());
-    } else {
-      decay_params.push_back(np.value());
-    }
-  }
-  std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(decay_params, std::make_unique<torch::optim::SGDOptions>(
-                                        torch::optim::SGDOptions(oc.base_lr())
-                                            .momentum(oc.momentum())
-                                            .weight_decay(oc.weight_decay())));
-  if (!plain_params.empty()) {
-    groups.emplace_back(plain_params,
-                        std::make_unique<torch::optim::SGDOptions>(
-                            torch::optim::SGDOptions(oc.base_lr())
-                                .momentum(oc.momentum())
-                                .weight_decay(0)));
-  }
-  torch::optim::SGD optimizer(std::move(groups),
-                              torch::optim::SGDOptions(oc.base_lr()));
+  std::unique_ptr<torch::optim::SGD> sgd = MakeSgd(oc, *model);
+  torch::optim::SGD& optimizer = *sgd;
 
   // Synchronized batch norm for this stage's training (removed on return).
   struct SyncBnScope {
@@ -361,12 +315,9 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
         absl::StrCat(chips0, " chips per epoch cannot fill one step of ", world,
                      " x ", batch_size, " chips"));
   }
-  int64_t total = static_cast<int64_t>(std::ceil(sc.epochs() * batches0));
-  if (sc.max_steps() > 0) total = std::min<int64_t>(total, sc.max_steps());
-  std::vector<int64_t> decay_steps;
-  for (float e : sc.decay_epochs()) {
-    decay_steps.push_back(static_cast<int64_t>(std::lround(e * batches0)));
-  }
+  ASSIGN_OR_RETURN(const LrSchedule schedule,
+                   LrSchedule::Build(oc, sc, batches0));
+  const int64_t total = schedule.total_steps();
   const double images_per_chip =
       static_cast<double>(ctx.data.train.num_images()) / chips0;
 
@@ -474,10 +425,8 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
         t.ignore = t.ignore.to(ctx.device);
       }
     }
-    const double lr = LearningRate(oc, sc, decay_steps, pos.step);
-    for (auto& g : optimizer.param_groups()) {
-      static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
-    }
+    const double lr = schedule.At(pos.step);
+    SetLearningRate(optimizer, lr);
     compat::ZeroGrad(optimizer);
     // A diverged step shows as a non-finite loss or gradient, or as an op
     // refusing non-finite input (NMS on NaN proposals): skip it, count it.
