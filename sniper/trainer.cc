@@ -226,7 +226,6 @@ struct Context {
   Distributed* dist = nullptr;  // several processes; null for one
 };
 
-// Learning rate before step `step` (0-based).
 uint64_t StepSeed(uint64_t seed, Stage stage, int64_t step) {
   return data::Mix64(seed * 0x9E3779B97F4A7C15ull +
                      (static_cast<uint64_t>(stage) << 48) +
