@@ -16,7 +16,7 @@
 #include "glog/logging.h"
 #include "port/paths.h"
 #include "sniper/cli.h"
-#include "sniper/trainer.h"
+#include "sniper/eval_stage.h"
 
 ABSL_FLAG(std::string, config, "",
           "PipelineConfig text file layered over the embedded default");
@@ -44,11 +44,10 @@ int main(int argc, char** argv) {
         "the config has no validation split (dataset.coco.val_annotations)"));
   }
   sniper::RunOptions options;
-  options.only_stage = sniper::Stage::kEval;
   options.progress = !absl::GetFlag(FLAGS_quiet);
   options.checkpoint = sniper::ResolveUserPath(absl::GetFlag(FLAGS_checkpoint));
   absl::StatusOr<sniper::RunSummary> run =
-      sniper::RunPipeline(*pipeline, options);
+      sniper::EvaluateRun(*pipeline, options);
   if (!run.ok()) return sniper::FailWith(run.status());
   const std::vector<double>& s = run->stages.back().coco_stats;
   std::printf("AP %.3f  AP50 %.3f  AP75 %.3f  APs %.3f  APm %.3f  APl %.3f\n",

@@ -2,32 +2,22 @@
 
 #include <torch/cuda.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <functional>
-#include <future>
 #include <limits>
-#include <set>
-#include <sstream>
-#include <thread>
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "data/chip_loader.h"
 #include "data/chip_sampler.h"
 #include "data/coco_dataset.h"
-#include "data/image_decode.h"
 #include "data/image_io.h"
 #include "data/proposals.h"
-#include "evaluation/coco_eval.h"
-#include "evaluation/coco_json.h"
 #include "google/protobuf/text_format.h"
 #include "models/faster_rcnn.h"
 #include "models/resnet.h"
@@ -39,191 +29,29 @@
 #include "sniper/checkpoint.h"
 #include "sniper/device.h"
 #include "sniper/distributed.h"
+#include "sniper/eval_stage.h"
 #include "sniper/event_writer.h"
-#include "sniper/inference.h"
 #include "sniper/loss_scaler.h"
 #include "sniper/optimizer.h"
 #include "sniper/plot.h"
+#include "sniper/proposals_stage.h"
+#include "sniper/stage.h"
 
 namespace sniper {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 constexpr const char* kLossNames[] = {"rpn_cls", "rpn_box", "rcnn_cls",
                                       "rcnn_box"};
 
-double Seconds(Clock::time_point since) {
-  return std::chrono::duration<double>(Clock::now() - since).count();
-}
-
-std::string FormatDuration(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  const int64_t t = static_cast<int64_t>(std::lround(s));
-  if (t >= 3600) {
-    return absl::StrFormat("%dh%02dm", t / 3600, (t / 60) % 60);
-  }
-  return absl::StrFormat("%dm%02ds", t / 60, t % 60);
-}
-
-// Progress to stderr (rewritten in place on a terminal) and every line to
-// <work_dir>/train.log.
-class RunLog {
- public:
-  RunLog(const std::string& path, bool progress, bool echo = true)
-      : file_(path.empty() ? nullptr : std::fopen(path.c_str(), "a")),
-        progress_(progress),
-        echo_(echo),
-        tty_(isatty(fileno(stderr)) != 0) {}
-  ~RunLog() {
-    EndProgress();
-    if (file_ != nullptr) std::fclose(file_);
-  }
-
-  void Line(const std::string& line) {
-    EndProgress();
-    if (echo_) std::fprintf(stderr, "%s\n", line.c_str());
-    ToFile(line);
-  }
-  // Goes to the log file, and to stderr only when progress is on.
-  void Progress(const std::string& line) {
-    ToFile(line);
-    if (!progress_) return;
-    if (tty_) {
-      std::fprintf(stderr, "\r\033[K%s", line.c_str());
-      open_line_ = true;
-    } else {
-      std::fprintf(stderr, "%s\n", line.c_str());
-    }
-    std::fflush(stderr);
-  }
-
- private:
-  void EndProgress() {
-    if (open_line_) std::fprintf(stderr, "\n");
-    open_line_ = false;
-  }
-  void ToFile(const std::string& line) {
-    if (file_ == nullptr) return;
-    std::fprintf(file_, "%s\n", line.c_str());
-    std::fflush(file_);
-  }
-
-  std::FILE* file_;
-  bool progress_, echo_, tty_;
-  bool open_line_ = false;
-};
-
-// ---------------------------------------------------------------------------
-// Data.
-
-absl::StatusOr<data::CocoDataset> FirstImages(data::CocoDataset ds, int n) {
-  if (n <= 0 || static_cast<size_t>(n) >= ds.num_images()) return ds;
-  std::vector<data::CocoImage> images;
-  std::vector<data::BoxXYWH> boxes;
-  std::vector<int32_t> labels;
-  std::vector<uint8_t> crowd;
-  std::vector<int64_t> ids;
-  for (int i = 0; i < n; ++i) {
-    data::CocoImage im = ds.image(i);
-    im.first_box = static_cast<uint32_t>(boxes.size());
-    const auto b = ds.boxes_of(i);
-    boxes.insert(boxes.end(), b.begin(), b.end());
-    const auto l = ds.labels_of(i);
-    labels.insert(labels.end(), l.begin(), l.end());
-    const auto c = ds.crowd_of(i);
-    crowd.insert(crowd.end(), c.begin(), c.end());
-    const auto a = ds.annotation_ids_of(i);
-    ids.insert(ids.end(), a.begin(), a.end());
-    images.push_back(std::move(im));
-  }
-  std::vector<data::CocoCategory> cats(ds.categories().begin(),
-                                       ds.categories().end());
-  return data::CocoDataset::FromParts(
-      ds.source(), std::move(images), std::move(cats), std::move(boxes),
-      std::move(labels), std::move(crowd), std::move(ids), ds.stats());
-}
-
-struct Datasets {
-  data::CocoDataset train, val;
-  std::string train_images, val_images;
-  std::string val_json;
-  bool has_val = false;
-};
-
-absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log) {
-  const DatasetConfig& d = p.config.dataset();
-  std::string train_json, val_json;
-  Datasets out;
-  if (d.has_synthetic()) {
-    const SyntheticDataConfig& s = d.synthetic();
-    const std::string dir = s.cache_dir();
-    train_json = dir + "/instances_train.json";
-    val_json = dir + "/instances_val.json";
-    if (!SyntheticDatasetExists(s)) {
-      log.Line(absl::StrCat("Generating the synthetic dataset (",
-                            s.train_images(), " train + ", s.val_images(),
-                            " val images) into ", dir));
-      RETURN_IF_ERROR(WriteSyntheticDataset(s));
-    }
-    out.train_images = out.val_images = dir + "/images";
-    out.has_val = true;
-  } else {
-    train_json = d.coco().train_annotations();
-    out.train_images = d.coco().train_images();
-    val_json = d.coco().val_annotations();
-    out.val_images = d.coco().val_images();
-    out.has_val = !val_json.empty();
-  }
-  data::CocoReaderOptions ro;
-  ro.invalid_box_policy = d.skip_invalid_boxes()
-                              ? data::InvalidBoxPolicy::kSkip
-                              : data::InvalidBoxPolicy::kError;
-  ASSIGN_OR_RETURN(data::CocoDataset train,
-                   data::ReadCocoInstances(train_json, ro));
-  ASSIGN_OR_RETURN(out.train,
-                   FirstImages(std::move(train), d.max_train_images()));
-  if (static_cast<int64_t>(out.train.num_categories()) != p.model.num_classes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "PipelineConfig.model.num_classes is ", p.model.num_classes, " but ",
-        train_json, " has ", out.train.num_categories(), " categories"));
-  }
-  if (out.has_val) {
-    out.val_json = val_json;
-    ASSIGN_OR_RETURN(data::CocoDataset val,
-                     data::ReadCocoInstances(val_json, ro));
-    ASSIGN_OR_RETURN(out.val, FirstImages(std::move(val), d.max_val_images()));
-    if (out.val.num_categories() != out.train.num_categories()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          val_json, " has ", out.val.num_categories(), " categories but ",
-          train_json, " has ", out.train.num_categories()));
-    }
-  }
-  log.Line(absl::StrCat("Data: ", out.train.num_images(), " training images (",
-                        out.train.num_boxes(), " boxes)",
-                        out.has_val ? absl::StrCat(", ", out.val.num_images(),
-                                                   " validation images")
-                                    : std::string(),
-                        ", ", out.train.num_categories(), " categories"));
-  return out;
-}
-
 // ---------------------------------------------------------------------------
 // The run.
 
-struct Context {
-  const Pipeline& p;
-  const RunOptions& options;
-  RunLog& log;
-  Datasets& data;
-  torch::Device device;
-  // Mixed precision (precision BF16/FP16): autocast to this type.
-  std::optional<c10::ScalarType> autocast;
-  std::unique_ptr<EventWriter> events;
+// The stages' context plus what the training stages write.
+struct Context : StageContext {
   std::FILE* metrics = nullptr;
   std::map<Stage, LossHistory> histories;
-  Distributed* dist = nullptr;  // several processes; null for one
 };
 
 uint64_t StepSeed(uint64_t seed, Stage stage, int64_t step) {
@@ -236,10 +64,6 @@ models::FasterRcnn MakeModel(const models::FasterRcnnOptions& options,
                              uint64_t seed, Stage stage) {
   torch::manual_seed(StepSeed(seed, stage, -1) >> 1);
   return models::FasterRcnn(options);
-}
-
-std::string StageDir(const Pipeline& p, Stage stage) {
-  return absl::StrCat(p.work_dir, "/", StageName(stage));
 }
 
 absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
@@ -341,9 +165,9 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   }
   const auto existing = ListCheckpoints(dir);
   if (!existing.empty()) {
-    ASSIGN_OR_RETURN(CheckpointState l,
-                     LoadCheckpoint(existing.back().second, model, &optimizer,
-                                    ctx.device));
+    ASSIGN_OR_RETURN(
+        CheckpointState l,
+        LoadCheckpoint(existing.back().second, model, &optimizer, ctx.device));
     pos = l.position;
     counters = l.counters;
     history = l.history;
@@ -615,271 +439,6 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
   return summary;
 }
 
-absl::StatusOr<models::FasterRcnn> LoadFinal(
-    const Context& ctx, Stage stage, models::FasterRcnnOptions options) {
-  const Pipeline& p = ctx.p;
-  const std::string path =
-      stage == Stage::kDetector && !ctx.options.checkpoint.empty()
-          ? ctx.options.checkpoint
-          : StageDir(p, stage) + "/final.pt";
-  if (!fs::exists(path)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("stage ", StageName(stage), " has not finished: ", path,
-                     " is missing (run that stage first)"));
-  }
-  models::FasterRcnn model(options);
-  RETURN_IF_ERROR(LoadCheckpointWeights(path, model, ctx.device));
-  model->eval();
-  return model;
-}
-
-absl::StatusOr<StageSummary> WriteProposalsStage(Context& ctx) {
-  const Pipeline& p = ctx.p;
-  const NegativeChipConfig& n = p.config.negatives();
-  StageSummary summary;
-  summary.stage = Stage::kProposals;
-  if (ctx.options.resume && fs::exists(p.proposals_file)) {
-    summary.skipped = true;
-    ctx.log.Line(
-        absl::StrCat("[proposals] already written: ", p.proposals_file));
-    return summary;
-  }
-  if (ctx.dist != nullptr && ctx.dist->rank() != 0) {
-    // Rank 0 writes the file; the others wait for it (a dead rank 0 ends
-    // the wait at once: the store goes with it).
-    RETURN_IF_ERROR(ctx.dist->WaitFor("proposals", std::chrono::hours(72)));
-    summary.skipped = true;
-    return summary;
-  }
-  models::FasterRcnnOptions mo = p.rpn_model;
-  mo.test_proposals.post_nms_top_n = n.proposals_per_scale();
-  mo.test_proposals.nms_threshold = n.proposal_nms();
-  ASSIGN_OR_RETURN(models::FasterRcnn model, LoadFinal(ctx, Stage::kRpn, mo));
-  torch::NoGradGuard no_grad;
-  data::ChipSampler sampler(p.sampler);
-  const data::CocoDataset& ds = ctx.data.train;
-  data::ProposalSet set(sampler.num_scales());
-  const Clock::time_point start = Clock::now();
-  // Decode the next image while the network runs on this one.
-  auto render = [&](size_t i, int s) {
-    const data::CocoImage& im = ds.image(i);
-    const data::ImageAtScale at = data::MakeImageAtScale(
-        sampler.options(), s, im.width, im.height, sampler.options().stride);
-    return RenderView(ds, ctx.data.train_images, sampler, i, s,
-                      {0, 0, at.scaled_width, at.scaled_height},
-                      p.loader.render);
-  };
-  const int num_scales = sampler.num_scales();
-  const int64_t jobs = static_cast<int64_t>(ds.num_images()) * num_scales;
-  std::future<absl::StatusOr<ScaledView>> next =
-      std::async(std::launch::async, render, 0, 0);
-  std::vector<std::vector<data::ScoredBox>> per_scale(num_scales);
-  for (int64_t job = 0; job < jobs; ++job) {
-    const size_t i = job / num_scales;
-    const int s = static_cast<int>(job % num_scales);
-    ASSIGN_OR_RETURN(ScaledView w, next.get());
-    if (job + 1 < jobs) {
-      next = std::async(std::launch::async, render, (job + 1) / num_scales,
-                        static_cast<int>((job + 1) % num_scales));
-    }
-    const models::Detections dets =
-        DetectOn(model, w.pixels,
-                 {{static_cast<double>(w.at.scaled_height),
-                   static_cast<double>(w.at.scaled_width)}},
-                 ctx.device, ctx.autocast)[0];
-    torch::Tensor boxes = (dets.boxes / w.at.scale).contiguous();
-    torch::Tensor scores = dets.scores.contiguous();
-    per_scale[s].clear();
-    for (int64_t k = 0; k < boxes.size(0); ++k) {
-      const float* b = boxes.data_ptr<float>() + 4 * k;
-      per_scale[s].push_back(
-          {{b[0], b[1], b[2], b[3]}, scores.data_ptr<float>()[k]});
-    }
-    summary.proposals += boxes.size(0);
-    if (s == num_scales - 1) {
-      set.Set(ds.image(i).id, per_scale);
-      ++summary.images;
-      if ((i + 1) % 50 == 0 || i + 1 == ds.num_images()) {
-        const double dt = Seconds(start);
-        ctx.log.Progress(absl::StrFormat(
-            "[proposals] %d/%d images  %.2f images/s  ETA %s", i + 1,
-            ds.num_images(), (i + 1) / dt,
-            FormatDuration(dt / (i + 1) * (ds.num_images() - i - 1))));
-      }
-    }
-  }
-  RETURN_IF_ERROR(data::WriteProposals(p.proposals_file, set));
-  if (ctx.dist != nullptr) RETURN_IF_ERROR(ctx.dist->Announce("proposals"));
-  summary.seconds = Seconds(start);
-  ctx.log.Line(absl::StrFormat(
-      "[proposals] %d images x %d scales, %d proposals in %s -> %s",
-      summary.images, num_scales, summary.proposals,
-      FormatDuration(summary.seconds), p.proposals_file));
-  return summary;
-}
-
-absl::Status DrawDetections(const Context& ctx, size_t image_index,
-                            const std::vector<evaluation::Detection>& dets,
-                            const std::string& path) {
-  const data::CocoDataset& ds = ctx.data.val;
-  const data::CocoImage& im = ds.image(image_index);
-  data::DecodeRequest request;
-  request.reduce = false;
-  ASSIGN_OR_RETURN(
-      data::DecodedRegion region,
-      data::DecodeImageFileRegion(
-          absl::StrCat(ctx.data.val_images, "/", im.file_name), request));
-  data::RgbImage image = std::move(region.image);
-  const float threshold = ctx.p.config.eval().draw_score_threshold();
-  // Ground truth thin and white, detections thick in their class colour.
-  for (const data::BoxXYWH& b : ds.boxes_of(image_index)) {
-    DrawRect(&image, static_cast<int>(b.x), static_cast<int>(b.y),
-             static_cast<int>(b.x + b.w), static_cast<int>(b.y + b.h),
-             {255, 255, 255}, 1);
-  }
-  std::vector<LabeledBox> boxes;
-  for (const evaluation::Detection& d : dets) {
-    boxes.push_back({static_cast<float>(d.x), static_cast<float>(d.y),
-                     static_cast<float>(d.x + d.w),
-                     static_cast<float>(d.y + d.h), static_cast<float>(d.score),
-                     ds.LabelOfCategory(d.category_id)});
-  }
-  std::vector<std::string> names;
-  for (const data::CocoCategory& c : ds.categories()) names.push_back(c.name);
-  const int drawn = DrawLabeledBoxes(&image, boxes, names, threshold);
-  RETURN_IF_ERROR(data::WritePngFile(path, image));
-  ctx.log.Line(absl::StrCat("[eval] ", drawn,
-                            " detections (score >= ", threshold, ") of ",
-                            im.file_name, " drawn to ", path));
-  return absl::OkStatus();
-}
-
-absl::StatusOr<StageSummary> Evaluate(Context& ctx) {
-  const Pipeline& p = ctx.p;
-  StageSummary summary;
-  summary.stage = Stage::kEval;
-  if (ctx.dist != nullptr && ctx.dist->rank() != 0) {
-    summary.skipped = true;  // rank 0 evaluates
-    return summary;
-  }
-  ASSIGN_OR_RETURN(models::FasterRcnn model,
-                   LoadFinal(ctx, Stage::kDetector, p.model));
-  MultiScaleDetector detector(std::move(model), p.eval, p.loader.render,
-                              ctx.device, ctx.autocast);
-  const data::CocoDataset& ds = ctx.data.val;
-  const Clock::time_point start = Clock::now();
-  // Decode and resample the next batch of images while the network runs on
-  // this one.
-  const size_t n = ds.num_images();
-  const size_t batch = static_cast<size_t>(p.eval.batch_size);
-  auto prepare =
-      [&](size_t first) -> absl::StatusOr<std::vector<PreparedImage>> {
-    std::vector<PreparedImage> out;
-    for (size_t i = first; i < std::min(first + batch, n); ++i) {
-      ASSIGN_OR_RETURN(PreparedImage views,
-                       detector.Prepare(ds, ctx.data.val_images, i));
-      out.push_back(std::move(views));
-    }
-    return out;
-  };
-  std::future<absl::StatusOr<std::vector<PreparedImage>>> next =
-      std::async(std::launch::async, prepare, 0);
-  std::vector<evaluation::Detection> all;
-  for (size_t first_image = 0; first_image < n; first_image += batch) {
-    ASSIGN_OR_RETURN(std::vector<PreparedImage> prepared, next.get());
-    if (first_image + batch < n) {
-      next = std::async(std::launch::async, prepare, first_image + batch);
-    }
-    std::vector<const PreparedImage*> pointers;
-    for (const PreparedImage& im : prepared) pointers.push_back(&im);
-    const std::vector<ImageDetections> results = detector.RunBatch(pointers);
-    for (size_t j = 0; j < results.size(); ++j) {
-      const size_t i = first_image + j;
-      const ImageDetections& d = results[j];
-      const size_t first = all.size();
-      for (int64_t k = 0; k < d.boxes.size(0); ++k) {
-        const float* bb = d.boxes.data_ptr<float>() + 4 * k;
-        evaluation::Detection det;
-        det.image_id = ds.image(i).id;
-        det.category_id = ds.categories()[d.labels.data_ptr<int64_t>()[k]].id;
-        det.x = bb[0];
-        det.y = bb[1];
-        det.w = bb[2] - bb[0];
-        det.h = bb[3] - bb[1];
-        det.score = d.scores.data_ptr<float>()[k];
-        all.push_back(det);
-      }
-      ++summary.images;
-      if (i == 0 && p.config.eval().draw_example()) {
-        RETURN_IF_ERROR(DrawDetections(ctx, 0, {all.begin() + first, all.end()},
-                                       p.work_dir + "/detections.png"));
-      }
-      if ((i + 1) % 25 == 0 || i + 1 == n) {
-        const double dt = Seconds(start);
-        ctx.log.Progress(absl::StrFormat("[eval] %d/%d images  %.2f images/s",
-                                         i + 1, n, (i + 1) / dt));
-      }
-    }
-  }
-  summary.seconds = Seconds(start);
-  // The ground truth as the reference API reads it (raw boxes, the area
-  // field), restricted to the images evaluated.
-  ASSIGN_OR_RETURN(evaluation::EvalGroundTruth gt,
-                   evaluation::ReadGroundTruthJson(ctx.data.val_json));
-  if (gt.image_ids.size() != ds.num_images()) {
-    std::set<int64_t> kept;
-    for (const data::CocoImage& im : ds.images()) kept.insert(im.id);
-    gt.image_ids.assign(kept.begin(), kept.end());
-    std::vector<evaluation::GtBox> boxes;
-    for (const evaluation::GtBox& b : gt.boxes) {
-      if (kept.count(b.image_id)) boxes.push_back(b);
-    }
-    gt.boxes = std::move(boxes);
-  }
-  ASSIGN_OR_RETURN(evaluation::CocoEvalResult result,
-                   evaluation::EvaluateBoxes(gt, all));
-  summary.coco_stats.assign(result.stats.begin(), result.stats.end());
-  RETURN_IF_ERROR(
-      evaluation::WriteResultsJson(p.work_dir + "/detections_val.json", all));
-  std::string json = "{\"stats\": [";
-  for (int k = 0; k < 12; ++k) {
-    absl::StrAppendFormat(&json, "%s%.17g", k ? ", " : "", result.stats[k]);
-  }
-  json += "], \"per_category_ap\": {";
-  for (size_t k = 0; k < result.per_category_ap.size(); ++k) {
-    const int label = ds.LabelOfCategory(result.per_category_ap[k].first);
-    absl::StrAppendFormat(&json, "%s\"%s\": %.17g", k ? ", " : "",
-                          ds.categories()[label].name,
-                          result.per_category_ap[k].second);
-  }
-  json += "}}\n";
-  RETURN_IF_ERROR(WriteFileAtomically(p.work_dir + "/eval_stats.json", json));
-  ctx.log.Line(absl::StrFormat(
-      "[eval] %d images, %d detections in %s (%.2f images/s); COCO box "
-      "metrics on the validation split:",
-      summary.images, all.size(), FormatDuration(summary.seconds),
-      summary.images / std::max(summary.seconds, 1e-9)));
-  std::string table = evaluation::FormatCocoStats(result.stats);
-  if (!table.empty() && table.back() == '\n') table.pop_back();
-  ctx.log.Line(table);
-  std::string per_cat = "[eval] AP per category:";
-  for (const auto& [id, ap] : result.per_category_ap) {
-    absl::StrAppendFormat(&per_cat, "  %s %.3f",
-                          ds.categories()[ds.LabelOfCategory(id)].name, ap);
-  }
-  ctx.log.Line(per_cat);
-  if (ctx.events != nullptr) {
-    static constexpr const char* kNames[12] = {"AP",    "AP50", "AP75", "APs",
-                                               "APm",   "APl",  "AR1",  "AR10",
-                                               "AR100", "ARs",  "ARm",  "ARl"};
-    for (int k = 0; k < 12; ++k) {
-      RETURN_IF_ERROR(ctx.events->AddScalar(absl::StrCat("eval/", kNames[k]), 0,
-                                            result.stats[k]));
-    }
-  }
-  return summary;
-}
-
 absl::Status WriteLossCurve(const Context& ctx) {
   std::vector<data::RgbImage> panels;
   for (const auto& [stage, history] : ctx.histories) {
@@ -1016,14 +575,7 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   // Only rank 0 logs (the others' errors come back as their status).
   RunLog log(leader ? p.work_dir + "/train.log" : std::string(),
              options.progress && leader, /*echo=*/leader);
-  // Cores shared by the processes on this machine.
-  const int hw =
-      std::max(1, static_cast<int>(std::thread::hardware_concurrency()) /
-                      env.local_world_size);
-  const int threads = p.config.threads() > 0
-                          ? p.config.threads()
-                          : std::max(1, hw - std::max(0, p.loader.threads - 1));
-  at::set_num_threads(threads);
+  const int threads = SetComputeThreads(p, env.local_world_size);
   ASSIGN_OR_RETURN(const std::optional<c10::ScalarType> autocast,
                    AutocastType(p.config.precision(), device));
   log.Line(absl::StrCat(
@@ -1037,13 +589,15 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
 
   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));
   if (dist != nullptr && leader) RETURN_IF_ERROR(dist->Announce("setup"));
-  Context ctx{p,        options, log,     data, device,
-              autocast, nullptr, nullptr, {},   nullptr};
+  Context ctx{{p, options, log, data, device, autocast}};
   ctx.dist = dist.get();
+  ctx.rank = env.rank;
   const std::string metrics_path = p.work_dir + "/metrics.csv";
   const bool new_metrics = !fs::exists(metrics_path);
+  std::unique_ptr<EventWriter> events;
   if (leader) {
-    ASSIGN_OR_RETURN(ctx.events, EventWriter::Create(p.work_dir));
+    ASSIGN_OR_RETURN(events, EventWriter::Create(p.work_dir));
+    ctx.events = events.get();
     ctx.metrics = std::fopen(metrics_path.c_str(), "a");
   }
   if (ctx.metrics != nullptr && new_metrics) {
@@ -1072,7 +626,7 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
         break;
       }
       case Stage::kProposals: {
-        ASSIGN_OR_RETURN(s, WriteProposalsStage(ctx));
+        ASSIGN_OR_RETURN(s, RunProposalsStage(ctx));
         break;
       }
       case Stage::kDetector: {
@@ -1091,7 +645,7 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
         break;
       }
       case Stage::kEval: {
-        ASSIGN_OR_RETURN(s, Evaluate(ctx));
+        ASSIGN_OR_RETURN(s, RunEvalStage(ctx));
         break;
       }
     }

@@ -1,0 +1,224 @@
+#include "sniper/eval_stage.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <set>
+#include <system_error>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "data/image_decode.h"
+#include "data/image_io.h"
+#include "evaluation/coco_eval.h"
+#include "evaluation/coco_json.h"
+#include "port/proto_io.h"
+#include "port/status_macros.h"
+#include "sniper/device.h"
+#include "sniper/event_writer.h"
+#include "sniper/inference.h"
+#include "sniper/plot.h"
+
+namespace sniper {
+namespace {
+
+absl::Status DrawDetections(const StageContext& ctx, size_t image_index,
+                            const std::vector<evaluation::Detection>& dets,
+                            const std::string& path) {
+  const data::CocoDataset& ds = ctx.data.val;
+  const data::CocoImage& im = ds.image(image_index);
+  data::DecodeRequest request;
+  request.reduce = false;
+  ASSIGN_OR_RETURN(
+      data::DecodedRegion region,
+      data::DecodeImageFileRegion(
+          absl::StrCat(ctx.data.val_images, "/", im.file_name), request));
+  data::RgbImage image = std::move(region.image);
+  const float threshold = ctx.p.config.eval().draw_score_threshold();
+  // Ground truth thin and white, detections thick in their class colour.
+  for (const data::BoxXYWH& b : ds.boxes_of(image_index)) {
+    DrawRect(&image, static_cast<int>(b.x), static_cast<int>(b.y),
+             static_cast<int>(b.x + b.w), static_cast<int>(b.y + b.h),
+             {255, 255, 255}, 1);
+  }
+  std::vector<LabeledBox> boxes;
+  for (const evaluation::Detection& d : dets) {
+    boxes.push_back({static_cast<float>(d.x), static_cast<float>(d.y),
+                     static_cast<float>(d.x + d.w),
+                     static_cast<float>(d.y + d.h), static_cast<float>(d.score),
+                     ds.LabelOfCategory(d.category_id)});
+  }
+  std::vector<std::string> names;
+  for (const data::CocoCategory& c : ds.categories()) names.push_back(c.name);
+  const int drawn = DrawLabeledBoxes(&image, boxes, names, threshold);
+  RETURN_IF_ERROR(data::WritePngFile(path, image));
+  ctx.log.Line(absl::StrCat("[eval] ", drawn,
+                            " detections (score >= ", threshold, ") of ",
+                            im.file_name, " drawn to ", path));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
+  const Pipeline& p = ctx.p;
+  StageSummary summary;
+  summary.stage = Stage::kEval;
+  if (ctx.rank != 0) {
+    summary.skipped = true;  // rank 0 evaluates
+    return summary;
+  }
+  ASSIGN_OR_RETURN(models::FasterRcnn model,
+                   LoadFinalModel(ctx, Stage::kDetector, p.model));
+  MultiScaleDetector detector(std::move(model), p.eval, p.loader.render,
+                              ctx.device, ctx.autocast);
+  const data::CocoDataset& ds = ctx.data.val;
+  const Clock::time_point start = Clock::now();
+  // Decode and resample the next batch of images while the network runs on
+  // this one.
+  const size_t n = ds.num_images();
+  const size_t batch = static_cast<size_t>(p.eval.batch_size);
+  auto prepare =
+      [&](size_t first) -> absl::StatusOr<std::vector<PreparedImage>> {
+    std::vector<PreparedImage> out;
+    for (size_t i = first; i < std::min(first + batch, n); ++i) {
+      ASSIGN_OR_RETURN(PreparedImage views,
+                       detector.Prepare(ds, ctx.data.val_images, i));
+      out.push_back(std::move(views));
+    }
+    return out;
+  };
+  std::future<absl::StatusOr<std::vector<PreparedImage>>> next =
+      std::async(std::launch::async, prepare, 0);
+  std::vector<evaluation::Detection> all;
+  for (size_t first_image = 0; first_image < n; first_image += batch) {
+    ASSIGN_OR_RETURN(std::vector<PreparedImage> prepared, next.get());
+    if (first_image + batch < n) {
+      next = std::async(std::launch::async, prepare, first_image + batch);
+    }
+    std::vector<const PreparedImage*> pointers;
+    for (const PreparedImage& im : prepared) pointers.push_back(&im);
+    const std::vector<ImageDetections> results = detector.RunBatch(pointers);
+    for (size_t j = 0; j < results.size(); ++j) {
+      const size_t i = first_image + j;
+      const ImageDetections& d = results[j];
+      const size_t first = all.size();
+      for (int64_t k = 0; k < d.boxes.size(0); ++k) {
+        const float* bb = d.boxes.data_ptr<float>() + 4 * k;
+        evaluation::Detection det;
+        det.image_id = ds.image(i).id;
+        det.category_id = ds.categories()[d.labels.data_ptr<int64_t>()[k]].id;
+        det.x = bb[0];
+        det.y = bb[1];
+        det.w = bb[2] - bb[0];
+        det.h = bb[3] - bb[1];
+        det.score = d.scores.data_ptr<float>()[k];
+        all.push_back(det);
+      }
+      ++summary.images;
+      if (i == 0 && p.config.eval().draw_example()) {
+        RETURN_IF_ERROR(DrawDetections(ctx, 0, {all.begin() + first, all.end()},
+                                       p.work_dir + "/detections.png"));
+      }
+      if ((i + 1) % 25 == 0 || i + 1 == n) {
+        const double dt = Seconds(start);
+        ctx.log.Progress(absl::StrFormat("[eval] %d/%d images  %.2f images/s",
+                                         i + 1, n, (i + 1) / dt));
+      }
+    }
+  }
+  summary.seconds = Seconds(start);
+  // The ground truth as the reference API reads it (raw boxes, the area
+  // field), restricted to the images evaluated.
+  ASSIGN_OR_RETURN(evaluation::EvalGroundTruth gt,
+                   evaluation::ReadGroundTruthJson(ctx.data.val_json));
+  if (gt.image_ids.size() != ds.num_images()) {
+    std::set<int64_t> kept;
+    for (const data::CocoImage& im : ds.images()) kept.insert(im.id);
+    gt.image_ids.assign(kept.begin(), kept.end());
+    std::vector<evaluation::GtBox> boxes;
+    for (const evaluation::GtBox& b : gt.boxes) {
+      if (kept.count(b.image_id)) boxes.push_back(b);
+    }
+    gt.boxes = std::move(boxes);
+  }
+  ASSIGN_OR_RETURN(evaluation::CocoEvalResult result,
+                   evaluation::EvaluateBoxes(gt, all));
+  summary.coco_stats.assign(result.stats.begin(), result.stats.end());
+  RETURN_IF_ERROR(
+      evaluation::WriteResultsJson(p.work_dir + "/detections_val.json", all));
+  std::string json = "{\"stats\": [";
+  for (int k = 0; k < 12; ++k) {
+    absl::StrAppendFormat(&json, "%s%.17g", k ? ", " : "", result.stats[k]);
+  }
+  json += "], \"per_category_ap\": {";
+  for (size_t k = 0; k < result.per_category_ap.size(); ++k) {
+    const int label = ds.LabelOfCategory(result.per_category_ap[k].first);
+    absl::StrAppendFormat(&json, "%s\"%s\": %.17g", k ? ", " : "",
+                          ds.categories()[label].name,
+                          result.per_category_ap[k].second);
+  }
+  json += "}}\n";
+  RETURN_IF_ERROR(WriteFileAtomically(p.work_dir + "/eval_stats.json", json));
+  ctx.log.Line(absl::StrFormat(
+      "[eval] %d images, %d detections in %s (%.2f images/s); COCO box "
+      "metrics on the validation split:",
+      summary.images, all.size(), FormatDuration(summary.seconds),
+      summary.images / std::max(summary.seconds, 1e-9)));
+  std::string table = evaluation::FormatCocoStats(result.stats);
+  if (!table.empty() && table.back() == '\n') table.pop_back();
+  ctx.log.Line(table);
+  std::string per_cat = "[eval] AP per category:";
+  for (const auto& [id, ap] : result.per_category_ap) {
+    absl::StrAppendFormat(&per_cat, "  %s %.3f",
+                          ds.categories()[ds.LabelOfCategory(id)].name, ap);
+  }
+  ctx.log.Line(per_cat);
+  if (ctx.events != nullptr) {
+    static constexpr const char* kNames[12] = {"AP",    "AP50", "AP75", "APs",
+                                               "APm",   "APl",  "AR1",  "AR10",
+                                               "AR100", "ARs",  "ARm",  "ARl"};
+    for (int k = 0; k < 12; ++k) {
+      RETURN_IF_ERROR(ctx.events->AddScalar(absl::StrCat("eval/", kNames[k]), 0,
+                                            result.stats[k]));
+    }
+  }
+  return summary;
+}
+
+absl::StatusOr<RunSummary> EvaluateRun(const Pipeline& p,
+                                       const RunOptions& options) {
+  ASSIGN_OR_RETURN(const torch::Device device, ResolveDevice(p.config));
+  std::optional<c10::DeviceGuard> device_guard;
+  if (device.is_cuda()) device_guard.emplace(device);
+  std::error_code ec;
+  std::filesystem::create_directories(p.work_dir, ec);
+  if (ec) {
+    return absl::InternalError(absl::StrCat("cannot create work directory ",
+                                            p.work_dir, ": ", ec.message()));
+  }
+  RunLog log(p.work_dir + "/train.log", options.progress);
+  const int threads = SetComputeThreads(p, 1);
+  ASSIGN_OR_RETURN(const std::optional<c10::ScalarType> autocast,
+                   AutocastType(p.config.precision(), device));
+  log.Line(absl::StrCat("SNIPER eval '", p.config.name(), "' in ", p.work_dir,
+                        " on ", device.str(), ", ",
+                        PipelineConfig::Precision_Name(p.config.precision()),
+                        " (", threads, " compute threads, ", p.loader.threads,
+                        " loader threads)"));
+  ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));
+  ASSIGN_OR_RETURN(std::unique_ptr<EventWriter> events,
+                   EventWriter::Create(p.work_dir));
+  StageContext ctx{p, options, log, data, device, autocast, events.get()};
+  RunSummary run;
+  run.work_dir = p.work_dir;
+  ASSIGN_OR_RETURN(StageSummary s, RunEvalStage(ctx));
+  run.stages.push_back(std::move(s));
+  return run;
+}
+
+}  // namespace sniper

@@ -1,0 +1,31 @@
+// File: sniper/eval_stage.h
+//
+// SNIPER's last stage (SNIPER.md section 8): the detector
+// (<work_dir>/detector/final.pt, or options.checkpoint) on the validation
+// split with every test scale (sniper/inference.h), scored with our COCO
+// evaluator. Writes <work_dir>/detections_val.json (COCO results),
+// eval_stats.json (the 12 numbers and AP per category) and, with
+// eval.draw_example, detections.png; logs the COCO table and, with an
+// event writer, TensorBoard scalars eval/AP... Rank 0 evaluates.
+//
+//   ASSIGN_OR_RETURN(RunSummary run, EvaluateRun(pipeline, options));
+#ifndef SNIPER_SNIPER_EVAL_STAGE_H_
+#define SNIPER_SNIPER_EVAL_STAGE_H_
+
+#include "absl/status/statusor.h"
+#include "sniper/stage.h"
+
+namespace sniper {
+
+// The stage within a run (sniper/trainer.h).
+absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx);
+
+// The stage alone, as //sniper:eval runs it: one process on
+// PipelineConfig.device, the log appended to <work_dir>/train.log,
+// TensorBoard scalars in <work_dir>.
+absl::StatusOr<RunSummary> EvaluateRun(const Pipeline& pipeline,
+                                       const RunOptions& options);
+
+}  // namespace sniper
+
+#endif  // SNIPER_SNIPER_EVAL_STAGE_H_

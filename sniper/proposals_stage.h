@@ -1,0 +1,22 @@
+// File: sniper/proposals_stage.h
+//
+// SNIPER's second stage (SNIPER.md section 4): the short-schedule RPN
+// (<work_dir>/rpn/final.pt) on every training image at every training
+// scale, keeping negatives.proposals_per_scale proposals per image and
+// scale after NMS at negatives.proposal_nms, written to the proposals file
+// (data/proposals.h) that the detector stage mines negative chips from.
+// With several processes rank 0 writes the file and the others wait for
+// it. With options.resume an existing file is kept.
+#ifndef SNIPER_SNIPER_PROPOSALS_STAGE_H_
+#define SNIPER_SNIPER_PROPOSALS_STAGE_H_
+
+#include "absl/status/statusor.h"
+#include "sniper/stage.h"
+
+namespace sniper {
+
+absl::StatusOr<StageSummary> RunProposalsStage(StageContext& ctx);
+
+}  // namespace sniper
+
+#endif  // SNIPER_SNIPER_PROPOSALS_STAGE_H_
