@@ -7,6 +7,7 @@
 #include "ops/box_iou.h"
 #include "ops/cpu/kernels.h"
 #include "ops/nms.h"
+#include "ops/non_finite.h"
 #include "ops/soft_nms.h"
 
 #ifdef SNIPER_TORCH_HAS_CUDA
@@ -31,8 +32,8 @@ void CheckBoxes(const at::Tensor& boxes, const char* op, const char* name) {
   // The finiteness check needs the values on the host; on CUDA it would cost
   // a device sync per call, so there a NaN box simply never overlaps.
   if (boxes.is_cpu() && boxes.numel() > 0) {
-    TORCH_CHECK(at::isfinite(boxes).all().item<bool>(), op, ": ", name,
-                " has non-finite coordinates");
+    SNIPER_CHECK_FINITE(at::isfinite(boxes).all().item<bool>(), op, ": ", name,
+                        " has non-finite coordinates");
   }
 }
 

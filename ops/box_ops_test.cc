@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "ops/box_iou.h"
 #include "ops/nms.h"
+#include "ops/non_finite.h"
 #include "ops/soft_nms.h"
 #include "ops/testing/errors.h"
 #include "ops/testing/random_inputs.h"
@@ -136,6 +137,8 @@ TEST(BoxIouTest, RejectsBadInputsSayingWhatWasReceived) {
                 BoxIou(nan, at::rand({2, 4}));
               }),
               HasSubstr("a has non-finite coordinates"));
+  // Typed, so that a trainer tells a diverged step from a bug.
+  EXPECT_THROW(BoxIou(nan, at::rand({2, 4})), NonFiniteInputError);
   EXPECT_THAT(message([] {
                 Nms(at::rand({3, 4}), at::rand({2}), 0.5);
               }),

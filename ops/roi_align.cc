@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "ops/cpu/kernels.h"
+#include "ops/non_finite.h"
 
 #ifdef SNIPER_TORCH_HAS_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -40,8 +41,8 @@ void CheckRois(const at::Tensor& rois, const at::Tensor& like, int64_t batch) {
               rois.device(), " but the features are on ", like.device());
   if (rois.is_cpu() && rois.size(0) > 0) {
     // On CUDA these would cost a sync; the kernels output 0 for such rois.
-    TORCH_CHECK(at::isfinite(rois).all().item<bool>(),
-                "RoIAlign: rois have non-finite values");
+    SNIPER_CHECK_FINITE(at::isfinite(rois).all().item<bool>(),
+                        "RoIAlign: rois have non-finite values");
     const at::Tensor b = rois.select(1, 0);
     TORCH_CHECK(((b >= 0) & (b < batch) & (b == b.floor())).all().item<bool>(),
                 "RoIAlign: roi batch indices must be integers in [0, ", batch,

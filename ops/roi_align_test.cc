@@ -8,6 +8,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "ops/non_finite.h"
 #include "ops/testing/errors.h"
 #include "ops/testing/random_inputs.h"
 
@@ -196,6 +197,7 @@ TEST(RoIAlignTest, EmptyAndInvalidInputs) {
   bad[0][0] = 0;
   bad[0][3] = std::nanf("");
   EXPECT_THAT(ErrorOf([&] { RoIAlign(input, bad); }), HasSubstr("non-finite"));
+  EXPECT_THROW(RoIAlign(input, bad), NonFiniteInputError);
   RoIAlignOptions o;
   o.pooled_width = 0;
   EXPECT_THAT(ErrorOf([&] { RoIAlign(input, none, o); }),

@@ -36,14 +36,12 @@
 #include "sniper/plot.h"
 #include "sniper/proposals_stage.h"
 #include "sniper/stage.h"
+#include "sniper/train_step.h"
 
 namespace sniper {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr const char* kLossNames[] = {"rpn_cls", "rpn_box", "rcnn_cls",
-                                      "rcnn_box"};
 
 // ---------------------------------------------------------------------------
 // The run.
@@ -120,6 +118,9 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
         std::move(trainable),
         static_cast<int64_t>(c.distributed().bucket_mb() * 1048576.0));
   }
+  TrainStep step(model, optimizer,
+                 {ctx.device, ctx.autocast, oc.clip_grad_norm()},
+                 fp16 ? &scaler : nullptr, ctx.dist, reducer.get());
   data::ChipSampler sampler(p.sampler);
   const int64_t batch_size = p.loader.batch_size;
   const int64_t chips0 =
@@ -250,105 +251,40 @@ absl::StatusOr<StageSummary> Train(Context& ctx, Stage stage,
     }
     const double lr = schedule.At(pos.step);
     SetLearningRate(optimizer, lr);
-    compat::ZeroGrad(optimizer);
-    // A diverged step shows as a non-finite loss or gradient, or as an op
-    // refusing non-finite input (NMS on NaN proposals): skip it, count it.
-    // With several processes every rank skips when any rank must.
-    std::array<double, 5> values{};
-    std::string why;
-    bool overflow = false;
-    torch::Tensor loss;
-    try {
-      std::map<std::string, torch::Tensor> losses;
-      {
-        const compat::OptionalAutocast autocast(ctx.device.type(),
-                                                ctx.autocast);
-        losses =
-            model->Losses(images, targets, StepSeed(c.seed(), stage, pos.step),
-                          static_cast<int64_t>(rank) * batch_size);
-      }
-      loss = torch::zeros({});
-      for (int k = 0; k < 4; ++k) {
-        auto it = losses.find(kLossNames[k]);
-        if (it == losses.end()) continue;
-        loss = loss + it->second;
-        values[k + 1] = it->second.item<double>();
-      }
-      values[0] = loss.item<double>();
-      if (!std::isfinite(values[0])) why = absl::StrCat("loss ", values[0]);
-    } catch (const c10::Error& e) {
-      bool finite_weights = true;
-      for (const torch::Tensor& t : model->parameters()) {
-        finite_weights =
-            finite_weights && torch::isfinite(t).all().item<bool>();
-      }
-      // The ops say "non-finite" when they refuse such input (ops/).
-      if (finite_weights && !absl::StrContains(e.msg(), "non-finite")) {
-        return absl::InternalError(absl::StrCat("[", StageName(stage),
-                                                "] step ", pos.step + 1, ": ",
-                                                e.what_without_backtrace()));
-      }
-      why = absl::StrCat("values (", e.msg(), ")");
-    }
-    if (ctx.dist != nullptr) {
-      // The step's losses averaged over the ranks, and whether any failed.
-      torch::Tensor shared = torch::zeros({6}, torch::kFloat64);
-      if (why.empty()) {
-        for (int k = 0; k < 5; ++k) shared[k] = values[k];
-      } else {
-        shared[5] = 1;
-      }
-      RETURN_IF_ERROR(ctx.dist->SumInPlace(shared));
-      for (int k = 0; k < 5; ++k) {
-        values[k] = shared[k].item<double>() / world;
-      }
-      if (why.empty() && shared[5].item<double>() > 0) {
-        why = "values on another rank";
-      }
-    }
-    if (why.empty()) {
-      if (reducer != nullptr) reducer->Arm();
-      (fp16 ? loss * scaler.scale() : loss).backward();
-      // Gradients averaged over the ranks (all-reduced while backward ran).
-      if (reducer != nullptr) RETURN_IF_ERROR(reducer->Finish());
-      if (fp16) {
-        for (const torch::Tensor& t : model->parameters()) {
-          if (t.grad().defined()) t.mutable_grad().div_(scaler.scale());
+    // A diverged step (non-finite loss or gradient, or an op refusing
+    // non-finite input) is skipped and counted; with several processes every
+    // rank skips when any rank must.
+    ASSIGN_OR_RETURN(
+        const StepOutcome outcome,
+        step.Run(images, targets, StepSeed(c.seed(), stage, pos.step),
+                 static_cast<int64_t>(rank) * batch_size,
+                 absl::StrCat("[", StageName(stage), "] step ", pos.step + 1)));
+    const std::array<double, 5>& values = outcome.losses;
+    switch (outcome.result) {
+      case StepResult::kNonFinite:
+        ++counters.nonfinite;
+        ++nonfinite_in_a_row;
+        ctx.log.Line(absl::StrCat(
+            "[", StageName(stage), "] step ", pos.step + 1, ": non-finite ",
+            outcome.why, "; step skipped (", nonfinite_in_a_row, " in a row)"));
+        if (nonfinite_in_a_row >= oc.max_nonfinite_steps_in_a_row()) {
+          return absl::AbortedError(absl::StrCat(
+              "[", StageName(stage), "] ", nonfinite_in_a_row,
+              " non-finite steps in a row at step ", pos.step + 1,
+              " (optimizer.max_nonfinite_steps_in_a_row = ",
+              oc.max_nonfinite_steps_in_a_row(),
+              "): lower optimizer.base_lr, raise schedule.warmup_steps or set "
+              "optimizer.clip_grad_norm"));
         }
-      }
-      const double grad_norm = torch::nn::utils::clip_grad_norm_(
-          model->parameters(), oc.clip_grad_norm() > 0
-                                   ? oc.clip_grad_norm()
-                                   : std::numeric_limits<double>::infinity());
-      if (fp16 && !scaler.Update(std::isfinite(grad_norm)) &&
-          !scaler.at_minimum()) {
-        overflow = true;  // the scaler's business: skip, not divergence
-      } else if (!std::isfinite(grad_norm)) {
-        why = absl::StrCat("gradient norm ", grad_norm);
-      }
-    }
-    if (!why.empty()) {
-      ++counters.nonfinite;
-      ++nonfinite_in_a_row;
-      ctx.log.Line(absl::StrCat("[", StageName(stage), "] step ", pos.step + 1,
-                                ": non-finite ", why, "; step skipped (",
-                                nonfinite_in_a_row, " in a row)"));
-      if (nonfinite_in_a_row >= oc.max_nonfinite_steps_in_a_row()) {
-        return absl::AbortedError(absl::StrCat(
-            "[", StageName(stage), "] ", nonfinite_in_a_row,
-            " non-finite steps in a row at step ", pos.step + 1,
-            " (optimizer.max_nonfinite_steps_in_a_row = ",
-            oc.max_nonfinite_steps_in_a_row(),
-            "): lower optimizer.base_lr, raise schedule.warmup_steps or set "
-            "optimizer.clip_grad_norm"));
-      }
-    } else if (overflow) {
-      ++counters.fp16_overflows;
-    } else {
-      nonfinite_in_a_row = 0;
-      optimizer.step();
-      for (int k = 0; k < 5; ++k) window_loss[k] += values[k];
-      ++window_finite;
+        break;
+      case StepResult::kFp16Overflow:
+        ++counters.fp16_overflows;
+        break;
+      case StepResult::kApplied:
+        nonfinite_in_a_row = 0;
+        for (int k = 0; k < 5; ++k) window_loss[k] += values[k];
+        ++window_finite;
+        break;
     }
     ++pos.step;
     counters.chips += static_cast<int64_t>(batch->size) * world;

@@ -1,0 +1,152 @@
+// One training step's outcomes: applied (weights move, losses finite); a
+// planted non-finite loss, diverged weights and an op refusing NaN input
+// (ops::NonFiniteInputError, caught by type) all skipped without an update;
+// a real error (a bug) returned as a Status naming the step. FP16 overflow
+// needs a CUDA device.
+#include "sniper/train_step.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "port/status_matchers.h"
+
+namespace sniper {
+namespace {
+
+using ::sniper::testing::StatusIs;
+using ::testing::HasSubstr;
+
+models::FasterRcnnOptions Tiny() {
+  models::FasterRcnnOptions o;
+  o.backbone.depth = 18;
+  o.backbone.width_multiplier = 0.125;
+  o.backbone.freeze_stem_and_layer1 = false;
+  o.num_classes = 3;
+  o.rpn_channels = 16;
+  o.rcnn_reduce_channels = 16;
+  o.rcnn_fc_channels = 32;
+  o.train_proposals = {300, 32, 0.7, 0.0};
+  o.rcnn_targets.batch_size = 32;
+  return o;
+}
+
+struct Batch {
+  torch::Tensor images;
+  std::vector<models::ChipTargets> targets;
+};
+
+Batch TwoChips() {
+  torch::manual_seed(3);
+  Batch b;
+  b.images = torch::randn({2, 3, 128, 128});
+  for (int i = 0; i < 2; ++i) {
+    models::ChipTargets t;
+    t.boxes = torch::tensor(
+                  {10.0f, 12.0f, 70.0f, 60.0f, 40.0f, 50.0f, 120.0f, 110.0f})
+                  .view({2, 4});
+    t.labels = torch::tensor({0, 2}, torch::kLong);
+    t.ignore = torch::zeros({0, 4});
+    t.height = t.width = 128;
+    b.targets.push_back(t);
+  }
+  return b;
+}
+
+std::vector<torch::Tensor> Snapshot(models::FasterRcnn& m) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : m->parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+bool Unchanged(models::FasterRcnn& m, const std::vector<torch::Tensor>& s) {
+  const auto params = m->parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (!torch::equal(params[i], s[i])) return false;
+  }
+  return true;
+}
+
+TEST(TrainStepTest, AppliedStepMovesTheWeights) {
+  torch::manual_seed(1);
+  models::FasterRcnn model(Tiny());
+  model->train();
+  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01));
+  TrainStep step(model, sgd, {});
+  const Batch b = TwoChips();
+  const auto before = Snapshot(model);
+  ASSERT_OK_AND_ASSIGN(StepOutcome out, step.Run(b.images, b.targets, 7, 0));
+  EXPECT_EQ(out.result, StepResult::kApplied);
+  EXPECT_TRUE(out.why.empty());
+  for (double v : out.losses) EXPECT_TRUE(std::isfinite(v));
+  EXPECT_NEAR(out.losses[0],
+              out.losses[1] + out.losses[2] + out.losses[3] + out.losses[4],
+              1e-5 * std::abs(out.losses[0]));
+  EXPECT_GT(out.losses[0], 0);
+  EXPECT_FALSE(Unchanged(model, before));
+}
+
+TEST(TrainStepTest, PlantedNonFiniteLossIsSkippedWithoutAnUpdate) {
+  torch::manual_seed(1);
+  models::FasterRcnn model(Tiny());
+  model->train();
+  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01));
+  TrainStep step(model, sgd, {});
+  Batch b = TwoChips();
+  b.images[0][0][5][5] = std::numeric_limits<float>::infinity();
+  const auto before = Snapshot(model);
+  ASSERT_OK_AND_ASSIGN(StepOutcome out, step.Run(b.images, b.targets, 7, 0));
+  EXPECT_EQ(out.result, StepResult::kNonFinite);
+  EXPECT_FALSE(out.why.empty()) << "the planted inf went unnoticed";
+  EXPECT_TRUE(Unchanged(model, before));
+}
+
+TEST(TrainStepTest, DivergedWeightsAreANonFiniteStepNotAnError) {
+  torch::manual_seed(1);
+  models::FasterRcnn model(Tiny());
+  model->train();
+  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01));
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters()) p.fill_(NAN);
+  }
+  TrainStep step(model, sgd, {});
+  const Batch b = TwoChips();
+  ASSERT_OK_AND_ASSIGN(StepOutcome out, step.Run(b.images, b.targets, 7, 0));
+  EXPECT_EQ(out.result, StepResult::kNonFinite);
+  EXPECT_THAT(out.why, HasSubstr("nan"));
+}
+
+TEST(TrainStepTest, AnOpRefusingNonFiniteInputIsASkippedStep) {
+  torch::manual_seed(1);
+  models::FasterRcnn model(Tiny());
+  model->train();
+  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01));
+  TrainStep step(model, sgd, {});
+  Batch b = TwoChips();
+  b.targets[1].boxes[0][2] = NAN;  // the IoU op refuses it, by type
+  const auto before = Snapshot(model);
+  ASSERT_OK_AND_ASSIGN(StepOutcome out, step.Run(b.images, b.targets, 7, 0));
+  EXPECT_EQ(out.result, StepResult::kNonFinite);
+  EXPECT_THAT(out.why, HasSubstr("non-finite coordinates"));
+  EXPECT_TRUE(Unchanged(model, before));
+}
+
+TEST(TrainStepTest, ABugIsAnErrorNamingTheStep) {
+  models::FasterRcnn model(Tiny());
+  model->train();
+  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01));
+  TrainStep step(model, sgd, {});
+  Batch b = TwoChips();
+  b.targets.pop_back();  // 2 images, 1 target list
+  EXPECT_THAT(
+      step.Run(b.images, b.targets, 7, 0, "[detector] step 3").status(),
+      StatusIs(absl::StatusCode::kInternal, HasSubstr("[detector] step 3: ")));
+}
+
+}  // namespace
+}  // namespace sniper
