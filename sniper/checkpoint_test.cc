@@ -12,6 +12,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "models/testing/tiny_models.h"
 #include "port/status_matchers.h"
 
 namespace sniper {
@@ -31,14 +32,7 @@ std::string TestDir(const std::string& name) {
 }
 
 models::FasterRcnnOptions Tiny() {
-  models::FasterRcnnOptions o;
-  o.backbone.depth = 18;
-  o.backbone.width_multiplier = 0.125;
-  o.num_classes = 3;
-  o.rpn_channels = 16;
-  o.rcnn_reduce_channels = 16;
-  o.rcnn_fc_channels = 32;
-  return o;
+  return models::testing::TinyFasterRcnnOptions();
 }
 
 CheckpointState SomeState() {

@@ -13,6 +13,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "models/testing/tiny_models.h"
 #include "port/status_matchers.h"
 
 namespace sniper {
@@ -20,20 +21,6 @@ namespace {
 
 using ::sniper::testing::StatusIs;
 using ::testing::HasSubstr;
-
-models::FasterRcnnOptions Tiny() {
-  models::FasterRcnnOptions o;
-  o.backbone.depth = 18;
-  o.backbone.width_multiplier = 0.125;
-  o.backbone.freeze_stem_and_layer1 = false;
-  o.num_classes = 3;
-  o.rpn_channels = 16;
-  o.rcnn_reduce_channels = 16;
-  o.rcnn_fc_channels = 32;
-  o.train_proposals = {300, 32, 0.7, 0.0};
-  o.rcnn_targets.batch_size = 32;
-  return o;
-}
 
 struct Batch {
   torch::Tensor images;
@@ -71,12 +58,28 @@ bool Unchanged(models::FasterRcnn& m, const std::vector<torch::Tensor>& s) {
   return true;
 }
 
-TEST(TrainStepTest, AppliedStepMovesTheWeights) {
-  torch::manual_seed(1);
-  models::FasterRcnn model(Tiny());
-  model->train();
-  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01));
-  TrainStep step(model, sgd, {});
+// A tiny model in training mode, plain SGD, one process, FP32.
+class TrainStepTest : public ::testing::Test {
+ protected:
+  TrainStepTest()
+      : model_(Seeded()),
+        sgd_(model_->parameters(), torch::optim::SGDOptions(0.01)),
+        step_(model_, sgd_, {}) {
+    model_->train();
+  }
+  static models::FasterRcnn Seeded() {
+    torch::manual_seed(1);
+    return models::FasterRcnn(models::testing::TinyFasterRcnnOptions());
+  }
+
+  models::FasterRcnn model_;
+  torch::optim::SGD sgd_;
+  TrainStep step_;
+};
+
+TEST_F(TrainStepTest, AppliedStepMovesTheWeights) {
+  models::FasterRcnn& model = model_;
+  TrainStep& step = step_;
   const Batch b = TwoChips();
   const auto before = Snapshot(model);
   ASSERT_OK_AND_ASSIGN(StepOutcome out, step.Run(b.images, b.targets, 7, 0));
@@ -90,12 +93,9 @@ TEST(TrainStepTest, AppliedStepMovesTheWeights) {
   EXPECT_FALSE(Unchanged(model, before));
 }
 
-TEST(TrainStepTest, PlantedNonFiniteLossIsSkippedWithoutAnUpdate) {
-  torch::manual_seed(1);
-  models::FasterRcnn model(Tiny());
-  model->train();
-  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01));
-  TrainStep step(model, sgd, {});
+TEST_F(TrainStepTest, PlantedNonFiniteLossIsSkippedWithoutAnUpdate) {
+  models::FasterRcnn& model = model_;
+  TrainStep& step = step_;
   Batch b = TwoChips();
   b.images[0][0][5][5] = std::numeric_limits<float>::infinity();
   const auto before = Snapshot(model);
@@ -105,28 +105,21 @@ TEST(TrainStepTest, PlantedNonFiniteLossIsSkippedWithoutAnUpdate) {
   EXPECT_TRUE(Unchanged(model, before));
 }
 
-TEST(TrainStepTest, DivergedWeightsAreANonFiniteStepNotAnError) {
-  torch::manual_seed(1);
-  models::FasterRcnn model(Tiny());
-  model->train();
-  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01));
+TEST_F(TrainStepTest, DivergedWeightsAreANonFiniteStepNotAnError) {
   {
     torch::NoGradGuard no_grad;
-    for (auto& p : model->parameters()) p.fill_(NAN);
+    for (auto& p : model_->parameters()) p.fill_(NAN);
   }
-  TrainStep step(model, sgd, {});
+  TrainStep& step = step_;
   const Batch b = TwoChips();
   ASSERT_OK_AND_ASSIGN(StepOutcome out, step.Run(b.images, b.targets, 7, 0));
   EXPECT_EQ(out.result, StepResult::kNonFinite);
   EXPECT_THAT(out.why, HasSubstr("nan"));
 }
 
-TEST(TrainStepTest, AnOpRefusingNonFiniteInputIsASkippedStep) {
-  torch::manual_seed(1);
-  models::FasterRcnn model(Tiny());
-  model->train();
-  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01));
-  TrainStep step(model, sgd, {});
+TEST_F(TrainStepTest, AnOpRefusingNonFiniteInputIsASkippedStep) {
+  models::FasterRcnn& model = model_;
+  TrainStep& step = step_;
   Batch b = TwoChips();
   b.targets[1].boxes[0][2] = NAN;  // the IoU op refuses it, by type
   const auto before = Snapshot(model);
@@ -136,11 +129,8 @@ TEST(TrainStepTest, AnOpRefusingNonFiniteInputIsASkippedStep) {
   EXPECT_TRUE(Unchanged(model, before));
 }
 
-TEST(TrainStepTest, ABugIsAnErrorNamingTheStep) {
-  models::FasterRcnn model(Tiny());
-  model->train();
-  torch::optim::SGD sgd(model->parameters(), torch::optim::SGDOptions(0.01));
-  TrainStep step(model, sgd, {});
+TEST_F(TrainStepTest, ABugIsAnErrorNamingTheStep) {
+  TrainStep& step = step_;
   Batch b = TwoChips();
   b.targets.pop_back();  // 2 images, 1 target list
   EXPECT_THAT(
