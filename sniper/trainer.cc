@@ -525,7 +525,7 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
 
   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));
   if (dist != nullptr && leader) RETURN_IF_ERROR(dist->Announce("setup"));
-  Context ctx{{p, options, log, data, device, autocast}};
+  Context ctx{{p, options, log, data, device, autocast}, nullptr, {}};
   ctx.dist = dist.get();
   ctx.rank = env.rank;
   const std::string metrics_path = p.work_dir + "/metrics.csv";
