@@ -18,6 +18,8 @@ SNIPER_COPTS = [
 
 SNIPER_TEST_COPTS = SNIPER_COPTS
 
-# Hot CPU kernels (ops/cpu/): GCC's -O2 uses the "very cheap" vectorizer cost
-# model, which leaves the branch-free box loops scalar; -O3 vectorizes them.
+# Hot CPU loops (ops/cpu/ kernels, data/ image resampling and synthetic
+# rendering): GCC's -O2 uses the "very cheap" vectorizer cost model, which
+# leaves the branch-free loops scalar; -O3 vectorizes them. The only place
+# -O3 is set (tools/build_defs/cuda.bzl sets nvcc's own).
 SNIPER_KERNEL_COPTS = SNIPER_COPTS + ["-O3"]
