@@ -29,12 +29,12 @@
 #include "port/paths.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
+#include "sniper/checkpoint.h"
 #include "sniper/cli.h"
 #include "sniper/config.h"
+#include "sniper/device.h"
 #include "sniper/inference.h"
 #include "sniper/plot.h"
-#include "sniper/checkpoint.h"
-#include "sniper/device.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "a detector checkpoint (final.pt)");
 ABSL_FLAG(std::string, image, "", "an image file, or a directory of images");

@@ -3,11 +3,9 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <future>
 #include <memory>
 #include <set>
-#include <system_error>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -195,21 +193,12 @@ absl::StatusOr<RunSummary> EvaluateRun(const Pipeline& p,
   ASSIGN_OR_RETURN(const torch::Device device, ResolveDevice(p.config));
   std::optional<c10::DeviceGuard> device_guard;
   if (device.is_cuda()) device_guard.emplace(device);
-  std::error_code ec;
-  std::filesystem::create_directories(p.work_dir, ec);
-  if (ec) {
-    return absl::InternalError(absl::StrCat("cannot create work directory ",
-                                            p.work_dir, ": ", ec.message()));
-  }
+  RETURN_IF_ERROR(CreateWorkDir(p.work_dir));
   RunLog log(p.work_dir + "/train.log", options.progress);
   const int threads = SetComputeThreads(p, 1);
   ASSIGN_OR_RETURN(const std::optional<c10::ScalarType> autocast,
                    AutocastType(p.config.precision(), device));
-  log.Line(absl::StrCat("SNIPER eval '", p.config.name(), "' in ", p.work_dir,
-                        " on ", device.str(), ", ",
-                        PipelineConfig::Precision_Name(p.config.precision()),
-                        " (", threads, " compute threads, ", p.loader.threads,
-                        " loader threads)"));
+  log.Line(RunHeader("eval", p, device, threads));
   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));
   ASSIGN_OR_RETURN(std::unique_ptr<EventWriter> events,
                    EventWriter::Create(p.work_dir));

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -178,6 +179,26 @@ absl::StatusOr<models::FasterRcnn> LoadFinalModel(
   RETURN_IF_ERROR(LoadCheckpointWeights(path, model, ctx.device));
   model->eval();
   return model;
+}
+
+absl::Status CreateWorkDir(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create work directory ", dir, ": ", ec.message()));
+  }
+  return absl::OkStatus();
+}
+
+std::string RunHeader(const std::string& what, const Pipeline& p,
+                      torch::Device device, int threads,
+                      const std::string& extra) {
+  return absl::StrCat("SNIPER ", what, " '", p.config.name(), "' in ",
+                      p.work_dir, " on ", device.str(), ", ",
+                      PipelineConfig::Precision_Name(p.config.precision()),
+                      " (", threads, " compute threads, ", p.loader.threads,
+                      " loader threads", extra, ")");
 }
 
 int SetComputeThreads(const Pipeline& p, int processes_on_machine) {

@@ -132,6 +132,15 @@ std::string StageDir(const Pipeline& p, Stage stage);
 absl::StatusOr<models::FasterRcnn> LoadFinalModel(
     const StageContext& ctx, Stage stage, models::FasterRcnnOptions options);
 
+// Creates the run's work directory (and its parents).
+absl::Status CreateWorkDir(const std::string& dir);
+
+// The log's first line: "SNIPER <what> '<name>' in <work_dir> on <device>,
+// <precision> (<threads> compute threads, <n> loader threads<extra>)".
+std::string RunHeader(const std::string& what, const Pipeline& p,
+                      torch::Device device, int threads,
+                      const std::string& extra = "");
+
 // Intra-op threads for this process: config.threads, or the machine's
 // cores shared by the processes on it, less the loader's extra threads.
 // Sets them and returns the count.

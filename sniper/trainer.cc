@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <limits>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -483,12 +482,7 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
                   backend, device));
   }
   const bool leader = env.rank == 0;
-  std::error_code ec;
-  fs::create_directories(p.work_dir, ec);
-  if (ec) {
-    return absl::InternalError(absl::StrCat("cannot create work directory ",
-                                            p.work_dir, ": ", ec.message()));
-  }
+  RETURN_IF_ERROR(CreateWorkDir(p.work_dir));
   if (!leader) {
     // Rank 0 checks and prepares the work directory and the data first.
     RETURN_IF_ERROR(dist->WaitFor(
@@ -514,14 +508,11 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   const int threads = SetComputeThreads(p, env.local_world_size);
   ASSIGN_OR_RETURN(const std::optional<c10::ScalarType> autocast,
                    AutocastType(p.config.precision(), device));
-  log.Line(absl::StrCat(
-      "SNIPER run '", p.config.name(), "' in ", p.work_dir, " on ",
-      device.str(), ", ", PipelineConfig::Precision_Name(p.config.precision()),
-      " (", threads, " compute threads, ", p.loader.threads, " loader threads",
-      dist != nullptr ? absl::StrCat("; ", env.world_size, " processes, ",
-                                     CommBackendName(dist->backend()))
-                      : std::string(),
-      ")"));
+  log.Line(RunHeader("run", p, device, threads,
+                     dist != nullptr
+                         ? absl::StrCat("; ", env.world_size, " processes, ",
+                                        CommBackendName(dist->backend()))
+                         : std::string()));
 
   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));
   if (dist != nullptr && leader) RETURN_IF_ERROR(dist->Announce("setup"));
