@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "port/json_writer.h"
 
 namespace sniper::data {
 
@@ -130,43 +131,42 @@ std::string FormatChipStats(const ChipStats& st) {
 }
 
 std::string ChipStatsToJson(const ChipStats& st) {
-  std::string out = "{\n";
-  absl::StrAppendFormat(&out, "  \"images\": %d,\n", st.images);
-  absl::StrAppendFormat(&out, "  \"positive_chips\": %d,\n", st.positive_chips);
-  absl::StrAppendFormat(&out, "  \"negative_chips\": %d,\n", st.negative_chips);
-  absl::StrAppendFormat(&out, "  \"chips_per_image\": %.6f,\n",
-                        st.per_image(st.positive_chips + st.negative_chips));
-  absl::StrAppendFormat(&out, "  \"sniper_pixels_per_image\": %.3f,\n",
-                        st.per_image(st.sniper_pixels()));
-  absl::StrAppendFormat(&out, "  \"positive_pixels_per_image\": %.3f,\n",
-                        st.per_image(st.positive_pixels));
-  absl::StrAppendFormat(&out, "  \"negative_pixels_per_image\": %.3f,\n",
-                        st.per_image(st.negative_pixels));
-  absl::StrAppendFormat(&out, "  \"single_scale_pixels_per_image\": %.3f,\n",
-                        st.per_image(st.single_scale_pixels));
-  absl::StrAppendFormat(&out, "  \"pyramid_pixels_per_image\": %.3f,\n",
-                        st.per_image(st.pyramid_pixels));
-  absl::StrAppendFormat(&out, "  \"ratio_vs_single_scale\": %.6f,\n",
-                        st.ratio_vs_single_scale());
-  absl::StrAppendFormat(&out, "  \"ratio_vs_pyramid\": %.6f,\n",
-                        st.ratio_vs_pyramid());
-  absl::StrAppendFormat(&out, "  \"valid_boxes\": %d,\n", st.valid_boxes());
-  absl::StrAppendFormat(&out, "  \"covered_fraction\": %.6f,\n",
-                        st.covered_fraction());
-  out += "  \"scales\": [";
-  for (size_t s = 0; s < st.scales.size(); ++s) {
-    const ScaleChipStats& x = st.scales[s];
-    absl::StrAppendFormat(
-        &out,
-        "%s\n    {\"valid_boxes\": %d, \"positive_chips\": %d, "
-        "\"negative_chips\": %d, \"chips_per_image\": %.6f, "
-        "\"pyramid_pixels_per_image\": %.3f}",
-        s == 0 ? "" : ",", x.valid_boxes, x.positive_chips, x.negative_chips,
-        st.per_image(x.positive_chips + x.negative_chips),
-        st.per_image(x.pyramid_pixels));
+  JsonWriter json(/*break_depth=*/2);
+  json.BeginObject();
+  json.Key("images").Int(st.images);
+  json.Key("positive_chips").Int(st.positive_chips);
+  json.Key("negative_chips").Int(st.negative_chips);
+  json.Key("chips_per_image")
+      .Fixed(st.per_image(st.positive_chips + st.negative_chips), 6);
+  json.Key("sniper_pixels_per_image")
+      .Fixed(st.per_image(st.sniper_pixels()), 3);
+  json.Key("positive_pixels_per_image")
+      .Fixed(st.per_image(st.positive_pixels), 3);
+  json.Key("negative_pixels_per_image")
+      .Fixed(st.per_image(st.negative_pixels), 3);
+  json.Key("single_scale_pixels_per_image")
+      .Fixed(st.per_image(st.single_scale_pixels), 3);
+  json.Key("pyramid_pixels_per_image")
+      .Fixed(st.per_image(st.pyramid_pixels), 3);
+  json.Key("ratio_vs_single_scale").Fixed(st.ratio_vs_single_scale(), 6);
+  json.Key("ratio_vs_pyramid").Fixed(st.ratio_vs_pyramid(), 6);
+  json.Key("valid_boxes").Int(st.valid_boxes());
+  json.Key("covered_fraction").Fixed(st.covered_fraction(), 6);
+  json.Key("scales").BeginArray();
+  for (const ScaleChipStats& x : st.scales) {
+    json.BeginObject();
+    json.Key("valid_boxes").Int(x.valid_boxes);
+    json.Key("positive_chips").Int(x.positive_chips);
+    json.Key("negative_chips").Int(x.negative_chips);
+    json.Key("chips_per_image")
+        .Fixed(st.per_image(x.positive_chips + x.negative_chips), 6);
+    json.Key("pyramid_pixels_per_image")
+        .Fixed(st.per_image(x.pyramid_pixels), 3);
+    json.EndObject();
   }
-  out += "\n  ]\n}\n";
-  return out;
+  json.EndArray();
+  json.EndObject();
+  return json.Finish();
 }
 
 }  // namespace sniper::data

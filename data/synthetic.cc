@@ -8,10 +8,13 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "data/chip_sampler.h"
+#include "port/json_writer.h"
 #include "port/proto_io.h"
 
 namespace sniper::data {
@@ -201,7 +204,12 @@ absl::Status WriteSplit(const std::string& out_dir, const std::string& split,
   tjhandle tj = tjInitCompress();
   if (tj == nullptr) return absl::InternalError("tjInitCompress failed");
   std::unique_ptr<void, int (*)(tjhandle)> guard(tj, tjDestroy);
-  std::string images_json, anns_json;
+  struct ImageRecord {
+    int64_t id;
+    int32_t width, height;
+    std::string file;
+  };
+  std::vector<ImageRecord> images;
   std::vector<Ann> anns;
   int64_t next_ann = first_id * 1000;
   for (int32_t i = 0; i < count; ++i) {
@@ -263,33 +271,47 @@ absl::Status WriteSplit(const std::string& out_dir, const std::string& split,
     tjFree(buf);
     if (!s.ok()) return s;
     stats->bytes += static_cast<int64_t>(size);
-    absl::StrAppendFormat(&images_json,
-                          "%s\n  {\"id\": %d, \"width\": %d, \"height\": %d, "
-                          "\"file_name\": \"%s\"}",
-                          i == 0 ? "" : ",", image_id, w, h, file);
+    images.push_back({image_id, w, h, file});
   }
-  for (size_t k = 0; k < anns.size(); ++k) {
-    const Ann& a = anns[k];
-    absl::StrAppendFormat(
-        &anns_json,
-        "%s\n  {\"id\": %d, \"image_id\": %d, \"category_id\": %d, \"bbox\": "
-        "[%.2f, %.2f, %.2f, %.2f], \"area\": %.2f, \"iscrowd\": 0}",
-        k == 0 ? "" : ",", a.id, a.image_id, a.cls + 1, a.x, a.y, a.w, a.h,
-        a.w * a.h);
+  // One image, annotation or category per line; boxes with 2 decimals.
+  JsonWriter json(/*break_depth=*/2);
+  json.BeginObject();
+  json.Key("info").BeginObject();
+  json.Key("description")
+      .String(absl::StrCat("sniper-cpp synthetic multi-scale shapes, seed ",
+                           o.seed));
+  json.EndObject();
+  json.Key("images").BeginArray();
+  for (const ImageRecord& im : images) {
+    json.BeginObject();
+    json.Key("id").Int(im.id).Key("width").Int(im.width);
+    json.Key("height").Int(im.height).Key("file_name").String(im.file);
+    json.EndObject();
   }
-  std::string cats;
+  json.EndArray();
+  json.Key("annotations").BeginArray();
+  for (const Ann& a : anns) {
+    json.BeginObject();
+    json.Key("id").Int(a.id).Key("image_id").Int(a.image_id);
+    json.Key("category_id").Int(a.cls + 1);
+    json.Key("bbox").BeginArray();
+    for (double v : {a.x, a.y, a.w, a.h}) json.Fixed(v, 2);
+    json.EndArray();
+    json.Key("area").Fixed(a.w * a.h, 2).Key("iscrowd").Int(0);
+    json.EndObject();
+  }
+  json.EndArray();
+  json.Key("categories").BeginArray();
   for (int c = 0; c < 5; ++c) {
-    absl::StrAppendFormat(
-        &cats, "%s{\"id\": %d, \"name\": \"%s\", \"supercategory\": \"shape\"}",
-        c == 0 ? "" : ", ", c + 1, kSyntheticClassNames[c]);
+    json.BeginObject();
+    json.Key("id").Int(c + 1).Key("name").String(kSyntheticClassNames[c]);
+    json.Key("supercategory").String("shape");
+    json.EndObject();
   }
-  const std::string json = absl::StrCat(
-      "{\"info\": {\"description\": \"sniper-cpp synthetic multi-scale shapes, "
-      "seed ",
-      o.seed, "\"},\n\"images\": [", images_json, "\n],\n\"annotations\": [",
-      anns_json, "\n],\n\"categories\": [", cats, "]}\n");
+  json.EndArray();
+  json.EndObject();
   return WriteFileAtomically(
-      absl::StrCat(out_dir, "/instances_", split, ".json"), json);
+      absl::StrCat(out_dir, "/instances_", split, ".json"), json.Finish());
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "port/json_writer.h"
 #include "port/proto_io.h"
 
 namespace sniper::evaluation {
@@ -390,18 +391,19 @@ std::string FormatCocoStats(const std::array<double, 12>& s) {
 
 absl::Status WriteResultsJson(const std::string& path,
                               absl::Span<const Detection> dets) {
-  std::string out = "[";
-  for (size_t i = 0; i < dets.size(); ++i) {
-    const Detection& d = dets[i];
-    absl::StrAppendFormat(
-        &out,
-        "%s\n{\"image_id\": %d, \"category_id\": %d, \"bbox\": [%.17g, "
-        "%.17g, %.17g, %.17g], \"score\": %.17g}",
-        i == 0 ? "" : ",", d.image_id, d.category_id, d.x, d.y, d.w, d.h,
-        d.score);
+  JsonWriter json(/*break_depth=*/1);  // one detection per line
+  json.BeginArray();
+  for (const Detection& d : dets) {
+    json.BeginObject();
+    json.Key("image_id").Int(d.image_id).Key("category_id").Int(d.category_id);
+    json.Key("bbox").BeginArray();
+    json.Double(d.x).Double(d.y).Double(d.w).Double(d.h);
+    json.EndArray();
+    json.Key("score").Double(d.score);
+    json.EndObject();
   }
-  out += "\n]\n";
-  return WriteFileAtomically(path, out);
+  json.EndArray();
+  return WriteFileAtomically(path, json.Finish());
 }
 
 }  // namespace sniper::evaluation

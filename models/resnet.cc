@@ -1,6 +1,8 @@
 #include "models/resnet.h"
 
 #include <cmath>
+#include <memory>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "models/state_dict.h"
@@ -24,8 +26,9 @@ nn::Conv2d Conv(int64_t in, int64_t out, int64_t k, int64_t stride,
 class BlockImpl : public nn::Module {
  public:
   BlockImpl(bool bottleneck, int64_t in, int64_t width, int64_t out,
-            int64_t stride, int64_t dilation, bool downsample)
-      : bottleneck_(bottleneck) {
+            int64_t stride, int64_t dilation, bool downsample,
+            std::shared_ptr<const BatchNormSync> sync)
+      : bottleneck_(bottleneck), sync_(std::move(sync)) {
     if (bottleneck) {
       conv1_ = register_module("conv1", Conv(in, width, 1, 1, 0));
       bn1_ = register_module("bn1", nn::BatchNorm2d(width));
@@ -48,19 +51,21 @@ class BlockImpl : public nn::Module {
   }
 
   torch::Tensor forward(torch::Tensor x) {
-    torch::Tensor y = torch::relu(BatchNorm(*bn1_, conv1_(x)));
-    y = BatchNorm(*bn2_, conv2_(y));
-    if (bottleneck_) y = BatchNorm(*bn3_, conv3_(torch::relu(y)));
+    const BatchNormSync* sync = sync_.get();
+    torch::Tensor y = torch::relu(BatchNorm(*bn1_, conv1_(x), sync));
+    y = BatchNorm(*bn2_, conv2_(y), sync);
+    if (bottleneck_) y = BatchNorm(*bn3_, conv3_(torch::relu(y)), sync);
     torch::Tensor identity = x;
     if (downsample_) {
       identity = BatchNorm(*downsample_[1]->as<nn::BatchNorm2d>(),
-                           downsample_[0]->as<nn::Conv2d>()->forward(x));
+                           downsample_[0]->as<nn::Conv2d>()->forward(x), sync);
     }
     return torch::relu(y + identity);
   }
 
  private:
   bool bottleneck_;
+  std::shared_ptr<const BatchNormSync> sync_;
   nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
   nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
   nn::Sequential downsample_{nullptr};
@@ -140,11 +145,11 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
     nn::Sequential seq;
     for (int b = 0; b < blocks[s]; ++b) {
       const bool first = b == 0;
-      seq->push_back(
-          Block(bottleneck, first ? in : out, width, out, first ? stride : 1,
-                // torchvision: the first block of a dilated stage
-                // uses the previous dilation (1).
-                first ? 1 : dilation, first && (stride != 1 || in != out)));
+      seq->push_back(Block(
+          bottleneck, first ? in : out, width, out, first ? stride : 1,
+          // torchvision: the first block of a dilated stage
+          // uses the previous dilation (1).
+          first ? 1 : dilation, first && (stride != 1 || in != out), bn_sync_));
     }
     *layers[s] = register_module(absl::StrCat("layer", s + 1), seq);
     stride_so_far *= stride;
@@ -173,6 +178,10 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
   train(true);
 }
 
+void ResNetImpl::SetBatchNormSync(AllReduceSum all_reduce) {
+  bn_sync_->Set(std::move(all_reduce));
+}
+
 void ResNetImpl::train(bool on) {
   nn::Module::train(on);
   if (options_.freeze_stem_and_layer1) {
@@ -190,7 +199,7 @@ std::map<std::string, torch::Tensor> ResNetImpl::forward(torch::Tensor x) {
   if (options_.channels_last) {
     x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   }
-  x = torch::relu(BatchNorm(*bn1_, conv1_(x)));
+  x = torch::relu(BatchNorm(*bn1_, conv1_(x), bn_sync_.get()));
   x = torch::max_pool2d(x, 3, 2, 1);
   std::map<std::string, torch::Tensor> out;
   x = layer1_->forward(x);

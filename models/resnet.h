@@ -21,10 +21,12 @@
 #include <torch/torch.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "models/sync_batch_norm.h"
 
 namespace sniper::models {
 
@@ -59,6 +61,10 @@ class ResNetImpl : public torch::nn::Module {
   // Keeps frozen parts in eval mode.
   void train(bool on = true) override;
 
+  // Synchronized batch norm (models/sync_batch_norm.h) for every BN layer
+  // of this backbone while training; an empty function turns it off.
+  void SetBatchNormSync(AllReduceSum all_reduce);
+
   const ResNetOptions& options() const { return options_; }
   // Output channels and stride of "res2".."res5".
   int64_t channels(const std::string& level) const;
@@ -71,6 +77,8 @@ class ResNetImpl : public torch::nn::Module {
   torch::nn::Sequential layer1_{nullptr}, layer2_{nullptr}, layer3_{nullptr},
       layer4_{nullptr};
   std::map<std::string, int64_t> channels_, strides_;
+  // Shared with every block; set by SetBatchNormSync.
+  std::shared_ptr<BatchNormSync> bn_sync_ = std::make_shared<BatchNormSync>();
 };
 TORCH_MODULE(ResNet);
 

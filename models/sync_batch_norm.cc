@@ -1,14 +1,9 @@
 #include "models/sync_batch_norm.h"
 
-#include <mutex>
+#include <cstdint>
 
 namespace sniper::models {
 namespace {
-
-AllReduceSum& Sync() {
-  static AllReduceSum* sync = new AllReduceSum();
-  return *sync;
-}
 
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
@@ -22,7 +17,7 @@ class SyncBatchNormFunction
                                const torch::Tensor& bias,
                                torch::Tensor running_mean,
                                torch::Tensor running_var, double momentum,
-                               double eps) {
+                               double eps, const BatchNormSync* sync) {
     const int64_t c = x.size(1);
     const torch::Tensor xd = x.to(torch::kFloat64);
     // Per channel: count, sum, sum of squares, summed over processes.
@@ -30,7 +25,7 @@ class SyncBatchNormFunction
     stats.narrow(0, 0, c).copy_(xd.sum({0, 2, 3}));
     stats.narrow(0, c, c).copy_((xd * xd).sum({0, 2, 3}));
     stats[2 * c] = static_cast<double>(x.numel() / c);
-    Sync()(stats);
+    sync->AllReduce(stats);
     const double n = stats[2 * c].item<double>();
     const torch::Tensor mean = stats.narrow(0, 0, c) / n;
     const torch::Tensor var =
@@ -49,6 +44,10 @@ class SyncBatchNormFunction
             .to(x.scalar_type());
     ctx->save_for_backward({xhat, weight, invstd});
     ctx->saved_data["n"] = n;
+    // The synchronizer for backward: the model owns it and outlives the
+    // step (saved_data holds IValues, so its address as an integer).
+    ctx->saved_data["sync"] =
+        static_cast<int64_t>(reinterpret_cast<std::intptr_t>(sync));
     return xhat * weight.view({1, c, 1, 1}) + bias.view({1, c, 1, 1});
   }
 
@@ -65,7 +64,9 @@ class SyncBatchNormFunction
     const torch::Tensor dweight = (dy * xhat).sum({0, 2, 3});
     // The input gradient needs the global sums of dy and dy * xhat.
     torch::Tensor sums = torch::cat({dbias, dweight}).to(torch::kFloat64);
-    Sync()(sums);
+    const auto* sync = reinterpret_cast<const BatchNormSync*>(
+        static_cast<std::intptr_t>(ctx->saved_data["sync"].toInt()));
+    sync->AllReduce(sums);
     const torch::Tensor sum_dy = sums.narrow(0, 0, c).to(dy.scalar_type());
     const torch::Tensor sum_dy_xhat = sums.narrow(0, c, c).to(dy.scalar_type());
     const torch::Tensor scale =
@@ -78,26 +79,25 @@ class SyncBatchNormFunction
             torch::Tensor(),
             torch::Tensor(),
             torch::Tensor(),
+            torch::Tensor(),
             torch::Tensor()};
   }
 };
 
 }  // namespace
 
-void SetBatchNormSync(AllReduceSum all_reduce) {
-  Sync() = std::move(all_reduce);
-}
-
-torch::Tensor BatchNorm(torch::nn::BatchNorm2dImpl& bn,
-                        const torch::Tensor& x) {
-  if (!Sync() || !bn.is_training()) return bn.forward(x);
+torch::Tensor BatchNorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x,
+                        const BatchNormSync* sync) {
+  if (sync == nullptr || !sync->active() || !bn.is_training()) {
+    return bn.forward(x);
+  }
   {
     torch::NoGradGuard no_grad;
     bn.num_batches_tracked.add_(1);
   }
   return SyncBatchNormFunction::apply(
       x, bn.weight, bn.bias, bn.running_mean, bn.running_var,
-      bn.options.momentum().value(), bn.options.eps());
+      bn.options.momentum().value(), bn.options.eps(), sync);
 }
 
 }  // namespace sniper::models

@@ -4,16 +4,18 @@
 // mean and variance are those of the whole global batch (every process's
 // chips), not of one process's chips, and the backward pass all-reduces
 // the two per-channel sums it needs. The BatchNorm2d modules, parameter
-// and buffer names stay torchvision's; only their forward changes while a
-// synchronizer is installed (the trainer installs one with
-// distributed.sync_bn). Without one, or in eval mode, it is BatchNorm2d's
-// own forward.
+// and buffer names stay torchvision's; only their forward changes while the
+// model's synchronizer is set (ResNetImpl::SetBatchNormSync; the trainer
+// sets one for a training stage with distributed.sync_bn). Each model owns
+// its synchronizer: nothing is process-wide. Without one, or in eval mode,
+// it is BatchNorm2d's own forward.
 #ifndef SNIPER_MODELS_SYNC_BATCH_NORM_H_
 #define SNIPER_MODELS_SYNC_BATCH_NORM_H_
 
 #include <torch/torch.h>
 
 #include <functional>
+#include <utility>
 
 namespace sniper::models {
 
@@ -21,13 +23,24 @@ namespace sniper::models {
 // c10::Error on failure.
 using AllReduceSum = std::function<void(torch::Tensor&)>;
 
-// Installs (or, with an empty function, removes) the process-wide
-// synchronizer used by BatchNorm().
-void SetBatchNormSync(AllReduceSum all_reduce);
+// The synchronizer a model's batch-norm layers share (one per model, held by
+// every block through a shared_ptr): empty until Set.
+class BatchNormSync {
+ public:
+  // Sets (or, with an empty function, clears) the all-reduce.
+  void Set(AllReduceSum all_reduce) { all_reduce_ = std::move(all_reduce); }
+  bool active() const { return static_cast<bool>(all_reduce_); }
+  void AllReduce(torch::Tensor& t) const { all_reduce_(t); }
 
-// `bn` applied to `x`: synchronized over the processes when a synchronizer
-// is installed and `bn` is training; bn->forward(x) otherwise.
-torch::Tensor BatchNorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x);
+ private:
+  AllReduceSum all_reduce_;
+};
+
+// `bn` applied to `x`: synchronized over the processes when `sync` is
+// non-null and active and `bn` is training; bn.forward(x) otherwise.
+// `sync` must outlive the backward pass.
+torch::Tensor BatchNorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x,
+                        const BatchNormSync* sync);
 
 }  // namespace sniper::models
 

@@ -11,7 +11,7 @@
 //   config       the merged PipelineConfig, text format
 //   category_names, category_ids  contiguous label k is category_ids[k]
 //   torch_rng    the CPU generator's state (restored on load)
-//   history      [n, 6] float64 loss history (see LossHistory)
+//   history      [n, 6] float64 loss history (LossHistory, sniper/metrics.h)
 //
 // A stage directory holds ckpt-<step, 8 digits>.pt and final.pt;
 // SaveRotatingCheckpoint keeps the newest N of the former.
@@ -25,7 +25,6 @@
 
 #include <torch/torch.h>
 
-#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -35,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "models/faster_rcnn.h"
+#include "sniper/metrics.h"  // LossHistory
 
 namespace sniper {
 
@@ -53,9 +53,6 @@ struct TrainingCounters {
   int64_t scaler_clean_steps = 0;
   int64_t fp16_overflows = 0;  // steps the loss scaler skipped
 };
-
-// (step, total, rpn_cls, rpn_box, rcnn_cls, rcnn_box) per logged window.
-using LossHistory = std::vector<std::array<double, 6>>;
 
 // What training resumes from.
 struct CheckpointState {

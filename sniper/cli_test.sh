@@ -31,10 +31,19 @@ sniper/detect --checkpoint="$tmp/run/detector/final.pt" --image="$img" \
 test -s "$tmp/one.png"
 mkdir -p "$tmp/dir"
 cp "$tmp"/syn/images/val_*.jpg "$tmp/dir/"
+# File names with a quote and a backslash must still give valid JSON.
+first="$(ls "$tmp"/dir/*.jpg | head -1)"
+mv "$first" "$tmp/dir/it's \"q\" \\ x.jpg"
 sniper/detect --checkpoint="$tmp/run/detector/final.pt" --image="$tmp/dir" \
   --out="$tmp/dets" --set eval.max_tile_side=128 --set eval.tile_overlap=32 \
   --set eval.merge=SOFT_NMS > "$tmp/detect_dir.out"
 test "$(ls "$tmp"/dets/*.png | wc -l)" -eq 3
-grep -q '"category_id"' "$tmp/dets/detections.json" || grep -q '^\[$' "$tmp/dets/detections.json"
-grep -q '"file_name"' "$tmp/dets/images.json"
+python3 - "$tmp/dets" <<'PY'
+import json, sys
+images = json.load(open(sys.argv[1] + "/images.json"))
+names = sorted(im["file_name"] for im in images)
+assert len(names) == 3, names
+assert "it's \"q\" \\ x.jpg" in names, names
+assert isinstance(json.load(open(sys.argv[1] + "/detections.json")), list)
+PY
 echo PASS

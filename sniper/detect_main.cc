@@ -26,6 +26,7 @@
 #include "data/image_io.h"
 #include "evaluation/coco_eval.h"
 #include "glog/logging.h"
+#include "port/json_writer.h"
 #include "port/paths.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
@@ -137,7 +138,8 @@ absl::Status Run(std::vector<std::string> sets) {
   if (out.empty()) out = is_dir ? "detections" : "detections.png";
   if (is_dir) fs::create_directories(out);
   std::vector<sniper::evaluation::Detection> all;
-  std::string images_json = "[";
+  sniper::JsonWriter images_json(/*break_depth=*/1);
+  images_json.BeginArray();
   for (size_t i = 0; i < files.size(); ++i) {
     ASSIGN_OR_RETURN(sniper::PreparedImage views,
                      detector.Prepare(ds, image_dir, i));
@@ -167,17 +169,19 @@ absl::Status Run(std::vector<std::string> sets) {
                 files[i].filename().c_str(),
                 static_cast<long long>(d.boxes.size(0)), drawn,
                 absl::GetFlag(FLAGS_score_threshold), png.c_str());
-    absl::StrAppendFormat(&images_json,
-                          "%s\n{\"id\": %d, \"file_name\": \"%s\", \"width\": "
-                          "%d, \"height\": %d}",
-                          i ? "," : "", images[i].id, images[i].file_name,
-                          images[i].width, images[i].height);
+    images_json.BeginObject();
+    images_json.Key("id").Int(images[i].id);
+    images_json.Key("file_name").String(images[i].file_name);
+    images_json.Key("width").Int(images[i].width);
+    images_json.Key("height").Int(images[i].height);
+    images_json.EndObject();
   }
   if (is_dir) {
     RETURN_IF_ERROR(sniper::evaluation::WriteResultsJson(
         (fs::path(out) / "detections.json").string(), all));
-    RETURN_IF_ERROR(sniper::WriteFileAtomically(
-        (fs::path(out) / "images.json").string(), images_json + "\n]\n"));
+    RETURN_IF_ERROR(
+        sniper::WriteFileAtomically((fs::path(out) / "images.json").string(),
+                                    images_json.EndArray().Finish()));
     std::printf(
         "COCO results: %s/detections.json (image ids: %s/images.json)\n",
         out.c_str(), out.c_str());

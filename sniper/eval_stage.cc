@@ -14,6 +14,7 @@
 #include "data/image_io.h"
 #include "evaluation/coco_eval.h"
 #include "evaluation/coco_json.h"
+#include "port/json_writer.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
 #include "sniper/device.h"
@@ -149,19 +150,16 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
   summary.coco_stats.assign(result.stats.begin(), result.stats.end());
   RETURN_IF_ERROR(
       evaluation::WriteResultsJson(p.work_dir + "/detections_val.json", all));
-  std::string json = "{\"stats\": [";
-  for (int k = 0; k < 12; ++k) {
-    absl::StrAppendFormat(&json, "%s%.17g", k ? ", " : "", result.stats[k]);
+  JsonWriter json;
+  json.BeginObject().Key("stats").BeginArray();
+  for (int k = 0; k < 12; ++k) json.Double(result.stats[k]);
+  json.EndArray().Key("per_category_ap").BeginObject();
+  for (const auto& [id, ap] : result.per_category_ap) {
+    json.Key(ds.categories()[ds.LabelOfCategory(id)].name).Double(ap);
   }
-  json += "], \"per_category_ap\": {";
-  for (size_t k = 0; k < result.per_category_ap.size(); ++k) {
-    const int label = ds.LabelOfCategory(result.per_category_ap[k].first);
-    absl::StrAppendFormat(&json, "%s\"%s\": %.17g", k ? ", " : "",
-                          ds.categories()[label].name,
-                          result.per_category_ap[k].second);
-  }
-  json += "}}\n";
-  RETURN_IF_ERROR(WriteFileAtomically(p.work_dir + "/eval_stats.json", json));
+  json.EndObject().EndObject();
+  RETURN_IF_ERROR(
+      WriteFileAtomically(p.work_dir + "/eval_stats.json", json.Finish()));
   ctx.log.Line(absl::StrFormat(
       "[eval] %d images, %d detections in %s (%.2f images/s); COCO box "
       "metrics on the validation split:",

@@ -14,9 +14,7 @@
 
 #include <torch/torch.h>
 
-#include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +23,7 @@
 #include "data/coco_dataset.h"
 #include "models/faster_rcnn.h"
 #include "sniper/config.h"
+#include "sniper/run_log.h"
 
 namespace sniper {
 
@@ -70,33 +69,6 @@ struct StageSummary {
 struct RunSummary {
   std::vector<StageSummary> stages;
   std::string work_dir;
-};
-
-using Clock = std::chrono::steady_clock;
-double Seconds(Clock::time_point since);
-// "4m05s", "1h02m"; "?" for a negative or non-finite duration.
-std::string FormatDuration(double seconds);
-
-// Progress to stderr (rewritten in place on a terminal) and every line to
-// the log file (none for an empty path).
-class RunLog {
- public:
-  RunLog(const std::string& path, bool progress, bool echo = true);
-  ~RunLog();
-  RunLog(const RunLog&) = delete;
-  RunLog& operator=(const RunLog&) = delete;
-
-  void Line(const std::string& line);
-  // Goes to the log file, and to stderr only when progress is on.
-  void Progress(const std::string& line);
-
- private:
-  void EndProgress();
-  void ToFile(const std::string& line);
-
-  std::FILE* file_;
-  bool progress_, echo_, tty_;
-  bool open_line_ = false;
 };
 
 // The training and validation splits (the synthetic dataset is generated

@@ -31,6 +31,7 @@
 
 #include "absl/status/statusor.h"
 #include "models/faster_rcnn.h"
+#include "sniper/metrics.h"
 
 namespace sniper {
 
@@ -38,15 +39,12 @@ class Distributed;
 class GradientReducer;
 class LossScaler;
 
-// The losses a step reports, after the total (StepOutcome::losses[0]).
-inline constexpr const char* kLossNames[] = {"rpn_cls", "rpn_box", "rcnn_cls",
-                                             "rcnn_box"};
-
 enum class StepResult { kApplied, kNonFinite, kFp16Overflow };
 
 struct StepOutcome {
   StepResult result = StepResult::kApplied;
-  // total, then kLossNames' (0 where the model has none, e.g. RPN-only);
+  // total, then kLossNames' (sniper/metrics.h; 0 where the model has none,
+  // e.g. RPN-only);
   // averaged over the processes. Meaningful when not kNonFinite.
   std::array<double, 5> losses{};
   std::string why;  // kNonFinite: what was not finite

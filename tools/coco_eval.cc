@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "evaluation/coco_json.h"
+#include "port/json_writer.h"
 #include "port/paths.h"
 #include "port/proto_io.h"
 #include "tools/tool_common.h"
@@ -70,13 +71,12 @@ int main(int argc, char** argv) {
                std::chrono::duration<double>(t1 - t0).count(),
                std::chrono::duration<double>(t2 - t1).count());
   if (const std::string out = absl::GetFlag(FLAGS_json); !out.empty()) {
-    std::string json = "{\"stats\": [";
-    for (int k = 0; k < 12; ++k) {
-      absl::StrAppendFormat(&json, "%s%.17g", k ? ", " : "", r->stats[k]);
-    }
-    json += "]}\n";
-    const absl::Status s =
-        sniper::WriteFileAtomically(sniper::ResolveUserPath(out), json);
+    sniper::JsonWriter json;
+    json.BeginObject().Key("stats").BeginArray();
+    for (int k = 0; k < 12; ++k) json.Double(r->stats[k]);
+    json.EndArray().EndObject();
+    const absl::Status s = sniper::WriteFileAtomically(
+        sniper::ResolveUserPath(out), json.Finish());
     if (!s.ok()) return Fail(s);
   }
   return 0;

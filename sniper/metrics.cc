@@ -1,0 +1,198 @@
+#include "sniper/metrics.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "port/status_macros.h"
+#include "sniper/event_writer.h"
+#include "sniper/run_log.h"
+
+namespace sniper {
+namespace {
+
+bool IsRate(absl::string_view name) {
+  return name == kLearningRate || name == kChipsPerSecond ||
+         name == kImagesPerSecond;
+}
+
+double Or(const Metrics& m, absl::string_view name, double fallback) {
+  return m.Get(name).value_or(fallback);
+}
+
+// metrics.csv's value columns and how each is printed.
+enum class CsvStyle { kInteger, kSixDigits, kFourDecimals };
+struct CsvColumn {
+  const char* name;
+  CsvStyle style;
+};
+constexpr CsvColumn kCsvColumns[] = {
+    {kEpoch, CsvStyle::kInteger},
+    {kLearningRate, CsvStyle::kSixDigits},
+    {kLoss, CsvStyle::kSixDigits},
+    {"rpn_cls", CsvStyle::kSixDigits},
+    {"rpn_box", CsvStyle::kSixDigits},
+    {"rcnn_cls", CsvStyle::kSixDigits},
+    {"rcnn_box", CsvStyle::kSixDigits},
+    {kChipsPerSecond, CsvStyle::kFourDecimals},
+    {kImagesPerSecond, CsvStyle::kFourDecimals},
+};
+
+std::string CsvCell(CsvStyle style, double v) {
+  switch (style) {
+    case CsvStyle::kInteger:
+      return absl::StrFormat("%.0f", v);
+    case CsvStyle::kSixDigits:
+      return absl::StrFormat("%.6g", v);
+    case CsvStyle::kFourDecimals:
+      return absl::StrFormat("%.4f", v);
+  }
+  return "";
+}
+
+}  // namespace
+
+Metrics& Metrics::Set(absl::string_view name, double value) {
+  for (auto& [n, v] : values_) {
+    if (n == name) {
+      v = value;
+      return *this;
+    }
+  }
+  values_.emplace_back(std::string(name), value);
+  return *this;
+}
+
+std::optional<double> Metrics::Get(absl::string_view name) const {
+  for (const auto& [n, v] : values_) {
+    if (n == name) return v;
+  }
+  return std::nullopt;
+}
+
+bool IsBookkeeping(absl::string_view name) {
+  return name == kEpoch || name == kTotalSteps || name == kEtaSeconds;
+}
+
+void MetricsFanout::Add(std::unique_ptr<MetricsSink> sink) {
+  sinks_.push_back(sink.get());
+  owned_.push_back(std::move(sink));
+}
+
+void MetricsFanout::AddUnowned(MetricsSink* sink) { sinks_.push_back(sink); }
+
+absl::Status MetricsFanout::Log(absl::string_view stage, int64_t step,
+                                const Metrics& metrics) {
+  for (MetricsSink* sink : sinks_) {
+    RETURN_IF_ERROR(sink->Log(stage, step, metrics));
+  }
+  return absl::OkStatus();
+}
+
+std::string ProgressLineSink::Format(absl::string_view stage, int64_t step,
+                                     const Metrics& m) {
+  std::string line = absl::StrFormat("[%s] step %d", stage, step);
+  if (const auto total = m.Get(kTotalSteps)) {
+    absl::StrAppendFormat(&line, "/%.0f", *total);
+  }
+  if (const auto epoch = m.Get(kEpoch)) {
+    absl::StrAppendFormat(&line, "  epoch %.0f", *epoch);
+  }
+  for (const auto& [name, value] : m.values()) {
+    if (IsBookkeeping(name) || IsRate(name)) continue;
+    absl::StrAppendFormat(&line, "  %s %.4f", name, value);
+  }
+  if (const auto lr = m.Get(kLearningRate)) {
+    absl::StrAppendFormat(&line, "  lr %.4g", *lr);
+  }
+  if (const auto v = m.Get(kChipsPerSecond)) {
+    absl::StrAppendFormat(&line, "  %.2f chips/s", *v);
+  }
+  if (const auto v = m.Get(kImagesPerSecond)) {
+    absl::StrAppendFormat(&line, "  %.2f images/s", *v);
+  }
+  if (const auto eta = m.Get(kEtaSeconds)) {
+    absl::StrAppend(&line, "  ETA ", FormatDuration(*eta));
+  }
+  return line;
+}
+
+absl::Status ProgressLineSink::Log(absl::string_view stage, int64_t step,
+                                   const Metrics& metrics) {
+  log_.Progress(Format(stage, step, metrics));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<CsvMetricsSink>> CsvMetricsSink::Open(
+    const std::string& path) {
+  const bool is_new = !std::filesystem::exists(path);
+  std::FILE* f = std::fopen(path.c_str(), "a");
+  if (f == nullptr) {
+    return absl::InternalError(
+        absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
+  }
+  std::unique_ptr<CsvMetricsSink> sink(new CsvMetricsSink(path, f));
+  if (is_new) {
+    std::string header = "stage,step";
+    for (const CsvColumn& c : kCsvColumns)
+      absl::StrAppend(&header, ",", c.name);
+    header += "\n";
+    if (std::fputs(header.c_str(), f) < 0 || std::fflush(f) != 0) {
+      return absl::InternalError(absl::StrCat("cannot write ", path));
+    }
+  }
+  return sink;
+}
+
+CsvMetricsSink::~CsvMetricsSink() { std::fclose(file_); }
+
+absl::Status CsvMetricsSink::Log(absl::string_view stage, int64_t step,
+                                 const Metrics& m) {
+  std::string row = absl::StrCat(stage, ",", step);
+  for (const CsvColumn& c : kCsvColumns) {
+    row += ",";
+    if (const auto v = m.Get(c.name)) {
+      row += CsvCell(c.style, *v);
+    }
+  }
+  row += "\n";
+  if (std::fputs(row.c_str(), file_) < 0 || std::fflush(file_) != 0) {
+    return absl::InternalError(absl::StrCat("cannot write ", path_));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TensorBoardSink::Log(absl::string_view stage, int64_t step,
+                                  const Metrics& metrics) {
+  for (const auto& [name, value] : metrics.values()) {
+    if (IsBookkeeping(name)) continue;
+    RETURN_IF_ERROR(
+        events_.AddScalar(absl::StrCat(stage, "/", name), step, value));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LossHistorySink::Log(absl::string_view stage, int64_t step,
+                                  const Metrics& m) {
+  const std::optional<double> loss = m.Get(kLoss);
+  if (!loss.has_value()) return absl::OkStatus();
+  std::array<double, 6> row{static_cast<double>(step), *loss};
+  for (int k = 0; k < 4; ++k) row[k + 2] = Or(m, kLossNames[k], 0.0);
+  histories_[std::string(stage)].push_back(row);
+  return absl::OkStatus();
+}
+
+void LossHistorySink::Reset(const std::string& stage, LossHistory history) {
+  histories_[stage] = std::move(history);
+}
+
+const LossHistory& LossHistorySink::history(const std::string& stage) const {
+  static const LossHistory* const kEmpty = new LossHistory();
+  const auto it = histories_.find(stage);
+  return it == histories_.end() ? *kEmpty : it->second;
+}
+
+}  // namespace sniper

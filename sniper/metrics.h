@@ -1,0 +1,171 @@
+// File: sniper/metrics.h
+//
+// Where a training stage's numbers go. The stage builds one Metrics row per
+// logged window (named values, in the order added) and hands it to one
+// MetricsSink; the run's sink fans out to the progress line (and train.log),
+// metrics.csv, TensorBoard and the loss history that checkpoints keep and
+// the loss curve plots. Each sink picks the names it knows; none reads a
+// value by position.
+//
+//   MetricsFanout sinks;
+//   sinks.Add(std::make_unique<ProgressLineSink>(log));
+//   ASSIGN_OR_RETURN(auto csv, CsvMetricsSink::Open(work_dir +
+//   "/metrics.csv")); sinks.Add(std::move(csv)); Metrics m; m.Set(kEpoch,
+//   0).Set(kTotalSteps, 400).Set("loss", 1.2).Set("lr", 0.01);
+//   RETURN_IF_ERROR(sinks.Log("rpn", 10, m));
+//
+// Names with a meaning to the sinks: the bookkeeping values kEpoch,
+// kTotalSteps and kEtaSeconds (shown in the progress line, written to no
+// scalar log), kLoss (the total), kLearningRate, kChipsPerSecond,
+// kImagesPerSecond; every other value is a loss component (rpn_cls, ...).
+#ifndef SNIPER_SNIPER_METRICS_H_
+#define SNIPER_SNIPER_METRICS_H_
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace sniper {
+
+class EventWriter;
+class RunLog;
+
+inline constexpr char kEpoch[] = "epoch";
+inline constexpr char kTotalSteps[] = "total_steps";
+inline constexpr char kEtaSeconds[] = "eta_s";
+inline constexpr char kLoss[] = "loss";
+inline constexpr char kLearningRate[] = "lr";
+inline constexpr char kChipsPerSecond[] = "chips_per_s";
+inline constexpr char kImagesPerSecond[] = "images_per_s";
+
+// The loss components of a training stage, after the total (kLoss); the
+// detector has all four, the RPN-only model the first two.
+inline constexpr const char* kLossNames[] = {"rpn_cls", "rpn_box", "rcnn_cls",
+                                             "rcnn_box"};
+
+// (step, total, rpn_cls, rpn_box, rcnn_cls, rcnn_box) per logged window, as
+// checkpoints keep it (sniper/checkpoint.h).
+using LossHistory = std::vector<std::array<double, 6>>;
+
+// Named values in insertion order; setting a name again replaces its value.
+class Metrics {
+ public:
+  Metrics& Set(absl::string_view name, double value);
+  std::optional<double> Get(absl::string_view name) const;
+  const std::vector<std::pair<std::string, double>>& values() const {
+    return values_;
+  }
+
+ private:
+  std::vector<std::pair<std::string, double>> values_;
+};
+
+// Whether `name` is one of the bookkeeping values (kEpoch, kTotalSteps,
+// kEtaSeconds), which no scalar log records.
+bool IsBookkeeping(absl::string_view name);
+
+class MetricsSink {
+ public:
+  virtual ~MetricsSink() = default;
+  // One logged window of `stage` ending at global step `step`.
+  virtual absl::Status Log(absl::string_view stage, int64_t step,
+                           const Metrics& metrics) = 0;
+};
+
+// Hands every row to each of its sinks in the order added; stops at the
+// first error.
+class MetricsFanout : public MetricsSink {
+ public:
+  void Add(std::unique_ptr<MetricsSink> sink);
+  // A sink owned elsewhere (must outlive this object).
+  void AddUnowned(MetricsSink* sink);
+  absl::Status Log(absl::string_view stage, int64_t step,
+                   const Metrics& metrics) override;
+
+ private:
+  std::vector<std::unique_ptr<MetricsSink>> owned_;
+  std::vector<MetricsSink*> sinks_;
+};
+
+// The progress line, to the run log (stderr and train.log):
+//   [rpn] step 10/246  epoch 0  loss 1.2345  rpn_cls 0.5  rpn_box 0.7
+//     lr 0.01  31.20 chips/s  5.30 images/s  ETA 4m05s
+// (one line): the losses are every value that is neither bookkeeping nor a
+// rate, in order.
+class ProgressLineSink : public MetricsSink {
+ public:
+  explicit ProgressLineSink(RunLog& log) : log_(log) {}
+  absl::Status Log(absl::string_view stage, int64_t step,
+                   const Metrics& metrics) override;
+  static std::string Format(absl::string_view stage, int64_t step,
+                            const Metrics& metrics);
+
+ private:
+  RunLog& log_;
+};
+
+// metrics.csv: one row per logged window, columns
+//   stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,rcnn_box,chips_per_s,
+//   images_per_s
+// (the header written when the file is new; a run that resumes appends). A
+// value a row lacks (an RPN-only stage's rcnn losses) is an empty cell.
+class CsvMetricsSink : public MetricsSink {
+ public:
+  static absl::StatusOr<std::unique_ptr<CsvMetricsSink>> Open(
+      const std::string& path);
+  ~CsvMetricsSink() override;
+  CsvMetricsSink(const CsvMetricsSink&) = delete;
+  CsvMetricsSink& operator=(const CsvMetricsSink&) = delete;
+  absl::Status Log(absl::string_view stage, int64_t step,
+                   const Metrics& metrics) override;
+
+ private:
+  CsvMetricsSink(std::string path, std::FILE* file)
+      : path_(std::move(path)), file_(file) {}
+  std::string path_;
+  std::FILE* file_;
+};
+
+// TensorBoard scalars "<stage>/<name>" for every value but the bookkeeping
+// ones.
+class TensorBoardSink : public MetricsSink {
+ public:
+  explicit TensorBoardSink(EventWriter& events) : events_(events) {}
+  absl::Status Log(absl::string_view stage, int64_t step,
+                   const Metrics& metrics) override;
+
+ private:
+  EventWriter& events_;
+};
+
+// The loss history per stage (LossHistory rows; 0 for a loss the stage does
+// not have), which checkpoints keep and the loss curve plots. Rows without
+// kLoss are not recorded.
+class LossHistorySink : public MetricsSink {
+ public:
+  absl::Status Log(absl::string_view stage, int64_t step,
+                   const Metrics& metrics) override;
+  // Replaces a stage's history (resuming from a checkpoint).
+  void Reset(const std::string& stage, LossHistory history);
+  const LossHistory& history(const std::string& stage) const;
+  const std::map<std::string, LossHistory>& histories() const {
+    return histories_;
+  }
+
+ private:
+  std::map<std::string, LossHistory> histories_;
+};
+
+}  // namespace sniper
+
+#endif  // SNIPER_SNIPER_METRICS_H_

@@ -1,0 +1,178 @@
+#include "sniper/metrics.h"
+
+#include <unistd.h>
+
+#include <array>
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "port/status_matchers.h"
+#include "sniper/event_writer.h"
+#include "sniper/run_log.h"
+
+namespace sniper {
+namespace {
+
+using ::sniper::testing::StatusIs;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/metrics_test_XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A row as the RPN stage logs it: no rcnn losses.
+Metrics RpnRow() {
+  Metrics m;
+  m.Set(kTotalSteps, 246)
+      .Set(kEpoch, 1)
+      .Set(kLoss, 1.25)
+      .Set("rpn_cls", 0.5)
+      .Set("rpn_box", 0.75)
+      .Set(kLearningRate, 0.01)
+      .Set(kChipsPerSecond, 31.2)
+      .Set(kImagesPerSecond, 5.3)
+      .Set(kEtaSeconds, 245);
+  return m;
+}
+
+class FailingSink : public MetricsSink {
+ public:
+  absl::Status Log(absl::string_view, int64_t, const Metrics&) override {
+    return absl::InternalError("disk full");
+  }
+};
+
+class CountingSink : public MetricsSink {
+ public:
+  absl::Status Log(absl::string_view, int64_t, const Metrics&) override {
+    ++rows;
+    return absl::OkStatus();
+  }
+  int rows = 0;
+};
+
+TEST(MetricsTest, KeepsInsertionOrderAndReplacesByName) {
+  Metrics m;
+  m.Set("b", 1).Set("a", 2).Set("b", 3);
+  EXPECT_THAT(m.values(), ElementsAre(Pair("b", 3.0), Pair("a", 2.0)));
+  EXPECT_EQ(m.Get("a"), 2.0);
+  EXPECT_FALSE(m.Get("c").has_value());
+  EXPECT_TRUE(IsBookkeeping(kEpoch));
+  EXPECT_TRUE(IsBookkeeping(kEtaSeconds));
+  EXPECT_FALSE(IsBookkeeping(kLoss));
+}
+
+TEST(ProgressLineSinkTest, FormatsTheTrainingLine) {
+  EXPECT_EQ(ProgressLineSink::Format("rpn", 10, RpnRow()),
+            "[rpn] step 10/246  epoch 1  loss 1.2500  rpn_cls 0.5000  rpn_box "
+            "0.7500  lr 0.01  31.20 chips/s  5.30 images/s  ETA 4m05s");
+}
+
+TEST(ProgressLineSinkTest, WritesTheLogFile) {
+  const std::string path = TempDir() + "/train.log";
+  {
+    RunLog log(path, /*progress=*/false, /*echo=*/false);
+    ProgressLineSink sink(log);
+    ASSERT_OK(sink.Log("rpn", 10, RpnRow()));
+  }
+  EXPECT_EQ(ReadFile(path),
+            ProgressLineSink::Format("rpn", 10, RpnRow()) + "\n");
+}
+
+TEST(CsvMetricsSinkTest, HeaderOnceAndEmptyCellsForMissingLosses) {
+  const std::string path = TempDir() + "/metrics.csv";
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<CsvMetricsSink> csv,
+                         CsvMetricsSink::Open(path));
+    ASSERT_OK(csv->Log("rpn", 10, RpnRow()));
+  }
+  {
+    // Resuming appends without a second header.
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<CsvMetricsSink> csv,
+                         CsvMetricsSink::Open(path));
+    Metrics m = RpnRow();
+    m.Set("rcnn_cls", 0.125).Set("rcnn_box", NAN).Set(kEpoch, 2);
+    ASSERT_OK(csv->Log("detector", 20, m));
+  }
+  EXPECT_EQ(ReadFile(path),
+            "stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,rcnn_box,"
+            "chips_per_s,images_per_s\n"
+            "rpn,10,1,0.01,1.25,0.5,0.75,,,31.2000,5.3000\n"
+            "detector,20,2,0.01,1.25,0.5,0.75,0.125,nan,31.2000,5.3000\n");
+}
+
+TEST(CsvMetricsSinkTest, UnwritablePathIsAnErrorNamingIt) {
+  EXPECT_THAT(CsvMetricsSink::Open("/nonexistent-dir/metrics.csv").status(),
+              StatusIs(absl::StatusCode::kInternal,
+                       HasSubstr("/nonexistent-dir/metrics.csv")));
+}
+
+TEST(TensorBoardSinkTest, ScalarsPerStageWithoutBookkeeping) {
+  const std::string dir = TempDir();
+  std::string path;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<EventWriter> events,
+                         EventWriter::Create(dir));
+    path = events->path();
+    TensorBoardSink sink(*events);
+    ASSERT_OK(sink.Log("rpn", 10, RpnRow()));
+  }
+  ASSERT_OK_AND_ASSIGN(std::vector<ScalarEvent> read, ReadScalarEvents(path));
+  std::vector<std::string> tags;
+  for (const ScalarEvent& e : read) {
+    EXPECT_EQ(e.step, 10);
+    tags.push_back(e.tag);
+  }
+  EXPECT_THAT(tags,
+              ElementsAre("rpn/loss", "rpn/rpn_cls", "rpn/rpn_box", "rpn/lr",
+                          "rpn/chips_per_s", "rpn/images_per_s"));
+  EXPECT_FLOAT_EQ(read[0].value, 1.25f);
+}
+
+TEST(LossHistorySinkTest, RowsByStageWithZeroForMissingLosses) {
+  LossHistorySink history;
+  ASSERT_OK(history.Log("rpn", 10, RpnRow()));
+  Metrics no_loss;
+  no_loss.Set(kLearningRate, 0.1);
+  ASSERT_OK(history.Log("rpn", 20, no_loss));  // not a loss row: skipped
+  ASSERT_EQ(history.history("rpn").size(), 1u);
+  const std::array<double, 6> expected{10, 1.25, 0.5, 0.75, 0, 0};
+  EXPECT_EQ(history.history("rpn")[0], expected);
+  EXPECT_TRUE(history.history("detector").empty());
+  history.Reset("rpn", {{1, 2, 3, 4, 5, 6}});
+  EXPECT_EQ(history.history("rpn").size(), 1u);
+  EXPECT_EQ(history.history("rpn")[0][5], 6);
+}
+
+TEST(MetricsFanoutTest, EverySinkInOrderAndTheFirstErrorStops) {
+  MetricsFanout fanout;
+  auto counting = std::make_unique<CountingSink>();
+  CountingSink* first = counting.get();
+  CountingSink after;
+  fanout.Add(std::move(counting));
+  fanout.Add(std::make_unique<FailingSink>());
+  fanout.AddUnowned(&after);
+  EXPECT_THAT(fanout.Log("rpn", 1, RpnRow()),
+              StatusIs(absl::StatusCode::kInternal, HasSubstr("disk full")));
+  EXPECT_EQ(first->rows, 1);
+  EXPECT_EQ(after.rows, 0);
+}
+
+}  // namespace
+}  // namespace sniper
