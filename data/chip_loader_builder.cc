@@ -4,19 +4,15 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "port/field_path.h"
 
 namespace sniper::data {
-namespace {
 
-absl::Status Invalid(const std::string& field, const std::string& rule) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("LoaderConfig.", field, ": ", rule));
-}
-
-}  // namespace
-
-absl::StatusOr<ChipLoaderOptions> BuildChipLoaderOptions(const LoaderConfig& c,
-                                                         int32_t chip_size) {
+absl::StatusOr<ChipLoaderOptions> BuildChipLoaderOptions(
+    const LoaderConfig& c, int32_t chip_size, const std::string& path) {
+  auto Invalid = [&path](const std::string& field, const std::string& rule) {
+    return InvalidField(path, field, rule);
+  };
   ChipLoaderOptions o;
   if (c.threads() < 0 || c.threads() > 1024) {
     return Invalid("threads",

@@ -3,18 +3,18 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "port/field_path.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
 
 namespace sniper::data {
 namespace {
 
-absl::Status Invalid(const std::string& field, const std::string& rule) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("ChipSamplerConfig.", field, ": ", rule));
-}
-
-absl::StatusOr<ScaleSpec> BuildScale(const ScaleConfig& config, int index) {
+absl::StatusOr<ScaleSpec> BuildScale(const ScaleConfig& config,
+                                     const std::string& root, int index) {
+  auto Invalid = [&root](const std::string& field, const std::string& rule) {
+    return InvalidField(root, field, rule);
+  };
   const std::string path = absl::StrCat("scales[", index, "]");
   ScaleSpec spec;
   const ScaleSize& size = config.size();
@@ -80,13 +80,16 @@ absl::StatusOr<ScaleSpec> BuildScale(const ScaleConfig& config, int index) {
 }  // namespace
 
 absl::StatusOr<ChipSamplerOptions> BuildChipSamplerOptions(
-    const ChipSamplerConfig& config) {
+    const ChipSamplerConfig& config, const std::string& path) {
+  auto Invalid = [&path](const std::string& field, const std::string& rule) {
+    return InvalidField(path, field, rule);
+  };
   ChipSamplerOptions options;
   if (config.scales_size() == 0) {
     return Invalid("scales", "must have at least one scale");
   }
   for (int i = 0; i < config.scales_size(); ++i) {
-    ASSIGN_OR_RETURN(ScaleSpec spec, BuildScale(config.scales(i), i));
+    ASSIGN_OR_RETURN(ScaleSpec spec, BuildScale(config.scales(i), path, i));
     options.scales.push_back(spec);
   }
   switch (config.mode()) {

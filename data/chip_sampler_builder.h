@@ -15,8 +15,10 @@
 
 namespace sniper::data {
 
+// `path` names the message in errors (e.g. "PipelineConfig.sampler").
 absl::StatusOr<ChipSamplerOptions> BuildChipSamplerOptions(
-    const ChipSamplerConfig& config);
+    const ChipSamplerConfig& config,
+    const std::string& path = "ChipSamplerConfig");
 
 // Reads a text-format ChipSamplerConfig file and builds it; errors name the
 // file (and line for parse errors).

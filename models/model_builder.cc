@@ -3,31 +3,31 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "port/field_path.h"
+#include "port/status_macros.h"
 
 namespace sniper::models {
 namespace {
 
-absl::Status Invalid(const std::string& field, const std::string& rule) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("ModelConfig.", field, ": ", rule));
-}
-
 bool Fraction(float v) { return std::isfinite(v) && v >= 0 && v <= 1; }
 
-absl::Status Proposals(const ProposalConfig& c, const std::string& field,
+// `path`: the ProposalConfig's own path.
+absl::Status Proposals(const ProposalConfig& c, const std::string& path,
                        ops::ProposalOptions* out) {
   if (c.pre_nms_top_n() < 1 || c.post_nms_top_n() < 1) {
-    return Invalid(
-        field, absl::StrCat("top-n values must be >= 1, got ",
-                            c.pre_nms_top_n(), " and ", c.post_nms_top_n()));
+    return InvalidField(
+        path, "",
+        absl::StrCat("top-n values must be >= 1, got ", c.pre_nms_top_n(),
+                     " and ", c.post_nms_top_n()));
   }
   if (!Fraction(c.nms_threshold())) {
-    return Invalid(field + ".nms_threshold",
-                   absl::StrCat("must be in [0, 1], got ", c.nms_threshold()));
+    return InvalidField(
+        path, "nms_threshold",
+        absl::StrCat("must be in [0, 1], got ", c.nms_threshold()));
   }
   if (!(c.min_size() >= 0)) {
-    return Invalid(field + ".min_size",
-                   absl::StrCat("must be >= 0, got ", c.min_size()));
+    return InvalidField(path, "min_size",
+                        absl::StrCat("must be >= 0, got ", c.min_size()));
   }
   out->pre_nms_top_n = c.pre_nms_top_n();
   out->post_nms_top_n = c.post_nms_top_n();
@@ -38,7 +38,11 @@ absl::Status Proposals(const ProposalConfig& c, const std::string& field,
 
 }  // namespace
 
-absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(const ModelConfig& c) {
+absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(
+    const ModelConfig& c, const std::string& path) {
+  auto Invalid = [&path](const std::string& field, const std::string& rule) {
+    return InvalidField(path, field, rule);
+  };
   FasterRcnnOptions o;
   const BackboneConfig& b = c.backbone();
   o.backbone.depth = b.depth();
@@ -47,9 +51,8 @@ absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(const ModelConfig& c) {
   o.backbone.freeze_all_bn = b.freeze_all_bn();
   o.backbone.res5_dilation = b.res5_dilation();
   o.backbone.channels_last = b.channels_last();
-  if (const absl::Status s = ValidateResNetOptions(o.backbone); !s.ok()) {
-    return Invalid("backbone", std::string(s.message()));
-  }
+  RETURN_IF_ERROR(
+      ValidateResNetOptions(o.backbone, FieldPath(path, "backbone")));
   if (c.num_classes() < 1) {
     return Invalid("num_classes",
                    absl::StrCat("must be >= 1, got ", c.num_classes()));
@@ -135,16 +138,12 @@ absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(const ModelConfig& c) {
   o.rcnn_targets.batch_size = t.batch_size();
   o.rcnn_targets.fg_fraction = t.fg_fraction();
 
-  if (absl::Status s =
-          Proposals(c.train_proposals(), "train_proposals", &o.train_proposals);
-      !s.ok()) {
-    return s;
-  }
-  if (absl::Status s =
-          Proposals(c.test_proposals(), "test_proposals", &o.test_proposals);
-      !s.ok()) {
-    return s;
-  }
+  RETURN_IF_ERROR(Proposals(c.train_proposals(),
+                            FieldPath(path, "train_proposals"),
+                            &o.train_proposals));
+  RETURN_IF_ERROR(Proposals(c.test_proposals(),
+                            FieldPath(path, "test_proposals"),
+                            &o.test_proposals));
   o.head = c.rcnn_head() == ModelConfig::C4 ? RcnnHead::kC4 : RcnnHead::kTwoFc;
   o.roi_align.pooled_height = o.roi_align.pooled_width =
       o.head == RcnnHead::kC4 && !c.has_roi_pooled_size() ? 14

@@ -7,14 +7,17 @@
 #ifndef SNIPER_MODELS_MODEL_BUILDER_H_
 #define SNIPER_MODELS_MODEL_BUILDER_H_
 
+#include <string>
+
 #include "absl/status/statusor.h"
 #include "models/faster_rcnn.h"
 #include "models/model.pb.h"
 
 namespace sniper::models {
 
+// `path` names the message in errors (e.g. "PipelineConfig.model").
 absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(
-    const ModelConfig& config);
+    const ModelConfig& config, const std::string& path = "ModelConfig");
 
 }  // namespace sniper::models
 

@@ -64,9 +64,11 @@ TEST(ModelBuilderTest, C4HeadPoolsAt14AndKeepsRes5ForTheHead) {
 }
 
 TEST(ModelBuilderTest, RejectsNamingTheField) {
-  EXPECT_THAT(Build("backbone { depth: 42 }"),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("ModelConfig.backbone: ResNetOptions.depth")));
+  EXPECT_THAT(
+      Build("backbone { depth: 42 }"),
+      StatusIs(
+          absl::StatusCode::kInvalidArgument,
+          HasSubstr("ModelConfig.backbone.depth: must be 18, 34, 50 or 101")));
   EXPECT_THAT(Build("num_classes: 0"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("num_classes: must be >= 1, got 0")));

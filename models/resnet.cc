@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "models/state_dict.h"
 #include "models/sync_batch_norm.h"
+#include "port/field_path.h"
 
 namespace sniper::models {
 namespace {
@@ -96,24 +97,25 @@ void Freeze(nn::Module& m) {
 
 }  // namespace
 
-absl::Status ValidateResNetOptions(const ResNetOptions& o) {
-  if (BlocksPerStage(o.depth).empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "ResNetOptions.depth: must be 18, 34, 50 or 101, got ", o.depth));
+absl::Status ValidateResNetOptions(const ResNetOptions& o,
+                                   const std::string& path) {
+  if (o.depth != 18 && o.depth != 34 && o.depth != 50 && o.depth != 101) {
+    return InvalidField(
+        path, "depth",
+        absl::StrCat("must be 18, 34, 50 or 101, got ", o.depth));
   }
   if (o.res5_as_head && o.stages != 4) {
-    return absl::InvalidArgumentError(
-        "ResNetOptions.res5_as_head: needs stages = 4");
+    return InvalidField(path, "res5_as_head", "needs stages = 4");
   }
   if (o.stages != 3 && o.stages != 4) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ResNetOptions.stages: must be 3 or 4, got ", o.stages));
+    return InvalidField(path, "stages",
+                        absl::StrCat("must be 3 or 4, got ", o.stages));
   }
   if (!(std::isfinite(o.width_multiplier) && o.width_multiplier > 0 &&
         o.width_multiplier <= 4)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("ResNetOptions.width_multiplier: must be in (0, 4], got ",
-                     o.width_multiplier));
+    return InvalidField(
+        path, "width_multiplier",
+        absl::StrCat("must be in (0, 4], got ", o.width_multiplier));
   }
   return absl::OkStatus();
 }

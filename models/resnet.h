@@ -45,8 +45,10 @@ struct ResNetOptions {
   bool res5_as_head = false;
 };
 
-// Validates options; InvalidArgument naming the field otherwise.
-absl::Status ValidateResNetOptions(const ResNetOptions& options);
+// Validates options; InvalidArgument naming the field (under `path`)
+// otherwise.
+absl::Status ValidateResNetOptions(const ResNetOptions& options,
+                                   const std::string& path = "ResNetOptions");
 
 class ResNetImpl : public torch::nn::Module {
  public:

@@ -101,7 +101,15 @@ TEST(ConfigTest, ValidationErrorsNameTheField) {
        "PipelineConfig.schedule.decay_epochs[1]"},
       {"negatives.rpn_schedule.warmup_steps=-1",
        "PipelineConfig.negatives.rpn_schedule.warmup_steps"},
-      {"model.backbone.depth=19", "PipelineConfig.model.backbone.depth"},
+      {"model.backbone.depth=19",
+       "PipelineConfig.model.backbone.depth: must be 18, 34, 50 or 101, got "
+       "19"},
+      {"model.train_proposals.nms_threshold=2",
+       "PipelineConfig.model.train_proposals.nms_threshold: must be in [0, "
+       "1]"},
+      {"sampler.scales[1].valid_range.min=500",
+       "PipelineConfig.sampler.scales[1].valid_range"},
+      {"loader.mean=[1, 2]", "PipelineConfig.loader.mean: needs 3 values"},
       {"sampler.chip_size=0", "PipelineConfig.sampler.chip_size"},
       {"loader.batch_size=0", "PipelineConfig.loader.batch_size"},
       {"model.rpn_only=true", "PipelineConfig.model.rpn_only"},

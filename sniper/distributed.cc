@@ -6,45 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "port/torch_compat.h"
-
-#if __has_include(<gloo/algorithm.h>)
-#define USE_C10D_GLOO 1
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#define SNIPER_HAS_GLOO 1
-#endif
-// LibTorch with CUDA ships ProcessGroupNCCL; its header needs nccl.h.
-#if defined(SNIPER_TORCH_HAS_CUDA) && __has_include(<nccl.h>)
-#define USE_C10D_NCCL 1
-#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
-#define SNIPER_HAS_NCCL 1
-#endif
-#if defined(SNIPER_HAS_GLOO) || defined(SNIPER_HAS_NCCL)
-#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
-#define SNIPER_HAS_C10D 1
-#endif
+#include "sniper/process_groups.h"
 
 namespace sniper {
-
-#ifdef SNIPER_HAS_C10D
-class ProcessGroupState {
- public:
-  // One set of process groups: Gloo for CPU tensors (and CUDA ones when
-  // the backend is Gloo), NCCL for CUDA tensors when the backend is NCCL.
-  // Either may be missing from a build; ResolveCommBackend() keeps a run
-  // from needing the missing one.
-  struct Groups {
-    c10::intrusive_ptr<compat::C10dGroup> gloo;
-    c10::intrusive_ptr<compat::C10dGroup> nccl;
-  };
-  c10::intrusive_ptr<c10d::TCPStore> store;      // collectives' rendezvous
-  c10::intrusive_ptr<c10d::TCPStore> heartbeat;  // the heartbeat thread's
-  Groups main;
-  Groups bn;  // synchronized BN
-};
-#else
-class ProcessGroupState {};
-#endif
 
 const char* CommBackendName(CommBackend backend) {
   return backend == CommBackend::kNccl ? "NCCL" : "Gloo";
@@ -119,61 +83,6 @@ absl::StatusOr<CommBackend> ResolveCommBackend(CommBackendRequest requested,
                                    : " and it has no NCCL either"));
 }
 
-namespace {
-
-absl::Status EnvInt(const char* name, int* out, bool* present) {
-  const char* v = std::getenv(name);
-  *present = v != nullptr && *v != '\0';
-  if (!*present) return absl::OkStatus();
-  if (!absl::SimpleAtoi(v, out)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "environment variable ", name, "='", v, "' is not an integer"));
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
-absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment() {
-  DistributedEnv env;
-  bool has_rank = false, has_world = false, has_local = false, has_port = false,
-       has_local_world = false;
-  absl::Status s = EnvInt("RANK", &env.rank, &has_rank);
-  if (s.ok()) s = EnvInt("WORLD_SIZE", &env.world_size, &has_world);
-  if (s.ok()) s = EnvInt("LOCAL_RANK", &env.local_rank, &has_local);
-  if (s.ok()) s = EnvInt("MASTER_PORT", &env.master_port, &has_port);
-  if (s.ok()) {
-    s = EnvInt("LOCAL_WORLD_SIZE", &env.local_world_size, &has_local_world);
-  }
-  if (!s.ok()) return s;
-  if (!has_rank && !has_world) return DistributedEnv{};
-  if (has_rank != has_world) {
-    return absl::InvalidArgumentError(
-        "set both RANK and WORLD_SIZE (or neither, for one process)");
-  }
-  if (env.world_size < 1 || env.rank < 0 || env.rank >= env.world_size) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("need 0 <= RANK < WORLD_SIZE, got RANK=", env.rank,
-                     " WORLD_SIZE=", env.world_size));
-  }
-  env.launched = true;
-  if (!has_local) env.local_rank = env.rank;
-  if (const char* a = std::getenv("MASTER_ADDR"); a != nullptr && *a) {
-    env.master_addr = a;
-  }
-  if (!has_local_world) {
-    env.local_world_size = env.IsLoopback() ? env.world_size : 1;
-  } else if (env.local_world_size < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "LOCAL_WORLD_SIZE=", env.local_world_size, " must be >= 1"));
-  }
-  if (env.launched && (env.master_port <= 0 || env.master_port > 65535)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("MASTER_PORT=", env.master_port, " is not a port"));
-  }
-  return env;
-}
-
 Distributed::Distributed(DistributedEnv env, std::chrono::seconds timeout,
                          CommBackend backend, torch::Device device)
     : env_(std::move(env)),
@@ -240,13 +149,6 @@ Groups MakeGroups(const DistributedEnv& env, std::chrono::seconds timeout,
   (void)backend;
 #endif
   return g;
-}
-
-// The group for `t`: NCCL for CUDA tensors when there is one, else Gloo;
-// null when only NCCL exists and `t` is on the CPU.
-compat::C10dGroup* GroupFor(const Groups& g, const at::Tensor& t) {
-  if (g.nccl && t.is_cuda()) return g.nccl.get();
-  return g.gloo.get();
 }
 
 // Runs `op` (a collective on one tensor) on `t` and waits; a CPU tensor in
@@ -444,125 +346,6 @@ absl::Status Distributed::WaitFor(const std::string& key,
   });
 }
 
-struct GradientReducer::Bucket {
-  torch::Tensor flat;
-  std::vector<size_t> params;
-  int64_t size = 0;    // elements
-  size_t pending = 0;  // gradients not yet copied in this step
-  std::vector<uint8_t> got;
-  c10::intrusive_ptr<c10d::Work> work;
-};
-
-GradientReducer::GradientReducer(Distributed* dist,
-                                 std::vector<torch::Tensor> params,
-                                 int64_t bucket_bytes)
-    : dist_(dist), params_(std::move(params)) {
-  slot_.resize(params_.size());
-  int64_t bytes = bucket_bytes;  // start a bucket at the first parameter
-  for (size_t k = params_.size(); k-- > 0;) {
-    const torch::Tensor& p = params_[k];
-    if (bytes >= bucket_bytes) {
-      buckets_.push_back(std::make_unique<Bucket>());
-      bytes = 0;
-    }
-    Bucket& b = *buckets_.back();
-    slot_[k] = {static_cast<int>(buckets_.size()) - 1, b.size, b.params.size()};
-    b.params.push_back(k);
-    b.size += p.numel();
-    bytes += p.numel() * p.element_size();
-  }
-  for (auto& b : buckets_) {
-    b->flat = torch::zeros({b->size}, params_[b->params[0]].options());
-    b->got.assign(b->params.size(), 0);
-  }
-  for (size_t k = 0; k < params_.size(); ++k) {
-    params_[k].register_hook(
-        [this, k](const torch::Tensor& grad) { OnGradient(k, grad); });
-  }
-}
-
-GradientReducer::~GradientReducer() = default;
-
-void GradientReducer::Arm() {
-  for (auto& b : buckets_) {
-    b->pending = b->params.size();
-    std::fill(b->got.begin(), b->got.end(), 0);
-    b->work.reset();
-  }
-  next_launch_ = 0;
-  error_.clear();
-  armed_ = true;
-}
-
-void GradientReducer::OnGradient(size_t k, const torch::Tensor& grad) {
-  if (!armed_) return;
-  const auto [bi, offset, pos] = slot_[k];
-  Bucket& b = *buckets_[bi];
-  b.flat.narrow(0, offset, grad.numel()).copy_(grad.reshape(-1));
-  if (!b.got[pos]) {
-    b.got[pos] = 1;
-    --b.pending;
-  }
-  LaunchReady();
-}
-
-void GradientReducer::LaunchReady() {
-  while (next_launch_ < buckets_.size() &&
-         buckets_[next_launch_]->pending == 0) {
-    Bucket& b = *buckets_[next_launch_++];
-    try {
-      ++dist_->progress_;
-      std::vector<at::Tensor> one{b.flat};
-      b.work = GroupFor(dist_->state_->main, b.flat)->allreduce(one);
-    } catch (const std::exception& e) {
-      if (error_.empty()) error_ = e.what();
-    }
-  }
-}
-
-absl::Status GradientReducer::Finish() {
-  armed_ = false;
-  // Parameters without a gradient this step contribute zeros.
-  for (auto& b : buckets_) {
-    if (b->pending == 0) continue;
-    for (size_t i = 0; i < b->params.size(); ++i) {
-      if (b->got[i]) continue;
-      const size_t k = b->params[i];
-      b->flat.narrow(0, slot_[k].offset, params_[k].numel()).zero_();
-      b->got[i] = 1;
-    }
-    b->pending = 0;
-  }
-  LaunchReady();
-  try {
-    if (!error_.empty()) throw std::runtime_error(error_);
-    for (auto& b : buckets_) {
-      b->work->wait();
-      b->flat.div_(dist_->world_size());
-      for (size_t k : b->params) {
-        torch::Tensor& g = params_[k].mutable_grad();
-        const torch::Tensor mean =
-            b->flat.narrow(0, slot_[k].offset, params_[k].numel())
-                .view_as(params_[k]);
-        if (g.defined()) {
-          g.copy_(mean);
-        } else {
-          g = mean.clone();
-        }
-      }
-    }
-  } catch (const std::exception& e) {
-    return dist_->Failure("gradient all-reduce", e);
-  }
-  return absl::OkStatus();
-}
-
-std::unique_ptr<GradientReducer> Distributed::MakeReducer(
-    std::vector<torch::Tensor> params, int64_t bucket_bytes) {
-  return std::unique_ptr<GradientReducer>(
-      new GradientReducer(this, std::move(params), bucket_bytes));
-}
-
 #else  // neither Gloo nor NCCL: one process only
 
 absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
@@ -602,17 +385,6 @@ absl::Status Distributed::Announce(const std::string&) {
 absl::Status Distributed::WaitFor(const std::string&, std::chrono::seconds) {
   return absl::UnimplementedError("no Gloo or NCCL");
 }
-struct GradientReducer::Bucket {};
-GradientReducer::~GradientReducer() = default;
-void GradientReducer::Arm() {}
-absl::Status GradientReducer::Finish() {
-  return absl::UnimplementedError("no Gloo or NCCL");
-}
-std::unique_ptr<GradientReducer> Distributed::MakeReducer(
-    std::vector<torch::Tensor>, int64_t) {
-  return nullptr;
-}
-
 #endif
 
 }  // namespace sniper

@@ -30,30 +30,9 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "sniper/launch_env.h"
 
 namespace sniper {
-
-struct DistributedEnv {
-  int rank = 0;
-  int world_size = 1;
-  int local_rank = 0;
-  // Processes on this machine (LOCAL_WORLD_SIZE; unset: world_size when the
-  // master is on loopback, else 1). They share its cores and GPUs.
-  int local_world_size = 1;
-  std::string master_addr = "127.0.0.1";
-  int master_port = 29500;
-  // RANK and WORLD_SIZE were set (a launcher started this process): it
-  // joins a process group even when WORLD_SIZE is 1, as torchrun's
-  // one-process runs do (and as a one-GPU machine tests NCCL).
-  bool launched = false;
-  bool IsLoopback() const {
-    return master_addr == "127.0.0.1" || master_addr == "localhost";
-  }
-};
-
-// From RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT; none set:
-// one process, no process group. Errors name the variable and its value.
-absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment();
 
 enum class CommBackend { kGloo, kNccl };
 enum class CommBackendRequest { kAuto, kGloo, kNccl };

@@ -31,7 +31,7 @@
 #include "data/chips.h"
 #include "data/coco_dataset.h"
 #include "models/faster_rcnn.h"
-#include "sniper/config.h"
+#include "sniper/inference_options.h"
 
 namespace sniper {
 

@@ -141,7 +141,7 @@ TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
   *ic.mutable_scales() = scales.scales();
   ic.set_batch_size(3);
   absl::StatusOr<InferenceOptions> o =
-      BuildInferenceOptions(ic, scales, "eval");
+      BuildInferenceOptions(ic, scales, "PipelineConfig.eval");
   ASSERT_TRUE(o.ok()) << o.status();
   models::FasterRcnnOptions mo;
   mo.backbone.depth = 18;

@@ -1,0 +1,76 @@
+#include "sniper/inference_options.h"
+
+#include <cmath>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "data/chip_sampler_builder.h"
+#include "port/field_path.h"
+#include "port/status_macros.h"
+
+namespace sniper {
+
+absl::StatusOr<InferenceOptions> BuildInferenceOptions(
+    const InferenceConfig& e, const data::ChipSamplerConfig& training,
+    const std::string& path) {
+  auto Invalid = [&path](const std::string& field, const std::string& rule) {
+    return InvalidField(path, field, rule);
+  };
+  InferenceOptions out;
+  data::ChipSamplerConfig sampler;
+  if (e.scales_size() > 0) {
+    *sampler.mutable_scales() = e.scales();
+  } else if (training.scales_size() > 0) {
+    *sampler.add_scales()->mutable_size() = training.scales(0).size();
+  } else {
+    return Invalid("scales", "set at least one test scale");
+  }
+  sampler.set_mode(data::ChipSamplerConfig::WHOLE_IMAGE);
+  sampler.set_negatives_per_image(0);
+  sampler.set_shuffle(false);
+  // The test scales as a WHOLE_IMAGE sampler: its "scales" are ours.
+  ASSIGN_OR_RETURN(out.scales, data::BuildChipSamplerOptions(sampler, path));
+  if (!(e.score_threshold() >= 0 && e.score_threshold() < 1)) {
+    return Invalid("score_threshold", absl::StrCat("must be in [0, 1), got ",
+                                                   e.score_threshold()));
+  }
+  if (!(e.nms_threshold() > 0 && e.nms_threshold() <= 1)) {
+    return Invalid("nms_threshold",
+                   absl::StrCat("must be in (0, 1], got ", e.nms_threshold()));
+  }
+  if (e.max_detections() < 1) {
+    return Invalid("max_detections",
+                   absl::StrCat("must be >= 1, got ", e.max_detections()));
+  }
+  if (e.merge() == InferenceConfig::MERGE_UNSPECIFIED) {
+    return Invalid("merge", "must be NMS or SOFT_NMS");
+  }
+  if (!(e.soft_nms_sigma() > 0 && std::isfinite(e.soft_nms_sigma()))) {
+    return Invalid("soft_nms_sigma",
+                   absl::StrCat("must be > 0, got ", e.soft_nms_sigma()));
+  }
+  if (e.max_tile_side() < 0 ||
+      (e.max_tile_side() > 0 &&
+       (e.max_tile_side() < 64 || e.tile_overlap() < 0 ||
+        e.tile_overlap() >= e.max_tile_side() / 2))) {
+    return Invalid("max_tile_side",
+                   absl::StrCat("need 0 (no tiling) or >= 64 with 0 <= "
+                                "tile_overlap < max_tile_side / 2, got ",
+                                e.max_tile_side(), " and ", e.tile_overlap()));
+  }
+  out.score_threshold = e.score_threshold();
+  out.nms_threshold = e.nms_threshold();
+  out.max_detections = e.max_detections();
+  out.soft_nms = e.merge() == InferenceConfig::SOFT_NMS;
+  out.soft_nms_sigma = e.soft_nms_sigma();
+  out.max_tile_side = e.max_tile_side();
+  out.tile_overlap = e.tile_overlap();
+  if (e.batch_size() < 1) {
+    return Invalid("batch_size",
+                   absl::StrCat("must be >= 1, got ", e.batch_size()));
+  }
+  out.batch_size = e.batch_size();
+  return out;
+}
+
+}  // namespace sniper

@@ -1,0 +1,42 @@
+// File: sniper/inference_options.h
+//
+// Multi-scale inference settings (sniper/inference.h): InferenceConfig
+// (pipeline.proto's eval message) built and validated.
+//
+//   ASSIGN_OR_RETURN(InferenceOptions o,
+//                    BuildInferenceOptions(config.eval(), config.sampler(),
+//                                          "PipelineConfig.eval"));
+#ifndef SNIPER_SNIPER_INFERENCE_OPTIONS_H_
+#define SNIPER_SNIPER_INFERENCE_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "data/chips.h"
+#include "sniper/pipeline.pb.h"
+
+namespace sniper {
+
+struct InferenceOptions {
+  data::ChipSamplerOptions scales;  // WHOLE_IMAGE: test scales, valid ranges
+  double score_threshold = 1e-3;
+  double nms_threshold = 0.5;
+  int64_t max_detections = 100;
+  bool soft_nms = false;
+  double soft_nms_sigma = 0.55;
+  int32_t max_tile_side = 0;  // 0: never tile
+  int32_t tile_overlap = 256;
+  int64_t batch_size = 1;  // views per forward pass
+};
+
+// Validates `config`; with no scales, the first of `training`'s scales with
+// no valid-range limit. Errors name `path` (the InferenceConfig's own path,
+// e.g. "PipelineConfig.eval") and the field.
+absl::StatusOr<InferenceOptions> BuildInferenceOptions(
+    const InferenceConfig& config, const data::ChipSamplerConfig& training,
+    const std::string& path = "InferenceConfig");
+
+}  // namespace sniper
+
+#endif  // SNIPER_SNIPER_INFERENCE_OPTIONS_H_
