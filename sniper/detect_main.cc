@@ -35,7 +35,7 @@
 #include "sniper/config.h"
 #include "sniper/device.h"
 #include "sniper/inference.h"
-#include "sniper/plot.h"
+#include "viz/draw.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "a detector checkpoint (final.pt)");
 ABSL_FLAG(std::string, image, "", "an image file, or a directory of images");
@@ -144,7 +144,7 @@ absl::Status Run(std::vector<std::string> sets) {
     ASSIGN_OR_RETURN(sniper::PreparedImage views,
                      detector.Prepare(ds, image_dir, i));
     const sniper::ImageDetections d = detector.Run(views);
-    std::vector<sniper::LabeledBox> boxes;
+    std::vector<sniper::viz::LabeledBox> boxes;
     for (int64_t k = 0; k < d.boxes.size(0); ++k) {
       const float* b = d.boxes.data_ptr<float>() + 4 * k;
       const float score = d.scores.data_ptr<float>()[k];
@@ -158,7 +158,7 @@ absl::Status Run(std::vector<std::string> sets) {
     ASSIGN_OR_RETURN(
         sniper::data::DecodedRegion r,
         sniper::data::DecodeImageFileRegion(files[i].string(), full));
-    const int drawn = sniper::DrawLabeledBoxes(
+    const int drawn = sniper::viz::DrawLabeledBoxes(
         &r.image, boxes, names,
         static_cast<float>(absl::GetFlag(FLAGS_score_threshold)));
     const std::string png =

@@ -20,7 +20,7 @@
 #include "sniper/device.h"
 #include "sniper/event_writer.h"
 #include "sniper/inference.h"
-#include "sniper/plot.h"
+#include "viz/draw.h"
 
 namespace sniper {
 namespace {
@@ -40,11 +40,11 @@ absl::Status DrawDetections(const StageContext& ctx, size_t image_index,
   const float threshold = ctx.p.config.eval().draw_score_threshold();
   // Ground truth thin and white, detections thick in their class colour.
   for (const data::BoxXYWH& b : ds.boxes_of(image_index)) {
-    DrawRect(&image, static_cast<int>(b.x), static_cast<int>(b.y),
-             static_cast<int>(b.x + b.w), static_cast<int>(b.y + b.h),
-             {255, 255, 255}, 1);
+    viz::DrawRect(&image, static_cast<int>(b.x), static_cast<int>(b.y),
+                  static_cast<int>(b.x + b.w), static_cast<int>(b.y + b.h),
+                  {255, 255, 255}, 1);
   }
-  std::vector<LabeledBox> boxes;
+  std::vector<viz::LabeledBox> boxes;
   for (const evaluation::Detection& d : dets) {
     boxes.push_back({static_cast<float>(d.x), static_cast<float>(d.y),
                      static_cast<float>(d.x + d.w),
@@ -53,7 +53,7 @@ absl::Status DrawDetections(const StageContext& ctx, size_t image_index,
   }
   std::vector<std::string> names;
   for (const data::CocoCategory& c : ds.categories()) names.push_back(c.name);
-  const int drawn = DrawLabeledBoxes(&image, boxes, names, threshold);
+  const int drawn = viz::DrawLabeledBoxes(&image, boxes, names, threshold);
   RETURN_IF_ERROR(data::WritePngFile(path, image));
   ctx.log.Line(absl::StrCat("[eval] ", drawn,
                             " detections (score >= ", threshold, ") of ",

@@ -22,10 +22,10 @@
 #include "sniper/eval_stage.h"
 #include "sniper/event_writer.h"
 #include "sniper/metrics.h"
-#include "sniper/plot.h"
 #include "sniper/proposals_stage.h"
 #include "sniper/stage.h"
 #include "sniper/training_stage.h"
+#include "viz/plot.h"
 
 namespace sniper {
 namespace {
@@ -39,24 +39,24 @@ absl::Status WriteLossCurve(const Pipeline& p, const LossHistorySink& sink,
     const LossHistory& history = sink.history(StageName(stage));
     if (history.empty()) continue;
     const bool rpn = stage == Stage::kRpn;
-    std::vector<Series> series;
-    series.push_back({"TOTAL", {0, 0, 0}, {}});
+    std::vector<viz::Series> series;
+    series.push_back({"total", {0, 0, 0}, {}});
     for (int k = 0; k < (rpn ? 2 : 4); ++k) {
-      series.push_back({kLossNames[k], PaletteColor(k), {}});
+      series.push_back({kLossNames[k], viz::PaletteColor(k), {}});
     }
     for (const auto& row : history) {
       for (size_t k = 0; k < series.size(); ++k) {
         series[k].points.push_back({row[0], row[k + 1]});
       }
     }
-    panels.push_back(PlotSeries(
+    panels.push_back(viz::PlotSeries(
         absl::StrCat(StageName(stage), rpn ? " stage: short-schedule RPN loss"
                                            : " stage: detector loss"),
-        "STEP", series, 1000, 420, /*log_y=*/true));
+        "step", series, 1000, 420, /*log_y=*/true));
   }
   if (panels.empty()) return absl::OkStatus();
   const std::string path = p.work_dir + "/loss_curve.png";
-  RETURN_IF_ERROR(data::WritePngFile(path, StackVertically(panels)));
+  RETURN_IF_ERROR(data::WritePngFile(path, viz::StackVertically(panels)));
   log.Line(absl::StrCat("Loss curve: ", path));
   return absl::OkStatus();
 }

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "configs/coco_sniper_sampler_embedded.h"
@@ -26,6 +27,8 @@
 #include "data/proposals.h"
 #include "port/paths.h"
 #include "tools/tool_common.h"
+#include "viz/draw.h"
+#include "viz/plot.h"
 
 ABSL_FLAG(std::string, annotations, "", "COCO instances JSON (required).");
 ABSL_FLAG(std::string, images, "", "Directory of the image files (required).");
@@ -44,9 +47,7 @@ namespace {
 using sniper::data::Box;
 using sniper::data::RgbImage;
 
-struct Color {
-  uint8_t r, g, b;
-};
+using sniper::viz::Color;
 
 constexpr Color kScaleColors[] = {
     {40, 90, 255}, {230, 40, 230}, {0, 220, 230}, {255, 255, 255}};
@@ -55,29 +56,74 @@ constexpr Color kValid = {0, 230, 0};
 constexpr Color kIgnored = {255, 30, 30};
 constexpr Color kCrowd = {255, 140, 0};
 
-void DrawRect(RgbImage* img, int x_offset, const Box& b, int thickness, Color c,
-              int panel_width) {
-  const int x1 = static_cast<int>(std::floor(b.x1));
-  const int y1 = static_cast<int>(std::floor(b.y1));
-  const int x2 = static_cast<int>(std::ceil(b.x2)) - 1;
-  const int y2 = static_cast<int>(std::ceil(b.y2)) - 1;
-  auto put = [&](int x, int y) {
-    if (x < 0 || y < 0 || x >= panel_width || y >= img->height) return;
-    uint8_t* p = img->at(x + x_offset, y);
-    p[0] = c.r;
-    p[1] = c.g;
-    p[2] = c.b;
-  };
-  for (int t = 0; t < thickness; ++t) {
-    for (int x = x1; x <= x2; ++x) {
-      put(x, y1 + t);
-      put(x, y2 - t);
-    }
-    for (int y = y1; y <= y2; ++y) {
-      put(x1 + t, y);
-      put(x2 - t, y);
+// A box's outline in the pixels it touches.
+void DrawBox(RgbImage* img, const Box& b, int thickness, Color c) {
+  sniper::viz::DrawRect(img, static_cast<int>(std::floor(b.x1)),
+                        static_cast<int>(std::floor(b.y1)),
+                        static_cast<int>(std::ceil(b.x2)) - 1,
+                        static_cast<int>(std::ceil(b.y2)) - 1, c, thickness);
+}
+
+// One scale's panel: the image dimmed, its boxes by what they are at this
+// scale, the negative and positive chips in original pixels.
+RgbImage DrawScalePanel(const RgbImage& image,
+                        const sniper::data::CocoDataset& ds, int64_t index,
+                        const sniper::data::ChipSamplerOptions& options, int s,
+                        const sniper::data::ImageChips::PerScale& ps) {
+  RgbImage panel = image;
+  for (uint8_t& v : panel.pixels) v = static_cast<uint8_t>(v * 3 / 5);
+  const auto boxes = ds.boxes_of(index);
+  const auto crowd = ds.crowd_of(index);
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    const Box b = sniper::data::ToCorners(boxes[i]);
+    if (crowd[i]) {
+      DrawBox(&panel, b, 1, kCrowd);
+    } else if (IsValidAtScale(options, s, ps.image, b)) {
+      DrawBox(&panel, b, 2, kValid);
+    } else {
+      DrawBox(&panel, b, 1, kIgnored);
     }
   }
+  const double sc = ps.image.scale;
+  auto to_original = [&](const sniper::data::Chip& c) {
+    return Box{static_cast<float>(c.x1 / sc), static_cast<float>(c.y1 / sc),
+               static_cast<float>(c.x2 / sc), static_cast<float>(c.y2 / sc)};
+  };
+  for (const auto& c : ps.negatives) {
+    DrawBox(&panel, to_original(c), 3, kNegative);
+  }
+  for (const auto& c : ps.positives) {
+    DrawBox(&panel, to_original(c), 3, kScaleColors[std::min(s, 3)]);
+  }
+  return panel;
+}
+
+// `canvas` shrunk by the smallest integer factor that fits `max_width`
+// (box filter).
+RgbImage Downscale(const RgbImage& canvas, int32_t max_width) {
+  const int32_t f = (canvas.width + max_width - 1) / max_width;
+  RgbImage small;
+  small.width = canvas.width / f;
+  small.height = canvas.height / f;
+  small.pixels.resize(static_cast<size_t>(small.width) * small.height * 3);
+  for (int32_t y = 0; y < small.height; ++y) {
+    for (int32_t x = 0; x < small.width; ++x) {
+      for (int k = 0; k < 3; ++k) {
+        int sum = 0;
+        for (int32_t dy = 0; dy < f; ++dy) {
+          for (int32_t dx = 0; dx < f; ++dx) {
+            sum +=
+                canvas.pixels[(static_cast<size_t>(y * f + dy) * canvas.width +
+                               x * f + dx) *
+                                  3 +
+                              k];
+          }
+        }
+        small.at(x, y)[k] = static_cast<uint8_t>(sum / (f * f));
+      }
+    }
+  }
+  return small;
 }
 
 int Run() {
@@ -136,73 +182,21 @@ int Run() {
   sampler.GenerateImageChips(*ds, index, *proposals ? &**proposals : nullptr,
                              absl::GetFlag(FLAGS_epoch), &cover, &chips);
 
-  const int panels = sampler.num_scales();
-  const int gap = 8;
-  const int w = image->width, h = image->height;
-  RgbImage canvas;
-  canvas.width = panels * w + (panels - 1) * gap;
-  canvas.height = h;
-  canvas.pixels.assign(static_cast<size_t>(canvas.width) * h * 3, 32);
-  const auto boxes = ds->boxes_of(index);
-  const auto crowd = ds->crowd_of(index);
-  for (int s = 0; s < panels; ++s) {
-    const int x0 = s * (w + gap);
-    for (int y = 0; y < h; ++y) {
-      for (int x = 0; x < w; ++x) {
-        const uint8_t* src = image->at(x, y);
-        uint8_t* dst = canvas.at(x0 + x, y);
-        for (int k = 0; k < 3; ++k)
-          dst[k] = static_cast<uint8_t>(src[k] * 3 / 5);
-      }
-    }
+  std::vector<RgbImage> panels;
+  for (int s = 0; s < sampler.num_scales(); ++s) {
     const auto& ps = chips.scales[s];
-    const double sc = ps.image.scale;
-    for (size_t i = 0; i < boxes.size(); ++i) {
-      const Box b = sniper::data::ToCorners(boxes[i]);
-      if (crowd[i]) {
-        DrawRect(&canvas, x0, b, 1, kCrowd, w);
-      } else if (IsValidAtScale(sampler.options(), s, ps.image, b)) {
-        DrawRect(&canvas, x0, b, 2, kValid, w);
-      } else {
-        DrawRect(&canvas, x0, b, 1, kIgnored, w);
-      }
-    }
-    auto to_original = [&](const sniper::data::Chip& c) {
-      return Box{static_cast<float>(c.x1 / sc), static_cast<float>(c.y1 / sc),
-                 static_cast<float>(c.x2 / sc), static_cast<float>(c.y2 / sc)};
-    };
-    for (const auto& c : ps.negatives) {
-      DrawRect(&canvas, x0, to_original(c), 3, kNegative, w);
-    }
-    for (const auto& c : ps.positives) {
-      DrawRect(&canvas, x0, to_original(c), 3, kScaleColors[std::min(s, 3)], w);
-    }
-    std::cout << "scale " << s << ": x" << sc << " (" << ps.image.scaled_width
-              << "x" << ps.image.scaled_height << "), " << ps.valid_boxes.size()
-              << " valid boxes, " << ps.positives.size() << " positive chips, "
+    panels.push_back(DrawScalePanel(*image, *ds, index, *options, s, ps));
+    std::cout << "scale " << s << ": x" << ps.image.scale << " ("
+              << ps.image.scaled_width << "x" << ps.image.scaled_height << "), "
+              << ps.valid_boxes.size() << " valid boxes, "
+              << ps.positives.size() << " positive chips, "
               << ps.negatives.size() << " negative chips\n";
   }
+  RgbImage canvas =
+      sniper::viz::StackHorizontally(panels, /*gap=*/8, {32, 32, 32});
   const int32_t max_width = absl::GetFlag(FLAGS_max_width);
   if (max_width > 0 && canvas.width > max_width) {
-    const int32_t f = (canvas.width + max_width - 1) / max_width;
-    RgbImage small;
-    small.width = canvas.width / f;
-    small.height = canvas.height / f;
-    small.pixels.resize(static_cast<size_t>(small.width) * small.height * 3);
-    for (int32_t y = 0; y < small.height; ++y) {
-      for (int32_t x = 0; x < small.width; ++x) {
-        for (int k = 0; k < 3; ++k) {
-          int sum = 0;
-          for (int32_t dy = 0; dy < f; ++dy) {
-            for (int32_t dx = 0; dx < f; ++dx) {
-              sum += canvas.at(x * f + dx, y * f + dy)[k];
-            }
-          }
-          small.at(x, y)[k] = static_cast<uint8_t>(sum / (f * f));
-        }
-      }
-    }
-    canvas = std::move(small);
+    canvas = Downscale(canvas, max_width);
   }
   const std::string out = ResolveUserPath(absl::GetFlag(FLAGS_out));
   const absl::Status status = sniper::data::WritePngFile(out, canvas);

@@ -1,31 +1,40 @@
-// File: sniper/plot.h
+// File: viz/draw.h
 //
-// Small raster drawing for the trainer's pictures (torch-free): lines,
-// rectangles, a 3x5 pixel font (upper-case letters, digits, common
-// punctuation; lower case is drawn as upper case), and line charts with
-// axes, ticks and a legend (the loss curve).
-#ifndef SNIPER_SNIPER_PLOT_H_
-#define SNIPER_SNIPER_PLOT_H_
+// Small raster drawing for the project's pictures (torch-free): filled and
+// outlined rectangles, lines, a 3x5 pixel font (letters in both cases,
+// digits, common punctuation), labels on a background, and detections with
+// "name 0.93" labels in class colours. Everything clips to the image.
+//
+//   data::RgbImage im = Blank(640, 480);
+//   DrawRect(&im, 10, 10, 99, 59, PaletteColor(0), /*thickness=*/2);
+//   DrawLabel(&im, 10, 0, "person 0.93", PaletteColor(0), {255, 255, 255});
+#ifndef SNIPER_VIZ_DRAW_H_
+#define SNIPER_VIZ_DRAW_H_
 
 #include <array>
+#include <cstdint>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "data/image_io.h"
 
-namespace sniper {
+namespace sniper::viz {
 
 using Color = std::array<uint8_t, 3>;
 
 // Distinct colours for classes and series.
 Color PaletteColor(int i);
 
+// A `width` x `height` image filled with `fill`.
+data::RgbImage Blank(int width, int height, Color fill = {255, 255, 255});
+
 void FillRect(data::RgbImage* image, int x1, int y1, int x2, int y2,
               Color color);  // [x1, x2) x [y1, y2), clipped
 void DrawLine(data::RgbImage* image, int x0, int y0, int x1, int y1,
               Color color);
+// The outline of [x1, x2] x [y1, y2] (inclusive corners), growing outwards
+// to `thickness` pixels.
 void DrawRect(data::RgbImage* image, int x1, int y1, int x2, int y2,
               Color color, int thickness);
 // Text with its top-left corner at (x, y); glyphs are 3x5 cells scaled by
@@ -45,28 +54,12 @@ struct LabeledBox {
 };
 
 // Draws the boxes scoring at least `threshold` (best on top) in their
-// class colours with "NAME 0.93" labels; `names[label]` names a class
+// class colours with "name 0.93" labels; `names[label]` names a class
 // (a missing name prints the label number). Returns how many were drawn.
 int DrawLabeledBoxes(data::RgbImage* image,
                      const std::vector<LabeledBox>& boxes,
                      const std::vector<std::string>& names, float threshold);
 
-struct Series {
-  std::string name;
-  Color color;
-  std::vector<std::pair<double, double>> points;  // (x, y), any order of x
-};
+}  // namespace sniper::viz
 
-// A line chart: white background, axes with 5 labelled ticks each, the
-// title on top, a legend with each series' name; non-finite points are
-// left out. `log_y` plots log10(y) for y > 0.
-data::RgbImage PlotSeries(absl::string_view title, absl::string_view x_label,
-                          const std::vector<Series>& series, int width,
-                          int height, bool log_y = false);
-
-// Stacks images vertically (widths may differ; padded white).
-data::RgbImage StackVertically(const std::vector<data::RgbImage>& images);
-
-}  // namespace sniper
-
-#endif  // SNIPER_SNIPER_PLOT_H_
+#endif  // SNIPER_VIZ_DRAW_H_

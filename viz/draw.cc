@@ -1,19 +1,78 @@
-#include "sniper/plot.h"
+#include "viz/draw.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <cstdlib>
-#include <limits>
 
 #include "absl/strings/str_format.h"
 
-namespace sniper {
+namespace sniper::viz {
 namespace {
 
-// 3x5 glyphs, five rows of three bits each, top row first.
+// 3x5 glyphs, five rows of three bits each, top row first; lower-case
+// letters sit lower (ascenders and the tail of g, j, p, q, y squeezed in).
+const char* LowerGlyph(char c) {
+  switch (c) {
+    case 'a':
+      return "000110011101011";
+    case 'b':
+      return "100100110101110";
+    case 'c':
+      return "000011100100011";
+    case 'd':
+      return "001001011101011";
+    case 'e':
+      return "000010111100011";
+    case 'f':
+      return "011010111010010";
+    case 'g':
+      return "011101011001110";
+    case 'h':
+      return "100100110101101";
+    case 'i':
+      return "010000010010010";
+    case 'j':
+      return "001000001101010";
+    case 'k':
+      return "100101110110101";
+    case 'l':
+      return "110010010010111";
+    case 'm':
+      return "000000111111101";
+    case 'n':
+      return "000000110101101";
+    case 'o':
+      return "000000010101010";
+    case 'p':
+      return "000110101110100";
+    case 'q':
+      return "000011101011001";
+    case 'r':
+      return "000000011100100";
+    case 's':
+      return "000011110011110";
+    case 't':
+      return "010111010010011";
+    case 'u':
+      return "000000101101011";
+    case 'v':
+      return "000000101101010";
+    case 'w':
+      return "000000101111111";
+    case 'x':
+      return "000000101010101";
+    case 'y':
+      return "000101011001110";
+    case 'z':
+      return "000111011110111";
+    default:
+      return nullptr;
+  }
+}
+
 const char* Glyph(char c) {
-  switch (std::toupper(static_cast<unsigned char>(c))) {
+  if (const char* g = LowerGlyph(c); g != nullptr) return g;
+  switch (c) {
     case '0':
       return "111101101101111";
     case '1':
@@ -112,6 +171,26 @@ const char* Glyph(char c) {
       return "011010010010011";
     case ']':
       return "110010010010110";
+    case '!':
+      return "010010010000010";
+    case '?':
+      return "111001010000010";
+    case '\'':
+      return "010010000000000";
+    case '"':
+      return "101101000000000";
+    case '*':
+      return "000101010101000";
+    case '#':
+      return "101111101111101";
+    case '<':
+      return "001010100010001";
+    case '>':
+      return "100010001010100";
+    case '\\':
+      return "100100010001001";
+    case ';':
+      return "000010000010100";
     default:
       return "000000000000000";  // space and anything else
   }
@@ -125,23 +204,20 @@ void Put(data::RgbImage* image, int x, int y, Color c) {
   p[2] = c[2];
 }
 
-data::RgbImage Blank(int width, int height) {
+}  // namespace
+
+data::RgbImage Blank(int width, int height, Color fill) {
   data::RgbImage image;
   image.width = width;
   image.height = height;
-  image.pixels.assign(static_cast<size_t>(width) * height * 3, 255);
+  image.pixels.resize(static_cast<size_t>(width) * height * 3);
+  for (size_t i = 0; i < image.pixels.size(); i += 3) {
+    image.pixels[i] = fill[0];
+    image.pixels[i + 1] = fill[1];
+    image.pixels[i + 2] = fill[2];
+  }
   return image;
 }
-
-std::string TickLabel(double v) {
-  const double a = std::fabs(v);
-  if (a != 0 && (a >= 1e5 || a < 1e-3)) return absl::StrFormat("%.1e", v);
-  if (a >= 100) return absl::StrFormat("%.0f", v);
-  if (a >= 10) return absl::StrFormat("%.1f", v);
-  return absl::StrFormat("%.3g", v);
-}
-
-}  // namespace
 
 Color PaletteColor(int i) {
   static constexpr Color kPalette[] = {
@@ -249,106 +325,4 @@ int DrawLabeledBoxes(data::RgbImage* image,
   return static_cast<int>(order.size());
 }
 
-data::RgbImage PlotSeries(absl::string_view title, absl::string_view x_label,
-                          const std::vector<Series>& series, int width,
-                          int height, bool log_y) {
-  data::RgbImage image = Blank(width, height);
-  const Color kBlack = {0, 0, 0}, kGrid = {225, 225, 225};
-  const int left = 90, right = width - 20, top = 40, bottom = height - 50;
-  double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo;
-  double y_lo = x_lo, y_hi = -x_lo;
-  auto ty = [&](double y) { return log_y ? std::log10(y) : y; };
-  auto usable = [&](double x, double y) {
-    return std::isfinite(x) && std::isfinite(y) && (!log_y || y > 0);
-  };
-  for (const Series& s : series) {
-    for (const auto& [x, y] : s.points) {
-      if (!usable(x, y)) continue;
-      x_lo = std::min(x_lo, x);
-      x_hi = std::max(x_hi, x);
-      y_lo = std::min(y_lo, ty(y));
-      y_hi = std::max(y_hi, ty(y));
-    }
-  }
-  DrawText(&image, left, 12, title, kBlack, 3);
-  if (!(x_lo <= x_hi)) {
-    DrawText(&image, left, height / 2, "NO DATA", kBlack, 3);
-    return image;
-  }
-  if (x_hi == x_lo) x_hi = x_lo + 1;
-  if (y_hi == y_lo) {
-    y_hi += 0.5;
-    y_lo -= 0.5;
-  }
-  const double pad = 0.05 * (y_hi - y_lo);
-  y_lo -= pad;
-  y_hi += pad;
-  auto px = [&](double x) {
-    return left + static_cast<int>(
-                      std::lround((x - x_lo) / (x_hi - x_lo) * (right - left)));
-  };
-  auto py = [&](double y) {
-    return bottom - static_cast<int>(std::lround(
-                        (ty(y) - y_lo) / (y_hi - y_lo) * (bottom - top)));
-  };
-  for (int i = 0; i <= 4; ++i) {
-    const double fx = x_lo + (x_hi - x_lo) * i / 4;
-    const int gx = px(fx);
-    DrawLine(&image, gx, top, gx, bottom, kGrid);
-    const std::string lx = TickLabel(fx);
-    DrawText(&image, gx - TextWidth(lx) / 2, bottom + 8, lx, kBlack);
-    const double fy = y_lo + (y_hi - y_lo) * i / 4;
-    const int gy = bottom - static_cast<int>(std::lround(
-                                (fy - y_lo) / (y_hi - y_lo) * (bottom - top)));
-    DrawLine(&image, left, gy, right, gy, kGrid);
-    const std::string ly = TickLabel(log_y ? std::pow(10.0, fy) : fy);
-    DrawText(&image, left - 8 - TextWidth(ly), gy - 5, ly, kBlack);
-  }
-  DrawLine(&image, left, top, left, bottom, kBlack);
-  DrawLine(&image, left, bottom, right, bottom, kBlack);
-  DrawText(&image, (left + right - TextWidth(x_label)) / 2, bottom + 28,
-           x_label, kBlack);
-  int legend_y = top + 6;
-  for (const Series& s : series) {
-    std::vector<std::pair<double, double>> pts;
-    for (const auto& p : s.points) {
-      if (usable(p.first, p.second)) pts.push_back(p);
-    }
-    std::stable_sort(pts.begin(), pts.end(), [](const auto& a, const auto& b) {
-      return a.first < b.first;
-    });
-    for (size_t i = 1; i < pts.size(); ++i) {
-      DrawLine(&image, px(pts[i - 1].first), py(pts[i - 1].second),
-               px(pts[i].first), py(pts[i].second), s.color);
-    }
-    if (pts.size() == 1) {
-      FillRect(&image, px(pts[0].first) - 2, py(pts[0].second) - 2,
-               px(pts[0].first) + 3, py(pts[0].second) + 3, s.color);
-    }
-    const int lx = right - TextWidth(s.name) - 40;
-    FillRect(&image, lx, legend_y + 4, lx + 24, legend_y + 7, s.color);
-    DrawText(&image, lx + 30, legend_y, s.name, kBlack);
-    legend_y += 16;
-  }
-  return image;
-}
-
-data::RgbImage StackVertically(const std::vector<data::RgbImage>& images) {
-  int width = 0, height = 0;
-  for (const data::RgbImage& im : images) {
-    width = std::max(width, im.width);
-    height += im.height;
-  }
-  data::RgbImage out = Blank(width, height);
-  int y0 = 0;
-  for (const data::RgbImage& im : images) {
-    for (int y = 0; y < im.height; ++y) {
-      std::copy_n(im.pixels.data() + static_cast<size_t>(y) * im.width * 3,
-                  static_cast<size_t>(im.width) * 3, out.at(0, y0 + y));
-    }
-    y0 += im.height;
-  }
-  return out;
-}
-
-}  // namespace sniper
+}  // namespace sniper::viz

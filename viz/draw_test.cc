@@ -1,0 +1,73 @@
+#include "viz/draw.h"
+
+#include "gtest/gtest.h"
+#include "viz/testing_util.h"
+
+namespace sniper::viz {
+namespace {
+
+using ::sniper::viz::testing::CountColor;
+
+constexpr Color kBlack = {0, 0, 0};
+
+TEST(DrawTest, BlankIsFilled) {
+  data::RgbImage im = Blank(4, 3, {1, 2, 3});
+  EXPECT_EQ(im.width, 4);
+  EXPECT_EQ(CountColor(im, {1, 2, 3}), 12);
+}
+
+TEST(DrawTest, RectOutlineHasItsPerimeter) {
+  data::RgbImage im = Blank(50, 40);
+  DrawRect(&im, 10, 5, 29, 24, {255, 0, 0}, 1);
+  EXPECT_EQ(CountColor(im, {255, 0, 0}), 4 * 19);
+  // Clipped at the border without writing out of bounds.
+  DrawRect(&im, -5, -5, 30, 30, {0, 0, 255}, 3);
+  EXPECT_GT(CountColor(im, {0, 0, 255}), 0);
+}
+
+TEST(DrawTest, LineCoversEndpoints) {
+  data::RgbImage im = Blank(20, 20);
+  DrawLine(&im, 2, 3, 17, 11, kBlack);
+  EXPECT_EQ(im.at(2, 3)[0], 0);
+  EXPECT_EQ(im.at(17, 11)[0], 0);
+  EXPECT_EQ(CountColor(im, kBlack), 16);  // one pixel per column
+}
+
+TEST(DrawTest, TextDrawsGlyphsAndSpacesNothing) {
+  data::RgbImage im = Blank(100, 20);
+  EXPECT_EQ(DrawText(&im, 0, 0, "   ", kBlack, 2), TextWidth("   ", 2));
+  EXPECT_EQ(CountColor(im, kBlack), 0);
+  DrawText(&im, 0, 0, "1", kBlack, 1);
+  EXPECT_EQ(CountColor(im, kBlack), 8);  // the glyph '1' has 8 cells
+  EXPECT_EQ(TextWidth("AB", 2), 14);
+}
+
+// Labels keep the data's case: COCO's names are lower case.
+TEST(DrawTest, LowerCaseHasItsOwnGlyphs) {
+  const std::string upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  const std::string lower = "abcdefghijklmnopqrstuvwxyz";
+  for (size_t i = 0; i < upper.size(); ++i) {
+    data::RgbImage a = Blank(3, 5), b = Blank(3, 5);
+    DrawText(&a, 0, 0, upper.substr(i, 1), kBlack, 1);
+    DrawText(&b, 0, 0, lower.substr(i, 1), kBlack, 1);
+    EXPECT_GT(CountColor(b, kBlack), 0) << lower[i];
+    EXPECT_NE(a.pixels, b.pixels) << lower[i];
+  }
+  for (char c : std::string("!?'\"*#<>\\;")) {
+    data::RgbImage im = Blank(3, 5);
+    DrawText(&im, 0, 0, std::string(1, c), kBlack, 1);
+    EXPECT_GT(CountColor(im, kBlack), 0) << c;
+  }
+}
+
+TEST(DrawTest, LabeledBoxesAboveTheThresholdInClassColours) {
+  data::RgbImage im = Blank(200, 120);
+  const std::vector<LabeledBox> boxes = {{20, 30, 80, 90, 0.9f, 1},
+                                         {100, 30, 150, 90, 0.2f, 2}};
+  EXPECT_EQ(DrawLabeledBoxes(&im, boxes, {"disc", "ring", "bar"}, 0.5f), 1);
+  EXPECT_GT(CountColor(im, PaletteColor(1)), 0);
+  EXPECT_EQ(CountColor(im, PaletteColor(2)), 0);
+}
+
+}  // namespace
+}  // namespace sniper::viz

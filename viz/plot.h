@@ -1,0 +1,52 @@
+// File: viz/plot.h
+//
+// Line charts for the trainer's loss curves and the benchmarks' pictures
+// (torch-free), on viz/draw.h: round axis ticks (1-2-5 steps; decades on a
+// log axis), a title, a legend, panels stacked into one picture.
+//
+//   std::vector<Series> s = {{"loss", PaletteColor(0), {{10, 1.2}, ...}}};
+//   data::RgbImage chart = PlotSeries("detector loss", "step", s, 1000, 420,
+//                                     /*log_y=*/true);
+#ifndef SNIPER_VIZ_PLOT_H_
+#define SNIPER_VIZ_PLOT_H_
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "data/image_io.h"
+#include "viz/draw.h"
+
+namespace sniper::viz {
+
+// Tick values in [lo, hi]: multiples of a 1, 2 or 5 times 10^k step, about
+// `target` of them (empty for an empty or non-finite range).
+std::vector<double> LinearTicks(double lo, double hi, int target);
+// Tick values in [lo, hi] (0 < lo) for a log axis: the powers of ten, or
+// where fewer than two fit, 1-2-5 (then 1..9) times them, else LinearTicks.
+std::vector<double> LogTicks(double lo, double hi);
+
+struct Series {
+  std::string name;
+  Color color;
+  std::vector<std::pair<double, double>> points;  // (x, y), any order of x
+};
+
+// A line chart: white background, axes with round ticks (LinearTicks; a
+// log_y axis LogTicks), the title on top, a legend with each series' name;
+// non-finite points are left out. `log_y` plots log10(y) for y > 0.
+data::RgbImage PlotSeries(absl::string_view title, absl::string_view x_label,
+                          const std::vector<Series>& series, int width,
+                          int height, bool log_y = false);
+
+// Stacks images vertically (widths may differ; padded white).
+data::RgbImage StackVertically(const std::vector<data::RgbImage>& images);
+// Side by side with `gap` pixels between them (heights may differ; padded
+// with `background`).
+data::RgbImage StackHorizontally(const std::vector<data::RgbImage>& images,
+                                 int gap, Color background);
+
+}  // namespace sniper::viz
+
+#endif  // SNIPER_VIZ_PLOT_H_
