@@ -116,6 +116,129 @@ CommBackendRequest BackendRequest(DistributedConfig::Backend backend) {
   }
 }
 
+// Joins the process group when a launcher started this process (null
+// otherwise).
+absl::StatusOr<std::unique_ptr<Distributed>> ConnectIfLaunched(
+    const Pipeline& p, const DistributedEnv& env, torch::Device device) {
+  if (!env.launched) return std::unique_ptr<Distributed>();
+  const bool gpu_per_process =
+      device.is_cuda() && !absl::StartsWith(p.config.device(), "cuda:") &&
+      env.local_world_size <= static_cast<int>(torch::cuda::device_count());
+  ASSIGN_OR_RETURN(
+      const CommBackend backend,
+      ResolveCommBackend(BackendRequest(p.config.distributed().backend()),
+                         device, gpu_per_process));
+  return Distributed::Connect(
+      env, std::chrono::seconds(p.config.distributed().timeout_s()), backend,
+      device);
+}
+
+// The work directory: created; rank 0 clears it (--overwrite) or refuses
+// an earlier run's checkpoints without --resume, and writes config.pbtxt
+// for a training run; the other ranks wait until rank 0 is ready.
+absl::Status PrepareWorkDir(const Pipeline& p, const RunOptions& options,
+                            Distributed* dist, bool leader) {
+  RETURN_IF_ERROR(CreateWorkDir(p.work_dir));
+  if (!leader) {
+    return dist->WaitFor(
+        "setup", std::chrono::seconds(p.config.distributed().timeout_s()) +
+                     std::chrono::hours(1));
+  }
+  if (options.overwrite) {
+    RETURN_IF_ERROR(ClearOutputs(p, options.only_stage));
+  } else if (!options.resume && HoldsRun(p, options.only_stage)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        p.work_dir,
+        " holds checkpoints of an earlier run: pass --resume to continue "
+        "it or --overwrite to start over"));
+  }
+  const bool trains = !options.only_stage.has_value() ||
+                      *options.only_stage == Stage::kRpn ||
+                      *options.only_stage == Stage::kDetector;
+  if (trains) {
+    RETURN_IF_ERROR(WriteTextProtoFile(p.work_dir + "/config.pbtxt", p.config));
+  }
+  return absl::OkStatus();
+}
+
+// The run's metric sinks: the progress line everywhere (only rank 0's log
+// prints), TensorBoard and metrics.csv on rank 0, and the loss history the
+// checkpoints keep.
+struct RunMetrics {
+  LossHistorySink history;
+  MetricsFanout sinks;
+  std::unique_ptr<EventWriter> events;  // rank 0
+};
+
+absl::Status OpenMetrics(const Pipeline& p, RunLog& log, bool leader,
+                         RunMetrics& m) {
+  m.sinks.Add(std::make_unique<ProgressLineSink>(log));
+  if (leader) {
+    ASSIGN_OR_RETURN(m.events, EventWriter::Create(p.work_dir));
+    m.sinks.Add(std::make_unique<TensorBoardSink>(*m.events));
+    ASSIGN_OR_RETURN(std::unique_ptr<CsvMetricsSink> csv,
+                     CsvMetricsSink::Open(p.work_dir + "/metrics.csv"));
+    m.sinks.Add(std::move(csv));
+  }
+  m.sinks.AddUnowned(&m.history);
+  return absl::OkStatus();
+}
+
+// The proposals negative chips are mined from (none without a file).
+absl::StatusOr<std::optional<data::ProposalSet>> DetectorProposals(
+    const Pipeline& p) {
+  if (p.proposals_file.empty()) return std::optional<data::ProposalSet>();
+  ASSIGN_OR_RETURN(data::ProposalSet proposals,
+                   data::ReadProposals(p.proposals_file));
+  if (proposals.num_scales() != static_cast<int>(p.sampler.scales.size())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(p.proposals_file, " has ", proposals.num_scales(),
+                     " scales but the sampler has ", p.sampler.scales.size()));
+  }
+  return std::optional<data::ProposalSet>(std::move(proposals));
+}
+
+// Runs the pipeline's stages (or options.only_stage) in order; stops after
+// an interrupted one.
+absl::Status RunStages(StageContext& ctx, RunMetrics& metrics,
+                       RunSummary& run) {
+  const Pipeline& p = ctx.p;
+  std::optional<data::ProposalSet> proposals;
+  for (Stage stage : p.stages) {
+    if (ctx.options.only_stage.has_value() &&
+        *ctx.options.only_stage != stage) {
+      continue;
+    }
+    StageSummary s;
+    switch (stage) {
+      case Stage::kRpn: {
+        ASSIGN_OR_RETURN(s, RunTrainingStage(ctx, stage, nullptr, metrics.sinks,
+                                             metrics.history));
+        break;
+      }
+      case Stage::kProposals: {
+        ASSIGN_OR_RETURN(s, RunProposalsStage(ctx));
+        break;
+      }
+      case Stage::kDetector: {
+        ASSIGN_OR_RETURN(proposals, DetectorProposals(p));
+        ASSIGN_OR_RETURN(
+            s, RunTrainingStage(ctx, stage,
+                                proposals.has_value() ? &*proposals : nullptr,
+                                metrics.sinks, metrics.history));
+        break;
+      }
+      case Stage::kEval: {
+        ASSIGN_OR_RETURN(s, RunEvalStage(ctx));
+        break;
+      }
+    }
+    run.stages.push_back(s);
+    if (s.interrupted) break;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
@@ -127,41 +250,10 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   // tensors without a device) for the whole run.
   std::optional<c10::DeviceGuard> device_guard;
   if (device.is_cuda()) device_guard.emplace(device);
-  std::unique_ptr<Distributed> dist;
-  if (env.launched) {
-    const bool gpu_per_process =
-        device.is_cuda() && !absl::StartsWith(p.config.device(), "cuda:") &&
-        env.local_world_size <= static_cast<int>(torch::cuda::device_count());
-    ASSIGN_OR_RETURN(
-        const CommBackend backend,
-        ResolveCommBackend(BackendRequest(p.config.distributed().backend()),
-                           device, gpu_per_process));
-    ASSIGN_OR_RETURN(
-        dist, Distributed::Connect(
-                  env, std::chrono::seconds(p.config.distributed().timeout_s()),
-                  backend, device));
-  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Distributed> dist,
+                   ConnectIfLaunched(p, env, device));
   const bool leader = env.rank == 0;
-  RETURN_IF_ERROR(CreateWorkDir(p.work_dir));
-  if (!leader) {
-    // Rank 0 checks and prepares the work directory and the data first.
-    RETURN_IF_ERROR(dist->WaitFor(
-        "setup", std::chrono::seconds(p.config.distributed().timeout_s()) +
-                     std::chrono::hours(1)));
-  } else if (options.overwrite) {
-    RETURN_IF_ERROR(ClearOutputs(p, options.only_stage));
-  } else if (!options.resume && HoldsRun(p, options.only_stage)) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        p.work_dir,
-        " holds checkpoints of an earlier run: pass --resume to continue "
-        "it or --overwrite to start over"));
-  }
-  const bool trains = !options.only_stage.has_value() ||
-                      *options.only_stage == Stage::kRpn ||
-                      *options.only_stage == Stage::kDetector;
-  if (trains && leader) {
-    RETURN_IF_ERROR(WriteTextProtoFile(p.work_dir + "/config.pbtxt", p.config));
-  }
+  RETURN_IF_ERROR(PrepareWorkDir(p, options, dist.get(), leader));
   // Only rank 0 logs (the others' errors come back as their status).
   RunLog log(leader ? p.work_dir + "/train.log" : std::string(),
              options.progress && leader, /*echo=*/leader);
@@ -173,74 +265,20 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
                          ? absl::StrCat("; ", env.world_size, " processes, ",
                                         CommBackendName(dist->backend()))
                          : std::string()));
-
   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));
   if (dist != nullptr && leader) RETURN_IF_ERROR(dist->Announce("setup"));
   StageContext ctx{p, options, log, data, device, autocast};
   ctx.dist = dist.get();
   ctx.rank = env.rank;
-
-  // Where the training stages' metrics go: the progress line everywhere
-  // (only rank 0's log prints), TensorBoard and metrics.csv on rank 0, and
-  // the loss history the checkpoints keep.
-  LossHistorySink history;
-  MetricsFanout metrics;
-  metrics.Add(std::make_unique<ProgressLineSink>(log));
-  std::unique_ptr<EventWriter> events;
-  if (leader) {
-    ASSIGN_OR_RETURN(events, EventWriter::Create(p.work_dir));
-    ctx.events = events.get();
-    metrics.Add(std::make_unique<TensorBoardSink>(*events));
-    ASSIGN_OR_RETURN(std::unique_ptr<CsvMetricsSink> csv,
-                     CsvMetricsSink::Open(p.work_dir + "/metrics.csv"));
-    metrics.Add(std::move(csv));
-  }
-  metrics.AddUnowned(&history);
+  RunMetrics metrics;
+  RETURN_IF_ERROR(OpenMetrics(p, log, leader, metrics));
+  ctx.events = metrics.events.get();
 
   RunSummary run;
   run.work_dir = p.work_dir;
-  std::optional<data::ProposalSet> proposals;
-  for (Stage stage : p.stages) {
-    if (options.only_stage.has_value() && *options.only_stage != stage) {
-      continue;
-    }
-    StageSummary s;
-    switch (stage) {
-      case Stage::kRpn: {
-        ASSIGN_OR_RETURN(
-            s, RunTrainingStage(ctx, stage, nullptr, metrics, history));
-        break;
-      }
-      case Stage::kProposals: {
-        ASSIGN_OR_RETURN(s, RunProposalsStage(ctx));
-        break;
-      }
-      case Stage::kDetector: {
-        if (!p.proposals_file.empty()) {
-          ASSIGN_OR_RETURN(proposals, data::ReadProposals(p.proposals_file));
-          if (proposals->num_scales() !=
-              static_cast<int>(p.sampler.scales.size())) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                p.proposals_file, " has ", proposals->num_scales(),
-                " scales but the sampler has ", p.sampler.scales.size()));
-          }
-        }
-        ASSIGN_OR_RETURN(
-            s, RunTrainingStage(ctx, stage,
-                                proposals.has_value() ? &*proposals : nullptr,
-                                metrics, history));
-        break;
-      }
-      case Stage::kEval: {
-        ASSIGN_OR_RETURN(s, RunEvalStage(ctx));
-        break;
-      }
-    }
-    run.stages.push_back(s);
-    if (s.interrupted) break;
-  }
+  RETURN_IF_ERROR(RunStages(ctx, metrics, run));
   if (leader && (run.stages.empty() || !run.stages.back().interrupted)) {
-    RETURN_IF_ERROR(WriteLossCurve(p, history, log));
+    RETURN_IF_ERROR(WriteLossCurve(p, metrics.history, log));
   }
   return run;
 }
