@@ -10,7 +10,8 @@ namespace sniper::viz {
 namespace {
 
 // 3x5 glyphs, five rows of three bits each, top row first; lower-case
-// letters sit lower (ascenders and the tail of g, j, p, q, y squeezed in).
+// letters are four rows high (rows 1-4), with ascenders in row 0 and the
+// tails of g, j, p, q, y squeezed in.
 const char* LowerGlyph(char c) {
   switch (c) {
     case 'a':
@@ -26,7 +27,7 @@ const char* LowerGlyph(char c) {
     case 'f':
       return "011010111010010";
     case 'g':
-      return "011101011001110";
+      return "000011101011110";
     case 'h':
       return "100100110101101";
     case 'i':
@@ -38,29 +39,29 @@ const char* LowerGlyph(char c) {
     case 'l':
       return "110010010010111";
     case 'm':
-      return "000000111111101";
+      return "000110111101101";
     case 'n':
-      return "000000110101101";
+      return "000110101101101";
     case 'o':
-      return "000000010101010";
+      return "000010101101010";
     case 'p':
       return "000110101110100";
     case 'q':
       return "000011101011001";
     case 'r':
-      return "000000011100100";
+      return "000011100100100";
     case 's':
-      return "000011110011110";
+      return "000011100001110";
     case 't':
       return "010111010010011";
     case 'u':
-      return "000000101101011";
+      return "000101101101011";
     case 'v':
-      return "000000101101010";
+      return "000101101101010";
     case 'w':
-      return "000000101111111";
+      return "000101101111101";
     case 'x':
-      return "000000101010101";
+      return "000101010010101";
     case 'y':
       return "000101011001110";
     case 'z':
