@@ -1,14 +1,13 @@
 #include "data/synthetic.h"
 
-#include <sys/stat.h>
 #include <turbojpeg.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -328,11 +327,12 @@ absl::Status WriteSyntheticDataset(const std::string& out_dir,
         o.train_images, "/", o.val_images, ", ", o.min_side, "..", o.max_side,
         ", q", o.jpeg_quality));
   }
-  for (const std::string& d : {out_dir, out_dir + "/images"}) {
-    if (::mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) {
-      return absl::PermissionDeniedError(
-          absl::StrCat(d, ": cannot create directory: ", std::strerror(errno)));
-    }
+  // The directory and its parents (a fresh cache root may not exist yet).
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir + "/images", ec);
+  if (ec) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        out_dir, "/images: cannot create directory: ", ec.message()));
   }
   *train = {};
   *val = {};

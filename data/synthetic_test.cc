@@ -59,6 +59,22 @@ TEST(SyntheticTest, WritesAReadableDeterministicDataset) {
   EXPECT_NE(ja, jc);
 }
 
+// A fresh cache root: the directory's parents do not exist yet (#19: an
+// empty HOME without ~/.cache/sniper-cpp).
+TEST(SyntheticTest, CreatesMissingParentDirectories) {
+  const std::string dir =
+      std::string(::testing::TempDir()) + "/fresh_home/.cache/sniper-cpp/syn";
+  SyntheticOptions o;
+  o.train_images = 1;
+  o.val_images = 1;
+  o.min_side = 64;
+  o.max_side = 80;
+  SyntheticSplitStats t, v;
+  ASSERT_OK(WriteSyntheticDataset(dir, o, &t, &v));
+  EXPECT_EQ(t.images, 1);
+  EXPECT_EQ(v.images, 1);
+}
+
 TEST(SyntheticTest, RejectsBadOptions) {
   SyntheticOptions o;
   o.max_side = 100;

@@ -46,4 +46,14 @@ assert len(names) == 3, names
 assert "it's \"q\" \\ x.jpg" in names, names
 assert isinstance(json.load(open(sys.argv[1] + "/detections.json")), list)
 PY
+# A directory's detections need a directory to go to: an existing file as
+# --out is a one-line error naming it, not an abort.
+touch "$tmp/a_file"
+set +e
+sniper/detect --checkpoint="$tmp/run/detector/final.pt" --image="$tmp/dir" \
+  --out="$tmp/a_file" > /dev/null 2> "$tmp/err.txt"
+rc=$?
+set -e
+test "$rc" -eq 1 || { echo "detect --out=<file> exited $rc"; cat "$tmp/err.txt"; exit 1; }
+grep -q -- "--out=$tmp/a_file" "$tmp/err.txt"
 echo PASS

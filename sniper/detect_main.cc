@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -136,7 +137,15 @@ absl::Status Run(std::vector<std::string> sets) {
                                       device, autocast);
   std::string out = sniper::ResolveUserPath(absl::GetFlag(FLAGS_out));
   if (out.empty()) out = is_dir ? "detections" : "detections.png";
-  if (is_dir) fs::create_directories(out);
+  if (is_dir) {
+    std::error_code ec;
+    fs::create_directories(out, ec);
+    if (ec || !fs::is_directory(out)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--out=", out, ": --image is a directory, so --out must be one too (",
+          ec ? ec.message() : "it is an existing file", ")"));
+    }
+  }
   std::vector<sniper::evaluation::Detection> all;
   sniper::JsonWriter images_json(/*break_depth=*/1);
   images_json.BeginArray();
