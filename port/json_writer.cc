@@ -129,6 +129,7 @@ void JsonWriter::BeforeKey() {
 void JsonWriter::BeforeValue() {
   if (levels_.empty()) {
     if (done_) Misuse("a second top-level value");
+    done_ = true;  // complete once its containers, if any, are closed
     return;
   }
   Level& l = levels_.back();
@@ -172,7 +173,6 @@ void JsonWriter::End(bool object) {
   levels_.pop_back();
   if (!empty && levels_.size() < static_cast<size_t>(break_depth_)) Break();
   out_ += object ? '}' : ']';
-  if (levels_.empty()) done_ = true;
 }
 
 JsonWriter& JsonWriter::EndObject() {
@@ -188,28 +188,24 @@ JsonWriter& JsonWriter::EndArray() {
 JsonWriter& JsonWriter::String(absl::string_view value) {
   BeforeValue();
   out_ += JsonQuote(value);
-  if (levels_.empty()) done_ = true;
   return *this;
 }
 
 JsonWriter& JsonWriter::Int(int64_t value) {
   BeforeValue();
   absl::StrAppend(&out_, value);
-  if (levels_.empty()) done_ = true;
   return *this;
 }
 
 JsonWriter& JsonWriter::Bool(bool value) {
   BeforeValue();
   out_ += value ? "true" : "false";
-  if (levels_.empty()) done_ = true;
   return *this;
 }
 
 JsonWriter& JsonWriter::Null() {
   BeforeValue();
   out_ += "null";
-  if (levels_.empty()) done_ = true;
   return *this;
 }
 
@@ -223,7 +219,6 @@ JsonWriter& JsonWriter::Double(double value) {
     if (std::strtod(text.c_str(), nullptr) == value) break;
   }
   out_ += text;
-  if (levels_.empty()) done_ = true;
   return *this;
 }
 
@@ -231,7 +226,6 @@ JsonWriter& JsonWriter::Fixed(double value, int decimals) {
   if (!std::isfinite(value)) return Null();
   BeforeValue();
   absl::StrAppendFormat(&out_, "%.*f", decimals, value);
-  if (levels_.empty()) done_ = true;
   return *this;
 }
 

@@ -75,7 +75,7 @@ class JsonWriter {
   int break_depth_;
   std::string out_;
   std::vector<Level> levels_;
-  bool done_ = false;  // a complete top-level value was written
+  bool done_ = false;  // the top-level value was begun
 };
 
 }  // namespace sniper

@@ -20,6 +20,7 @@
 #include "sniper/device.h"
 #include "sniper/event_writer.h"
 #include "sniper/inference.h"
+#include "sniper/metrics.h"
 #include "viz/draw.h"
 
 namespace sniper {
@@ -178,10 +179,9 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
     static constexpr const char* kNames[12] = {"AP",    "AP50", "AP75", "APs",
                                                "APm",   "APl",  "AR1",  "AR10",
                                                "AR100", "ARs",  "ARm",  "ARl"};
-    for (int k = 0; k < 12; ++k) {
-      RETURN_IF_ERROR(ctx.events->AddScalar(absl::StrCat("eval/", kNames[k]), 0,
-                                            result.stats[k]));
-    }
+    Metrics m;
+    for (int k = 0; k < 12; ++k) m.Set(kNames[k], result.stats[k]);
+    RETURN_IF_ERROR(TensorBoardSink(*ctx.events).Log("eval", 0, m));
   }
   return summary;
 }

@@ -56,6 +56,8 @@ class TrainingStage {
       : ctx_(ctx),
         c_(ctx.p.config),
         oc_(c_.optimizer()),
+        sc_(stage == Stage::kRpn ? c_.negatives().rpn_schedule()
+                                 : c_.schedule()),
         stage_(stage),
         name_(StageName(stage)),
         rpn_(stage == Stage::kRpn),
@@ -84,10 +86,13 @@ class TrainingStage {
   absl::Status Save(bool finished);
   void Finish();
   std::string Where() const { return absl::StrCat("[", name_, "]"); }
+  // Training seconds so far, runs before a resume included.
+  double ElapsedSeconds() const { return seconds_before_ + Seconds(start_); }
 
   StageContext& ctx_;
   const PipelineConfig& c_;
   const OptimizerConfig& oc_;
+  const ScheduleConfig& sc_;  // the stage's schedule
   const Stage stage_;
   const std::string name_;
   const bool rpn_;
@@ -180,9 +185,7 @@ absl::Status TrainingStage::PlanSchedule() {
         chips_per_epoch_, " chips per epoch cannot fill one step of ", world_,
         " x ", batch_size, " chips"));
   }
-  const ScheduleConfig& sc =
-      rpn_ ? c_.negatives().rpn_schedule() : c_.schedule();
-  ASSIGN_OR_RETURN(schedule_, LrSchedule::Build(oc_, sc, batches));
+  ASSIGN_OR_RETURN(schedule_, LrSchedule::Build(oc_, sc_, batches));
   images_per_chip_ =
       static_cast<double>(ctx_.data.train.num_images()) / chips_per_epoch_;
   return absl::OkStatus();
@@ -231,7 +234,7 @@ void TrainingStage::InitCheckpointInfo() {
 
 absl::Status TrainingStage::Save(bool finished) {
   if (rank_ != 0) return absl::OkStatus();  // rank 0 writes checkpoints
-  counters_.seconds = seconds_before_ + Seconds(start_);
+  counters_.seconds = ElapsedSeconds();
   counters_.loss_scale = scaler_.scale();
   counters_.scaler_clean_steps = scaler_.clean_steps();
   const CheckpointState state{pos_, counters_, history_.history(name_),
@@ -371,7 +374,7 @@ absl::Status TrainingStage::Loop() {
 }
 
 void TrainingStage::Finish() {
-  counters_.seconds = seconds_before_ + Seconds(start_);
+  counters_.seconds = ElapsedSeconds();
   summary_.steps = pos_.step;
   summary_.chips = counters_.chips;
   summary_.nonfinite_steps = counters_.nonfinite;
@@ -402,10 +405,8 @@ absl::StatusOr<StageSummary> TrainingStage::Run() {
       chips_per_epoch_, " chips per epoch (",
       proposals_ != nullptr ? "positive + negative" : "positive", "), batch ",
       ctx_.p.loader.batch_size, ", ", schedule_->total_steps(), " steps (",
-      absl::StrFormat(
-          "%.3g",
-          (rpn_ ? c_.negatives().rpn_schedule() : c_.schedule()).epochs()),
-      " epochs), ", torch::get_num_threads(), " threads"));
+      absl::StrFormat("%.3g", sc_.epochs()), " epochs), ",
+      torch::get_num_threads(), " threads"));
   RETURN_IF_ERROR(Loop());
   Finish();
   return summary_;
