@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "port/field_path.h"
 #include "port/status_macros.h"
 
@@ -164,6 +165,43 @@ absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(
   o.test_nms_threshold = c.test_nms_threshold();
   o.test_detections_per_chip = c.test_detections_per_chip();
   return o;
+}
+
+namespace {
+
+std::string Text(bool v) { return v ? "true" : "false"; }
+std::string Text(int v) { return absl::StrCat(v); }
+std::string Text(int64_t v) { return absl::StrCat(v); }
+std::string Text(double v) { return absl::StrCat(v); }
+std::string Text(RcnnHead h) { return h == RcnnHead::kC4 ? "C4" : "TWO_FC"; }
+std::string Text(const std::vector<double>& v) {
+  return absl::StrCat("[", absl::StrJoin(v, ", "), "]");
+}
+
+}  // namespace
+
+std::vector<ArchitectureDifference> ArchitectureDifferences(
+    const FasterRcnnOptions& a, const FasterRcnnOptions& b) {
+  std::vector<ArchitectureDifference> out;
+  auto compare = [&out](const char* field, const auto& x, const auto& y) {
+    if (!(x == y)) out.push_back({field, Text(x), Text(y)});
+  };
+  compare("backbone.depth", a.backbone.depth, b.backbone.depth);
+  compare("backbone.width_multiplier", a.backbone.width_multiplier,
+          b.backbone.width_multiplier);
+  compare("backbone.res5_dilation", a.backbone.res5_dilation,
+          b.backbone.res5_dilation);
+  compare("num_classes", a.num_classes, b.num_classes);
+  compare("rpn_channels", a.rpn_channels, b.rpn_channels);
+  compare("rcnn_reduce_channels", a.rcnn_reduce_channels,
+          b.rcnn_reduce_channels);
+  compare("rcnn_fc_channels", a.rcnn_fc_channels, b.rcnn_fc_channels);
+  compare("anchors.ratios", a.anchors.ratios, b.anchors.ratios);
+  compare("anchors.scales", a.anchors.scales, b.anchors.scales);
+  compare("roi_pooled_size", a.roi_align.pooled_height,
+          b.roi_align.pooled_height);
+  compare("rcnn_head", a.head, b.head);
+  return out;
 }
 
 }  // namespace sniper::models

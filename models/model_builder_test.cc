@@ -94,5 +94,39 @@ TEST(ModelBuilderTest, RejectsNamingTheField) {
                        HasSubstr("rcnn_fc_channels: must be >= 1")));
 }
 
+TEST(ModelBuilderTest, ArchitectureDifferencesNameEachFieldWithBothValues) {
+  ASSERT_OK_AND_ASSIGN(FasterRcnnOptions a, Build("rcnn_fc_channels: 256"));
+  ASSERT_OK_AND_ASSIGN(
+      FasterRcnnOptions b,
+      Build("rcnn_fc_channels: 128 num_classes: 5 backbone { depth: 101 } "
+            "anchors { scales: [2, 4] }"));
+  const std::vector<ArchitectureDifference> d = ArchitectureDifferences(a, b);
+  ASSERT_EQ(d.size(), 4u);
+  EXPECT_EQ(d[0].field, "backbone.depth");
+  EXPECT_EQ(d[0].a, "50");
+  EXPECT_EQ(d[0].b, "101");
+  EXPECT_EQ(d[1].field, "num_classes");
+  EXPECT_EQ(d[1].a, "80");
+  EXPECT_EQ(d[1].b, "5");
+  EXPECT_EQ(d[2].field, "rcnn_fc_channels");
+  EXPECT_EQ(d[2].a, "256");
+  EXPECT_EQ(d[2].b, "128");
+  EXPECT_EQ(d[3].field, "anchors.scales");
+  EXPECT_EQ(d[3].a, "[2, 4, 7, 10, 13, 16, 24]");
+  EXPECT_EQ(d[3].b, "[2, 4]");
+}
+
+TEST(ModelBuilderTest, TrainingAndTestSettingsAreNotArchitecture) {
+  ASSERT_OK_AND_ASSIGN(FasterRcnnOptions a, Build(""));
+  ASSERT_OK_AND_ASSIGN(
+      FasterRcnnOptions b,
+      Build("backbone { freeze_stem_and_layer1: false channels_last: true } "
+            "rpn_targets { batch_size: 128 } test_nms_threshold: 0.6 "
+            "train_proposals { post_nms_top_n: 100 }"));
+  b.rpn_only = true;  // the RPN stage's copy of the same model
+  EXPECT_TRUE(ArchitectureDifferences(a, b).empty());
+  EXPECT_TRUE(ArchitectureDifferences(a, a).empty());
+}
+
 }  // namespace
 }  // namespace sniper::models

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <functional>
 #include <mutex>
 #include <sstream>
 #include <system_error>
@@ -11,8 +10,11 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "models/model_builder.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
+#include "sniper/pipeline.pb.h"
 
 namespace sniper {
 
@@ -127,6 +129,84 @@ absl::Status OpenCheckpoint(const std::string& path, torch::Device device,
   return absl::OkStatus();
 }
 
+// Every tensor under `a` by dotted name (the model archive's layout).
+void CollectTensors(torch::serialize::InputArchive& a,
+                    const std::string& prefix,
+                    std::map<std::string, torch::Tensor>* out) {
+  for (const std::string& key : a.keys()) {
+    torch::Tensor t;
+    torch::serialize::InputArchive sub;
+    if (a.try_read(key, t)) {
+      (*out)[prefix + key] = t;
+    } else if (a.try_read(key, sub)) {
+      CollectTensors(sub, prefix + key + ".", out);
+    }
+  }
+}
+
+std::string ShapeText(const torch::Tensor& t) {
+  return absl::StrCat("[", absl::StrJoin(t.sizes(), ", "), "]");
+}
+
+// The checkpoint's saved config against the model it is loaded into: a
+// model of another architecture is refused naming each field and both
+// values, before any weight is touched.
+absl::Status CheckArchitecture(const std::string& path,
+                               const std::string& config_text,
+                               const models::FasterRcnnOptions& model) {
+  PipelineConfig saved;
+  RETURN_IF_ERROR(
+      ParseTextProto(config_text, absl::StrCat(path, " (config)"), &saved));
+  ASSIGN_OR_RETURN(models::FasterRcnnOptions trained,
+                   models::BuildFasterRcnnOptions(
+                       saved.model(),
+                       absl::StrCat(path, " (config): PipelineConfig.model")));
+  const std::vector<models::ArchitectureDifference> diff =
+      models::ArchitectureDifferences(trained, model);
+  if (diff.empty()) return absl::OkStatus();
+  std::vector<std::string> parts;
+  for (const models::ArchitectureDifference& d : diff) {
+    parts.push_back(absl::StrCat("model.", d.field, " is ", d.a, " there but ",
+                                 d.b, " in the config"));
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "checkpoint ", path, " holds another model: ", absl::StrJoin(parts, "; "),
+      " (use the config it was trained with, e.g. the run's config.pbtxt)"));
+}
+
+// Every parameter and buffer of `model` must be in the archive with its
+// shape: the last line of defence when the config check passes but the
+// weights do not fit (a hand-edited or foreign file).
+absl::Status CheckTensors(const std::string& path,
+                          torch::serialize::InputArchive& archive,
+                          models::FasterRcnn& model) {
+  std::map<std::string, torch::Tensor> saved;
+  CollectTensors(archive, "", &saved);
+  auto check = [&](const std::string& name,
+                   const torch::Tensor& want) -> absl::Status {
+    auto it = saved.find(name);
+    if (it == saved.end()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "checkpoint ", path, " has no tensor ", name,
+          " (written for another model configuration, e.g. RPN-only)"));
+    }
+    if (!it->second.sizes().equals(want.sizes())) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("checkpoint ", path, ": tensor ", name, " is ",
+                       ShapeText(it->second), " there but ", ShapeText(want),
+                       " in the model built from the config"));
+    }
+    return absl::OkStatus();
+  };
+  for (const auto& p : model->named_parameters()) {
+    RETURN_IF_ERROR(check(p.key(), p.value()));
+  }
+  for (const auto& b : model->named_buffers()) {
+    RETURN_IF_ERROR(check(b.key(), b.value()));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<CheckpointState> LoadCheckpoint(
@@ -135,9 +215,19 @@ absl::StatusOr<CheckpointState> LoadCheckpoint(
   torch::serialize::InputArchive root;
   RETURN_IF_ERROR(OpenCheckpoint(path, device, &root));
   CheckpointState out;
+  {
+    c10::IValue config;
+    if (!root.try_read("config", config) || !config.isString()) {
+      return absl::DataLossError(
+          absl::StrCat("cannot read checkpoint ", path, ": it has no config"));
+    }
+    RETURN_IF_ERROR(
+        CheckArchitecture(path, config.toStringRef(), model->options()));
+  }
   try {
     torch::serialize::InputArchive m;
     root.read("model", m);
+    RETURN_IF_ERROR(CheckTensors(path, m, model));
     model->load(m);
     if (optimizer != nullptr) {
       torch::serialize::InputArchive o;
@@ -232,20 +322,7 @@ absl::StatusOr<std::map<std::string, torch::Tensor>> ReadCheckpointWeights(
   try {
     torch::serialize::InputArchive model;
     root.read("model", model);
-    std::function<void(torch::serialize::InputArchive&, const std::string&)>
-        walk =
-            [&](torch::serialize::InputArchive& a, const std::string& prefix) {
-              for (const std::string& key : a.keys()) {
-                torch::Tensor t;
-                torch::serialize::InputArchive sub;
-                if (a.try_read(key, t)) {
-                  out[prefix + key] = t;
-                } else if (a.try_read(key, sub)) {
-                  walk(sub, prefix + key + ".");
-                }
-              }
-            };
-    walk(model, "");
+    CollectTensors(model, "", &out);
   } catch (const c10::Error& e) {
     return absl::DataLossError(absl::StrCat("cannot read the model in ", path,
                                             ": ", e.what_without_backtrace()));

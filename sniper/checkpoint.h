@@ -95,8 +95,11 @@ absl::Status SaveRotatingCheckpoint(const std::string& dir, int keep,
                                     const CheckpointInfo& info);
 
 // Loads weights into `model` and, when non-null, `optimizer`; tensors land
-// on `device` (the model's). Restores the CPU generator's state. A file of
-// another model configuration is a DataLoss error naming the path.
+// on `device` (the model's). Restores the CPU generator's state. Before any
+// weight is touched, the checkpoint's saved model config must have the
+// model's architecture (models::ArchitectureDifferences) and every tensor
+// its shape: otherwise FailedPrecondition naming the path, each differing
+// field (or tensor) and both values. An unreadable file is DataLoss.
 absl::StatusOr<CheckpointState> LoadCheckpoint(
     const std::string& path, models::FasterRcnn& model,
     torch::optim::Optimizer* optimizer, torch::Device device);

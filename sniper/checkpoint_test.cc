@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "models/testing/tiny_models.h"
@@ -35,6 +36,17 @@ models::FasterRcnnOptions Tiny() {
   return models::testing::TinyFasterRcnnOptions();
 }
 
+// The saved config of a run with the tiny model: what the loader compares
+// the model it loads into with.
+std::string TinyConfigText(int fc_channels = 32, int num_classes = 3) {
+  return absl::StrCat(
+      "name: \"tiny\"\nmodel { backbone { depth: 18 width_multiplier: 0.125 } "
+      "num_classes: ",
+      num_classes,
+      " rpn_channels: 16 rcnn_reduce_channels: 16 rcnn_fc_channels: ",
+      fc_channels, " }\n");
+}
+
 CheckpointState SomeState() {
   CheckpointState s;
   s.position = {1234, 5, 67};
@@ -52,7 +64,7 @@ CheckpointState SomeState() {
 
 CheckpointInfo SomeInfo() {
   CheckpointInfo info;
-  info.config_text = "name: \"tiny\"\n";
+  info.config_text = TinyConfigText();
   info.category_names = {"disc", "a \"quoted\" name", "ring"};
   info.category_ids = {1, 7, 42};
   return info;
@@ -179,9 +191,62 @@ TEST(CheckpointTest, CorruptOrForeignFilesAreRefusedNamingThePath) {
               StatusIs(absl::StatusCode::kDataLoss, HasSubstr(garbage)));
   EXPECT_THAT(ReadCheckpointInfo(dir + "/missing.pt").status().message(),
               HasSubstr("missing.pt"));
-  // Not yet: a checkpoint of another layer width loads silently (LibTorch
-  // replaces the tensors); issue #19 makes every load compare the saved
-  // model config with the requested one.
+}
+
+TEST(CheckpointTest, AnotherArchitectureIsRefusedNamingFieldAndBothValues) {
+  const std::string dir = TestDir("arch");
+  models::FasterRcnn model(Tiny());
+  const std::string path = dir + "/final.pt";
+  ASSERT_OK(SaveCheckpoint(path, model, nullptr, SomeState(), SomeInfo()));
+  models::FasterRcnnOptions wider = Tiny();
+  wider.rcnn_fc_channels = 64;
+  wider.num_classes = 5;
+  models::FasterRcnn other(wider);
+  const torch::Tensor before =
+      other->named_parameters().begin()->value().clone();
+  const absl::Status s =
+      LoadCheckpointWeights(path, other, torch::Device(torch::kCPU));
+  EXPECT_THAT(s,
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(path)));
+  EXPECT_THAT(s.message(), HasSubstr("model.num_classes is 3 there but 5"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("model.rcnn_fc_channels is 32 there but 64"));
+  // Nothing was loaded.
+  EXPECT_TRUE(torch::equal(other->named_parameters().begin()->value(), before));
+  // The RPN-only copy of the same model (the RPN stage's) is the same
+  // architecture; its tensors are a subset, so it loads.
+  models::FasterRcnnOptions rpn = Tiny();
+  rpn.rpn_only = true;
+  models::FasterRcnn rpn_model(rpn);
+  EXPECT_OK(LoadCheckpointWeights(path, rpn_model, torch::Device(torch::kCPU)));
+  // The full model from an RPN-only file: a missing tensor, named.
+  const std::string rpn_path = dir + "/rpn.pt";
+  ASSERT_OK(
+      SaveCheckpoint(rpn_path, rpn_model, nullptr, SomeState(), SomeInfo()));
+  EXPECT_THAT(
+      LoadCheckpointWeights(rpn_path, model, torch::Device(torch::kCPU)),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr("has no tensor rcnn")));
+}
+
+TEST(CheckpointTest, WeightsThatDoNotFitTheirConfigAreRefusedByShape) {
+  // A file whose config claims 64-wide fc layers over 32-wide weights (a
+  // hand-edited or foreign file): the config check passes, the shapes do not.
+  const std::string dir = TestDir("shape");
+  models::FasterRcnn model(Tiny());
+  CheckpointInfo info = SomeInfo();
+  info.config_text = TinyConfigText(/*fc_channels=*/64);
+  const std::string path = dir + "/final.pt";
+  ASSERT_OK(SaveCheckpoint(path, model, nullptr, SomeState(), info));
+  models::FasterRcnnOptions wider = Tiny();
+  wider.rcnn_fc_channels = 64;
+  models::FasterRcnn other(wider);
+  const absl::Status s =
+      LoadCheckpointWeights(path, other, torch::Device(torch::kCPU));
+  EXPECT_THAT(s,
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(path)));
+  EXPECT_THAT(s.message(), HasSubstr("there but ["));
+  EXPECT_THAT(s.message(), HasSubstr("64"));
 }
 
 }  // namespace

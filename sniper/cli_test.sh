@@ -56,4 +56,31 @@ rc=$?
 set -e
 test "$rc" -eq 1 || { echo "detect --out=<file> exited $rc"; cat "$tmp/err.txt"; exit 1; }
 grep -q -- "--out=$tmp/a_file" "$tmp/err.txt"
+# A checkpoint of another model is refused, naming the field and both
+# values: eval with another layer width, detect with another class count,
+# and a resume whose --set changes the model (exit 1, one line).
+expect_error() {  # expect_error PATTERN CMD...
+  local pattern="$1"; shift
+  set +e
+  "$@" > /dev/null 2> "$tmp/err.txt"
+  local rc=$?
+  set -e
+  # The error is stderr's last line and its only "error:" line.
+  if [ "$rc" -ne 1 ] || ! tail -1 "$tmp/err.txt" | grep -q -- "^error: .*$pattern" ||
+     [ "$(grep -c '^error:' "$tmp/err.txt")" -ne 1 ]; then
+    echo "expected exit 1 and '$pattern' from: $*"; echo "got rc=$rc:"
+    cat "$tmp/err.txt"; exit 1
+  fi
+}
+width="$(grep -o 'rcnn_fc_channels: [0-9]*' "$tmp/run/config.pbtxt" | grep -o '[0-9]*$' || echo 1024)"
+expect_error "model.rcnn_fc_channels is $width there but 24 in the config" \
+  sniper/eval --work_dir="$tmp/run" --quiet "${sets[@]}" \
+  --set model.rcnn_fc_channels=24
+expect_error "model.num_classes is 5 there but 80 in the config" \
+  sniper/detect --checkpoint="$tmp/run/detector/final.pt" --image="$img" \
+  --out="$tmp/never.png" --set model.num_classes=80
+test ! -e "$tmp/never.png"
+expect_error "model.rcnn_fc_channels is $width there but 24 in the config" \
+  sniper/train --work_dir="$tmp/run" --resume --quiet "${sets[@]}" \
+  --set model.rcnn_fc_channels=24
 echo PASS

@@ -28,6 +28,7 @@
 #include "evaluation/coco_eval.h"
 #include "glog/logging.h"
 #include "port/json_writer.h"
+#include "port/main_guard.h"
 #include "port/paths.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
@@ -200,7 +201,7 @@ absl::Status Run(std::vector<std::string> sets) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   std::vector<std::string> sets = sniper::InitCli(
       &argc, argv,
       "Detects objects with a trained SNIPER detector.\n"
@@ -212,3 +213,5 @@ int main(int argc, char** argv) {
   if (!s.ok()) return sniper::FailWith(s);
   return 0;
 }
+
+int main(int argc, char** argv) { return sniper::RunMain(argc, argv, Main); }

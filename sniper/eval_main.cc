@@ -14,6 +14,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "glog/logging.h"
+#include "port/main_guard.h"
 #include "port/paths.h"
 #include "sniper/cli.h"
 #include "sniper/eval_stage.h"
@@ -26,7 +27,7 @@ ABSL_FLAG(std::string, checkpoint, "",
           "detector checkpoint (default: <work_dir>/detector/final.pt)");
 ABSL_FLAG(bool, quiet, false, "no progress lines");
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   std::vector<std::string> sets = sniper::InitCli(
       &argc, argv,
       "Evaluates a trained SNIPER detector on the config's validation split.\n"
@@ -56,3 +57,5 @@ int main(int argc, char** argv) {
               run->work_dir.c_str(), run->work_dir.c_str());
   return 0;
 }
+
+int main(int argc, char** argv) { return sniper::RunMain(argc, argv, Main); }

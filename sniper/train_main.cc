@@ -28,6 +28,7 @@
 #include "absl/strings/str_format.h"
 #include "glog/logging.h"
 #include "google/protobuf/text_format.h"
+#include "port/main_guard.h"
 #include "sniper/cli.h"
 #include "sniper/config.h"
 #include "sniper/trainer.h"
@@ -137,7 +138,7 @@ int LaunchLocal(int n, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   std::vector<char*> original(argv, argv + argc);  // for --nproc's children
   original.push_back(nullptr);
   std::vector<std::string> sets = sniper::InitCli(&argc, argv, kUsage);
@@ -199,3 +200,5 @@ int main(int argc, char** argv) {
       run->work_dir.c_str(), run->work_dir.c_str());
   return 0;
 }
+
+int main(int argc, char** argv) { return sniper::RunMain(argc, argv, Main); }

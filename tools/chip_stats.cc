@@ -20,6 +20,7 @@
 #include "configs/coco_sniper_sampler_embedded.h"
 #include "data/coco_dataset.h"
 #include "data/proposals.h"
+#include "port/main_guard.h"
 #include "port/paths.h"
 #include "port/proto_io.h"
 #include "tools/tool_common.h"
@@ -109,10 +110,12 @@ int Run() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   sniper::tools::InitTool(
       argc, argv,
       "SNIPER pixel accounting: chip_stats --annotations=instances.json "
       "[--config=...] [--proposals=...] [--json=...]");
   return Run();
 }
+
+int main(int argc, char** argv) { return sniper::RunMain(argc, argv, Main); }

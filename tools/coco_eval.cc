@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "evaluation/coco_json.h"
 #include "port/json_writer.h"
+#include "port/main_guard.h"
 #include "port/paths.h"
 #include "port/proto_io.h"
 #include "tools/tool_common.h"
@@ -35,7 +36,7 @@ int Fail(const absl::Status& s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   sniper::tools::InitTool(
       argc, argv,
       "COCO box evaluation: --gt=instances.json --dets=results.json "
@@ -81,3 +82,5 @@ int main(int argc, char** argv) {
   }
   return 0;
 }
+
+int main(int argc, char** argv) { return sniper::RunMain(argc, argv, Main); }

@@ -15,13 +15,14 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "port/main_guard.h"
 #include "port/paths.h"
 #include "sniper/checkpoint.h"
 
 ABSL_FLAG(double, tolerance, 1e-5,
           "largest allowed |a - b| / max(1, |a|) per element");
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 3) {
     std::fprintf(stderr,
@@ -72,3 +73,5 @@ int main(int argc, char** argv) {
     return 2;
   }
 }
+
+int main(int argc, char** argv) { return sniper::RunMain(argc, argv, Main); }

@@ -12,6 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_format.h"
 #include "data/synthetic.h"
+#include "port/main_guard.h"
 #include "port/paths.h"
 #include "tools/tool_common.h"
 
@@ -36,7 +37,7 @@ void PrintRow(const char* split, const sniper::data::SyntheticSplitStats& s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   sniper::tools::InitTool(
       argc, argv, "make_synthetic --out=DIR [--train=N --val=N --seed=S]");
   const std::string out = sniper::ResolveUserPath(absl::GetFlag(FLAGS_out));
@@ -72,3 +73,5 @@ int main(int argc, char** argv) {
   PrintRow("val", val);
   return 0;
 }
+
+int main(int argc, char** argv) { return sniper::RunMain(argc, argv, Main); }

@@ -25,6 +25,7 @@
 #include "data/image_decode.h"
 #include "data/image_io.h"
 #include "data/proposals.h"
+#include "port/main_guard.h"
 #include "port/paths.h"
 #include "tools/tool_common.h"
 #include "viz/draw.h"
@@ -210,9 +211,11 @@ int Run() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int Main(int argc, char** argv) {
   sniper::tools::InitTool(argc, argv,
                           "visualize_chips --annotations=... --images=DIR "
                           "--image_id=N --out=x.png");
   return Run();
 }
+
+int main(int argc, char** argv) { return sniper::RunMain(argc, argv, Main); }
