@@ -1,47 +1,18 @@
 #include "data/chip_render.h"
 
-#include <turbojpeg.h>
-
 #include <cmath>
-#include <random>
 #include <string>
 
-#include "data/image_decode.h"
 #include "data/image_io.h"
-#include "data/testing/shared_data.h"
-#include "gmock/gmock.h"
+#include "data/testing/test_images.h"
 #include "gtest/gtest.h"
-#include "port/proto_io.h"
 #include "port/status_matchers.h"
 
 namespace sniper::data {
 namespace {
 
-using ::sniper::testing::StatusIs;
-using ::testing::HasSubstr;
-
-RgbImage RandomImage(int32_t w, int32_t h, uint32_t seed) {
-  std::mt19937 rng(seed);
-  RgbImage im;
-  im.width = w;
-  im.height = h;
-  im.pixels.resize(static_cast<size_t>(w) * h * 3);
-  for (auto& p : im.pixels) p = static_cast<uint8_t>(rng() % 256);
-  return im;
-}
-
-std::string EncodeJpeg(const RgbImage& im, int quality = 95) {
-  tjhandle tj = tjInitCompress();
-  unsigned char* buf = nullptr;
-  unsigned long size = 0;
-  EXPECT_EQ(tjCompress2(tj, im.pixels.data(), im.width, 0, im.height, TJPF_RGB,
-                        &buf, &size, TJSAMP_444, quality, TJFLAG_ACCURATEDCT),
-            0);
-  std::string out(reinterpret_cast<char*>(buf), size);
-  tjFree(buf);
-  tjDestroy(tj);
-  return out;
-}
+using ::sniper::data::testing::EncodeJpeg;
+using ::sniper::data::testing::RandomImage;
 
 // The definition: bilinear sample of the decoded region at the output
 // pixel's centre, half-pixel convention, edges clamped.
@@ -159,98 +130,6 @@ TEST(ChipRenderTest, BoxesFollowThePixels) {
     EXPECT_EQ(inside_dark, 0) << "flip=" << flip;
     EXPECT_EQ(outside_bright, 0) << "flip=" << flip;
   }
-}
-
-TEST(ImageDecodeTest, ReducedDecodeMatchesFullDecode) {
-  // A smooth image (DCT scaling is exact on low frequencies) at scales that
-  // pick 1/8, 1/2 and full decoding with a region.
-  RgbImage im;
-  im.width = 640;
-  im.height = 480;
-  im.pixels.resize(640 * 480 * 3);
-  for (int y = 0; y < 480; ++y) {
-    for (int x = 0; x < 640; ++x) {
-      im.pixels[(y * 640 + x) * 3] =
-          static_cast<uint8_t>(128 + 100 * std::sin(x / 40.0));
-      im.pixels[(y * 640 + x) * 3 + 1] =
-          static_cast<uint8_t>(128 + 100 * std::cos(y / 30.0));
-      im.pixels[(y * 640 + x) * 3 + 2] = static_cast<uint8_t>((x + y) / 5);
-    }
-  }
-  const std::string jpeg = EncodeJpeg(im, 98);
-  ChipRenderOptions o;
-  o.chip_size = 256;
-  o.layout = ChipLayout::kHwcUint8;
-  struct Case {
-    double scale;
-    Chip chip;
-    int dct;
-  };
-  for (const Case& k :
-       {Case{0.2, {0, 0, 128, 96}, 2}, Case{0.5, {20, 10, 276, 240}, 4},
-        Case{3.0, {900, 600, 1156, 856}, 8}}) {
-    EXPECT_EQ(DctScaleNumerator(k.scale), k.dct);
-    DecodeRequest full;
-    full.reduce = false;
-    DecodeRequest reduced;
-    reduced.scale = k.scale;
-    reduced.x0 = static_cast<int32_t>(k.chip.x1 / k.scale);
-    reduced.y0 = static_cast<int32_t>(k.chip.y1 / k.scale);
-    reduced.x1 = static_cast<int32_t>(std::ceil(k.chip.x2 / k.scale));
-    reduced.y1 = static_cast<int32_t>(std::ceil(k.chip.y2 / k.scale));
-    ASSERT_OK_AND_ASSIGN(DecodedRegion a, DecodeImageRegion(jpeg, "s", full));
-    ASSERT_OK_AND_ASSIGN(DecodedRegion b,
-                         DecodeImageRegion(jpeg, "s", reduced));
-    EXPECT_LT(b.decoded_pixels, a.decoded_pixels / 3) << k.scale;
-    std::vector<uint8_t> oa(ChipCanvasBytes(o)), ob(ChipCanvasBytes(o));
-    RenderChip(a, k.chip, k.scale, false, o, oa.data());
-    RenderChip(b, k.chip, k.scale, false, o, ob.data());
-    double diff = 0;
-    for (size_t i = 0; i < oa.size(); ++i) diff += std::abs(oa[i] - ob[i]);
-    EXPECT_LT(diff / oa.size(), 2.0) << "scale " << k.scale;
-  }
-}
-
-TEST(ImageDecodeTest, CorruptFilesGiveClearErrors) {
-  const std::string dir = ::testing::TempDir();
-  const std::string jpeg = EncodeJpeg(RandomImage(64, 48, 3), 90);
-  EXPECT_THAT(
-      DecodeImageRegion("", "zero.jpg", {}),
-      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("zero.jpg: empty")));
-  EXPECT_THAT(
-      DecodeImageRegion(jpeg.substr(0, jpeg.size() / 2), "half.jpg", {}),
-      StatusIs(absl::StatusCode::kDataLoss,
-               HasSubstr("half.jpg: corrupt JPEG")));
-  EXPECT_THAT(
-      DecodeImageRegion("GIF89a...", "x.jpg", {}),
-      StatusIs(absl::StatusCode::kDataLoss, HasSubstr("neither JPEG nor PNG")));
-  EXPECT_THAT(DecodeImageFileRegion(dir + "/missing.jpg", {}),
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing.jpg")));
-  // A PNG named .jpg decodes by its signature.
-  const std::string png_path = dir + "/really_png.jpg";
-  ASSERT_OK(WritePngFile(png_path, RandomImage(30, 20, 4)));
-  ASSERT_OK_AND_ASSIGN(DecodedRegion r, DecodeImageFileRegion(png_path, {}));
-  EXPECT_EQ(r.image.width, 30);
-  EXPECT_EQ(r.full_height, 20);
-}
-
-TEST(ImageDecodeTest, RealCocoJpegRegion) {
-  const std::string path =
-      sniper::testing::SharedDataPath("coco_mini/images/000000000139.jpg");
-  if (path.empty()) GTEST_SKIP() << sniper::testing::kNoSharedData;
-  DecodeRequest req;
-  req.scale = 3.125;
-  req.x0 = 100;
-  req.y0 = 50;
-  req.x1 = 264;
-  req.y1 = 214;
-  ASSERT_OK_AND_ASSIGN(DecodedRegion r, DecodeImageFileRegion(path, req));
-  EXPECT_EQ(r.full_width, 640);
-  EXPECT_EQ(r.full_height, 426);
-  EXPECT_LE(r.offset_x, 99);
-  EXPECT_GE(r.offset_x + r.image.width, 265);
-  EXPECT_EQ(r.offset_y, 49);
-  EXPECT_LT(r.decoded_pixels, 640 * 426 / 2);
 }
 
 }  // namespace

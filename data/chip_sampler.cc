@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "glog/logging.h"
 
 namespace sniper::data {
@@ -27,6 +28,31 @@ uint64_t SplitMix64::Next() {
 ChipSampler::ChipSampler(ChipSamplerOptions options)
     : options_(std::move(options)) {
   CHECK(!options_.scales.empty()) << "use BuildChipSamplerOptions";
+}
+
+absl::Status ChipSampler::CheckProposals(const ProposalSet& proposals,
+                                         absl::string_view source,
+                                         const CocoDataset& dataset) const {
+  if (proposals.num_scales() != num_scales()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(source, " has proposals for ", proposals.num_scales(),
+                     " scales but the sampler has ", num_scales(),
+                     " (written by an RPN stage with another sampler.scales)"));
+  }
+  if (proposals.num_images() == 0 || dataset.num_images() == 0) {
+    return absl::OkStatus();
+  }
+  size_t known = 0;
+  for (size_t i = 0; i < dataset.num_images(); ++i) {
+    known += proposals.Contains(dataset.image(i).id);
+  }
+  if (known == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": none of its ", proposals.num_images(),
+        " images is one of the dataset's ", dataset.num_images(),
+        " (proposals of another dataset would give no negative chips)"));
+  }
+  return absl::OkStatus();
 }
 
 SplitMix64 ChipSampler::ImageRng(uint64_t epoch, size_t image_index) const {

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "data/chips.h"
 #include "data/coco_dataset.h"
 #include "data/proposals.h"
@@ -67,6 +69,14 @@ class ChipSampler {
 
   const ChipSamplerOptions& options() const { return options_; }
   int num_scales() const { return static_cast<int>(options_.scales.size()); }
+
+  // Whether `proposals` (read from `source`) can feed this sampler on
+  // `dataset`: one proposal list per scale of the sampler, and at least one
+  // of the dataset's images in the file (proposals of another dataset would
+  // silently give no negative chips). InvalidArgument naming `source`.
+  absl::Status CheckProposals(const ProposalSet& proposals,
+                              absl::string_view source,
+                              const CocoDataset& dataset) const;
 
   // Chips of image `image_index` in `epoch`. `proposals` may be null (no
   // negatives). `cover` is scratch memory (one per thread).

@@ -186,6 +186,8 @@ TEST(ChipsTest, LabelsSplitValidIgnoredAndDropped) {
 using ::sniper::testing::DatasetOf;
 using ::sniper::testing::MakeRandomImage;
 using ::sniper::testing::RandomImage;
+using ::sniper::testing::StatusIs;
+using ::testing::HasSubstr;
 
 TEST(ChipsPropertyTest, GreedyMatchesNaiveReference) {
   std::mt19937 rng(1234);
@@ -382,6 +384,34 @@ TEST(ChipsTest, NegativeChipsComeFromUncoveredProposals) {
   EXPECT_EQ(negatives, 1);
   // Without proposals: no negatives.
   EXPECT_EQ(sampler.Epoch(ds, nullptr, 0).size(), 1u);
+}
+
+TEST(ChipsTest, ProposalsMustFitTheSamplerAndTheDataset) {
+  std::vector<RandomImage> images(2);
+  for (RandomImage& im : images) {
+    im.width = im.height = 800;
+  }
+  const CocoDataset ds = DatasetOf(images);  // image ids 1 and 2
+  const ChipSampler three(ThreeScales());
+  const ChipSampler one(OneFactorScale(1.0));
+  ProposalSet one_scale(1);
+  one_scale.Set(2, {{}});
+  EXPECT_OK(one.CheckProposals(one_scale, "p.bin", ds));
+  // Fewer scales than the sampler (the trainer's old check, now shared).
+  EXPECT_THAT(three.CheckProposals(one_scale, "p.bin", ds),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("p.bin has proposals for 1 scales but the "
+                                 "sampler has 3")));
+  // Another dataset's images: none of ours.
+  ProposalSet foreign(1);
+  foreign.Set(77, {{}});
+  foreign.Set(78, {{}});
+  EXPECT_THAT(one.CheckProposals(foreign, "other.bin", ds),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("other.bin: none of its 2 images is one of "
+                                 "the dataset's 2")));
+  // An empty file fits anything of its scale count (no negatives).
+  EXPECT_OK(one.CheckProposals(ProposalSet(1), "empty.bin", ds));
 }
 
 TEST(ChipsTest, EpochSamplesAtMostKNegativesPerImage) {

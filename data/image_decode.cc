@@ -39,6 +39,23 @@ void OnJpegMessage(j_common_ptr cinfo, int level) {
   }
 }
 
+absl::Status CheckDeclaredSize(const char* format, uint64_t width,
+                               uint64_t height, absl::string_view source,
+                               const DecodeRequest& req) {
+  if (width == 0 || height == 0) {
+    return absl::DataLossError(absl::StrCat(source, ": ", format,
+                                            " declares an empty image (", width,
+                                            "x", height, ")"));
+  }
+  if (width * height > static_cast<uint64_t>(req.max_pixels)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, ": ", format, " declares ", width, "x", height, " = ",
+        width * height, " pixels, more than the limit of ", req.max_pixels,
+        " (data/image_decode.h: kMaxImagePixels); refused before decoding"));
+  }
+  return absl::OkStatus();
+}
+
 bool IsJpeg(absl::string_view b) {
   return b.size() >= 3 && static_cast<uint8_t>(b[0]) == 0xFF &&
          static_cast<uint8_t>(b[1]) == 0xD8 &&
@@ -70,6 +87,14 @@ absl::StatusOr<DecodedRegion> DecodeJpeg(absl::string_view bytes,
   jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(bytes.data()),
                static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
+  // Before jpeg_start_decompress: a progressive file's coefficient buffer
+  // alone is 2 bytes per pixel and component.
+  if (absl::Status s = CheckDeclaredSize("JPEG", cinfo.image_width,
+                                         cinfo.image_height, source, req);
+      !s.ok()) {
+    jpeg_destroy_decompress(&cinfo);
+    return s;
+  }
   out.full_width = static_cast<int32_t>(cinfo.image_width);
   out.full_height = static_cast<int32_t>(cinfo.image_height);
   const int k = req.reduce ? DctScaleNumerator(req.scale) : 8;
@@ -134,13 +159,20 @@ absl::StatusOr<DecodedRegion> DecodeJpeg(absl::string_view bytes,
 }
 
 absl::StatusOr<DecodedRegion> DecodePng(absl::string_view bytes,
-                                        absl::string_view source) {
+                                        absl::string_view source,
+                                        const DecodeRequest& req) {
   png_image png;
   std::memset(&png, 0, sizeof(png));
   png.version = PNG_IMAGE_VERSION;
   if (!png_image_begin_read_from_memory(&png, bytes.data(), bytes.size())) {
     return absl::DataLossError(
         absl::StrCat(source, ": corrupt PNG (", png.message, ")"));
+  }
+  if (absl::Status s =
+          CheckDeclaredSize("PNG", png.width, png.height, source, req);
+      !s.ok()) {
+    png_image_free(&png);
+    return s;
   }
   png.format = PNG_FORMAT_RGB;
   DecodedRegion out;
@@ -174,7 +206,7 @@ absl::StatusOr<DecodedRegion> DecodeImageRegion(absl::string_view bytes,
     return absl::DataLossError(absl::StrCat(source, ": empty file"));
   }
   if (IsJpeg(bytes)) return DecodeJpeg(bytes, source, request);
-  if (IsPng(bytes)) return DecodePng(bytes, source);
+  if (IsPng(bytes)) return DecodePng(bytes, source, request);
   return absl::DataLossError(
       absl::StrCat(source, ": neither JPEG nor PNG (unknown signature)"));
 }

@@ -23,6 +23,12 @@
 
 namespace sniper::data {
 
+// Images whose header declares more pixels than this are refused before
+// any pixel buffer is allocated: a 677-byte JPEG can declare 65500x65500
+// (12.9 GB of RGB). 2^28 is 16384 x 16384, far above any detection dataset
+// image we know of; raise DecodeRequest::max_pixels for bigger ones.
+inline constexpr int64_t kMaxImagePixels = int64_t{1} << 28;
+
 struct DecodeRequest {
   // The scale the pixels will be resampled to; decoding may reduce by any
   // DCT factor k/8 >= min(max(scale, 1/8), 1).
@@ -32,6 +38,9 @@ struct DecodeRequest {
   int32_t x0 = 0, y0 = 0, x1 = 1 << 30, y1 = 1 << 30;
   // Use DCT scaling / region decoding (off: decode everything at 1x).
   bool reduce = true;
+  // Declared width x height above this: InvalidArgument naming the file and
+  // the declared size, before decoding.
+  int64_t max_pixels = kMaxImagePixels;
 };
 
 struct DecodedRegion {

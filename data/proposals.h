@@ -60,6 +60,9 @@ class ProposalSet {
   // Proposals of an image at a scale (empty if the image has none).
   absl::Span<const ScoredBox> Get(int64_t image_id, int scale) const;
 
+  // Whether the file has an entry for the image (maybe with no boxes).
+  bool Contains(int64_t image_id) const { return index_.contains(image_id); }
+
   // Image ids in insertion order.
   const std::vector<int64_t>& image_ids() const { return image_ids_; }
 

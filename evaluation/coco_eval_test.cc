@@ -1,6 +1,9 @@
 #include "evaluation/coco_eval.h"
 
+#include <sys/resource.h>
+
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "gmock/gmock.h"
@@ -215,6 +218,46 @@ TEST(CocoEvalTest, InvalidInputsNameTheDetection) {
     EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.message))
         << r.status();
   }
+}
+
+#if !defined(__SANITIZE_ADDRESS__)
+// 0 when EvaluateBoxes succeeds with 1 GiB of address space.
+int EvaluateUnderOneGib(const EvalGroundTruth& gt,
+                        const std::vector<Detection>& dets) {
+  const rlimit limit = {size_t{1} << 30, size_t{1} << 30};
+  setrlimit(RLIMIT_AS, &limit);
+  return EvaluateBoxes(gt, dets).ok() ? 0 : 3;
+}
+#endif
+
+TEST(CocoEvalTest, ManyImagesTimesManyCategoriesCostsOnlyTheBoxes) {
+  // 60,000 images x 60,000 categories (the old dense table: 14 GB). In a
+  // child with 1 GiB of address space, so an allocation of that order
+  // fails the test instead of passing on a big machine.
+  EvalGroundTruth gt;
+  for (int64_t i = 1; i <= 60000; ++i) {
+    gt.image_ids.push_back(i);
+    gt.category_ids.push_back(i);
+  }
+  gt.boxes = {Gt(60000, 60000, 10, 10, 40, 40), Gt(7, 3, 0, 0, 20, 20)};
+  const std::vector<Detection> dets = {Det(60000, 60000, 10, 10, 40, 40, 0.9),
+                                       Det(8, 3, 0, 0, 20, 20, 0.8)};
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_EXIT(std::exit(EvaluateUnderOneGib(gt, dets)),
+              ::testing::ExitedWithCode(0), "");
+#endif
+  const CocoEvalResult r = Evaluate(gt, dets);
+  // Category 60000: perfect; category 3: its detection is on another
+  // image, so AP 0. The mean of the two.
+  EXPECT_NEAR(r.stats[0], 0.5, 1e-12);
+  ASSERT_EQ(r.per_category_ap.size(), 60000u);
+  EXPECT_EQ(r.per_category_ap[0].second, -1);  // no ground truth
+  EXPECT_NEAR(r.per_category_ap[2].second, 0.0, 1e-12);
+  EXPECT_NEAR(r.per_category_ap[59999].second, 1.0, 1e-12);
+  // No boxes at all: every summary is -1 (the reference's "no data").
+  gt.boxes.clear();
+  const CocoEvalResult empty = Evaluate(gt, {});
+  for (double v : empty.stats) EXPECT_EQ(v, -1);
 }
 
 TEST(CocoEvalTest, FormatMatchesReferenceLayout) {

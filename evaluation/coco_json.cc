@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "port/status_macros.h"
 #include "simdjson.h"
@@ -144,6 +145,10 @@ absl::StatusOr<EvalGroundTruth> ReadGroundTruthJson(const std::string& path) {
   if (top.at_key("annotations").get(anns)) return gt;  // no boxes at all
   ASSIGN_OR_RETURN(dom::array a, f.Array(anns, "annotations"));
   gt.boxes.reserve(a.size());
+  const absl::flat_hash_set<int64_t> images(gt.image_ids.begin(),
+                                            gt.image_ids.end());
+  const absl::flat_hash_set<int64_t> categories(gt.category_ids.begin(),
+                                                gt.category_ids.end());
   int64_t i = 0;
   for (dom::element e : a) {
     const std::string where = absl::StrCat("annotations[", i++, "]");
@@ -152,6 +157,14 @@ absl::StatusOr<EvalGroundTruth> ReadGroundTruthJson(const std::string& path) {
     double b[4];
     RETURN_IF_ERROR(
         f.ImageCategoryBox(o, where, &g.image_id, &g.category_id, b));
+    if (!images.contains(g.image_id)) {
+      return f.Error(where + ".image_id",
+                     absl::StrCat(g.image_id, " is not in images"));
+    }
+    if (!categories.contains(g.category_id)) {
+      return f.Error(where + ".category_id",
+                     absl::StrCat(g.category_id, " is not in categories"));
+    }
     g.x = b[0], g.y = b[1], g.w = b[2], g.h = b[3];
     dom::element v;
     if (!o.at_key("area").get(v)) {

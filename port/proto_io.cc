@@ -2,12 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -58,15 +58,38 @@ absl::Status ParseTextProto(absl::string_view text,
 }
 
 absl::Status ReadFileToString(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat(path, ": cannot open: ", std::strerror(errno)));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int e = errno;
+    const std::string why =
+        absl::StrCat(path, ": cannot open: ", std::strerror(e));
+    return e == ENOENT ? absl::NotFoundError(why)
+                       : absl::PermissionDeniedError(why);
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
-  *out = buffer.str();
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    const bool dir = S_ISDIR(st.st_mode);
+    ::close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, dir ? ": is a directory, not a file" : ": cannot stat"));
+  }
+  std::string data;
+  if (S_ISREG(st.st_mode)) data.reserve(static_cast<size_t>(st.st_size));
+  char buffer[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd);
+      return absl::DataLossError(
+          absl::StrCat(path, ": read error: ", std::strerror(e)));
+    }
+    data.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  *out = std::move(data);
   return absl::OkStatus();
 }
 

@@ -1,6 +1,7 @@
 #include "port/proto_io.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -50,6 +51,25 @@ TEST(ProtoIoTest, MissingFileIsNotFound) {
   EXPECT_THAT(
       ReadTextProtoFile(TempPath("does_not_exist.pbtxt"), &m),
       StatusIs(absl::StatusCode::kNotFound, HasSubstr("does_not_exist.pbtxt")));
+}
+
+TEST(ProtoIoTest, DirectoryIsNamedAsADirectoryNotAnEmptyFile) {
+  const std::string dir = TempPath("a_directory");
+  std::filesystem::create_directories(dir);
+  std::string bytes;
+  EXPECT_THAT(ReadFileToString(dir, &bytes),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(dir + ": is a directory, not a file")));
+}
+
+TEST(ProtoIoTest, ReadsBinaryFilesWhole) {
+  const std::string path = TempPath("binary.bin");
+  std::string want(200000, '\0');
+  for (size_t i = 0; i < want.size(); ++i) want[i] = static_cast<char>(i * 7);
+  std::ofstream(path, std::ios::binary) << want;
+  std::string got = "old contents";
+  ASSERT_OK(ReadFileToString(path, &got));
+  EXPECT_EQ(got, want);
 }
 
 TEST(ProtoIoTest, AtomicWriteRoundTrips) {

@@ -12,6 +12,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "data/chip_sampler.h"
 #include "data/image_io.h"
 #include "data/proposals.h"
 #include "port/proto_io.h"
@@ -186,15 +187,12 @@ absl::Status OpenMetrics(const Pipeline& p, RunLog& log, bool leader,
 
 // The proposals negative chips are mined from (none without a file).
 absl::StatusOr<std::optional<data::ProposalSet>> DetectorProposals(
-    const Pipeline& p) {
+    const Pipeline& p, const data::CocoDataset& train) {
   if (p.proposals_file.empty()) return std::optional<data::ProposalSet>();
   ASSIGN_OR_RETURN(data::ProposalSet proposals,
                    data::ReadProposals(p.proposals_file));
-  if (proposals.num_scales() != static_cast<int>(p.sampler.scales.size())) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(p.proposals_file, " has ", proposals.num_scales(),
-                     " scales but the sampler has ", p.sampler.scales.size()));
-  }
+  RETURN_IF_ERROR(data::ChipSampler(p.sampler).CheckProposals(
+      proposals, p.proposals_file, train));
   return std::optional<data::ProposalSet>(std::move(proposals));
 }
 
@@ -221,7 +219,7 @@ absl::Status RunStages(StageContext& ctx, RunMetrics& metrics,
         break;
       }
       case Stage::kDetector: {
-        ASSIGN_OR_RETURN(proposals, DetectorProposals(p));
+        ASSIGN_OR_RETURN(proposals, DetectorProposals(p, ctx.data.train));
         ASSIGN_OR_RETURN(
             s, RunTrainingStage(ctx, stage,
                                 proposals.has_value() ? &*proposals : nullptr,

@@ -81,6 +81,14 @@ int Run() {
   }
   const sniper::data::ChipSampler sniper_sampler(*sniper_options);
   const sniper::data::ChipSampler baseline_sampler(*baseline_options);
+  if (*proposals) {
+    const absl::Status fits = sniper_sampler.CheckProposals(
+        **proposals, absl::GetFlag(FLAGS_proposals), *dataset);
+    if (!fits.ok()) {
+      std::cerr << "chip_stats: " << fits.message() << "\n";
+      return 1;
+    }
+  }
   const sniper::data::ChipStats stats = sniper::data::ComputeChipStats(
       *dataset, sniper_sampler, baseline_sampler,
       *proposals ? &**proposals : nullptr, absl::GetFlag(FLAGS_epoch));
