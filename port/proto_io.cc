@@ -2,14 +2,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/io/tokenizer.h"
@@ -135,6 +139,29 @@ absl::Status WriteFileAtomically(const std::string& path,
         absl::StrCat("rename ", tmp, " -> ", path, ": ", reason));
   }
   return absl::OkStatus();
+}
+
+std::vector<std::string> RemoveStaleTempFiles(const std::string& dir) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const size_t at = name.rfind(".tmp.");
+    if (at == std::string::npos || at == 0) continue;
+    int64_t pid = 0;
+    if (!absl::SimpleAtoi(name.substr(at + 5), &pid) || pid <= 0 ||
+        pid == ::getpid()) {
+      continue;
+    }
+    // A live process (even one we may not signal) keeps its file.
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+    std::error_code rm;
+    if (e.is_regular_file(rm) && std::filesystem::remove(e.path(), rm)) {
+      removed.push_back(e.path().string());
+    }
+  }
+  std::sort(removed.begin(), removed.end());
+  return removed;
 }
 
 absl::Status WriteTextProtoFile(const std::string& path,

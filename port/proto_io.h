@@ -6,6 +6,7 @@
 #define SNIPER_PORT_PROTO_IO_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -32,6 +33,12 @@ absl::Status ReadFileToString(const std::string& path, std::string* out);
 // not there before.
 absl::Status WriteFileAtomically(const std::string& path,
                                  absl::string_view contents);
+
+// Removes the temporary files WriteFileAtomically left in `dir` (not its
+// subdirectories) when its process died mid-write: "<name>.tmp.<pid>"
+// whose process is gone. Files of live processes are kept. Returns the
+// removed paths, sorted.
+std::vector<std::string> RemoveStaleTempFiles(const std::string& dir);
 
 // Text-format `message` written with WriteFileAtomically.
 absl::Status WriteTextProtoFile(const std::string& path,

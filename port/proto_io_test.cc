@@ -1,5 +1,8 @@
 #include "port/proto_io.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -70,6 +73,35 @@ TEST(ProtoIoTest, ReadsBinaryFilesWhole) {
   std::string got = "old contents";
   ASSERT_OK(ReadFileToString(path, &got));
   EXPECT_EQ(got, want);
+}
+
+TEST(ProtoIoTest, StaleTempFilesOfDeadProcessesAreRemoved) {
+  const std::string dir = TempPath("stale");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/sub");
+  // A process that has exited: its pid is free (until reused, which a
+  // fork-and-reap this short does not allow in practice).
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_GT(dead, 0);
+  waitpid(dead, nullptr, 0);
+  const std::string stale =
+      dir + "/ckpt-00000010.pt.tmp." + std::to_string(dead);
+  const std::string live =
+      dir + "/ckpt-00000020.pt.tmp." + std::to_string(getppid());
+  const std::string mine = dir + "/x.tmp." + std::to_string(getpid());
+  const std::string nested = dir + "/sub/y.tmp." + std::to_string(dead);
+  for (const std::string& p :
+       {stale, live, mine, nested, dir + "/notes.tmp.txt", dir + "/final.pt"}) {
+    std::ofstream(p) << "partial";
+  }
+  EXPECT_THAT(RemoveStaleTempFiles(dir), ::testing::ElementsAre(stale));
+  EXPECT_FALSE(std::filesystem::exists(stale));
+  for (const std::string& p :
+       {live, mine, nested, dir + "/notes.tmp.txt", dir + "/final.pt"}) {
+    EXPECT_TRUE(std::filesystem::exists(p)) << p;
+  }
+  EXPECT_TRUE(RemoveStaleTempFiles(dir + "/missing").empty());
 }
 
 TEST(ProtoIoTest, AtomicWriteRoundTrips) {

@@ -1,12 +1,18 @@
 #include "sniper/metrics.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <string>
+#include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "port/proto_io.h"
 #include "port/status_macros.h"
 #include "sniper/event_writer.h"
 #include "sniper/run_log.h"
@@ -126,15 +132,66 @@ absl::Status ProgressLineSink::Log(absl::string_view stage, int64_t step,
   return absl::OkStatus();
 }
 
+namespace {
+
+// The last step per stage of an existing metrics.csv, and the length of
+// its complete rows (a row cut short by a kill has no newline).
+struct CsvState {
+  absl::flat_hash_map<std::string, int64_t> last_step;
+  size_t complete_bytes = 0;
+};
+
+absl::StatusOr<CsvState> ReadCsvState(const std::string& path) {
+  CsvState state;
+  std::string text;
+  RETURN_IF_ERROR(ReadFileToString(path, &text));
+  state.complete_bytes =
+      text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1;
+  bool header = true;
+  for (absl::string_view line :
+       absl::StrSplit(absl::string_view(text).substr(0, state.complete_bytes),
+                      '\n', absl::SkipEmpty())) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    const std::vector<absl::string_view> cells =
+        absl::StrSplit(line, absl::MaxSplits(',', 2));
+    int64_t step = 0;
+    if (cells.size() < 2 || !absl::SimpleAtoi(cells[1], &step)) {
+      return absl::DataLossError(
+          absl::StrCat(path, ": not a metrics.csv row: '", line, "'"));
+    }
+    auto [it, inserted] =
+        state.last_step.try_emplace(std::string(cells[0]), step);
+    if (!inserted) it->second = std::max(it->second, step);
+  }
+  return state;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<CsvMetricsSink>> CsvMetricsSink::Open(
     const std::string& path) {
-  const bool is_new = !std::filesystem::exists(path);
+  std::error_code ec;
+  bool is_new = !std::filesystem::exists(path);
+  CsvState state;
+  if (!is_new) {
+    ASSIGN_OR_RETURN(state, ReadCsvState(path));
+    std::filesystem::resize_file(path, state.complete_bytes, ec);
+    if (ec) {
+      return absl::InternalError(
+          absl::StrCat("cannot truncate ", path, ": ", ec.message()));
+    }
+    is_new = state.complete_bytes == 0;
+  }
   std::FILE* f = std::fopen(path.c_str(), "a");
   if (f == nullptr) {
     return absl::InternalError(
         absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
   }
-  std::unique_ptr<CsvMetricsSink> sink(new CsvMetricsSink(path, f));
+  std::unique_ptr<CsvMetricsSink> sink(
+      new CsvMetricsSink(path, f, std::move(state.last_step)));
   if (is_new) {
     std::string header = "stage,step";
     for (const CsvColumn& c : kCsvColumns)
@@ -151,6 +208,10 @@ CsvMetricsSink::~CsvMetricsSink() { std::fclose(file_); }
 
 absl::Status CsvMetricsSink::Log(absl::string_view stage, int64_t step,
                                  const Metrics& m) {
+  if (auto it = last_step_.find(stage);
+      it != last_step_.end() && step <= it->second) {
+    return absl::OkStatus();  // already in the file (a resumed run)
+  }
   std::string row = absl::StrCat(stage, ",", step);
   for (const CsvColumn& c : kCsvColumns) {
     row += ",";

@@ -31,6 +31,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -119,6 +120,10 @@ class ProgressLineSink : public MetricsSink {
 //   images_per_s
 // (the header written when the file is new; a run that resumes appends). A
 // value a row lacks (an RPN-only stage's rcnn losses) is an empty cell.
+// Resuming never duplicates a row: a stage's steps up to the last one the
+// file already holds are not written again (a run killed after logging
+// step 40 but resumed from its step-30 checkpoint re-logs 40), and a row
+// cut short by the kill is dropped on open.
 class CsvMetricsSink : public MetricsSink {
  public:
   static absl::StatusOr<std::unique_ptr<CsvMetricsSink>> Open(
@@ -130,10 +135,12 @@ class CsvMetricsSink : public MetricsSink {
                    const Metrics& metrics) override;
 
  private:
-  CsvMetricsSink(std::string path, std::FILE* file)
-      : path_(std::move(path)), file_(file) {}
+  CsvMetricsSink(std::string path, std::FILE* file,
+                 absl::flat_hash_map<std::string, int64_t> last_step)
+      : path_(std::move(path)), file_(file), last_step_(std::move(last_step)) {}
   std::string path_;
   std::FILE* file_;
+  absl::flat_hash_map<std::string, int64_t> last_step_;  // per stage
 };
 
 // TensorBoard scalars "<stage>/<name>" for every value but the bookkeeping

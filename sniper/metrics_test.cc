@@ -117,6 +117,39 @@ TEST(CsvMetricsSinkTest, HeaderOnceAndEmptyCellsForMissingLosses) {
             "detector,20,2,0.01,1.25,0.5,0.75,0.125,nan,31.2000,5.3000\n");
 }
 
+TEST(CsvMetricsSinkTest, ResumeWritesNoRowTwiceAndDropsACutRow) {
+  // A run logged rpn steps 10 and 20, then was killed while writing step
+  // 30's row; it resumes from its step-10 checkpoint and logs 20 and 30
+  // again, then the detector stage.
+  const std::string path = TempDir() + "/resumed_metrics.csv";
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<CsvMetricsSink> csv,
+                         CsvMetricsSink::Open(path));
+    ASSERT_OK(csv->Log("rpn", 10, RpnRow()));
+    ASSERT_OK(csv->Log("rpn", 20, RpnRow()));
+  }
+  std::ofstream(path, std::ios::app) << "rpn,30,1,0.0";  // no newline
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<CsvMetricsSink> csv,
+                         CsvMetricsSink::Open(path));
+    ASSERT_OK(csv->Log("rpn", 20, RpnRow()));
+    ASSERT_OK(csv->Log("rpn", 30, RpnRow()));
+    ASSERT_OK(csv->Log("detector", 10, RpnRow()));
+  }
+  const std::string row = ",1,0.01,1.25,0.5,0.75,,,31.2000,5.3000\n";
+  EXPECT_EQ(ReadFile(path),
+            "stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,rcnn_box,"
+            "chips_per_s,images_per_s\n"
+            "rpn,10" + row + "rpn,20" + row + "rpn,30" + row +
+            "detector,10" + row);
+  // A file that is not a metrics.csv is refused, not appended to.
+  const std::string bad = TempDir() + "/not_metrics.csv";
+  std::ofstream(bad) << "header\nrpn,ten,1\n";
+  EXPECT_THAT(CsvMetricsSink::Open(bad).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr(bad + ": not a metrics.csv row")));
+}
+
 TEST(CsvMetricsSinkTest, UnwritablePathIsAnErrorNamingIt) {
   EXPECT_THAT(CsvMetricsSink::Open("/nonexistent-dir/metrics.csv").status(),
               StatusIs(absl::StatusCode::kInternal,

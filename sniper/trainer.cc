@@ -162,6 +162,20 @@ absl::Status PrepareWorkDir(const Pipeline& p, const RunOptions& options,
   return absl::OkStatus();
 }
 
+// What a killed run left mid-write (WriteFileAtomically's temporaries, up
+// to a checkpoint's size each) in the work directory and the stage
+// directories. Before the other ranks are let go, so nobody is writing.
+void RemoveInterruptedWrites(const Pipeline& p, RunLog& log) {
+  std::vector<std::string> dirs = {p.work_dir};
+  for (Stage stage : p.stages) dirs.push_back(StageDir(p, stage));
+  for (const std::string& dir : dirs) {
+    for (const std::string& path : RemoveStaleTempFiles(dir)) {
+      log.Line(absl::StrCat("removed ", path,
+                            " (a write interrupted by an earlier run's end)"));
+    }
+  }
+}
+
 // The run's metric sinks: the progress line everywhere (only rank 0's log
 // prints), TensorBoard and metrics.csv on rank 0, and the loss history the
 // checkpoints keep.
@@ -263,6 +277,7 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
                          ? absl::StrCat("; ", env.world_size, " processes, ",
                                         CommBackendName(dist->backend()))
                          : std::string()));
+  if (leader) RemoveInterruptedWrites(p, log);
   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));
   if (dist != nullptr && leader) RETURN_IF_ERROR(dist->Announce("setup"));
   StageContext ctx{p, options, log, data, device, autocast};

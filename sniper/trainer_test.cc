@@ -3,12 +3,16 @@
 // paths (a work directory holding a run, diverging training).
 #include "sniper/trainer.h"
 
+#include <sys/wait.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -219,6 +223,53 @@ TEST(TrainerTest, AllStagesThenInterruptAndResumeIsBitwiseIdentical) {
     EXPECT_TRUE(torch::equal(t, b.at(name))) << name;
   }
   EXPECT_EQ(second.stages[3].coco_stats, run.stages[3].coco_stats);
+
+  // Interrupted after detector step 5, then the newest checkpoint damaged
+  // and a kill's leftovers planted (a checkpoint's temporary file of a dead
+  // process, a metrics row cut short): the resume falls back to the
+  // previous checkpoint, removes the leftovers, writes no metrics row
+  // twice, and still ends bit for bit on the same weights.
+  const Pipeline damaged = TinyPipeline("damaged");
+  interrupt.interrupt_after_step = 5;
+  ASSERT_OK(RunPipeline(damaged, interrupt).status());
+  const std::string dd = damaged.work_dir + "/detector";
+  const auto kept = ListCheckpoints(dd);
+  ASSERT_EQ(kept.size(), 2u);
+  const std::string newest = kept[1].second, previous = kept[0].second;
+  fs::resize_file(newest, fs::file_size(newest) / 2);
+  const pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  const std::string stale =
+      dd + "/ckpt-00000006.pt.tmp." + std::to_string(dead);
+  std::ofstream(stale) << "partial checkpoint";
+  std::ofstream(damaged.work_dir + "/metrics.csv", std::ios::app)
+      << "detector,6,1,0.0";
+  ASSERT_OK_AND_ASSIGN(RunSummary healed, RunPipeline(damaged, resume));
+  EXPECT_EQ(healed.stages[2].steps, 6);
+  EXPECT_TRUE(fs::exists(newest + ".damaged"));
+  EXPECT_FALSE(fs::exists(stale));
+  ASSERT_OK_AND_ASSIGN(const auto c, ReadCheckpointWeights(dd + "/final.pt"));
+  for (const auto& [name, t] : a) {
+    ASSERT_TRUE(c.count(name)) << name;
+    EXPECT_TRUE(torch::equal(t, c.at(name))) << name;
+  }
+  {
+    std::istringstream csv(ReadAll(damaged.work_dir + "/metrics.csv"));
+    std::set<std::string> seen;
+    std::string line;
+    int rows = 0;
+    while (std::getline(csv, line)) {
+      const std::string key =
+          line.substr(0, line.find(',', line.find(',') + 1));
+      EXPECT_TRUE(seen.insert(key).second) << "row twice: " << line;
+      ++rows;
+    }
+    EXPECT_GT(rows, 6);
+  }
+  const std::string log = ReadAll(damaged.work_dir + "/train.log");
+  EXPECT_THAT(log, HasSubstr("resuming from the previous " + previous));
+  EXPECT_THAT(log, HasSubstr("removed " + stale));
 
   // --overwrite starts over.
   RunOptions overwrite = Quiet();

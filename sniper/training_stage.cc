@@ -48,6 +48,12 @@ struct Window {
   std::array<double, 5> loss{};
 };
 
+// A checkpoint training continues from.
+struct ResumePoint {
+  std::string path;
+  CheckpointState state;
+};
+
 class TrainingStage {
  public:
   TrainingStage(StageContext& ctx, Stage stage,
@@ -79,6 +85,9 @@ class TrainingStage {
   // Loads final.pt into `summary_` (true: the stage is done) or resumes
   // from the newest checkpoint.
   absl::StatusOr<bool> ResumeOrSkip();
+  // The newest checkpoint of the stage that loads, with its path; damaged
+  // newer ones are renamed *.damaged and named in the log. None: start over.
+  absl::StatusOr<std::optional<ResumePoint>> LoadNewestIntact();
   void InitCheckpointInfo();
   absl::Status Loop();
   absl::Status Step(const data::ChipBatch& batch);
@@ -207,11 +216,10 @@ absl::StatusOr<bool> TrainingStage::ResumeOrSkip() {
                                "), ", l.position.step, " steps"));
     return true;
   }
-  const auto existing = ListCheckpoints(dir_);
-  if (existing.empty()) return false;
-  const std::string& path = existing.back().second;
-  ASSIGN_OR_RETURN(CheckpointState l,
-                   LoadCheckpoint(path, model_, sgd_.get(), ctx_.device));
+  ASSIGN_OR_RETURN(std::optional<ResumePoint> r, LoadNewestIntact());
+  if (!r.has_value()) return false;
+  const std::string& path = r->path;
+  const CheckpointState& l = r->state;
   pos_ = l.position;
   counters_ = l.counters;
   history_.Reset(name_, l.history);
@@ -222,6 +230,38 @@ absl::StatusOr<bool> TrainingStage::ResumeOrSkip() {
                              pos_.step, " (epoch ", pos_.epoch, ", batch ",
                              pos_.batch, ")"));
   return false;
+}
+
+absl::StatusOr<std::optional<ResumePoint>> TrainingStage::LoadNewestIntact() {
+  const auto existing = ListCheckpoints(dir_);
+  for (auto it = existing.rbegin(); it != existing.rend(); ++it) {
+    const std::string& path = it->second;
+    absl::StatusOr<CheckpointState> l =
+        LoadCheckpoint(path, model_, sgd_.get(), ctx_.device);
+    if (l.ok()) return ResumePoint{path, *std::move(l)};
+    // Only a damaged (or vanished) file is passed over; another model is
+    // the user's to fix.
+    const absl::StatusCode code = l.status().code();
+    if (code != absl::StatusCode::kDataLoss &&
+        code != absl::StatusCode::kNotFound) {
+      return l.status();
+    }
+    if (std::next(it) == existing.rend()) {
+      return absl::DataLossError(absl::StrCat(
+          l.status().message(), "; no earlier checkpoint of ", Where(),
+          " is intact (remove ", dir_, " to start the stage over)"));
+    }
+    const std::string aside = path + ".damaged";
+    std::error_code ec;
+    if (rank_ == 0) fs::rename(path, aside, ec);
+    ctx_.log.Line(absl::StrCat(
+        Where(), ": ", l.status().message(), "; resuming from the previous ",
+        std::next(it)->second,
+        rank_ == 0 && !ec
+            ? absl::StrCat(" (the damaged one kept as ", aside, ")")
+            : std::string()));
+  }
+  return std::optional<ResumePoint>();
 }
 
 void TrainingStage::InitCheckpointInfo() {
