@@ -22,6 +22,16 @@ class JsonFile {
       return absl::NotFoundError(absl::StrCat(path_, ": cannot read (",
                                               simdjson::error_message(e), ")"));
     }
+    return ParseBytes();
+  }
+
+  // The document `json`; the file's name is only used in errors.
+  absl::StatusOr<dom::element> Parse(absl::string_view json) {
+    bytes_ = simdjson::padded_string(json.data(), json.size());
+    return ParseBytes();
+  }
+
+  absl::StatusOr<dom::element> ParseBytes() {
     dom::element root;
     if (auto e = parser_.parse(bytes_).get(root)) {
       return Error("$", absl::StrCat("malformed JSON (",
@@ -121,11 +131,29 @@ class JsonFile {
   dom::parser parser_;
 };
 
+absl::StatusOr<EvalGroundTruth> GroundTruthFrom(JsonFile& f, dom::element root);
+absl::StatusOr<std::vector<Detection>> DetectionsFrom(JsonFile& f,
+                                                      dom::element root);
+
 }  // namespace
 
 absl::StatusOr<EvalGroundTruth> ReadGroundTruthJson(const std::string& path) {
   JsonFile f(path);
   ASSIGN_OR_RETURN(dom::element root, f.Load());
+  return GroundTruthFrom(f, root);
+}
+
+absl::StatusOr<EvalGroundTruth> ParseGroundTruthJson(
+    absl::string_view json, const std::string& source) {
+  JsonFile f(source);
+  ASSIGN_OR_RETURN(dom::element root, f.Parse(json));
+  return GroundTruthFrom(f, root);
+}
+
+namespace {
+
+absl::StatusOr<EvalGroundTruth> GroundTruthFrom(JsonFile& f,
+                                                dom::element root) {
   ASSIGN_OR_RETURN(dom::object top, f.Object(root, "$"));
   EvalGroundTruth gt;
   for (const char* section : {"images", "categories"}) {
@@ -186,10 +214,26 @@ absl::StatusOr<EvalGroundTruth> ReadGroundTruthJson(const std::string& path) {
   return gt;
 }
 
+}  // namespace
+
 absl::StatusOr<std::vector<Detection>> ReadDetectionsJson(
     const std::string& path) {
   JsonFile f(path);
   ASSIGN_OR_RETURN(dom::element root, f.Load());
+  return DetectionsFrom(f, root);
+}
+
+absl::StatusOr<std::vector<Detection>> ParseDetectionsJson(
+    absl::string_view json, const std::string& source) {
+  JsonFile f(source);
+  ASSIGN_OR_RETURN(dom::element root, f.Parse(json));
+  return DetectionsFrom(f, root);
+}
+
+namespace {
+
+absl::StatusOr<std::vector<Detection>> DetectionsFrom(JsonFile& f,
+                                                      dom::element root) {
   ASSIGN_OR_RETURN(dom::array a, f.Array(root, "$"));
   std::vector<Detection> out;
   out.reserve(a.size());
@@ -208,5 +252,7 @@ absl::StatusOr<std::vector<Detection>> ReadDetectionsJson(
   }
   return out;
 }
+
+}  // namespace
 
 }  // namespace sniper::evaluation

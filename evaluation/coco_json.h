@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "evaluation/coco_eval.h"
 
 namespace sniper::evaluation {
@@ -19,11 +20,16 @@ namespace sniper::evaluation {
 // An instances JSON: "images" (ids), "categories" (ids), "annotations"
 // (image_id, category_id, bbox, area (w*h when absent), iscrowd).
 absl::StatusOr<EvalGroundTruth> ReadGroundTruthJson(const std::string& path);
+// The same from the document's bytes; `source` names it in errors.
+absl::StatusOr<EvalGroundTruth> ParseGroundTruthJson(absl::string_view json,
+                                                     const std::string& source);
 
 // A results JSON: [{"image_id", "category_id", "bbox": [x, y, w, h],
 // "score"}, ...]; other fields are ignored.
 absl::StatusOr<std::vector<Detection>> ReadDetectionsJson(
     const std::string& path);
+absl::StatusOr<std::vector<Detection>> ParseDetectionsJson(
+    absl::string_view json, const std::string& source);
 
 }  // namespace sniper::evaluation
 
