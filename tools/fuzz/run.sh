@@ -18,6 +18,10 @@ if [ "${#targets[@]}" -eq 0 ]; then
            //data:image_decode_fuzzer //evaluation:coco_json_fuzzer
            //sniper:config_fuzzer)
 fi
+if ! command -v clang > /dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a > /dev/null 2>&1; then
+  echo "run.sh: needs clang and libFuzzer: apt-get install clang libclang-rt-14-dev" >&2
+  exit 1
+fi
 source tools/bazel_flags.sh
 work="${WORK:-/tmp/sniper-fuzz}"
 base="$SNIPER_CACHE_DIR/fuzz-output-base"
