@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "glog/logging.h"
+#include "port/json_locate.h"
 #include "port/status_macros.h"
 #include "simdjson.h"
 
@@ -384,6 +385,14 @@ absl::StatusOr<CocoDataset> Reader::Parse(simdjson::padded_string_view json) {
   dom::parser parser;
   dom::element root;
   if (auto e = parser.parse(json.data(), json.size(), false).get(root)) {
+    if (e == simdjson::NUMBER_ERROR || e == simdjson::NUMBER_OUT_OF_RANGE) {
+      if (const auto where = FindOutOfRangeNumber(
+              absl::string_view(json.data(), json.size()))) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(source_, ": ", *where,
+                         ": does not fit a 64-bit integer or a double"));
+      }
+    }
     return JsonError("$", e);
   }
   if (root.type() != dom::element_type::OBJECT) {

@@ -127,6 +127,15 @@ TEST(CocoDatasetTest, WrongTypesNameThePath) {
   ExpectInvalid(
       Doc(R"({"id": 1, "width": -4, "height": 1, "file_name": "x"})", ""),
       "images[0].width: must be in [1, 1048576], got -4");
+  // Numbers the JSON parser refuses for the whole document still get the
+  // field's path.
+  ExpectInvalid(Doc(kImage, R"({"id": 18446744073709551616, "image_id": 7,
+                    "category_id": 1, "bbox": [1, 1, 2, 2]})"),
+                "annotations[0].id (line 1): 18446744073709551616: does not "
+                "fit a 64-bit integer or a double");
+  ExpectInvalid(Doc(kImage, R"({"id": 1, "image_id": 7, "category_id": 1,
+                    "bbox": [1, 1e999, 2, 2]})"),
+                "annotations[0].bbox[1] (line 2): 1e999");
 }
 
 TEST(CocoDatasetTest, MissingFieldsNameTheEntry) {

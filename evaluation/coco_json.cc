@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "port/json_locate.h"
 #include "port/status_macros.h"
 #include "simdjson.h"
 
@@ -34,6 +35,14 @@ class JsonFile {
   absl::StatusOr<dom::element> ParseBytes() {
     dom::element root;
     if (auto e = parser_.parse(bytes_).get(root)) {
+      if (e == simdjson::NUMBER_ERROR || e == simdjson::NUMBER_OUT_OF_RANGE) {
+        if (const auto where = FindOutOfRangeNumber(
+                absl::string_view(bytes_.data(), bytes_.size()))) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(path_, ": ", *where,
+                           ": does not fit a 64-bit integer or a double"));
+        }
+      }
       return Error("$", absl::StrCat("malformed JSON (",
                                      simdjson::error_message(e), ")"));
     }

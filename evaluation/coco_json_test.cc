@@ -69,5 +69,22 @@ TEST(CocoJsonTest, DetectionErrorsNameTheResultsFileAndIndex) {
                        HasSubstr(dets + ": [1].score")));
 }
 
+TEST(CocoJsonTest, OutOfRangeNumbersNameTheirPath) {
+  const std::string dets =
+      Write("big.json", R"([{"image_id": 1, "category_id": 5, "bbox": [0, 0, 1,
+      1], "score": 0.5}, {"image_id": 1, "category_id": 5, "bbox": [0, 0, 1,
+      1], "score": 1e999}])");
+  EXPECT_THAT(ReadDetectionsJson(dets).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr(dets + ": [1].score (line 3): 1e999")));
+  const std::string gt = Write(
+      "big_id.json", std::string("{") + kLists +
+                         R"(, "annotations": [{"image_id": 99999999999999999999,
+                         "category_id": 5, "bbox": [0, 0, 1, 1]}]})");
+  EXPECT_THAT(ReadGroundTruthJson(gt).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("annotations[0].image_id (line 1)")));
+}
+
 }  // namespace
 }  // namespace sniper::evaluation
