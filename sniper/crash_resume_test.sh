@@ -4,13 +4,16 @@
 # until it finishes. After every kill each checkpoint on disk must read
 # back (no corrupt file, ever), and the finished run's detector weights
 # must equal an uninterrupted run's bit for bit. Checkpoints every step, so
-# many kills land during a checkpoint write (counted: a *.tmp.<pid> left
-# behind; the next start removes it).
+# half of the kills are aimed at the moment an atomic write begins
+# (sniper/testing/kill_on_write.py, inotify), the others at a random moment;
+# a kill that leaves a *.tmp.<pid> behind is counted as one during a write
+# (the next start removes it).
 #   TRIALS=N (default 3, CI)  SEED=S (default 1)  bash crash_resume_test.sh
 set -euo pipefail
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 train=sniper/train
 compare=tools/compare_checkpoints
+killer=sniper/testing/kill_on_write.py
 trials="${TRIALS:-3}"
 RANDOM="${SEED:-1}"
 sets=(--quiet --resume
@@ -33,28 +36,37 @@ echo "uninterrupted run: ${duration}s"
 kills=0 mid_write=0 corrupt=0 mismatches=0
 for trial in $(seq 1 "$trials"); do
   work="$tmp/trial_$trial"
+  mkdir -p "$work"
   for attempt in $(seq 1 60); do
     "$train" --work_dir="$work" "${sets[@]}" > "$tmp/out.txt" 2>&1 &
     pid=$!
-    # A random moment in the run's length (start-up included).
-    delay_ms=$(( (RANDOM * 32768 + RANDOM) % (ms + 1) ))
-    sleep "$(python3 -c "print($delay_ms / 1000)")"
-    if kill -9 "$pid" 2> /dev/null; then
-      wait "$pid" 2> /dev/null || true
-      kills=$((kills + 1))
-      if find "$work" -name '*.tmp.*' | grep -q .; then
-        mid_write=$((mid_write + 1))
-      fi
-      for f in "$work"/*/ckpt-*.pt "$work"/*/final.pt; do
-        [ -e "$f" ] || continue
-        if ! "$compare" "$f" "$f" > /dev/null 2>&1; then
-          echo "corrupt checkpoint after a kill: $f"; corrupt=$((corrupt + 1))
-        fi
-      done
+    if [ $((attempt % 2)) -eq 1 ]; then
+      # Odd attempts: killed the moment its (k+1)-th atomic write begins.
+      python3 "$killer" "$pid" "$work" $((RANDOM % 6)) > "$tmp/killed.txt" || true
     else
-      wait "$pid" || { echo "trial $trial: run failed"; cat "$tmp/out.txt"; exit 1; }
-      break
+      # Even attempts: a random moment in the run's length.
+      delay_ms=$(( (RANDOM * 32768 + RANDOM) % (ms + 1) ))
+      sleep "$(python3 -c "print($delay_ms / 1000)")"
+      kill -9 "$pid" 2> /dev/null || true
     fi
+    set +e
+    wait "$pid" 2> /dev/null
+    rc=$?
+    set -e
+    if [ "$rc" -eq 0 ]; then break; fi
+    if [ "$rc" -ne 137 ]; then
+      echo "trial $trial: run failed (exit $rc)"; cat "$tmp/out.txt"; exit 1
+    fi
+    kills=$((kills + 1))
+    if find "$work" -name '*.tmp.*' | grep -q .; then
+      mid_write=$((mid_write + 1))
+    fi
+    for f in "$work"/*/ckpt-*.pt "$work"/*/final.pt; do
+      [ -e "$f" ] || continue
+      if ! "$compare" "$f" "$f" > /dev/null 2>&1; then
+        echo "corrupt checkpoint after a kill: $f"; corrupt=$((corrupt + 1))
+      fi
+    done
   done
   test -f "$work/detector/final.pt" || { echo "trial $trial never finished"; exit 1; }
   if ! "$compare" "$tmp/reference/detector/final.pt" "$work/detector/final.pt" \
