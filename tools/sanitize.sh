@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tools/bazel_flags.sh
-query='kind(cc_test, //port/... + //data/... + //evaluation/... + //viz/... + attr(tags, fuzz, //...)) except rdeps(//..., @libtorch//:torch)'
+query='kind(cc_test, //port/... + //data/... + //evaluation/... + //viz/... + //autofocus/... + attr(tags, fuzz, //...)) except rdeps(//..., @libtorch//:torch)'
 mapfile -t targets < <(bazel query "${BAZEL_FLAGS[@]}" "$query" 2>/dev/null)
 if [ "${#targets[@]}" -lt 20 ]; then
   echo "sanitize.sh: only ${#targets[@]} targets from: $query" >&2

@@ -1,0 +1,156 @@
+#include "autofocus/focus_chips.h"
+
+#include <algorithm>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace sniper::autofocus {
+namespace {
+
+// Binary map after threshold and a d x d dilation (separable max).
+std::vector<uint8_t> Mask(const FocusMap& map, const FocusChipOptions& o) {
+  const int32_t w = map.width, h = map.height, r = o.dilation / 2;
+  std::vector<uint8_t> on(static_cast<size_t>(w) * h), rows(on.size());
+  for (size_t i = 0; i < on.size(); ++i) on[i] = map.prob[i] >= o.threshold;
+  if (r == 0) return on;
+  for (int32_t y = 0; y < h; ++y) {
+    for (int32_t x = 0; x < w; ++x) {
+      uint8_t v = 0;
+      for (int32_t dx = std::max(0, x - r); dx <= std::min(w - 1, x + r);
+           ++dx) {
+        v |= on[static_cast<size_t>(y) * w + dx];
+      }
+      rows[static_cast<size_t>(y) * w + x] = v;
+    }
+  }
+  for (int32_t y = 0; y < h; ++y) {
+    for (int32_t x = 0; x < w; ++x) {
+      uint8_t v = 0;
+      for (int32_t dy = std::max(0, y - r); dy <= std::min(h - 1, y + r);
+           ++dy) {
+        v |= rows[static_cast<size_t>(dy) * w + x];
+      }
+      on[static_cast<size_t>(y) * w + x] = v;
+    }
+  }
+  return on;
+}
+
+// Bounding rectangles of the 8-connected components of `on`.
+std::vector<CellRect> Components(std::vector<uint8_t> on, int32_t w,
+                                 int32_t h) {
+  std::vector<CellRect> out;
+  std::vector<int32_t> stack;
+  for (int32_t start = 0; start < w * h; ++start) {
+    if (!on[start]) continue;
+    CellRect r{start % w, start / w, start % w + 1, start / w + 1};
+    on[start] = 0;
+    stack.assign(1, start);
+    while (!stack.empty()) {
+      const int32_t c = stack.back();
+      stack.pop_back();
+      const int32_t cx = c % w, cy = c / w;
+      r.x1 = std::min(r.x1, cx);
+      r.y1 = std::min(r.y1, cy);
+      r.x2 = std::max(r.x2, cx + 1);
+      r.y2 = std::max(r.y2, cy + 1);
+      for (int32_t ny = std::max(0, cy - 1); ny <= std::min(h - 1, cy + 1);
+           ++ny) {
+        for (int32_t nx = std::max(0, cx - 1); nx <= std::min(w - 1, cx + 1);
+             ++nx) {
+          const int32_t n = ny * w + nx;
+          if (on[n]) {
+            on[n] = 0;
+            stack.push_back(n);
+          }
+        }
+      }
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+// [lo, hi) grown to at least `size` around its centre, shifted into
+// [0, limit).
+void Grow(int32_t* lo, int32_t* hi, int32_t size, int32_t limit) {
+  size = std::min(size, limit);
+  if (*hi - *lo >= size) return;
+  const int32_t extra = size - (*hi - *lo);
+  *lo -= extra / 2;
+  *hi = *lo + size;
+  if (*lo < 0) {
+    *hi -= *lo;
+    *lo = 0;
+  }
+  if (*hi > limit) {
+    *lo -= *hi - limit;
+    *hi = limit;
+  }
+}
+
+}  // namespace
+
+absl::Status ValidateFocusChipOptions(const FocusChipOptions& o,
+                                      const std::string& path) {
+  if (!(o.threshold >= 0 && o.threshold <= 1)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ".threshold: must be in [0, 1], got ", o.threshold));
+  }
+  if (o.dilation < 1 || o.dilation % 2 == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ".dilation: must be odd and >= 1, got ", o.dilation));
+  }
+  if (o.min_size < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ".min_size: must be >= 1, got ", o.min_size));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<CellRect> FocusChips(const FocusMap& map,
+                                 const FocusChipOptions& o) {
+  if (map.width <= 0 || map.height <= 0) return {};
+  std::vector<CellRect> rects = Components(Mask(map, o), map.width, map.height);
+  for (CellRect& r : rects) {
+    Grow(&r.x1, &r.x2, o.min_size, map.width);
+    Grow(&r.y1, &r.y2, o.min_size, map.height);
+  }
+  // Merge overlapping rectangles until stable (a union can reach a third).
+  for (bool merged = true; merged;) {
+    merged = false;
+    for (size_t i = 0; i < rects.size() && !merged; ++i) {
+      for (size_t j = i + 1; j < rects.size(); ++j) {
+        if (!rects[i].Overlaps(rects[j])) continue;
+        rects[i] = {std::min(rects[i].x1, rects[j].x1),
+                    std::min(rects[i].y1, rects[j].y1),
+                    std::max(rects[i].x2, rects[j].x2),
+                    std::max(rects[i].y2, rects[j].y2)};
+        rects.erase(rects.begin() + j);
+        merged = true;
+        break;
+      }
+    }
+  }
+  std::sort(rects.begin(), rects.end(),
+            [](const CellRect& a, const CellRect& b) {
+              return std::make_pair(a.y1, a.x1) < std::make_pair(b.y1, b.x1);
+            });
+  return rects;
+}
+
+bool CutByChipBorder(const PixelBox& d, const PixelBox& chip,
+                     double image_width, double image_height, double margin) {
+  const bool left_inside = chip.x1 > 0;
+  const bool top_inside = chip.y1 > 0;
+  const bool right_inside = chip.x2 < image_width;
+  const bool bottom_inside = chip.y2 < image_height;
+  return (left_inside && d.x1 <= chip.x1 + margin) ||
+         (top_inside && d.y1 <= chip.y1 + margin) ||
+         (right_inside && d.x2 >= chip.x2 - margin) ||
+         (bottom_inside && d.y2 >= chip.y2 - margin);
+}
+
+}  // namespace sniper::autofocus
