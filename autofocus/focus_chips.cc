@@ -9,33 +9,34 @@
 namespace sniper::autofocus {
 namespace {
 
+// `in` dilated by 2r+1 cells along one axis (horizontal: x, else y).
+std::vector<uint8_t> Dilate1D(const std::vector<uint8_t>& in, int32_t w,
+                              int32_t h, int32_t r, bool horizontal) {
+  std::vector<uint8_t> out(in.size());
+  const int32_t limit = horizontal ? w : h;
+  for (int32_t y = 0; y < h; ++y) {
+    for (int32_t x = 0; x < w; ++x) {
+      const int32_t at = horizontal ? x : y;
+      uint8_t v = 0;
+      for (int32_t k = std::max(0, at - r); k <= std::min(limit - 1, at + r);
+           ++k) {
+        v |= in[static_cast<size_t>(horizontal ? y : k) * w +
+                (horizontal ? k : x)];
+      }
+      out[static_cast<size_t>(y) * w + x] = v;
+    }
+  }
+  return out;
+}
+
 // Binary map after threshold and a d x d dilation (separable max).
 std::vector<uint8_t> Mask(const FocusMap& map, const FocusChipOptions& o) {
   const int32_t w = map.width, h = map.height, r = o.dilation / 2;
-  std::vector<uint8_t> on(static_cast<size_t>(w) * h), rows(on.size());
+  std::vector<uint8_t> on(static_cast<size_t>(w) * h);
   for (size_t i = 0; i < on.size(); ++i) on[i] = map.prob[i] >= o.threshold;
   if (r == 0) return on;
-  for (int32_t y = 0; y < h; ++y) {
-    for (int32_t x = 0; x < w; ++x) {
-      uint8_t v = 0;
-      for (int32_t dx = std::max(0, x - r); dx <= std::min(w - 1, x + r);
-           ++dx) {
-        v |= on[static_cast<size_t>(y) * w + dx];
-      }
-      rows[static_cast<size_t>(y) * w + x] = v;
-    }
-  }
-  for (int32_t y = 0; y < h; ++y) {
-    for (int32_t x = 0; x < w; ++x) {
-      uint8_t v = 0;
-      for (int32_t dy = std::max(0, y - r); dy <= std::min(h - 1, y + r);
-           ++dy) {
-        v |= rows[static_cast<size_t>(dy) * w + x];
-      }
-      on[static_cast<size_t>(y) * w + x] = v;
-    }
-  }
-  return on;
+  return Dilate1D(Dilate1D(on, w, h, r, /*horizontal=*/true), w, h, r,
+                  /*horizontal=*/false);
 }
 
 // Bounding rectangles of the 8-connected components of `on`.

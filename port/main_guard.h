@@ -5,7 +5,8 @@
 // abort with a core dump.
 //
 //   int Main(int argc, char** argv) { ... }
-//   int main(int argc, char** argv) { return sniper::RunMain(argc, argv, Main); }
+//   int main(int argc, char** argv) { return sniper::RunMain(argc, argv, Main);
+//   }
 //
 // The line is "error: <what()>" ("error: out of memory (std::bad_alloc)"
 // for a failed allocation). Errors that code can foresee travel as

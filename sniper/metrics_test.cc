@@ -140,8 +140,8 @@ TEST(CsvMetricsSinkTest, ResumeWritesNoRowTwiceAndDropsACutRow) {
   EXPECT_EQ(ReadFile(path),
             "stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,rcnn_box,"
             "chips_per_s,images_per_s\n"
-            "rpn,10" + row + "rpn,20" + row + "rpn,30" + row +
-            "detector,10" + row);
+            "rpn,10" +
+                row + "rpn,20" + row + "rpn,30" + row + "detector,10" + row);
   // A file that is not a metrics.csv is refused, not appended to.
   const std::string bad = TempDir() + "/not_metrics.csv";
   std::ofstream(bad) << "header\nrpn,ten,1\n";
