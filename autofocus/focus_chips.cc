@@ -142,6 +142,41 @@ std::vector<CellRect> FocusChips(const FocusMap& map,
   return rects;
 }
 
+void PasteFocusMap(const FocusMap& piece, int32_t x, int32_t y, int32_t stride,
+                   FocusMap* image_map) {
+  for (int32_t py = 0; py < piece.height; ++py) {
+    const int64_t cy =
+        (int64_t{y} + int64_t{py} * stride + stride / 2) / stride;
+    if (y + int64_t{py} * stride + stride / 2 < 0 || cy >= image_map->height) {
+      continue;
+    }
+    for (int32_t px = 0; px < piece.width; ++px) {
+      const int64_t centre = int64_t{x} + int64_t{px} * stride + stride / 2;
+      const int64_t cx = centre / stride;
+      if (centre < 0 || cx >= image_map->width) continue;
+      float& cell = image_map->prob[static_cast<size_t>(cy) * image_map->width +
+                                    static_cast<size_t>(cx)];
+      cell = std::max(cell, piece.at(px, py));
+    }
+  }
+}
+
+PixelBox CellsAtScale(const CellRect& r, int32_t stride, double from_scale,
+                      double to_scale, int32_t to_width, int32_t to_height) {
+  const double k = to_scale / from_scale * stride;
+  // The tolerance keeps products that are integers in exact arithmetic
+  // (2 x 16 x 1.5 / 0.5 = 96) from rounding outwards by a pixel through
+  // floating-point noise.
+  auto down = [](double v) { return std::floor(v + 1e-6); };
+  auto up = [](double v) { return std::ceil(v - 1e-6); };
+  PixelBox out;
+  out.x1 = std::clamp(down(r.x1 * k), 0.0, double{to_width});
+  out.y1 = std::clamp(down(r.y1 * k), 0.0, double{to_height});
+  out.x2 = std::clamp(up(r.x2 * k), out.x1, double{to_width});
+  out.y2 = std::clamp(up(r.y2 * k), out.y1, double{to_height});
+  return out;
+}
+
 bool CutByChipBorder(const PixelBox& d, const PixelBox& chip,
                      double image_width, double image_height, double margin) {
   const bool left_inside = chip.x1 > 0;

@@ -73,6 +73,22 @@ struct PixelBox {
   double x1 = 0, y1 = 0, x2 = 0, y2 = 0;
 };
 
+// Max-combines `piece`, the focus map of a window whose top-left corner is
+// at pixel (x, y) of the scaled image, into `image_map` (the whole scaled
+// image's map, cells of `stride` pixels): each piece cell goes to the image
+// cell holding its centre; cells outside the image are dropped. The
+// windows of one scale (tiles, or the FocusChips it ran in) make the
+// scale's map; cells no window saw stay as they were (0: nothing there).
+void PasteFocusMap(const FocusMap& piece, int32_t x, int32_t y, int32_t stride,
+                   FocusMap* image_map);
+
+// The pixels [x1, x2) x [y1, y2), integers, of `rect` (cells of `stride`
+// pixels of an image at scale `from_scale`) at scale `to_scale` of the
+// same image, rounded outwards and clipped to that scale's
+// to_width x to_height image (empty if nothing is left).
+PixelBox CellsAtScale(const CellRect& rect, int32_t stride, double from_scale,
+                      double to_scale, int32_t to_width, int32_t to_height);
+
 // AutoFocus's border rule: a detection that comes within `margin` pixels
 // of a chip side that is not on the image's border was cut by the chip (a
 // whole version comes from another scale): drop it.

@@ -115,5 +115,44 @@ TEST(FocusChipsTest, DetectionsCutByAnInnerChipBorderAreDropped) {
       CutByChipBorder(PixelBox{0, 0, 255, 50}, corner_chip, 1000, 800, 2));
 }
 
+TEST(FocusChipsTest, PiecesPasteIntoTheImageMapByCellCentre) {
+  FocusMap image = Map(6, 4, {});
+  for (float& v : image.prob) v = 0;
+  // A 2 x 2 piece at pixel (0, 0): cells (0..1, 0..1).
+  FocusMap a = Map(2, 2, {{1, 1}}, 0.8f);
+  PasteFocusMap(a, 0, 0, 16, &image);
+  EXPECT_FLOAT_EQ(image.at(1, 1), 0.8f);
+  EXPECT_FLOAT_EQ(image.at(0, 0), 0.01f);
+  EXPECT_FLOAT_EQ(image.at(2, 2), 0.0f);  // seen by no window
+  // A piece at pixel (40, 20): its cell (0, 0) is centred at (48, 28), in
+  // image cell (3, 1); overlapping windows keep the maximum.
+  FocusMap b = Map(4, 4, {{0, 0}}, 0.5f);
+  PasteFocusMap(b, 40, 20, 16, &image);
+  EXPECT_FLOAT_EQ(image.at(3, 1), 0.5f);
+  FocusMap c = Map(1, 1, {{0, 0}}, 0.3f);
+  PasteFocusMap(c, 40, 20, 16, &image);
+  EXPECT_FLOAT_EQ(image.at(3, 1), 0.5f);
+  // Piece cells beyond the image (x 40 + 3 * 16 + 8 = 96 -> cell 6) are
+  // dropped, not wrapped.
+  EXPECT_FLOAT_EQ(image.at(5, 1), 0.01f);
+  EXPECT_FLOAT_EQ(image.at(0, 2), 0.0f);
+}
+
+TEST(FocusChipsTest, CellsMapToTheNextScaleRoundedOutwardsAndClipped) {
+  // Cells [2, 5) x [1, 3) at scale 0.5 (pixels [32, 80) x [16, 48)) at
+  // scale 1.5: x3 -> [96, 240) x [48, 144).
+  const PixelBox p = CellsAtScale({2, 1, 5, 3}, 16, 0.5, 1.5, 1000, 1000);
+  EXPECT_DOUBLE_EQ(p.x1, 96);
+  EXPECT_DOUBLE_EQ(p.y1, 48);
+  EXPECT_DOUBLE_EQ(p.x2, 240);
+  EXPECT_DOUBLE_EQ(p.y2, 144);
+  // A ratio that is not an integer rounds outwards; the last cells are
+  // clipped to the next scale's image.
+  const PixelBox q = CellsAtScale({1, 0, 4, 2}, 16, 0.3, 0.7, 140, 1000);
+  EXPECT_DOUBLE_EQ(q.x1, 37);   // 16 * 7 / 3 = 37.33
+  EXPECT_DOUBLE_EQ(q.y2, 75);   // 32 * 7 / 3 = 74.67
+  EXPECT_DOUBLE_EQ(q.x2, 140);  // 149.33, clipped
+}
+
 }  // namespace
 }  // namespace sniper::autofocus

@@ -193,6 +193,7 @@ void AssignChipLabels(const ChipSamplerOptions& options, int scale_index,
   out->boxes.clear();
   out->labels.clear();
   out->ignore.clear();
+  out->ignore_crowd.clear();
   out->dropped = 0;
   const float cw = static_cast<float>(chip.x2 - chip.x1);
   const float ch = static_cast<float>(chip.y2 - chip.y1);
@@ -220,6 +221,7 @@ void AssignChipLabels(const ChipSamplerOptions& options, int scale_index,
       out->labels.push_back(labels[i]);
     } else {
       out->ignore.push_back(clipped);
+      out->ignore_crowd.push_back(is_crowd ? 1 : 0);
     }
   }
 }

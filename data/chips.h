@@ -161,10 +161,11 @@ uint64_t TieRank(uint64_t tie_seed, uint32_t cell);
 // Labels of one chip, in chip coordinates (scaled pixels relative to the
 // chip's top-left corner; the chip is [0, x2-x1) x [0, y2-y1)).
 struct ChipLabels {
-  std::vector<Box> boxes;       // valid ground truth
-  std::vector<int32_t> labels;  // contiguous label per box
-  std::vector<Box> ignore;      // ignore regions (clipped)
-  int32_t dropped = 0;          // overlapping boxes under min size after clip
+  std::vector<Box> boxes;             // valid ground truth
+  std::vector<int32_t> labels;        // contiguous label per box
+  std::vector<Box> ignore;            // ignore regions (clipped)
+  std::vector<uint8_t> ignore_crowd;  // per ignore region: 1 = crowd region
+  int32_t dropped = 0;  // overlapping boxes under min size after clip
 };
 
 // Assigns the image's ground truth to a chip (SNIPER.md section 5): a box is

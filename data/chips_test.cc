@@ -177,10 +177,13 @@ TEST(ChipsTest, LabelsSplitValidIgnoredAndDropped) {
   EXPECT_FLOAT_EQ(out.ignore[0].x1, 480);
   EXPECT_FLOAT_EQ(out.ignore[0].x2, 512);  // clipped to the chip
   EXPECT_EQ(out.dropped, 1);
+  // Which ignore regions are crowd regions (focus labels need it).
+  EXPECT_THAT(out.ignore_crowd, ::testing::ElementsAre(0, 0, 1));
   // With crowd_as_ignore off, crowd boxes vanish.
   o.crowd_as_ignore = false;
   AssignChipLabels(o, 0, image, chip, boxes, labels, crowd, &out);
   EXPECT_EQ(out.ignore.size(), 2u);
+  EXPECT_THAT(out.ignore_crowd, ::testing::ElementsAre(0, 0));
 }
 
 using ::sniper::testing::DatasetOf;

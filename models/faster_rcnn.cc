@@ -1,6 +1,7 @@
 #include "models/faster_rcnn.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "ops/box_coder.h"
 #include "ops/nms.h"
@@ -68,6 +69,17 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
     bbox_pred_ =
         register_module("bbox_pred", nn::Linear(o.rcnn_fc_channels, 4));
   }
+  if (o.has_focus()) {
+    focus_conv_ = register_module(
+        "focus_conv",
+        nn::Conv2d(nn::Conv2dOptions(c, o.focus_channels, 3).padding(1)));
+    focus_out_ = register_module(
+        "focus_out", nn::Conv2d(nn::Conv2dOptions(o.focus_channels, 1, 1)));
+    for (auto* m : {&focus_conv_, &focus_out_}) {
+      nn::init::normal_((*m)->weight, 0.0, 0.01);
+      nn::init::zeros_((*m)->bias);
+    }
+  }
   if (!o.rpn_only) {
     nn::init::normal_(cls_score_->weight, 0.0, 0.01);
     nn::init::zeros_(cls_score_->bias);
@@ -88,6 +100,48 @@ std::pair<torch::Tensor, torch::Tensor> FasterRcnnImpl::Rpn(
   // float32 out of the network's layers (they may run in bf16/fp16 under
   // autocast): the proposal layer, target assignment and losses take it.
   return {rpn_cls_(x).to(torch::kFloat), rpn_box_(x).to(torch::kFloat)};
+}
+
+torch::Tensor FasterRcnnImpl::Focus(const torch::Tensor& f) {
+  return focus_out_(torch::relu(focus_conv_(f))).select(1, 0).to(torch::kFloat);
+}
+
+torch::Tensor FocusTargets(const std::vector<ChipTargets>& targets, int64_t h,
+                           int64_t w,
+                           const autofocus::FocusLabelOptions& options) {
+  const int64_t b = static_cast<int64_t>(targets.size());
+  torch::Tensor out = torch::full({b, h, w}, autofocus::kFocusDontCare,
+                                  torch::TensorOptions().dtype(torch::kInt8));
+  std::vector<autofocus::LabelBox> boxes;
+  for (int64_t i = 0; i < b; ++i) {
+    const ChipTargets& t = targets[i];
+    boxes.clear();
+    auto add = [&boxes](const torch::Tensor& xyxy, const torch::Tensor& crowd) {
+      if (!xyxy.defined() || xyxy.numel() == 0) return;
+      const torch::Tensor c = xyxy.to(torch::kCPU, torch::kFloat).contiguous();
+      const torch::Tensor k =
+          crowd.defined() ? crowd.to(torch::kCPU, torch::kBool).contiguous()
+                          : torch::zeros({c.size(0)}, torch::kBool);
+      const float* p = c.data_ptr<float>();
+      const bool* q = k.data_ptr<bool>();
+      for (int64_t j = 0; j < c.size(0); ++j) {
+        boxes.push_back(
+            {p[4 * j], p[4 * j + 1], p[4 * j + 2], p[4 * j + 3], q[j]});
+      }
+    };
+    add(t.boxes, torch::Tensor());
+    add(t.ignore, t.ignore_crowd);
+    const autofocus::FocusLabels l = autofocus::MakeFocusLabels(
+        boxes, static_cast<int32_t>(std::ceil(t.width)),
+        static_cast<int32_t>(std::ceil(t.height)), options);
+    const int64_t lh = std::min<int64_t>(h, l.height);
+    const int64_t lw = std::min<int64_t>(w, l.width);
+    auto grid = out.accessor<int8_t, 3>();
+    for (int64_t y = 0; y < lh; ++y) {
+      for (int64_t x = 0; x < lw; ++x) grid[i][y][x] = l.at(x, y);
+    }
+  }
+  return out;
 }
 
 std::pair<torch::Tensor, torch::Tensor> FasterRcnnImpl::Rcnn(
@@ -147,6 +201,20 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
   losses["rpn_cls"] = rpn_cls / b;
   losses["rpn_box"] = rpn_box / b;
   if (options_.rpn_only) return losses;
+  if (options_.has_focus()) {
+    const torch::Tensor focus = Focus(f);
+    const torch::Tensor labels =
+        FocusTargets(targets, h, w, options_.focus_labels).to(focus.device());
+    const torch::Tensor cared = labels >= 0;
+    const double n = std::max<int64_t>(1, cared.sum().item<int64_t>());
+    losses["focus"] =
+        F::binary_cross_entropy_with_logits(
+            focus.masked_select(cared),
+            labels.masked_select(cared).to(focus.dtype()),
+            F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(
+                torch::kSum)) *
+        (options_.focus_loss_weight / n);
+  }
 
   std::vector<double> size_values;
   for (const ChipTargets& t : targets) {
@@ -196,7 +264,8 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
 
 std::vector<Detections> FasterRcnnImpl::Detect(
     const torch::Tensor& images,
-    const std::vector<std::pair<double, double>>& chip_sizes) {
+    const std::vector<std::pair<double, double>>& chip_sizes,
+    const ops::ProposalOptions* proposal_options) {
   torch::NoGradGuard no_grad;
   const int64_t b = images.size(0);
   TORCH_CHECK(static_cast<int64_t>(chip_sizes.size()) == b, "FasterRcnn: ", b,
@@ -212,7 +281,9 @@ std::vector<Detections> FasterRcnnImpl::Detect(
   }
   const torch::Tensor sizes = torch::tensor(size_values).view({b, 2});
   const auto [proposals, objectness] = ops::GenerateProposals(
-      logits, deltas, anchors, sizes, options_.test_proposals);
+      logits, deltas, anchors, sizes,
+      proposal_options != nullptr ? *proposal_options
+                                  : options_.test_proposals);
   std::vector<Detections> out(b);
   if (options_.rpn_only) {
     for (int64_t i = 0; i < b; ++i) {
@@ -223,6 +294,10 @@ std::vector<Detections> FasterRcnnImpl::Detect(
       out[i].labels = torch::zeros({mine.numel()}, torch::kLong);
     }
     return out;
+  }
+  if (options_.has_focus()) {
+    const torch::Tensor focus = torch::sigmoid(Focus(f));
+    for (int64_t i = 0; i < b; ++i) out[i].focus = focus[i];
   }
   const auto [cls, box] = Rcnn(f, proposals);
   const torch::Tensor probs = torch::softmax(cls, 1);

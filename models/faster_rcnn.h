@@ -6,7 +6,10 @@
 // RoIAlign 14x14 res4 features) with a class-agnostic box regressor. Training
 // forward takes a chip batch with valid boxes and ignore regions and returns
 // the four losses; inference returns detections per chip; rpn_only trains/uses
-// just the RPN (the short-schedule RPN that mines negative chips).
+// just the RPN (the short-schedule RPN that mines negative chips). With
+// `focus`, AutoFocus's focus branch (../shared/docs/AUTOFOCUS.md) adds a
+// fifth loss in training and a FocusPixel probability map per chip in
+// inference.
 //
 // Head implementation choice: on these CPUs LibTorch's BLAS (linear layers)
 // is slow while oneDNN convolutions are fast, so fc1 and fc2 are 1x1
@@ -23,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "autofocus/focus_labels.h"
 #include "models/resnet.h"
 #include "ops/anchors.h"
 #include "ops/proposal_layer.h"
@@ -57,13 +61,25 @@ struct FasterRcnnOptions {
   double test_score_threshold = 1e-3;
   double test_nms_threshold = 0.5;
   int64_t test_detections_per_chip = 100;
+  // AutoFocus's focus branch: 3x3 conv (focus_channels) + ReLU + 1x1 conv
+  // to one logit per stride-16 cell; its loss is weighted by
+  // focus_loss_weight. Not built with rpn_only.
+  bool focus = false;
+  int64_t focus_channels = 256;
+  double focus_loss_weight = 1.0;
+  autofocus::FocusLabelOptions focus_labels;
+
+  bool has_focus() const { return focus && !rpn_only; }
 };
 
 // Ground truth of one chip, chip pixels.
 struct ChipTargets {
-  torch::Tensor boxes;           // [G, 4] valid boxes
-  torch::Tensor labels;          // [G] int64, 0..num_classes-1
-  torch::Tensor ignore;          // [I, 4] ignore regions
+  torch::Tensor boxes;   // [G, 4] valid boxes
+  torch::Tensor labels;  // [G] int64, 0..num_classes-1
+  torch::Tensor ignore;  // [I, 4] ignore regions
+  // [I] bool: which ignore regions are crowd regions (focus labels make
+  // them don't care whatever their size); undefined: none.
+  torch::Tensor ignore_crowd;
   double height = 0, width = 0;  // the chip's valid area
 };
 
@@ -71,14 +87,28 @@ struct Detections {
   torch::Tensor boxes;   // [D, 4] chip pixels
   torch::Tensor scores;  // [D]
   torch::Tensor labels;  // [D] int64, 0..num_classes-1
+  // With the focus branch: [h, w] FocusPixel probabilities, one per
+  // stride-16 cell of the input canvas (cell (x, y) covers pixels
+  // [16x, 16x + 16) x [16y, 16y + 16)); undefined without it.
+  torch::Tensor focus;
 };
+
+// The focus labels of a chip batch: [B, h, w] int8 (1 positive, 0
+// negative, -1 don't care) on an h x w cell grid; cells beyond a chip's
+// valid extent are don't care. Every valid box and ignore region of a chip
+// counts as its ground truth (a box out of the chip's valid range is
+// exactly what the focus map must find at a coarser scale).
+torch::Tensor FocusTargets(const std::vector<ChipTargets>& targets, int64_t h,
+                           int64_t w,
+                           const autofocus::FocusLabelOptions& options);
 
 class FasterRcnnImpl : public torch::nn::Module {
  public:
   explicit FasterRcnnImpl(const FasterRcnnOptions& options);
 
-  // Losses "rpn_cls", "rpn_box" and (unless rpn_only) "rcnn_cls",
-  // "rcnn_box" for a chip batch [B, 3, H, W] and its B targets. `seed`
+  // Losses "rpn_cls", "rpn_box", (unless rpn_only) "rcnn_cls",
+  // "rcnn_box" and (with the focus branch) "focus", weighted, for a chip
+  // batch [B, 3, H, W] and its B targets. `seed`
   // drives the target sampling.
   // `first_chip`: the batch's position in a larger (data-parallel) batch,
   // so each chip's target sampling is the same whichever process runs it.
@@ -87,10 +117,13 @@ class FasterRcnnImpl : public torch::nn::Module {
       uint64_t seed, int64_t first_chip = 0);
 
   // Detections per chip (rpn_only: proposals with objectness scores, label
-  // 0). `sizes` are the chips' valid (height, width).
+  // 0). `sizes` are the chips' valid (height, width). `proposals` replaces
+  // options().test_proposals for this call (AutoFocus gives a FocusChip
+  // its share of the image's proposals).
   std::vector<Detections> Detect(
       const torch::Tensor& images,
-      const std::vector<std::pair<double, double>>& sizes);
+      const std::vector<std::pair<double, double>>& sizes,
+      const ops::ProposalOptions* proposals = nullptr);
 
   const FasterRcnnOptions& options() const { return options_; }
   ResNet backbone() const { return backbone_; }
@@ -99,6 +132,8 @@ class FasterRcnnImpl : public torch::nn::Module {
   torch::Tensor Features(const torch::Tensor& images);
   // RPN outputs: objectness logits [B, A, h, w], deltas [B, 4A, h, w].
   std::pair<torch::Tensor, torch::Tensor> Rpn(const torch::Tensor& features);
+  // Focus logits [B, h, w], float32.
+  torch::Tensor Focus(const torch::Tensor& features);
   // RCNN head on rois [R, 5]: class logits [R, K+1], box deltas [R, 4].
   std::pair<torch::Tensor, torch::Tensor> Rcnn(const torch::Tensor& features,
                                                const torch::Tensor& rois);
@@ -109,6 +144,7 @@ class FasterRcnnImpl : public torch::nn::Module {
   torch::nn::Conv2d rpn_conv_{nullptr}, rpn_cls_{nullptr}, rpn_box_{nullptr};
   torch::nn::Conv2d rcnn_reduce_{nullptr}, fc1_{nullptr}, fc2_{nullptr};
   torch::nn::Linear cls_score_{nullptr}, bbox_pred_{nullptr};
+  torch::nn::Conv2d focus_conv_{nullptr}, focus_out_{nullptr};
 };
 TORCH_MODULE(FasterRcnn);
 

@@ -1,5 +1,6 @@
 #include "models/faster_rcnn.h"
 
+#include <cmath>
 #include <iostream>
 
 #include "gtest/gtest.h"
@@ -171,6 +172,92 @@ TEST(FasterRcnnTest, RpnOnlyModeHasTwoLossesAndProposals) {
   EXPECT_GT(dets[0].boxes.size(0), 0);
   EXPECT_LE(dets[0].boxes.size(0), 64);
   EXPECT_TRUE((dets[0].scores >= 0).all().item<bool>());
+}
+
+TEST(FocusTargetsTest, EveryGroundTruthBoxCountsAndPaddingIsDontCare) {
+  auto [img, t] = OneChip();
+  autofocus::FocusLabelOptions o;  // 5 < s < 64 positive, < 90 don't care
+  // A 10 x 10 grid over a chip whose valid extent is 128 x 100: columns 7
+  // and beyond and rows 8 and beyond are padding.
+  t.width = 100;
+  const torch::Tensor l = FocusTargets({t}, 10, 10, o);
+  ASSERT_EQ(l.sizes(), (std::vector<int64_t>{1, 10, 10}));
+  auto at = [&l](int64_t x, int64_t y) { return l[0][y][x].item<int>(); };
+  // Box [16, 64) x [20, 60) (side 43.8): cells x 1..3, y 1..3 positive.
+  EXPECT_EQ(at(1, 1), 1);
+  EXPECT_EQ(at(3, 3), 1);
+  EXPECT_EQ(at(0, 0), 0);
+  EXPECT_EQ(at(4, 0), 0);
+  // The ignore region [100, 124) x [8, 20) (side 17) is ground truth like
+  // a valid box: cell 6 ([96, 112)) is positive; cell 7 is beyond the valid
+  // extent (x >= 100 rounds up to 7 cells): padding, don't care.
+  EXPECT_EQ(at(6, 0), 1);
+  EXPECT_EQ(at(7, 0), -1);
+  EXPECT_EQ(at(0, 8), -1);
+  EXPECT_EQ(at(9, 9), -1);
+  // Inside the extent an ignore region is ground truth like any box: a
+  // small one is positive, unless it is a crowd region (don't care).
+  t.width = 128;
+  t.ignore = torch::tensor({100.f, 8.f, 124.f, 20.f, 0.f, 100.f, 20.f, 120.f})
+                 .view({2, 4});
+  t.ignore_crowd = torch::tensor({false, true});
+  const torch::Tensor m = FocusTargets({t, t}, 8, 8, o);
+  for (int64_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(m[i][0][6].item<int>(), 1);   // small ignore region
+    EXPECT_EQ(m[i][6][0].item<int>(), -1);  // crowd region
+    EXPECT_EQ(m[i][5][5].item<int>(), 1);   // box [64, 120) x [70, 118)
+  }
+}
+
+TEST(FasterRcnnTest, FocusBranchLearnsWhereSmallObjectsAre) {
+  torch::manual_seed(5);
+  FasterRcnnOptions o = Tiny();
+  o.focus = true;
+  o.focus_channels = 32;
+  FasterRcnn model(o);
+  model->train();
+  auto [img, t] = OneChip();
+  const auto losses = model->Losses(img, {t}, 0);
+  ASSERT_EQ(losses.size(), 5u);
+  ASSERT_TRUE(losses.count("focus"));
+  // Zero-initialized logits: the loss starts at log 2 per labelled cell.
+  EXPECT_NEAR(losses.at("focus").item<float>(), std::log(2.0f), 0.05f);
+  torch::optim::SGD opt(model->parameters(),
+                        torch::optim::SGDOptions(0.05).momentum(0.9));
+  float first = 0, last = 0;
+  for (int step = 0; step < 60; ++step) {
+    const auto l = model->Losses(img, {t}, step);
+    torch::Tensor total = torch::zeros({});
+    for (const auto& [name, v] : l) total = total + v;
+    compat::ZeroGrad(opt);
+    total.backward();
+    opt.step();
+    if (step == 0) first = l.at("focus").item<float>();
+    last = l.at("focus").item<float>();
+  }
+  EXPECT_LT(last, 0.5f * first) << "focus loss " << first << " -> " << last;
+  model->eval();
+  const auto dets = model->Detect(img, {{128.0, 128.0}});
+  ASSERT_TRUE(dets[0].focus.defined());
+  ASSERT_EQ(dets[0].focus.sizes(), (std::vector<int64_t>{8, 8}));
+  const torch::Tensor labels = FocusTargets({t}, 8, 8, o.focus_labels)[0];
+  const torch::Tensor p = dets[0].focus;
+  EXPECT_TRUE(((p >= 0) & (p <= 1)).all().item<bool>());
+  const float on = p.masked_select(labels == 1).mean().item<float>();
+  const float off = p.masked_select(labels == 0).mean().item<float>();
+  EXPECT_GT(on, off + 0.3f) << "positive cells " << on << ", negative " << off;
+  // Without the branch, or in the RPN-only model, there is no map and no
+  // focus weight.
+  FasterRcnnOptions rpn = o;
+  rpn.rpn_only = true;
+  FasterRcnn rpn_model(rpn);
+  for (const auto& q : rpn_model->named_parameters()) {
+    EXPECT_EQ(q.key().find("focus"), std::string::npos) << q.key();
+  }
+  EXPECT_EQ(rpn_model->Losses(img, {t}, 0).size(), 2u);
+  FasterRcnn plain(Tiny());
+  plain->eval();
+  EXPECT_FALSE(plain->Detect(img, {{128.0, 128.0}})[0].focus.defined());
 }
 
 }  // namespace

@@ -164,6 +164,25 @@ absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(
   o.test_score_threshold = c.test_score_threshold();
   o.test_nms_threshold = c.test_nms_threshold();
   o.test_detections_per_chip = c.test_detections_per_chip();
+
+  const FocusConfig& f = c.focus();
+  o.focus = f.enabled();
+  if (f.channels() < 1) {
+    return Invalid("focus.channels",
+                   absl::StrCat("must be >= 1, got ", f.channels()));
+  }
+  if (!(std::isfinite(f.loss_weight()) && f.loss_weight() >= 0)) {
+    return Invalid("focus.loss_weight",
+                   absl::StrCat("must be >= 0, got ", f.loss_weight()));
+  }
+  o.focus_channels = f.channels();
+  o.focus_loss_weight = f.loss_weight();
+  o.focus_labels.small_min = f.small_min();
+  o.focus_labels.small_max = f.small_max();
+  o.focus_labels.dont_care_max = f.dont_care_max();
+  o.focus_labels.stride = o.anchors.stride;
+  RETURN_IF_ERROR(autofocus::ValidateFocusLabelOptions(
+      o.focus_labels, FieldPath(path, "focus")));
   return o;
 }
 
@@ -201,6 +220,10 @@ std::vector<ArchitectureDifference> ArchitectureDifferences(
   compare("roi_pooled_size", a.roi_align.pooled_height,
           b.roi_align.pooled_height);
   compare("rcnn_head", a.head, b.head);
+  compare("focus.enabled", a.focus, b.focus);
+  if (a.focus && b.focus) {
+    compare("focus.channels", a.focus_channels, b.focus_channels);
+  }
   return out;
 }
 

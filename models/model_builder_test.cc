@@ -92,6 +92,47 @@ TEST(ModelBuilderTest, RejectsNamingTheField) {
   EXPECT_THAT(Build("rcnn_fc_channels: 0"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("rcnn_fc_channels: must be >= 1")));
+  EXPECT_THAT(Build("focus { enabled: true small_min: 70 }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ModelConfig.focus: need 0 <= small_min < "
+                                 "small_max <= dont_care_max, got 70, 64")));
+  EXPECT_THAT(Build("focus { loss_weight: -1 }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("focus.loss_weight: must be >= 0")));
+  EXPECT_THAT(Build("focus { channels: 0 }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("focus.channels: must be >= 1")));
+}
+
+TEST(ModelBuilderTest, FocusBranchIsOffByDefaultAndBuildsItsLabels) {
+  ASSERT_OK_AND_ASSIGN(FasterRcnnOptions off, Build(""));
+  EXPECT_FALSE(off.has_focus());
+  ASSERT_OK_AND_ASSIGN(
+      FasterRcnnOptions on,
+      Build("focus { enabled: true channels: 32 loss_weight: 0.5 "
+            "small_min: 3 small_max: 48 dont_care_max: 72 }"));
+  EXPECT_TRUE(on.has_focus());
+  EXPECT_EQ(on.focus_channels, 32);
+  EXPECT_DOUBLE_EQ(on.focus_loss_weight, 0.5);
+  EXPECT_DOUBLE_EQ(on.focus_labels.small_min, 3);
+  EXPECT_DOUBLE_EQ(on.focus_labels.small_max, 48);
+  EXPECT_DOUBLE_EQ(on.focus_labels.dont_care_max, 72);
+  EXPECT_EQ(on.focus_labels.stride, 16);
+  // A model with the branch holds other weights than one without.
+  const std::vector<ArchitectureDifference> d =
+      ArchitectureDifferences(off, on);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].field, "focus.enabled");
+  EXPECT_EQ(d[0].a, "false");
+  EXPECT_EQ(d[0].b, "true");
+  ASSERT_OK_AND_ASSIGN(FasterRcnnOptions wide,
+                       Build("focus { enabled: true channels: 64 }"));
+  ASSERT_EQ(ArchitectureDifferences(on, wide).size(), 1u);
+  EXPECT_EQ(ArchitectureDifferences(on, wide)[0].field, "focus.channels");
+  // Its label thresholds and weight are training settings.
+  ASSERT_OK_AND_ASSIGN(FasterRcnnOptions other,
+                       Build("focus { enabled: true channels: 32 }"));
+  EXPECT_TRUE(ArchitectureDifferences(on, other).empty());
 }
 
 TEST(ModelBuilderTest, ArchitectureDifferencesNameEachFieldWithBothValues) {

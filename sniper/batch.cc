@@ -34,6 +34,12 @@ void ChipBatchToTensors(const data::ChipBatch& batch,
       float* p = t.ignore.data_ptr<float>() + 4 * j;
       p[0] = b.x1, p[1] = b.y1, p[2] = b.x2, p[3] = b.y2;
     }
+    t.ignore_crowd =
+        torch::empty({static_cast<int64_t>(l.ignore.size())}, torch::kBool);
+    for (size_t j = 0; j < l.ignore.size(); ++j) {
+      t.ignore_crowd.data_ptr<bool>()[j] =
+          j < l.ignore_crowd.size() && l.ignore_crowd[j] != 0;
+    }
     t.height = c.y2 - c.y1;
     t.width = c.x2 - c.x1;
     targets->push_back(std::move(t));

@@ -80,11 +80,12 @@ absl::Status SaveCheckpoint(const std::string& path, models::FasterRcnn& model,
       std::lock_guard<std::mutex> lock(gen.mutex());
       root.write("torch_rng", gen.get_state());
     }
-    torch::Tensor h = torch::empty({static_cast<int64_t>(history.size()), 6},
-                                   torch::kFloat64);
+    constexpr int64_t kColumns = std::tuple_size_v<LossHistory::value_type>;
+    torch::Tensor h = torch::empty(
+        {static_cast<int64_t>(history.size()), kColumns}, torch::kFloat64);
     for (size_t i = 0; i < history.size(); ++i) {
       std::copy(history[i].begin(), history[i].end(),
-                h.data_ptr<double>() + 6 * i);
+                h.data_ptr<double>() + kColumns * i);
     }
     root.write("history", h);
     std::ostringstream bytes;
@@ -265,10 +266,15 @@ absl::StatusOr<CheckpointState> LoadCheckpoint(
     }
     torch::Tensor h;
     root.read("history", h);
-    h = h.cpu().contiguous();
+    h = h.cpu().to(torch::kFloat64).contiguous();
+    // Older checkpoints have 6 columns (no focus loss): the rest read 0.
+    constexpr int64_t kColumns = std::tuple_size_v<LossHistory::value_type>;
+    TORCH_CHECK(h.dim() == 2 && h.size(1) >= 2 && h.size(1) <= kColumns,
+                "history: expected [n, 6..", kColumns, "], got ", h.sizes());
+    const int64_t columns = h.size(1);
     for (int64_t i = 0; i < h.size(0); ++i) {
-      std::array<double, 6> row;
-      std::copy_n(h.data_ptr<double>() + 6 * i, 6, row.begin());
+      LossHistory::value_type row{};
+      std::copy_n(h.data_ptr<double>() + columns * i, columns, row.begin());
       out.history.push_back(row);
     }
   } catch (const c10::Error& e) {

@@ -11,7 +11,8 @@
 //   config       the merged PipelineConfig, text format
 //   category_names, category_ids  contiguous label k is category_ids[k]
 //   torch_rng    the CPU generator's state (restored on load)
-//   history      [n, 6] float64 loss history (LossHistory, sniper/metrics.h)
+//   history      [n, 7] float64 loss history (LossHistory, sniper/metrics.h;
+//                older files' [n, 6] reads with focus 0)
 //
 // A stage directory holds ckpt-<step, 8 digits>.pt and final.pt;
 // SaveRotatingCheckpoint keeps the newest N of the former.

@@ -16,6 +16,20 @@ grep -q "^AP " "$tmp/train.out"
 sniper/eval --work_dir="$tmp/run" --quiet "${sets[@]}" > "$tmp/eval.out"
 diff <(grep "^AP " "$tmp/train.out") <(grep "^AP " "$tmp/eval.out")
 test -s "$tmp/run/detections_val.json"
+cp "$tmp/run/eval_stats.json" "$tmp/full_stats.json"
+# AutoFocus (the default trains the focus branch): coarse to fine, fewer or
+# as many network pixels, and the choice recorded in eval_stats.json.
+sniper/eval --work_dir="$tmp/run" --quiet "${sets[@]}" \
+  --set eval.autofocus.enabled=true --set eval.batch_size=2 > "$tmp/af.out"
+grep -q "^AP " "$tmp/af.out"
+grep -q "AutoFocus: .* M network pixels per image" "$tmp/run/train.log"
+python3 - "$tmp/full_stats.json" "$tmp/run/eval_stats.json" <<'PY'
+import json, sys
+full, af = (json.load(open(p)) for p in sys.argv[1:3])
+assert full["autofocus"] is False and af["autofocus"] is True, (full, af)
+assert 0 < af["pixels_per_image"] <= full["pixels_per_image"], (full, af)
+assert len(af["pixels_per_image_per_scale"]) == 3, af
+PY
 # A second training run into the same directory is refused.
 if sniper/train --work_dir="$tmp/run" --quiet "${sets[@]}" 2> "$tmp/err.txt"; then
   echo "expected a refusal"; exit 1
@@ -29,6 +43,11 @@ img="$(ls "$tmp"/syn/images/val_*.jpg | head -1)"
 sniper/detect --checkpoint="$tmp/run/detector/final.pt" --image="$img" \
   --out="$tmp/one.png" --score_threshold=0 > "$tmp/detect.out"
 test -s "$tmp/one.png"
+# The AutoFocus picture: focus maps and FocusChips per scale.
+sniper/detect --checkpoint="$tmp/run/detector/final.pt" --image="$img" \
+  --out="$tmp/one_af.png" --autofocus_map="$tmp/focus.png" > "$tmp/detect_af.out"
+test -s "$tmp/focus.png"
+grep -q "^AutoFocus: 1 images" "$tmp/detect_af.out"
 mkdir -p "$tmp/dir"
 cp "$tmp"/syn/images/val_*.jpg "$tmp/dir/"
 # File names with a quote and a backslash must still give valid JSON.
@@ -56,6 +75,13 @@ rc=$?
 set -e
 test "$rc" -eq 1 || { echo "detect --out=<file> exited $rc"; cat "$tmp/err.txt"; exit 1; }
 grep -q -- "--out=$tmp/a_file" "$tmp/err.txt"
+set +e
+sniper/detect --checkpoint="$tmp/run/detector/final.pt" --image="$tmp/dir" \
+  --autofocus_map="$tmp/f.png" > /dev/null 2> "$tmp/err.txt"
+rc=$?
+set -e
+test "$rc" -eq 1 || { echo "detect --autofocus_map on a directory exited $rc"; exit 1; }
+grep -q "autofocus_map draws one image" "$tmp/err.txt"
 # A checkpoint of another model is refused, naming the field and both
 # values: eval with another layer width, detect with another class count,
 # and a resume whose --set changes the model (exit 1, one line).

@@ -127,12 +127,30 @@ TEST(ConfigTest, ValidationErrorsNameTheField) {
       {"eval.nms_threshold=0", "PipelineConfig.eval.nms_threshold"},
       {"optimizer.max_nonfinite_steps_in_a_row=0",
        "PipelineConfig.optimizer.max_nonfinite_steps_in_a_row"},
+      {"eval.autofocus.steps[1].dilation=4",
+       "PipelineConfig.eval.autofocus.steps[1].dilation: must be odd"},
+      {"eval.autofocus.min_chip_proposals=-1",
+       "PipelineConfig.eval.autofocus.min_chip_proposals"},
+      {"model.focus.dont_care_max=10", "PipelineConfig.model.focus"},
   };
   for (const auto& c : cases) {
     EXPECT_THAT(Build({c.set}), StatusIs(absl::StatusCode::kInvalidArgument,
                                          HasSubstr(c.message)))
         << c.set;
   }
+}
+
+TEST(ConfigTest, AutoFocusNeedsTheFocusBranch) {
+  // The default trains the branch, so AutoFocus inference builds.
+  ASSERT_OK_AND_ASSIGN(Pipeline p, Build({"eval.autofocus.enabled=true"}));
+  EXPECT_TRUE(p.eval.autofocus);
+  EXPECT_TRUE(p.model.has_focus());
+  EXPECT_EQ(p.eval.focus_steps.size(), 2u);
+  EXPECT_THAT(
+      Build({"eval.autofocus.enabled=true", "model.focus.enabled=false"}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("PipelineConfig.eval.autofocus.enabled: "
+                         "AutoFocus reads the model's focus maps")));
 }
 
 TEST(ConfigTest, WholeImageTrainingNeedsNoNegatives) {

@@ -8,8 +8,11 @@
 // draws the boxes with class names and scores into --out. A directory:
 // every .jpg/.jpeg/.png in it, pictures into --out/<name>.png, and
 // --out/detections.json (COCO results) with --out/images.json giving each
-// image id's file.
+// image id's file. --autofocus_map=PATH (one image) runs AutoFocus
+// (eval.autofocus, ../shared/docs/AUTOFOCUS.md) and also draws, per scale,
+// its focus map, the windows it ran in and the FocusChips it chose.
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -46,6 +49,9 @@ ABSL_FLAG(std::string, out, "",
           "output directory (default detections/)");
 ABSL_FLAG(double, score_threshold, 0.5,
           "draw detections scoring at least this");
+ABSL_FLAG(std::string, autofocus_map, "",
+          "one image: run AutoFocus and draw its focus maps and FocusChips "
+          "per scale into this PNG");
 ABSL_FLAG(std::string, device, "",
           "cpu, cuda, cuda:N (default: CUDA if present)");
 
@@ -70,6 +76,10 @@ absl::Status Run(std::vector<std::string> sets) {
   sniper::PipelineConfig config;
   RETURN_IF_ERROR(sniper::ParseTextProto(
       info.config_text, absl::StrCat(ckpt, " (config)"), &config));
+  const std::string focus_png =
+      sniper::ResolveUserPath(absl::GetFlag(FLAGS_autofocus_map));
+  if (!focus_png.empty())
+    config.mutable_eval()->mutable_autofocus()->set_enabled(true);
   for (const std::string& s : sets) {
     RETURN_IF_ERROR(sniper::ApplyAssignment(s, &config));
   }
@@ -100,6 +110,10 @@ absl::Status Run(std::vector<std::string> sets) {
     }
   } else {
     files.push_back(input);
+  }
+  if (!focus_png.empty() && is_dir) {
+    return absl::InvalidArgumentError(
+        "--autofocus_map draws one image: give --image a file");
   }
   const std::string image_dir =
       is_dir ? input : fs::path(input).parent_path().string();
@@ -148,12 +162,19 @@ absl::Status Run(std::vector<std::string> sets) {
     }
   }
   std::vector<sniper::evaluation::Detection> all;
+  double network_seconds = 0;
   sniper::JsonWriter images_json(/*break_depth=*/1);
   images_json.BeginArray();
   for (size_t i = 0; i < files.size(); ++i) {
     ASSIGN_OR_RETURN(sniper::PreparedImage views,
                      detector.Prepare(ds, image_dir, i));
-    const sniper::ImageDetections d = detector.Run(views);
+    std::vector<std::vector<sniper::FocusStep>> trace;
+    const auto start = std::chrono::steady_clock::now();
+    const sniper::ImageDetections d =
+        detector.RunBatch({&views}, focus_png.empty() ? nullptr : &trace)[0];
+    network_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     std::vector<sniper::viz::LabeledBox> boxes;
     for (int64_t k = 0; k < d.boxes.size(0); ++k) {
       const float* b = d.boxes.data_ptr<float>() + 4 * k;
@@ -168,6 +189,12 @@ absl::Status Run(std::vector<std::string> sets) {
     ASSIGN_OR_RETURN(
         sniper::data::DecodedRegion r,
         sniper::data::DecodeImageFileRegion(files[i].string(), full));
+    if (!focus_png.empty()) {
+      RETURN_IF_ERROR(sniper::data::WritePngFile(
+          focus_png, sniper::autofocus::DrawFocusTrace(
+                         r.image, trace[0], p.model.anchors.stride)));
+      std::printf("AutoFocus: %s\n", focus_png.c_str());
+    }
     const int drawn = sniper::viz::DrawLabeledBoxes(
         &r.image, boxes, names,
         static_cast<float>(absl::GetFlag(FLAGS_score_threshold)));
@@ -186,6 +213,20 @@ absl::Status Run(std::vector<std::string> sets) {
     images_json.Key("height").Int(images[i].height);
     images_json.EndObject();
   }
+  // What inference cost: network pixels (canvases) per image per scale.
+  const double n = static_cast<double>(files.size());
+  std::string cost = absl::StrFormat(
+      "%s: %d images, %.2f s/image in the network (decode and resample "
+      "excluded), %.3f M network pixels per image (",
+      p.eval.autofocus ? "AutoFocus" : "every scale over the whole image",
+      files.size(), network_seconds / n, detector.pixels_run() / n / 1e6);
+  for (size_t k = 0; k < detector.pixels_per_scale().size(); ++k) {
+    absl::StrAppendFormat(&cost, "%sscale %d: %.3f M in %.2f views",
+                          k ? ", " : "", k,
+                          detector.pixels_per_scale()[k] / n / 1e6,
+                          detector.views_per_scale()[k] / n);
+  }
+  std::printf("%s)\n", cost.c_str());
   if (is_dir) {
     RETURN_IF_ERROR(sniper::evaluation::WriteResultsJson(
         (fs::path(out) / "detections.json").string(), all));

@@ -151,6 +151,12 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
   summary.coco_stats.assign(result.stats.begin(), result.stats.end());
   RETURN_IF_ERROR(
       evaluation::WriteResultsJson(p.work_dir + "/detections_val.json", all));
+  // Network pixels (canvases, padding to 32 included) per image.
+  const double images = std::max<double>(1, summary.images);
+  std::vector<double> pixels_per_scale;
+  for (int64_t px : detector.pixels_per_scale()) {
+    pixels_per_scale.push_back(px / images);
+  }
   JsonWriter json;
   json.BeginObject().Key("stats").BeginArray();
   for (int k = 0; k < 12; ++k) json.Double(result.stats[k]);
@@ -158,7 +164,18 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
   for (const auto& [id, ap] : result.per_category_ap) {
     json.Key(ds.categories()[ds.LabelOfCategory(id)].name).Double(ap);
   }
-  json.EndObject().EndObject();
+  json.EndObject();
+  json.Key("autofocus").Bool(p.eval.autofocus);
+  json.Key("images_per_s")
+      .Double(summary.images / std::max(summary.seconds, 1e-9));
+  json.Key("pixels_per_image").Double(detector.pixels_run() / images);
+  json.Key("pixels_per_image_per_scale").BeginArray();
+  for (double v : pixels_per_scale) json.Double(v);
+  json.EndArray();
+  json.Key("views_per_image_per_scale").BeginArray();
+  for (int64_t v : detector.views_per_scale()) json.Double(v / images);
+  json.EndArray();
+  json.EndObject();
   RETURN_IF_ERROR(
       WriteFileAtomically(p.work_dir + "/eval_stats.json", json.Finish()));
   ctx.log.Line(absl::StrFormat(
@@ -166,6 +183,16 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
       "metrics on the validation split:",
       summary.images, all.size(), FormatDuration(summary.seconds),
       summary.images / std::max(summary.seconds, 1e-9)));
+  std::string pixels = absl::StrFormat(
+      "[eval] %s: %.3f M network pixels per image (",
+      p.eval.autofocus ? "AutoFocus" : "every scale over the whole image",
+      detector.pixels_run() / images / 1e6);
+  for (size_t k = 0; k < pixels_per_scale.size(); ++k) {
+    absl::StrAppendFormat(&pixels, "%sscale %d: %.3f M in %.2f views",
+                          k ? ", " : "", k, pixels_per_scale[k] / 1e6,
+                          detector.views_per_scale()[k] / images);
+  }
+  ctx.log.Line(pixels + ")");
   std::string table = evaluation::FormatCocoStats(result.stats);
   if (!table.empty() && table.back() == '\n') table.pop_back();
   ctx.log.Line(table);

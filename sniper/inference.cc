@@ -1,8 +1,11 @@
 #include "sniper/inference.h"
 
 #include <algorithm>
+#include <cmath>
+#include <deque>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "data/chip_loader.h"
 #include "ops/nms.h"
 #include "ops/soft_nms.h"
@@ -12,25 +15,79 @@
 namespace sniper {
 namespace {
 
+constexpr int32_t kStride = 16;  // the model's feature stride
+// A detection this close to a window side inside the image was cut by it.
+constexpr double kBorderMargin = 2.0;
+
 int32_t RoundUp32(int32_t v) { return (v + 31) / 32 * 32; }
+
+// The render options of a window's canvas: its sides rounded up to 32.
+data::ChipRenderOptions CanvasFor(const data::Chip& window,
+                                  const data::ChipRenderOptions& base) {
+  data::ChipRenderOptions render = base;
+  render.canvas_width = RoundUp32(window.x2 - window.x1);
+  render.canvas_height = RoundUp32(window.y2 - window.y1);
+  render.chip_size = std::max(render.canvas_width, render.canvas_height);
+  render.layout = data::ChipLayout::kChwFloat32;
+  return render;
+}
+
+// The focus map of a view's window (cells of its canvas the window
+// covers), from the model's [h, w] map of the padded input.
+autofocus::FocusMap WindowFocus(const torch::Tensor& focus,
+                                const data::Chip& window) {
+  autofocus::FocusMap m;
+  m.width = std::min<int32_t>((window.x2 - window.x1 + kStride - 1) / kStride,
+                              focus.size(1));
+  m.height = std::min<int32_t>((window.y2 - window.y1 + kStride - 1) / kStride,
+                               focus.size(0));
+  const torch::Tensor crop = focus.narrow(0, 0, m.height)
+                                 .narrow(1, 0, m.width)
+                                 .to(torch::kCPU, torch::kFloat)
+                                 .contiguous();
+  m.prob.assign(crop.data_ptr<float>(), crop.data_ptr<float>() + crop.numel());
+  return m;
+}
 
 }  // namespace
 
-std::vector<data::Chip> ViewWindows(const data::ImageAtScale& at,
-                                    int32_t max_tile_side, int32_t overlap) {
-  const int32_t w = at.scaled_width, h = at.scaled_height;
-  if (max_tile_side <= 0 || std::max(w, h) <= max_tile_side) {
-    return {data::Chip{0, 0, w, h}};
-  }
+std::vector<data::Chip> RegionWindows(const data::Chip& region,
+                                      int32_t max_tile_side, int32_t overlap) {
+  const int32_t w = region.x2 - region.x1, h = region.y2 - region.y1;
+  if (max_tile_side <= 0 || std::max(w, h) <= max_tile_side) return {region};
   std::vector<int32_t> xs, ys;
   const int32_t step = max_tile_side - overlap;
   const int32_t tw = data::CandidatePositions(w, max_tile_side, step, &xs);
   const int32_t th = data::CandidatePositions(h, max_tile_side, step, &ys);
   std::vector<data::Chip> out;
   for (int32_t y : ys) {
-    for (int32_t x : xs) out.push_back({x, y, x + tw, y + th});
+    for (int32_t x : xs) {
+      out.push_back({region.x1 + x, region.y1 + y, region.x1 + x + tw,
+                     region.y1 + y + th});
+    }
   }
   return out;
+}
+
+std::vector<data::Chip> ViewWindows(const data::ImageAtScale& at,
+                                    int32_t max_tile_side, int32_t overlap) {
+  return RegionWindows(data::Chip{0, 0, at.scaled_width, at.scaled_height},
+                       max_tile_side, overlap);
+}
+
+ScaledView RenderViewFrom(const data::DecodedRegion& decoded,
+                          const data::ImageAtScale& at, int scale_index,
+                          const data::Chip& window,
+                          const data::ChipRenderOptions& base) {
+  ScaledView view;
+  view.scale_index = scale_index;
+  view.at = at;
+  view.window = window;
+  const data::ChipRenderOptions render = CanvasFor(window, base);
+  view.pixels = torch::empty({1, 3, render.canvas_height, render.canvas_width});
+  data::RenderChip(decoded, window, at.scale, /*flip=*/false, render,
+                   view.pixels.data_ptr());
+  return view;
 }
 
 absl::StatusOr<ScaledView> RenderView(const data::CocoDataset& dataset,
@@ -49,11 +106,7 @@ absl::StatusOr<ScaledView> RenderView(const data::CocoDataset& dataset,
   record.image_index = static_cast<uint32_t>(index);
   record.scale_index = static_cast<uint16_t>(scale_index);
   record.chip = window;
-  data::ChipRenderOptions render = base;
-  render.canvas_width = RoundUp32(window.x2 - window.x1);
-  render.canvas_height = RoundUp32(window.y2 - window.y1);
-  render.chip_size = std::max(render.canvas_width, render.canvas_height);
-  render.layout = data::ChipLayout::kChwFloat32;
+  const data::ChipRenderOptions render = CanvasFor(window, base);
   view.pixels = torch::empty({1, 3, render.canvas_height, render.canvas_width});
   data::ChipLabels labels;
   data::ChipLoadStats stats;
@@ -63,19 +116,37 @@ absl::StatusOr<ScaledView> RenderView(const data::CocoDataset& dataset,
   return view;
 }
 
+ops::ProposalOptions ChipProposals(const ops::ProposalOptions& image,
+                                   double area_fraction, int64_t min_post_nms) {
+  if (min_post_nms <= 0 || area_fraction >= 1) return image;
+  ops::ProposalOptions o = image;
+  auto share = [area_fraction](int64_t n) {
+    return static_cast<int64_t>(std::ceil(n * area_fraction - 1e-9));
+  };
+  o.post_nms_top_n =
+      std::min(image.post_nms_top_n,
+               std::max(min_post_nms, share(image.post_nms_top_n)));
+  o.pre_nms_top_n =
+      std::min(image.pre_nms_top_n,
+               std::max(o.post_nms_top_n, share(image.pre_nms_top_n)));
+  return o;
+}
+
 std::vector<models::Detections> DetectOn(
     models::FasterRcnn& model, const torch::Tensor& images,
     const std::vector<std::pair<double, double>>& sizes, torch::Device device,
-    std::optional<c10::ScalarType> autocast) {
+    std::optional<c10::ScalarType> autocast,
+    const ops::ProposalOptions* proposals) {
   std::vector<models::Detections> dets;
   {
     const compat::OptionalAutocast guard(device.type(), autocast);
-    dets = model->Detect(images.to(device), sizes);
+    dets = model->Detect(images.to(device), sizes, proposals);
   }
   for (models::Detections& d : dets) {
     d.boxes = d.boxes.to(torch::kCPU, torch::kFloat);
     d.scores = d.scores.to(torch::kCPU, torch::kFloat);
     d.labels = d.labels.to(torch::kCPU);
+    if (d.focus.defined()) d.focus = d.focus.to(torch::kCPU, torch::kFloat);
   }
   return dets;
 }
@@ -134,8 +205,17 @@ MultiScaleDetector::MultiScaleDetector(models::FasterRcnn model,
       device_(device),
       autocast_(autocast),
       sampler_(options_.scales) {
+  TORCH_CHECK(!options_.autofocus || model_->options().has_focus(),
+              "AutoFocus inference needs a model with the focus branch "
+              "(model.focus.enabled)");
+  TORCH_CHECK(
+      !options_.autofocus || options_.focus_steps.size() + 1 ==
+                                 static_cast<size_t>(sampler_.num_scales()),
+      "AutoFocus needs one step per test scale but the finest");
   model_->to(device_);
   model_->eval();
+  pixels_per_scale_.assign(sampler_.num_scales(), 0);
+  views_per_scale_.assign(sampler_.num_scales(), 0);
 }
 
 absl::StatusOr<PreparedImage> MultiScaleDetector::Prepare(
@@ -146,11 +226,40 @@ absl::StatusOr<PreparedImage> MultiScaleDetector::Prepare(
   const data::CocoImage& im = dataset.image(index);
   out.width = im.width;
   out.height = im.height;
+  std::vector<data::ImageAtScale> at;
   for (int s = 0; s < sampler_.num_scales(); ++s) {
-    const data::ImageAtScale at = data::MakeImageAtScale(
-        sampler_.options(), s, im.width, im.height, sampler_.options().stride);
+    at.push_back(data::MakeImageAtScale(sampler_.options(), s, im.width,
+                                        im.height, sampler_.options().stride));
+  }
+  std::vector<int> run;  // the scales whose views run at once
+  if (options_.autofocus) {
+    for (int s = 0; s < sampler_.num_scales(); ++s)
+      out.scale_order.push_back(s);
+    std::stable_sort(out.scale_order.begin(), out.scale_order.end(),
+                     [&at](int a, int b) { return at[a].scale < at[b].scale; });
+    run = {out.scale_order[0]};
+    out.decoded.resize(sampler_.num_scales());
+    const std::string path = absl::StrCat(image_dir, "/", im.file_name);
+    for (size_t r = 1; r < out.scale_order.size(); ++r) {
+      const int s = out.scale_order[r];
+      data::DecodeRequest request;
+      request.scale = at[s].scale;
+      ASSIGN_OR_RETURN(data::DecodedRegion region,
+                       data::DecodeImageFileRegion(path, request));
+      if (region.full_width != im.width || region.full_height != im.height) {
+        return absl::DataLossError(absl::StrCat(
+            path, ": image is ", region.full_width, "x", region.full_height,
+            " but the annotations say ", im.width, "x", im.height));
+      }
+      out.decoded[s] =
+          std::make_shared<const data::DecodedRegion>(std::move(region));
+    }
+  } else {
+    for (int s = 0; s < sampler_.num_scales(); ++s) run.push_back(s);
+  }
+  for (int s : run) {
     for (const data::Chip& w :
-         ViewWindows(at, options_.max_tile_side, options_.tile_overlap)) {
+         ViewWindows(at[s], options_.max_tile_side, options_.tile_overlap)) {
       ASSIGN_OR_RETURN(ScaledView v, RenderView(dataset, image_dir, sampler_,
                                                 index, s, w, render_));
       out.views.push_back(std::move(v));
@@ -163,27 +272,10 @@ ImageDetections MultiScaleDetector::Run(const PreparedImage& image) {
   return RunBatch({&image})[0];
 }
 
-std::vector<ImageDetections> MultiScaleDetector::RunBatch(
-    const std::vector<const PreparedImage*>& images) {
-  torch::NoGradGuard no_grad;
-  struct Pooled {
-    std::vector<torch::Tensor> boxes, scores, labels;
-  };
-  std::vector<Pooled> pooled(images.size());
-  // Views grouped by scale (similar sizes), in image order, run in chunks
-  // of batch_size padded to a common size.
-  struct Item {
-    size_t image;
-    const ScaledView* view;
-  };
-  std::vector<Item> items;
-  for (int s = 0; s < sampler_.num_scales(); ++s) {
-    for (size_t i = 0; i < images.size(); ++i) {
-      for (const ScaledView& v : images[i]->views) {
-        if (v.scale_index == s) items.push_back({i, &v});
-      }
-    }
-  }
+void MultiScaleDetector::RunViews(
+    const std::vector<Item>& items,
+    const std::vector<const PreparedImage*>& images,
+    std::vector<Pooled>* pooled, std::vector<autofocus::FocusMap>* focus) {
   const size_t batch = std::max<int64_t>(1, options_.batch_size);
   for (size_t first = 0; first < items.size(); first += batch) {
     const size_t n = std::min(batch, items.size() - first);
@@ -206,37 +298,53 @@ std::vector<ImageDetections> MultiScaleDetector::RunBatch(
         input[j].narrow(1, 0, px.size(2)).narrow(2, 0, px.size(3)).copy_(px[0]);
       }
     }
+    // AutoFocus: the batch's largest window's share of the proposals.
+    double fraction = 0;
+    for (size_t j = first; j < first + n; ++j) {
+      const ScaledView& v = *items[j].view;
+      fraction = std::max(
+          fraction,
+          static_cast<double>(v.window.x2 - v.window.x1) *
+              (v.window.y2 - v.window.y1) /
+              (static_cast<double>(v.at.scaled_width) * v.at.scaled_height));
+    }
+    const ops::ProposalOptions proposals =
+        ChipProposals(model_->options().test_proposals, fraction,
+                      options_.autofocus ? options_.min_chip_proposals : 0);
     const std::vector<models::Detections> dets =
-        DetectOn(model_, input, sizes, device_, autocast_);
+        DetectOn(model_, input, sizes, device_, autocast_, &proposals);
     for (size_t j = 0; j < n; ++j) {
       const ScaledView& v = *items[first + j].view;
+      const int64_t pixels = v.pixels.size(2) * v.pixels.size(3);
       ++views_run_;
-      pixels_run_ += v.pixels.size(2) * v.pixels.size(3);
+      pixels_run_ += pixels;
+      ++views_per_scale_[v.scale_index];
+      pixels_per_scale_[v.scale_index] += pixels;
+      if (focus != nullptr)
+        focus->push_back(WindowFocus(dets[j].focus, v.window));
       const PreparedImage& image = *images[items[first + j].image];
-      Pooled& out = pooled[items[first + j].image];
-      const double ww = v.window.x2 - v.window.x1,
-                   wh = v.window.y2 - v.window.y1;
-      torch::Tensor b = dets[j].boxes;
-      torch::Tensor sc = dets[j].scores;
-      torch::Tensor lb = dets[j].labels;
-      // A tile leaves detections touching its borders inside the image to
-      // the neighbouring tile.
-      if (ww < v.at.scaled_width || wh < v.at.scaled_height) {
-        constexpr float kEdge = 2.0f;
-        torch::Tensor inside = torch::ones({b.size(0)}, torch::kBool);
-        if (v.window.x1 > 0) inside &= b.select(1, 0) > kEdge;
-        if (v.window.y1 > 0) inside &= b.select(1, 1) > kEdge;
-        if (v.window.x2 < v.at.scaled_width) {
-          inside &= b.select(1, 2) < ww - kEdge;
+      Pooled& out = (*pooled)[items[first + j].image];
+      // A window (a tile or a FocusChip) leaves detections touching its
+      // sides inside the image to the views that hold them whole.
+      const autofocus::PixelBox chip{
+          static_cast<double>(v.window.x1), static_cast<double>(v.window.y1),
+          static_cast<double>(v.window.x2), static_cast<double>(v.window.y2)};
+      const torch::Tensor boxes = dets[j].boxes.contiguous();
+      const float* bp = boxes.data_ptr<float>();
+      std::vector<int64_t> kept;
+      for (int64_t k = 0; k < boxes.size(0); ++k) {
+        const autofocus::PixelBox d{
+            chip.x1 + bp[4 * k], chip.y1 + bp[4 * k + 1],
+            chip.x1 + bp[4 * k + 2], chip.y1 + bp[4 * k + 3]};
+        if (!autofocus::CutByChipBorder(d, chip, v.at.scaled_width,
+                                        v.at.scaled_height, kBorderMargin)) {
+          kept.push_back(k);
         }
-        if (v.window.y2 < v.at.scaled_height) {
-          inside &= b.select(1, 3) < wh - kEdge;
-        }
-        const torch::Tensor keep = inside.nonzero().view(-1);
-        b = b.index_select(0, keep);
-        sc = sc.index_select(0, keep);
-        lb = lb.index_select(0, keep);
       }
+      const torch::Tensor keep_border = torch::tensor(kept, torch::kInt64);
+      torch::Tensor b = boxes.index_select(0, keep_border);
+      const torch::Tensor sc = dets[j].scores.index_select(0, keep_border);
+      const torch::Tensor lb = dets[j].labels.index_select(0, keep_border);
       // Original pixels, clipped to the image.
       const torch::Tensor offset = torch::tensor(
           {static_cast<float>(v.window.x1), static_cast<float>(v.window.y1),
@@ -259,6 +367,103 @@ std::vector<ImageDetections> MultiScaleDetector::RunBatch(
       out.scores.push_back(sc.index_select(0, keep));
       out.labels.push_back(lb.index_select(0, keep));
     }
+  }
+}
+
+void MultiScaleDetector::RunAutoFocus(
+    const std::vector<const PreparedImage*>& images,
+    std::vector<Pooled>* pooled, std::vector<std::vector<FocusStep>>* trace) {
+  // Views rendered here (FocusChips of the finer scales), per image; a
+  // deque keeps pointers to them stable.
+  std::vector<std::deque<ScaledView>> chips(images.size());
+  std::vector<Item> items;
+  for (size_t i = 0; i < images.size(); ++i) {
+    for (const ScaledView& v : images[i]->views) items.push_back({i, &v});
+  }
+  if (trace != nullptr) trace->assign(images.size(), {});
+  const size_t ranks = options_.focus_steps.size() + 1;
+  for (size_t r = 0; r < ranks; ++r) {
+    const bool last = r + 1 == ranks;
+    std::vector<autofocus::FocusMap> maps;
+    RunViews(items, images, pooled, last ? nullptr : &maps);
+    std::vector<Item> next;
+    for (size_t i = 0; i < images.size(); ++i) {
+      const PreparedImage& image = *images[i];
+      const int s = image.scale_order[r];
+      FocusStep step;
+      step.scale_index = s;
+      step.at = data::MakeImageAtScale(sampler_.options(), s, image.width,
+                                       image.height, sampler_.options().stride);
+      step.map.width = (step.at.scaled_width + kStride - 1) / kStride;
+      step.map.height = (step.at.scaled_height + kStride - 1) / kStride;
+      step.map.prob.assign(
+          static_cast<size_t>(step.map.width) * step.map.height, 0.0f);
+      for (size_t k = 0; k < items.size(); ++k) {
+        if (items[k].image != i) continue;
+        step.windows.push_back(items[k].view->window);
+        if (!last) {
+          autofocus::PasteFocusMap(maps[k], items[k].view->window.x1,
+                                   items[k].view->window.y1, kStride,
+                                   &step.map);
+        }
+      }
+      if (!last) {
+        const int t = image.scale_order[r + 1];
+        const data::ImageAtScale to =
+            data::MakeImageAtScale(sampler_.options(), t, image.width,
+                                   image.height, sampler_.options().stride);
+        step.next_scale_index = t;
+        step.next_scale = to.scale;
+        for (const autofocus::CellRect& rect :
+             autofocus::FocusChips(step.map, options_.focus_steps[r])) {
+          const autofocus::PixelBox p =
+              autofocus::CellsAtScale(rect, kStride, step.at.scale, to.scale,
+                                      to.scaled_width, to.scaled_height);
+          const data::Chip chip{
+              static_cast<int32_t>(p.x1), static_cast<int32_t>(p.y1),
+              static_cast<int32_t>(p.x2), static_cast<int32_t>(p.y2)};
+          if (chip.x2 <= chip.x1 || chip.y2 <= chip.y1) continue;
+          step.next_chips.push_back(chip);
+          for (const data::Chip& w : RegionWindows(chip, options_.max_tile_side,
+                                                   options_.tile_overlap)) {
+            chips[i].push_back(
+                RenderViewFrom(*image.decoded[t], to, t, w, render_));
+            next.push_back({i, &chips[i].back()});
+          }
+        }
+      }
+      if (trace != nullptr) (*trace)[i].push_back(std::move(step));
+    }
+    // Chips of similar sizes batch together (less padding).
+    std::stable_sort(next.begin(), next.end(),
+                     [](const Item& a, const Item& b) {
+                       const auto& pa = a.view->pixels;
+                       const auto& pb = b.view->pixels;
+                       return std::make_pair(pa.size(2), pa.size(3)) <
+                              std::make_pair(pb.size(2), pb.size(3));
+                     });
+    items = std::move(next);
+  }
+}
+
+std::vector<ImageDetections> MultiScaleDetector::RunBatch(
+    const std::vector<const PreparedImage*>& images,
+    std::vector<std::vector<FocusStep>>* trace) {
+  torch::NoGradGuard no_grad;
+  std::vector<Pooled> pooled(images.size());
+  if (options_.autofocus) {
+    RunAutoFocus(images, &pooled, trace);
+  } else {
+    // Views grouped by scale (similar sizes), in image order.
+    std::vector<Item> items;
+    for (int s = 0; s < sampler_.num_scales(); ++s) {
+      for (size_t i = 0; i < images.size(); ++i) {
+        for (const ScaledView& v : images[i]->views) {
+          if (v.scale_index == s) items.push_back({i, &v});
+        }
+      }
+    }
+    RunViews(items, images, &pooled, nullptr);
   }
   std::vector<ImageDetections> result;
   for (Pooled& p : pooled) {

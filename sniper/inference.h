@@ -9,6 +9,12 @@
 // pooled, and per-class NMS or Gaussian soft-NMS plus the score threshold
 // and the top max_detections give the image's detections.
 //
+// With options.autofocus (AutoFocus, ../shared/docs/AUTOFOCUS.md) the scales
+// run coarse to fine: the coarsest over the whole image, each finer one
+// only inside the FocusChips the previous scale's focus map gives
+// (autofocus/focus_chips.h), batched; a detection touching a FocusChip's
+// border inside the image is dropped, like a tile's.
+//
 //   MultiScaleDetector detector(model, pipeline.eval, render, device, {});
 //   ASSIGN_OR_RETURN(PreparedImage views, detector.Prepare(ds, dir, i));
 //   ImageDetections dets = detector.Run(views);
@@ -21,11 +27,14 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "autofocus/focus_chips.h"
+#include "autofocus/focus_trace.h"
 #include "data/chip_render.h"
 #include "data/chip_sampler.h"
 #include "data/chips.h"
@@ -48,9 +57,19 @@ struct ScaledView {
 // most max_tile_side with `overlap` (max_tile_side 0: never tile).
 std::vector<data::Chip> ViewWindows(const data::ImageAtScale& at,
                                     int32_t max_tile_side, int32_t overlap);
+// The same for a region of the scaled image (a FocusChip).
+std::vector<data::Chip> RegionWindows(const data::Chip& region,
+                                      int32_t max_tile_side, int32_t overlap);
 
 // Renders `window` of image `index` at scale `scale_index` of `sampler`
 // (file errors name the file).
+// Renders `window` of an image at scale `scale_index` from `decoded` (the
+// image decoded for that scale).
+ScaledView RenderViewFrom(const data::DecodedRegion& decoded,
+                          const data::ImageAtScale& at, int scale_index,
+                          const data::Chip& window,
+                          const data::ChipRenderOptions& render);
+
 absl::StatusOr<ScaledView> RenderView(const data::CocoDataset& dataset,
                                       const std::string& image_dir,
                                       const data::ChipSampler& sampler,
@@ -71,7 +90,14 @@ struct ImageDetections {
 std::vector<models::Detections> DetectOn(
     models::FasterRcnn& model, const torch::Tensor& images,
     const std::vector<std::pair<double, double>>& sizes, torch::Device device,
-    std::optional<c10::ScalarType> autocast);
+    std::optional<c10::ScalarType> autocast,
+    const ops::ProposalOptions* proposals = nullptr);
+
+// AutoFocus's proposal budget for a window covering `area_fraction` of its
+// scaled image: `image`'s counts times the fraction, rounded up, at least
+// `min_post_nms` after NMS (and as many before); 0 or a whole image: `image`.
+ops::ProposalOptions ChipProposals(const ops::ProposalOptions& image,
+                                   double area_fraction, int64_t min_post_nms);
 
 // Per-class NMS or soft-NMS, score threshold, top max_detections.
 ImageDetections MergeDetections(const ImageDetections& pooled,
@@ -80,8 +106,17 @@ ImageDetections MergeDetections(const ImageDetections& pooled,
 struct PreparedImage {
   size_t index = 0;
   int32_t width = 0, height = 0;  // original pixels
+  // Full inference: every scale's views. AutoFocus: the coarsest scale's.
   std::vector<ScaledView> views;
+  // AutoFocus: test scale indices, coarsest first, and per scale index the
+  // image decoded as that scale's windows need it (null for the coarsest),
+  // so FocusChips render without reading the file again.
+  std::vector<int> scale_order;
+  std::vector<std::shared_ptr<const data::DecodedRegion>> decoded;
 };
+
+// What AutoFocus did at one scale of one image (pictures, tests).
+using FocusStep = autofocus::FocusStep;
 
 class MultiScaleDetector {
  public:
@@ -98,14 +133,42 @@ class MultiScaleDetector {
   // Several images: views of the same scale run options().batch_size at a
   // time, padded to a common size (the same detections as one by one, up
   // to floating-point rounding).
+  // `trace` (optional, AutoFocus only): per image, one FocusStep per scale.
   std::vector<ImageDetections> RunBatch(
-      const std::vector<const PreparedImage*>& images);
+      const std::vector<const PreparedImage*>& images,
+      std::vector<std::vector<FocusStep>>* trace = nullptr);
 
   const InferenceOptions& options() const { return options_; }
   int64_t views_run() const { return views_run_; }
   int64_t pixels_run() const { return pixels_run_; }
+  // Network pixels (canvas, padding to 32 included) and views run per test
+  // scale, in options().scales order.
+  const std::vector<int64_t>& pixels_per_scale() const {
+    return pixels_per_scale_;
+  }
+  const std::vector<int64_t>& views_per_scale() const {
+    return views_per_scale_;
+  }
 
  private:
+  struct Pooled {
+    std::vector<torch::Tensor> boxes, scores, labels;
+  };
+  struct Item {
+    size_t image;
+    const ScaledView* view;
+  };
+  // Runs `items` batch_size at a time (padded to a common size), appending
+  // each view's kept detections to (*pooled)[item.image]; with `focus`,
+  // each item's focus map over its window.
+  void RunViews(const std::vector<Item>& items,
+                const std::vector<const PreparedImage*>& images,
+                std::vector<Pooled>* pooled,
+                std::vector<autofocus::FocusMap>* focus);
+  void RunAutoFocus(const std::vector<const PreparedImage*>& images,
+                    std::vector<Pooled>* pooled,
+                    std::vector<std::vector<FocusStep>>* trace);
+
   models::FasterRcnn model_;
   InferenceOptions options_;
   data::ChipRenderOptions render_;
@@ -114,6 +177,7 @@ class MultiScaleDetector {
   data::ChipSampler sampler_;
   int64_t views_run_ = 0;
   int64_t pixels_run_ = 0;
+  std::vector<int64_t> pixels_per_scale_, views_per_scale_;
 };
 
 }  // namespace sniper

@@ -11,8 +11,10 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "autofocus/focus_chips.h"
 #include "data/chips.h"
 #include "sniper/pipeline.pb.h"
 
@@ -28,6 +30,11 @@ struct InferenceOptions {
   int32_t max_tile_side = 0;  // 0: never tile
   int32_t tile_overlap = 256;
   int64_t batch_size = 1;  // views per forward pass
+  // AutoFocus: coarse to fine; focus_steps[r] turns the focus map of the
+  // image's r-th coarsest scale into the next one's FocusChips.
+  bool autofocus = false;
+  std::vector<autofocus::FocusChipOptions> focus_steps;
+  int64_t min_chip_proposals = 50;  // 0: whole-image counts per chip
 };
 
 // Validates `config`; with no scales, the first of `training`'s scales with

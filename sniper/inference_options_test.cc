@@ -56,5 +56,49 @@ TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
                        HasSubstr("InferenceConfig.batch_size")));
 }
 
+TEST(InferenceOptionsTest, AutoFocusNeedsOneValidStepPerScaleButTheFinest) {
+  InferenceConfig e;
+  *e.mutable_scales() = Training().scales();
+  e.mutable_autofocus()->set_enabled(true);
+  EXPECT_THAT(BuildInferenceOptions(e, Training(), "P.eval"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("P.eval.autofocus.steps: needs one step per "
+                                 "test scale but the finest (1), got 0")));
+  AutoFocusConfig::Step* step = e.mutable_autofocus()->add_steps();
+  step->set_threshold(0.25);
+  step->set_dilation(1);
+  step->set_min_size(4);
+  ASSERT_OK_AND_ASSIGN(InferenceOptions o,
+                       BuildInferenceOptions(e, Training(), "P.eval"));
+  EXPECT_TRUE(o.autofocus);
+  ASSERT_EQ(o.focus_steps.size(), 1u);
+  EXPECT_DOUBLE_EQ(o.focus_steps[0].threshold, 0.25);
+  EXPECT_EQ(o.focus_steps[0].dilation, 1);
+  EXPECT_EQ(o.focus_steps[0].min_size, 4);
+  step->set_dilation(2);
+  EXPECT_THAT(BuildInferenceOptions(e, Training(), "P.eval"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("P.eval.autofocus.steps[0].dilation: must "
+                                 "be odd and >= 1, got 2")));
+  step->set_dilation(3);
+  step->set_threshold(1.5);
+  EXPECT_THAT(BuildInferenceOptions(e, Training(), "P.eval"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("steps[0].threshold: must be in [0, 1]")));
+  // One test scale has no finer scale to focus on.
+  InferenceConfig one;
+  one.mutable_autofocus()->set_enabled(true);
+  EXPECT_THAT(BuildInferenceOptions(one, Training(), "P.eval"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("P.eval.autofocus.enabled: AutoFocus needs "
+                                 "at least two test scales")));
+  // Off: steps are validated but unused.
+  e.mutable_autofocus()->set_enabled(false);
+  step->set_threshold(0.5);
+  ASSERT_OK_AND_ASSIGN(InferenceOptions off,
+                       BuildInferenceOptions(e, Training(), "P.eval"));
+  EXPECT_FALSE(off.autofocus);
+}
+
 }  // namespace
 }  // namespace sniper

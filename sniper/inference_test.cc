@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <memory>
 
 #include "data/synthetic.h"
 #include "gtest/gtest.h"
@@ -117,9 +118,8 @@ TEST(MergeDetectionsTest, KeepsTheTopMaxDetections) {
 namespace sniper {
 namespace {
 
-// Batched views (padded to a common size) give the detections of one by
-// one, up to floating-point rounding.
-TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
+// Three small synthetic validation images.
+std::string SmallDataset(data::CocoDataset* ds) {
   const char* tmp = std::getenv("TEST_TMPDIR");
   const std::string dir = std::string(tmp ? tmp : "/tmp") + "/inference_syn";
   data::SyntheticOptions so;
@@ -128,10 +128,20 @@ TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
   so.min_side = 160;
   so.max_side = 320;
   data::SyntheticSplitStats a, b;
-  ASSERT_TRUE(data::WriteSyntheticDataset(dir, so, &a, &b).ok());
-  absl::StatusOr<data::CocoDataset> ds =
+  EXPECT_TRUE(data::WriteSyntheticDataset(dir, so, &a, &b).ok());
+  absl::StatusOr<data::CocoDataset> read =
       data::ReadCocoInstances(dir + "/instances_val.json", {});
-  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_TRUE(read.ok()) << read.status();
+  if (read.ok()) *ds = *std::move(read);
+  return dir;
+}
+
+// Batched views (padded to a common size) give the detections of one by
+// one, up to floating-point rounding.
+TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
+  data::CocoDataset ds;
+  const std::string dir = SmallDataset(&ds);
+  ASSERT_EQ(ds.num_images(), 3u);
 
   data::ChipSamplerConfig scales;
   scales.add_scales()->mutable_size()->set_long_side(320);
@@ -156,7 +166,7 @@ TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
                               torch::Device(torch::kCPU), std::nullopt);
   std::vector<PreparedImage> prepared;
   for (size_t i = 0; i < 3; ++i) {
-    absl::StatusOr<PreparedImage> p = detector.Prepare(*ds, dir + "/images", i);
+    absl::StatusOr<PreparedImage> p = detector.Prepare(ds, dir + "/images", i);
     ASSERT_TRUE(p.ok()) << p.status();
     ASSERT_EQ(p->views.size(), 2u);
     prepared.push_back(*std::move(p));
@@ -180,6 +190,120 @@ TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
     EXPECT_GE(single.boxes.min().item<float>(), 0);
   }
   EXPECT_EQ(detector.views_run(), 12);  // 6 batched + 6 one by one
+}
+
+TEST(ChipProposalsTest, AChipGetsItsAreasShareAtLeastTheMinimum) {
+  ops::ProposalOptions image;
+  image.pre_nms_top_n = 3000;
+  image.post_nms_top_n = 300;
+  // A tenth of the image: 30 after NMS would be under the minimum of 50;
+  // before NMS, a tenth of 3000.
+  ops::ProposalOptions tenth = ChipProposals(image, 0.1, 50);
+  EXPECT_EQ(tenth.post_nms_top_n, 50);
+  EXPECT_EQ(tenth.pre_nms_top_n, 300);
+  ops::ProposalOptions half = ChipProposals(image, 0.5, 50);
+  EXPECT_EQ(half.post_nms_top_n, 150);
+  EXPECT_EQ(half.pre_nms_top_n, 1500);
+  // Never more than the whole image's; minimum 0 or the whole image: as is.
+  EXPECT_EQ(ChipProposals(image, 0.001, 500).post_nms_top_n, 300);
+  EXPECT_EQ(ChipProposals(image, 0.1, 0).post_nms_top_n, 300);
+  EXPECT_EQ(ChipProposals(image, 1.0, 50).pre_nms_top_n, 3000);
+  EXPECT_DOUBLE_EQ(ChipProposals(image, 0.1, 50).nms_threshold,
+                   image.nms_threshold);
+}
+
+// AutoFocus on an untrained focus branch (probabilities near 0.5): with
+// threshold 0 every cell is a FocusPixel, the FocusChip is the whole image
+// and the result is full inference's; with threshold 1 no cell is, and only
+// the coarsest scale runs.
+TEST(MultiScaleDetectorTest, AutoFocusBetweenFullInferenceAndCoarsestOnly) {
+  data::CocoDataset ds;
+  const std::string dir = SmallDataset(&ds);
+  ASSERT_EQ(ds.num_images(), 3u);
+  data::ChipSamplerConfig scales;
+  // Listed fine first, as the configs do: AutoFocus orders by resolution.
+  scales.add_scales()->mutable_size()->set_long_side(480);
+  auto* coarse = scales.add_scales();
+  coarse->mutable_size()->set_long_side(160);
+  coarse->mutable_valid_range()->set_min(40);
+  InferenceConfig ic;
+  *ic.mutable_scales() = scales.scales();
+  models::FasterRcnnOptions mo;
+  mo.backbone.depth = 18;
+  mo.backbone.width_multiplier = 0.25;
+  mo.num_classes = 5;
+  mo.rpn_channels = 32;
+  mo.rcnn_reduce_channels = 32;
+  mo.rcnn_fc_channels = 64;
+  mo.focus = true;
+  mo.focus_channels = 16;
+  torch::manual_seed(4);
+  models::FasterRcnn model(mo);
+  auto detector_with = [&](bool autofocus, double threshold) {
+    InferenceConfig c = ic;
+    c.mutable_autofocus()->set_enabled(autofocus);
+    AutoFocusConfig::Step* step = c.mutable_autofocus()->add_steps();
+    step->set_threshold(threshold);
+    step->set_min_size(2);
+    absl::StatusOr<InferenceOptions> o =
+        BuildInferenceOptions(c, scales, "PipelineConfig.eval");
+    EXPECT_TRUE(o.ok()) << o.status();
+    return std::make_unique<MultiScaleDetector>(
+        model, *o, data::ChipRenderOptions{}, torch::Device(torch::kCPU),
+        std::nullopt);
+  };
+  auto full = detector_with(false, 0);
+  auto all = detector_with(true, 0);
+  auto none = detector_with(true, 1);
+  for (size_t i = 0; i < 3; ++i) {
+    absl::StatusOr<PreparedImage> pf = full->Prepare(ds, dir + "/images", i);
+    absl::StatusOr<PreparedImage> pa = all->Prepare(ds, dir + "/images", i);
+    ASSERT_TRUE(pf.ok() && pa.ok());
+    EXPECT_EQ(pf->views.size(), 2u);
+    ASSERT_EQ(pa->views.size(), 1u);  // the coarsest scale only
+    EXPECT_EQ(pa->views[0].scale_index, 1);
+    EXPECT_EQ(pa->scale_order, (std::vector<int>{1, 0}));
+    const ImageDetections f = full->Run(*pf);
+    std::vector<std::vector<FocusStep>> trace;
+    const ImageDetections a = all->RunBatch({&*pa}, &trace)[0];
+    ASSERT_GT(f.scores.size(0), 0);
+    const int64_t k = std::min<int64_t>(10, f.scores.size(0));
+    ASSERT_GE(a.scores.size(0), k);
+    EXPECT_TRUE(torch::allclose(f.scores.narrow(0, 0, k),
+                                a.scores.narrow(0, 0, k), 1e-4, 1e-5))
+        << i;
+    // The trace: the coarse map over the whole scaled image, one FocusChip
+    // (the whole fine-scale image), and the fine scale's own step.
+    ASSERT_EQ(trace.size(), 1u);
+    ASSERT_EQ(trace[0].size(), 2u);
+    const FocusStep& s0 = trace[0][0];
+    EXPECT_EQ(s0.scale_index, 1);
+    EXPECT_EQ(s0.next_scale_index, 0);
+    EXPECT_EQ(s0.map.width, (s0.at.scaled_width + 15) / 16);
+    ASSERT_EQ(s0.next_chips.size(), 1u);
+    EXPECT_EQ(s0.next_chips[0], (data::Chip{0, 0, trace[0][1].at.scaled_width,
+                                            trace[0][1].at.scaled_height}));
+    EXPECT_EQ(trace[0][1].windows, s0.next_chips);
+    EXPECT_EQ(trace[0][1].next_scale_index, -1);
+    // Threshold 1: no FocusChip; the detections are the coarse scale's.
+    absl::StatusOr<PreparedImage> pn = none->Prepare(ds, dir + "/images", i);
+    ASSERT_TRUE(pn.ok());
+    const ImageDetections n = none->RunBatch({&*pn}, &trace)[0];
+    EXPECT_TRUE(trace[0][0].next_chips.empty());
+    EXPECT_TRUE(trace[0][1].windows.empty());
+    if (n.boxes.size(0) > 0) {
+      const torch::Tensor side =
+          ((n.boxes.select(1, 2) - n.boxes.select(1, 0)) *
+           (n.boxes.select(1, 3) - n.boxes.select(1, 1)))
+              .sqrt();
+      EXPECT_GE(side.min().item<float>(), 40 - 1e-3);  // the coarse range
+    }
+  }
+  // Pixels per scale: full and threshold-0 AutoFocus ran the same views.
+  EXPECT_EQ(all->pixels_per_scale(), full->pixels_per_scale());
+  EXPECT_EQ(all->views_per_scale(), (std::vector<int64_t>{3, 3}));
+  EXPECT_EQ(none->views_per_scale(), (std::vector<int64_t>{0, 3}));
+  EXPECT_EQ(none->pixels_per_scale()[1], full->pixels_per_scale()[1]);
 }
 
 }  // namespace

@@ -43,6 +43,7 @@ constexpr CsvColumn kCsvColumns[] = {
     {"rpn_box", CsvStyle::kSixDigits},
     {"rcnn_cls", CsvStyle::kSixDigits},
     {"rcnn_box", CsvStyle::kSixDigits},
+    {"focus", CsvStyle::kSixDigits},
     {kChipsPerSecond, CsvStyle::kFourDecimals},
     {kImagesPerSecond, CsvStyle::kFourDecimals},
 };
@@ -139,7 +140,21 @@ namespace {
 struct CsvState {
   absl::flat_hash_map<std::string, int64_t> last_step;
   size_t complete_bytes = 0;
+  std::vector<std::string> columns;  // the header's, after stage and step
 };
+
+std::vector<std::string> DefaultColumns() {
+  std::vector<std::string> out;
+  for (const CsvColumn& c : kCsvColumns) out.push_back(c.name);
+  return out;
+}
+
+CsvStyle StyleOf(absl::string_view name) {
+  for (const CsvColumn& c : kCsvColumns) {
+    if (name == c.name) return c.style;
+  }
+  return CsvStyle::kSixDigits;
+}
 
 absl::StatusOr<CsvState> ReadCsvState(const std::string& path) {
   CsvState state;
@@ -153,6 +168,12 @@ absl::StatusOr<CsvState> ReadCsvState(const std::string& path) {
                       '\n', absl::SkipEmpty())) {
     if (header) {
       header = false;
+      const std::vector<std::string> names = absl::StrSplit(line, ',');
+      if (names.size() < 2 || names[0] != "stage" || names[1] != "step") {
+        return absl::DataLossError(
+            absl::StrCat(path, ": not a metrics.csv header: '", line, "'"));
+      }
+      state.columns.assign(names.begin() + 2, names.end());
       continue;
     }
     const std::vector<absl::string_view> cells =
@@ -190,12 +211,13 @@ absl::StatusOr<std::unique_ptr<CsvMetricsSink>> CsvMetricsSink::Open(
     return absl::InternalError(
         absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
   }
+  std::vector<std::string> columns =
+      is_new ? DefaultColumns() : std::move(state.columns);
   std::unique_ptr<CsvMetricsSink> sink(
-      new CsvMetricsSink(path, f, std::move(state.last_step)));
+      new CsvMetricsSink(path, f, columns, std::move(state.last_step)));
   if (is_new) {
     std::string header = "stage,step";
-    for (const CsvColumn& c : kCsvColumns)
-      absl::StrAppend(&header, ",", c.name);
+    for (const std::string& c : columns) absl::StrAppend(&header, ",", c);
     header += "\n";
     if (std::fputs(header.c_str(), f) < 0 || std::fflush(f) != 0) {
       return absl::InternalError(absl::StrCat("cannot write ", path));
@@ -213,11 +235,9 @@ absl::Status CsvMetricsSink::Log(absl::string_view stage, int64_t step,
     return absl::OkStatus();  // already in the file (a resumed run)
   }
   std::string row = absl::StrCat(stage, ",", step);
-  for (const CsvColumn& c : kCsvColumns) {
+  for (const std::string& c : columns_) {
     row += ",";
-    if (const auto v = m.Get(c.name)) {
-      row += CsvCell(c.style, *v);
-    }
+    if (const auto v = m.Get(c)) row += CsvCell(StyleOf(c), *v);
   }
   row += "\n";
   if (std::fputs(row.c_str(), file_) < 0 || std::fflush(file_) != 0) {
@@ -240,8 +260,8 @@ absl::Status LossHistorySink::Log(absl::string_view stage, int64_t step,
                                   const Metrics& m) {
   const std::optional<double> loss = m.Get(kLoss);
   if (!loss.has_value()) return absl::OkStatus();
-  std::array<double, 6> row{static_cast<double>(step), *loss};
-  for (int k = 0; k < 4; ++k) row[k + 2] = Or(m, kLossNames[k], 0.0);
+  LossHistory::value_type row{static_cast<double>(step), *loss};
+  for (int k = 0; k < kNumLosses; ++k) row[k + 2] = Or(m, kLossNames[k], 0.0);
   histories_[std::string(stage)].push_back(row);
   return absl::OkStatus();
 }

@@ -50,13 +50,15 @@ inline constexpr char kChipsPerSecond[] = "chips_per_s";
 inline constexpr char kImagesPerSecond[] = "images_per_s";
 
 // The loss components of a training stage, after the total (kLoss); the
-// detector has all four, the RPN-only model the first two.
+// detector has the first four (and "focus" with AutoFocus's focus branch),
+// the RPN-only model the first two.
 inline constexpr const char* kLossNames[] = {"rpn_cls", "rpn_box", "rcnn_cls",
-                                             "rcnn_box"};
+                                             "rcnn_box", "focus"};
+inline constexpr int kNumLosses = 5;
 
-// (step, total, rpn_cls, rpn_box, rcnn_cls, rcnn_box) per logged window, as
-// checkpoints keep it (sniper/checkpoint.h).
-using LossHistory = std::vector<std::array<double, 6>>;
+// (step, total, rpn_cls, rpn_box, rcnn_cls, rcnn_box, focus) per logged
+// window, as checkpoints keep it (sniper/checkpoint.h).
+using LossHistory = std::vector<std::array<double, 2 + kNumLosses>>;
 
 // Named values in insertion order; setting a name again replaces its value.
 class Metrics {
@@ -116,10 +118,12 @@ class ProgressLineSink : public MetricsSink {
 };
 
 // metrics.csv: one row per logged window, columns
-//   stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,rcnn_box,chips_per_s,
-//   images_per_s
-// (the header written when the file is new; a run that resumes appends). A
-// value a row lacks (an RPN-only stage's rcnn losses) is an empty cell.
+//   stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,rcnn_box,focus,
+//   chips_per_s,images_per_s
+// (the header written when the file is new; a run that resumes appends,
+// in the columns of the file's own header, so a file written before a
+// column existed stays rectangular). A value a row lacks (an RPN-only
+// stage's rcnn losses) is an empty cell.
 // Resuming never duplicates a row: a stage's steps up to the last one the
 // file already holds are not written again (a run killed after logging
 // step 40 but resumed from its step-30 checkpoint re-logs 40), and a row
@@ -136,10 +140,15 @@ class CsvMetricsSink : public MetricsSink {
 
  private:
   CsvMetricsSink(std::string path, std::FILE* file,
+                 std::vector<std::string> columns,
                  absl::flat_hash_map<std::string, int64_t> last_step)
-      : path_(std::move(path)), file_(file), last_step_(std::move(last_step)) {}
+      : path_(std::move(path)),
+        file_(file),
+        columns_(std::move(columns)),
+        last_step_(std::move(last_step)) {}
   std::string path_;
   std::FILE* file_;
+  std::vector<std::string> columns_;                     // after stage and step
   absl::flat_hash_map<std::string, int64_t> last_step_;  // per stage
 };
 

@@ -108,13 +108,33 @@ TEST(CsvMetricsSinkTest, HeaderOnceAndEmptyCellsForMissingLosses) {
                          CsvMetricsSink::Open(path));
     Metrics m = RpnRow();
     m.Set("rcnn_cls", 0.125).Set("rcnn_box", NAN).Set(kEpoch, 2);
+    m.Set("focus", 0.25);
     ASSERT_OK(csv->Log("detector", 20, m));
   }
   EXPECT_EQ(ReadFile(path),
             "stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,rcnn_box,"
-            "chips_per_s,images_per_s\n"
-            "rpn,10,1,0.01,1.25,0.5,0.75,,,31.2000,5.3000\n"
-            "detector,20,2,0.01,1.25,0.5,0.75,0.125,nan,31.2000,5.3000\n");
+            "focus,chips_per_s,images_per_s\n"
+            "rpn,10,1,0.01,1.25,0.5,0.75,,,,31.2000,5.3000\n"
+            "detector,20,2,0.01,1.25,0.5,0.75,0.125,nan,0.25,31.2000,5.3000\n");
+}
+
+TEST(CsvMetricsSinkTest, ResumingAnOlderFileKeepsItsColumns) {
+  // A metrics.csv written before the focus column existed: rows appended
+  // on resume have the file's columns, in its order.
+  const std::string path = TempDir() + "/old_metrics.csv";
+  std::ofstream(path) << "stage,step,epoch,loss,rcnn_box,images_per_s\n"
+                         "rpn,10,1,1.5,,5.0000\n";
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<CsvMetricsSink> csv,
+                         CsvMetricsSink::Open(path));
+    Metrics m = RpnRow();
+    m.Set("rcnn_box", 0.5).Set("focus", 0.25);
+    ASSERT_OK(csv->Log("detector", 20, m));
+  }
+  EXPECT_EQ(ReadFile(path),
+            "stage,step,epoch,loss,rcnn_box,images_per_s\n"
+            "rpn,10,1,1.5,,5.0000\n"
+            "detector,20,1,1.25,0.5,5.3000\n");
 }
 
 TEST(CsvMetricsSinkTest, ResumeWritesNoRowTwiceAndDropsACutRow) {
@@ -136,18 +156,22 @@ TEST(CsvMetricsSinkTest, ResumeWritesNoRowTwiceAndDropsACutRow) {
     ASSERT_OK(csv->Log("rpn", 30, RpnRow()));
     ASSERT_OK(csv->Log("detector", 10, RpnRow()));
   }
-  const std::string row = ",1,0.01,1.25,0.5,0.75,,,31.2000,5.3000\n";
+  const std::string row = ",1,0.01,1.25,0.5,0.75,,,,31.2000,5.3000\n";
   EXPECT_EQ(ReadFile(path),
             "stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,rcnn_box,"
-            "chips_per_s,images_per_s\n"
+            "focus,chips_per_s,images_per_s\n"
             "rpn,10" +
                 row + "rpn,20" + row + "rpn,30" + row + "detector,10" + row);
   // A file that is not a metrics.csv is refused, not appended to.
   const std::string bad = TempDir() + "/not_metrics.csv";
-  std::ofstream(bad) << "header\nrpn,ten,1\n";
+  std::ofstream(bad) << "stage,step,epoch\nrpn,ten,1\n";
   EXPECT_THAT(CsvMetricsSink::Open(bad).status(),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr(bad + ": not a metrics.csv row")));
+  std::ofstream(bad) << "header\nrpn,10,1\n";
+  EXPECT_THAT(CsvMetricsSink::Open(bad).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr(bad + ": not a metrics.csv header")));
 }
 
 TEST(CsvMetricsSinkTest, UnwritablePathIsAnErrorNamingIt) {
@@ -185,10 +209,10 @@ TEST(LossHistorySinkTest, RowsByStageWithZeroForMissingLosses) {
   no_loss.Set(kLearningRate, 0.1);
   ASSERT_OK(history.Log("rpn", 20, no_loss));  // not a loss row: skipped
   ASSERT_EQ(history.history("rpn").size(), 1u);
-  const std::array<double, 6> expected{10, 1.25, 0.5, 0.75, 0, 0};
+  const LossHistory::value_type expected{10, 1.25, 0.5, 0.75, 0, 0, 0};
   EXPECT_EQ(history.history("rpn")[0], expected);
   EXPECT_TRUE(history.history("detector").empty());
-  history.Reset("rpn", {{1, 2, 3, 4, 5, 6}});
+  history.Reset("rpn", {{1, 2, 3, 4, 5, 6, 7}});
   EXPECT_EQ(history.history("rpn").size(), 1u);
   EXPECT_EQ(history.history("rpn")[0][5], 6);
 }

@@ -44,7 +44,7 @@ absl::StatusOr<torch::Tensor> TrainStep::Forward(
       losses = model_->Losses(images, targets, seed, chip_offset);
     }
     torch::Tensor loss = torch::zeros({});
-    for (int k = 0; k < 4; ++k) {
+    for (int k = 0; k < kNumLosses; ++k) {
       auto it = losses.find(kLossNames[k]);
       if (it == losses.end()) continue;
       loss = loss + it->second;
@@ -79,17 +79,18 @@ absl::StatusOr<StepOutcome> TrainStep::Run(
                    Forward(images, targets, seed, chip_offset, where, out));
   if (dist_ != nullptr) {
     // The step's losses averaged over the ranks, and whether any failed.
-    torch::Tensor shared = torch::zeros({6}, torch::kFloat64);
+    constexpr int kFailed = 1 + kNumLosses;
+    torch::Tensor shared = torch::zeros({kFailed + 1}, torch::kFloat64);
     if (out.why.empty()) {
-      for (int k = 0; k < 5; ++k) shared[k] = out.losses[k];
+      for (int k = 0; k < kFailed; ++k) shared[k] = out.losses[k];
     } else {
-      shared[5] = 1;
+      shared[kFailed] = 1;
     }
     RETURN_IF_ERROR(dist_->SumInPlace(shared));
-    for (int k = 0; k < 5; ++k) {
+    for (int k = 0; k < kFailed; ++k) {
       out.losses[k] = shared[k].item<double>() / dist_->world_size();
     }
-    if (out.why.empty() && shared[5].item<double>() > 0) {
+    if (out.why.empty() && shared[kFailed].item<double>() > 0) {
       out.why = "values on another rank";
     }
   }

@@ -46,7 +46,7 @@ struct StepOutcome {
   // total, then kLossNames' (sniper/metrics.h; 0 where the model has none,
   // e.g. RPN-only);
   // averaged over the processes. Meaningful when not kNonFinite.
-  std::array<double, 5> losses{};
+  std::array<double, 1 + kNumLosses> losses{};
   std::string why;  // kNonFinite: what was not finite
 };
 

@@ -3,6 +3,7 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -44,6 +45,11 @@ absl::Status WriteLossCurve(const Pipeline& p, const LossHistorySink& sink,
     series.push_back({"total", {0, 0, 0}, {}});
     for (int k = 0; k < (rpn ? 2 : 4); ++k) {
       series.push_back({kLossNames[k], viz::PaletteColor(k), {}});
+    }
+    const bool focus = std::any_of(history.begin(), history.end(),
+                                   [](const auto& row) { return row[6] != 0; });
+    if (!rpn && focus) {
+      series.push_back({kLossNames[4], viz::PaletteColor(4), {}});
     }
     for (const auto& row : history) {
       for (size_t k = 0; k < series.size(); ++k) {

@@ -45,7 +45,7 @@ uint64_t StepSeed(uint64_t seed, Stage stage, int64_t step) {
 struct Window {
   Clock::time_point start = Clock::now();
   int64_t chips = 0, applied = 0;
-  std::array<double, 5> loss{};
+  std::array<double, 1 + kNumLosses> loss{};
 };
 
 // A checkpoint training continues from.
@@ -295,6 +295,7 @@ absl::Status TrainingStage::Step(const data::ChipBatch& batch) {
       t.boxes = t.boxes.to(ctx_.device);
       t.labels = t.labels.to(ctx_.device);
       t.ignore = t.ignore.to(ctx_.device);
+      t.ignore_crowd = t.ignore_crowd.to(ctx_.device);
     }
   }
   const double lr = schedule_->At(pos_.step);
@@ -329,7 +330,8 @@ absl::Status TrainingStage::Step(const data::ChipBatch& batch) {
       break;
     case StepResult::kApplied:
       nonfinite_in_a_row_ = 0;
-      for (int k = 0; k < 5; ++k) window_.loss[k] += outcome.losses[k];
+      for (int k = 0; k <= kNumLosses; ++k)
+        window_.loss[k] += outcome.losses[k];
       ++window_.applied;
       break;
   }
@@ -355,6 +357,7 @@ absl::Status TrainingStage::LogWindow(double lr) {
       .Set(kEpoch, static_cast<double>(pos_.epoch))
       .Set(kLoss, mean(0));
   for (int k = 0; k < (rpn_ ? 2 : 4); ++k) m.Set(kLossNames[k], mean(k + 1));
+  if (model_->options().has_focus()) m.Set(kLossNames[4], mean(5));
   m.Set(kLearningRate, lr)
       .Set(kChipsPerSecond, chips_per_s)
       .Set(kImagesPerSecond, chips_per_s * images_per_chip_)
