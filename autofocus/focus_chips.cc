@@ -170,10 +170,10 @@ PixelBox CellsAtScale(const CellRect& r, int32_t stride, double from_scale,
   auto down = [](double v) { return std::floor(v + 1e-6); };
   auto up = [](double v) { return std::ceil(v - 1e-6); };
   PixelBox out;
-  out.x1 = std::clamp(down(r.x1 * k), 0.0, double{to_width});
-  out.y1 = std::clamp(down(r.y1 * k), 0.0, double{to_height});
-  out.x2 = std::clamp(up(r.x2 * k), out.x1, double{to_width});
-  out.y2 = std::clamp(up(r.y2 * k), out.y1, double{to_height});
+  out.x1 = std::clamp(down(r.x1 * k), 0.0, static_cast<double>(to_width));
+  out.y1 = std::clamp(down(r.y1 * k), 0.0, static_cast<double>(to_height));
+  out.x2 = std::clamp(up(r.x2 * k), out.x1, static_cast<double>(to_width));
+  out.y2 = std::clamp(up(r.y2 * k), out.y1, static_cast<double>(to_height));
   return out;
 }
 

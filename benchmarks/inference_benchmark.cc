@@ -4,6 +4,12 @@
 //                              1536, 768, 256) with their valid ranges;
 //   BM_Inference/single_scale: one scale, long side 768
 //                              (configs/synthetic_single_scale.pbtxt);
+//   BM_Inference/autofocus_ground_truth: the three scales coarse to fine
+//                              (AutoFocus) with focus maps from the ground
+//                              truth (eval.autofocus.ground_truth_focus:
+//                              what a perfect focus branch saves; a fresh
+//                              model's own map means nothing), FocusChips
+//                              batched 4 at a time;
 // over the first 20 validation images of the default's synthetic set, with
 // a freshly initialized ResNet-18 x0.25 detector (the work per image does
 // not depend on the weights: 300 proposals per view); and
@@ -58,6 +64,8 @@ void RunImages(benchmark::State& state, const Pipeline& p,
       benchmark::Counter(images, benchmark::Counter::kIsRate);
   state.counters["pixels_per_image"] =
       static_cast<double>(detector.pixels_run()) / images;
+  state.counters["views_per_image"] =
+      static_cast<double>(detector.views_run()) / images;
   state.counters["scales"] = static_cast<double>(p.eval.scales.scales.size());
   state.counters["peak_rss_mib"] = bench::PeakRssMib();
 }
@@ -86,6 +94,12 @@ void BM_InferenceCoco(benchmark::State& state, const char* config) {
 }
 
 BENCHMARK_CAPTURE(BM_Inference, sniper, "")
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Inference, autofocus_ground_truth,
+                  "eval { batch_size: 4 autofocus { enabled: true "
+                  "ground_truth_focus: true } }")
     ->Iterations(1)
     ->Unit(benchmark::kSecond)
     ->UseRealTime();

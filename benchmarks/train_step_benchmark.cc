@@ -6,6 +6,8 @@
 //                              256), batch 8, positive chips;
 //   BM_TrainStep/single_scale: configs/synthetic_single_scale.pbtxt: whole
 //                              images at long side 768, batch 2.
+//   BM_TrainStep/sniper_no_focus: the default without AutoFocus's focus
+//                              branch (model.focus.enabled false).
 // Both on the default's synthetic training set (generated into the cache
 // like the trainer does), ResNet-18 x0.25, 2 compute threads + 1 loader
 // thread (the trainer's choice on this machine). Counters:
@@ -109,6 +111,12 @@ void BM_TrainStep(benchmark::State& state, const char* layer) {
 }
 
 BENCHMARK_CAPTURE(BM_TrainStep, sniper, "")
+    ->Iterations(kSteps)
+    ->Unit(benchmark::kSecond)
+    ->UseRealTime();
+// The default without AutoFocus's focus branch: what the branch costs.
+BENCHMARK_CAPTURE(BM_TrainStep, sniper_no_focus,
+                  "model { focus { enabled: false } }")
     ->Iterations(kSteps)
     ->Unit(benchmark::kSecond)
     ->UseRealTime();

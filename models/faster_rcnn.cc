@@ -205,15 +205,15 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
     const torch::Tensor focus = Focus(f);
     const torch::Tensor labels =
         FocusTargets(targets, h, w, options_.focus_labels).to(focus.device());
-    const torch::Tensor cared = labels >= 0;
-    const double n = std::max<int64_t>(1, cared.sum().item<int64_t>());
-    losses["focus"] =
-        F::binary_cross_entropy_with_logits(
-            focus.masked_select(cared),
-            labels.masked_select(cared).to(focus.dtype()),
-            F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(
-                torch::kSum)) *
-        (options_.focus_loss_weight / n);
+    // Each chip's mean over its labelled cells, averaged over the chips
+    // (as the RPN's loss): the same whichever process holds a chip.
+    const torch::Tensor cared = (labels >= 0).to(focus.dtype());
+    const torch::Tensor per_cell = F::binary_cross_entropy_with_logits(
+        focus, labels.clamp_min(0).to(focus.dtype()),
+        F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone));
+    const torch::Tensor per_chip =
+        (per_cell * cared).sum({1, 2}) / cared.sum({1, 2}).clamp_min(1);
+    losses["focus"] = per_chip.sum() * (options_.focus_loss_weight / b);
   }
 
   std::vector<double> size_values;

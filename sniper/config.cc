@@ -337,7 +337,7 @@ absl::StatusOr<Pipeline> BuildPipeline(const PipelineConfig& config) {
   RETURN_IF_ERROR(BuildStages(c, p));
   ASSIGN_OR_RETURN(p.eval, BuildInferenceOptions(c.eval(), c.sampler(),
                                                  FieldPath(kRoot, "eval")));
-  if (p.eval.autofocus && !p.model.has_focus()) {
+  if (p.eval.autofocus && !p.eval.ground_truth_focus && !p.model.has_focus()) {
     return Invalid("eval.autofocus.enabled",
                    "AutoFocus reads the model's focus maps: set "
                    "model.focus.enabled (and train it)");

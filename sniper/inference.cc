@@ -116,6 +116,30 @@ absl::StatusOr<ScaledView> RenderView(const data::CocoDataset& dataset,
   return view;
 }
 
+autofocus::FocusMap GroundTruthFocusMap(
+    const std::vector<autofocus::LabelBox>& boxes, const data::ImageAtScale& at,
+    const autofocus::FocusLabelOptions& labels) {
+  std::vector<autofocus::LabelBox> scaled = boxes;
+  for (autofocus::LabelBox& b : scaled) {
+    b.x1 *= at.scale;
+    b.y1 *= at.scale;
+    b.x2 *= at.scale;
+    b.y2 *= at.scale;
+  }
+  autofocus::FocusLabelOptions o = labels;
+  o.stride = kStride;
+  const autofocus::FocusLabels l =
+      autofocus::MakeFocusLabels(scaled, at.scaled_width, at.scaled_height, o);
+  autofocus::FocusMap m;
+  m.width = l.width;
+  m.height = l.height;
+  m.prob.resize(l.label.size());
+  for (size_t i = 0; i < l.label.size(); ++i) {
+    m.prob[i] = l.label[i] == autofocus::kFocusPositive ? 1.0f : 0.0f;
+  }
+  return m;
+}
+
 ops::ProposalOptions ChipProposals(const ops::ProposalOptions& image,
                                    double area_fraction, int64_t min_post_nms) {
   if (min_post_nms <= 0 || area_fraction >= 1) return image;
@@ -205,7 +229,8 @@ MultiScaleDetector::MultiScaleDetector(models::FasterRcnn model,
       device_(device),
       autocast_(autocast),
       sampler_(options_.scales) {
-  TORCH_CHECK(!options_.autofocus || model_->options().has_focus(),
+  TORCH_CHECK(!options_.autofocus || options_.ground_truth_focus ||
+                  model_->options().has_focus(),
               "AutoFocus inference needs a model with the focus branch "
               "(model.focus.enabled)");
   TORCH_CHECK(
@@ -238,6 +263,15 @@ absl::StatusOr<PreparedImage> MultiScaleDetector::Prepare(
     std::stable_sort(out.scale_order.begin(), out.scale_order.end(),
                      [&at](int a, int b) { return at[a].scale < at[b].scale; });
     run = {out.scale_order[0]};
+    if (options_.ground_truth_focus) {
+      const absl::Span<const data::BoxXYWH> boxes = dataset.boxes_of(index);
+      const absl::Span<const uint8_t> crowd = dataset.crowd_of(index);
+      for (size_t k = 0; k < boxes.size(); ++k) {
+        const data::BoxXYWH& b = boxes[k];
+        out.ground_truth.push_back(
+            {b.x, b.y, b.x + b.w, b.y + b.h, crowd[k] != 0});
+      }
+    }
     out.decoded.resize(sampler_.num_scales());
     const std::string path = absl::StrCat(image_dir, "/", im.file_name);
     for (size_t r = 1; r < out.scale_order.size(); ++r) {
@@ -385,7 +419,8 @@ void MultiScaleDetector::RunAutoFocus(
   for (size_t r = 0; r < ranks; ++r) {
     const bool last = r + 1 == ranks;
     std::vector<autofocus::FocusMap> maps;
-    RunViews(items, images, pooled, last ? nullptr : &maps);
+    RunViews(items, images, pooled,
+             last || options_.ground_truth_focus ? nullptr : &maps);
     std::vector<Item> next;
     for (size_t i = 0; i < images.size(); ++i) {
       const PreparedImage& image = *images[i];
@@ -401,11 +436,15 @@ void MultiScaleDetector::RunAutoFocus(
       for (size_t k = 0; k < items.size(); ++k) {
         if (items[k].image != i) continue;
         step.windows.push_back(items[k].view->window);
-        if (!last) {
+        if (!last && !options_.ground_truth_focus) {
           autofocus::PasteFocusMap(maps[k], items[k].view->window.x1,
                                    items[k].view->window.y1, kStride,
                                    &step.map);
         }
+      }
+      if (!last && options_.ground_truth_focus) {
+        step.map = GroundTruthFocusMap(image.ground_truth, step.at,
+                                       model_->options().focus_labels);
       }
       if (!last) {
         const int t = image.scale_order[r + 1];

@@ -34,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "autofocus/focus_chips.h"
+#include "autofocus/focus_labels.h"
 #include "autofocus/focus_trace.h"
 #include "data/chip_render.h"
 #include "data/chip_sampler.h"
@@ -113,7 +114,16 @@ struct PreparedImage {
   // so FocusChips render without reading the file again.
   std::vector<int> scale_order;
   std::vector<std::shared_ptr<const data::DecodedRegion>> decoded;
+  // AutoFocus with ground_truth_focus: the image's boxes, original pixels.
+  std::vector<autofocus::LabelBox> ground_truth;
 };
+
+// The ground-truth focus map of an image at scale `at`: 1 on the cells
+// `labels`' rule makes positive for `boxes` (original pixels) scaled by
+// at.scale, 0 elsewhere (don't care included).
+autofocus::FocusMap GroundTruthFocusMap(
+    const std::vector<autofocus::LabelBox>& boxes, const data::ImageAtScale& at,
+    const autofocus::FocusLabelOptions& labels);
 
 // What AutoFocus did at one scale of one image (pictures, tests).
 using FocusStep = autofocus::FocusStep;
@@ -121,7 +131,8 @@ using FocusStep = autofocus::FocusStep;
 class MultiScaleDetector {
  public:
   // `model` is put in eval mode on `device`; `autocast` runs it in mixed
-  // precision.
+  // precision. AutoFocus needs its focus branch unless the maps come from
+  // the ground truth.
   MultiScaleDetector(models::FasterRcnn model, InferenceOptions options,
                      data::ChipRenderOptions render, torch::Device device,
                      std::optional<c10::ScalarType> autocast);

@@ -91,6 +91,7 @@ absl::StatusOr<InferenceOptions> BuildInferenceOptions(
                    absl::StrCat("must be >= 0, got ", af.min_chip_proposals()));
   }
   out.min_chip_proposals = af.min_chip_proposals();
+  out.ground_truth_focus = af.ground_truth_focus();
   for (int i = 0; i < af.steps_size(); ++i) {
     const AutoFocusConfig::Step& s = af.steps(i);
     autofocus::FocusChipOptions o;

@@ -35,6 +35,7 @@ struct InferenceOptions {
   bool autofocus = false;
   std::vector<autofocus::FocusChipOptions> focus_steps;
   int64_t min_chip_proposals = 50;  // 0: whole-image counts per chip
+  bool ground_truth_focus = false;  // maps from the images' boxes
 };
 
 // Validates `config`; with no scales, the first of `training`'s scales with

@@ -192,6 +192,27 @@ TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
   EXPECT_EQ(detector.views_run(), 12);  // 6 batched + 6 one by one
 }
 
+TEST(GroundTruthFocusMapTest, PositiveWhereABoxIsSmallAtThatScale) {
+  data::ImageAtScale at;
+  at.scale = 0.5;
+  at.scaled_width = 200;  // 13 x 7 cells
+  at.scaled_height = 100;
+  autofocus::FocusLabelOptions o;  // 5 < s < 64 positive, < 90 don't care
+  // At scale 0.5: a 40 px box is 20 px (positive), a 160 px one 80 px
+  // (don't care: 0 in the map), a crowd region nothing.
+  const std::vector<autofocus::LabelBox> boxes = {
+      {0, 0, 40, 40, false}, {200, 0, 360, 160, false},
+      {0, 120, 40, 160, true}};
+  const autofocus::FocusMap m = GroundTruthFocusMap(boxes, at, o);
+  ASSERT_EQ(m.width, 13);
+  ASSERT_EQ(m.height, 7);
+  EXPECT_EQ(m.at(0, 0), 1.0f);
+  EXPECT_EQ(m.at(1, 1), 1.0f);  // [0, 20) px covers cells 0 and 1
+  EXPECT_EQ(m.at(2, 0), 0.0f);
+  EXPECT_EQ(m.at(8, 1), 0.0f);  // don't care
+  EXPECT_EQ(m.at(0, 4), 0.0f);  // crowd
+}
+
 TEST(ChipProposalsTest, AChipGetsItsAreasShareAtLeastTheMinimum) {
   ops::ProposalOptions image;
   image.pre_nms_top_n = 3000;
@@ -304,6 +325,67 @@ TEST(MultiScaleDetectorTest, AutoFocusBetweenFullInferenceAndCoarsestOnly) {
   EXPECT_EQ(all->views_per_scale(), (std::vector<int64_t>{3, 3}));
   EXPECT_EQ(none->views_per_scale(), (std::vector<int64_t>{0, 3}));
   EXPECT_EQ(none->pixels_per_scale()[1], full->pixels_per_scale()[1]);
+}
+
+// Ground-truth focus maps need no focus branch; every ground-truth box that
+// is small (positive) at the coarse scale lies inside a FocusChip of the
+// fine one.
+TEST(MultiScaleDetectorTest, GroundTruthFocusChipsCoverTheSmallBoxes) {
+  data::CocoDataset ds;
+  const std::string dir = SmallDataset(&ds);
+  ASSERT_EQ(ds.num_images(), 3u);
+  data::ChipSamplerConfig scales;
+  scales.add_scales()->mutable_size()->set_long_side(640);
+  scales.add_scales()->mutable_size()->set_long_side(160);
+  InferenceConfig ic;
+  *ic.mutable_scales() = scales.scales();
+  ic.set_batch_size(2);
+  ic.mutable_autofocus()->set_enabled(true);
+  ic.mutable_autofocus()->set_ground_truth_focus(true);
+  AutoFocusConfig::Step* step = ic.mutable_autofocus()->add_steps();
+  step->set_threshold(0.5);
+  step->set_dilation(1);
+  step->set_min_size(1);
+  absl::StatusOr<InferenceOptions> o =
+      BuildInferenceOptions(ic, scales, "PipelineConfig.eval");
+  ASSERT_TRUE(o.ok()) << o.status();
+  models::FasterRcnnOptions mo;
+  mo.backbone.depth = 18;
+  mo.backbone.width_multiplier = 0.25;
+  mo.num_classes = 5;
+  mo.rpn_channels = 32;
+  mo.rcnn_reduce_channels = 32;
+  mo.rcnn_fc_channels = 64;
+  mo.focus_labels.small_min = 2;  // no focus branch (mo.focus false)
+  torch::manual_seed(4);
+  MultiScaleDetector detector(models::FasterRcnn(mo), *o,
+                              data::ChipRenderOptions{},
+                              torch::Device(torch::kCPU), std::nullopt);
+  int small = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    absl::StatusOr<PreparedImage> p = detector.Prepare(ds, dir + "/images", i);
+    ASSERT_TRUE(p.ok()) << p.status();
+    std::vector<std::vector<FocusStep>> trace;
+    detector.RunBatch({&*p}, &trace);
+    const FocusStep& coarse = trace[0][0];
+    const double fine = coarse.next_scale;
+    for (const data::BoxXYWH& b : ds.boxes_of(i)) {
+      const double side = std::sqrt(double{b.w} * b.h) * coarse.at.scale;
+      if (!(side > 2 && side < 64)) continue;
+      ++small;
+      bool inside = false;
+      for (const data::Chip& c : coarse.next_chips) {
+        inside =
+            inside || (c.x1 <= b.x * fine + 1e-3 && c.y1 <= b.y * fine + 1e-3 &&
+                       (b.x + b.w) * fine <= c.x2 + 1e-3 &&
+                       (b.y + b.h) * fine <= c.y2 + 1e-3);
+      }
+      EXPECT_TRUE(inside) << "image " << i << " box " << b.x << "," << b.y
+                          << " " << b.w << "x" << b.h;
+    }
+    EXPECT_EQ(trace[0][1].windows.size(), coarse.next_chips.size());
+  }
+  EXPECT_GT(small, 0);
 }
 
 }  // namespace
