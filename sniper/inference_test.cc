@@ -118,6 +118,18 @@ TEST(MergeDetectionsTest, KeepsTheTopMaxDetections) {
 namespace sniper {
 namespace {
 
+// A narrow ResNet-18 detector for the 5 synthetic classes.
+models::FasterRcnnOptions SmallDetector() {
+  models::FasterRcnnOptions mo;
+  mo.backbone.depth = 18;
+  mo.backbone.width_multiplier = 0.25;
+  mo.num_classes = 5;
+  mo.rpn_channels = 32;
+  mo.rcnn_reduce_channels = 32;
+  mo.rcnn_fc_channels = 64;
+  return mo;
+}
+
 // Three small synthetic validation images.
 std::string SmallDataset(data::CocoDataset* ds) {
   const char* tmp = std::getenv("TEST_TMPDIR");
@@ -153,13 +165,7 @@ TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
   absl::StatusOr<InferenceOptions> o =
       BuildInferenceOptions(ic, scales, "PipelineConfig.eval");
   ASSERT_TRUE(o.ok()) << o.status();
-  models::FasterRcnnOptions mo;
-  mo.backbone.depth = 18;
-  mo.backbone.width_multiplier = 0.25;
-  mo.num_classes = 5;
-  mo.rpn_channels = 32;
-  mo.rcnn_reduce_channels = 32;
-  mo.rcnn_fc_channels = 64;
+  models::FasterRcnnOptions mo = SmallDetector();
   torch::manual_seed(3);
   MultiScaleDetector detector(models::FasterRcnn(mo), *o,
                               data::ChipRenderOptions{},
@@ -200,9 +206,9 @@ TEST(GroundTruthFocusMapTest, PositiveWhereABoxIsSmallAtThatScale) {
   autofocus::FocusLabelOptions o;  // 5 < s < 64 positive, < 90 don't care
   // At scale 0.5: a 40 px box is 20 px (positive), a 160 px one 80 px
   // (don't care: 0 in the map), a crowd region nothing.
-  const std::vector<autofocus::LabelBox> boxes = {
-      {0, 0, 40, 40, false}, {200, 0, 360, 160, false},
-      {0, 120, 40, 160, true}};
+  const std::vector<autofocus::LabelBox> boxes = {{0, 0, 40, 40, false},
+                                                  {200, 0, 360, 160, false},
+                                                  {0, 120, 40, 160, true}};
   const autofocus::FocusMap m = GroundTruthFocusMap(boxes, at, o);
   ASSERT_EQ(m.width, 13);
   ASSERT_EQ(m.height, 7);
@@ -249,13 +255,7 @@ TEST(MultiScaleDetectorTest, AutoFocusBetweenFullInferenceAndCoarsestOnly) {
   coarse->mutable_valid_range()->set_min(40);
   InferenceConfig ic;
   *ic.mutable_scales() = scales.scales();
-  models::FasterRcnnOptions mo;
-  mo.backbone.depth = 18;
-  mo.backbone.width_multiplier = 0.25;
-  mo.num_classes = 5;
-  mo.rpn_channels = 32;
-  mo.rcnn_reduce_channels = 32;
-  mo.rcnn_fc_channels = 64;
+  models::FasterRcnnOptions mo = SmallDetector();
   mo.focus = true;
   mo.focus_channels = 16;
   torch::manual_seed(4);
@@ -349,13 +349,7 @@ TEST(MultiScaleDetectorTest, GroundTruthFocusChipsCoverTheSmallBoxes) {
   absl::StatusOr<InferenceOptions> o =
       BuildInferenceOptions(ic, scales, "PipelineConfig.eval");
   ASSERT_TRUE(o.ok()) << o.status();
-  models::FasterRcnnOptions mo;
-  mo.backbone.depth = 18;
-  mo.backbone.width_multiplier = 0.25;
-  mo.num_classes = 5;
-  mo.rpn_channels = 32;
-  mo.rcnn_reduce_channels = 32;
-  mo.rcnn_fc_channels = 64;
+  models::FasterRcnnOptions mo = SmallDetector();
   mo.focus_labels.small_min = 2;  // no focus branch (mo.focus false)
   torch::manual_seed(4);
   MultiScaleDetector detector(models::FasterRcnn(mo), *o,
