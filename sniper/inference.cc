@@ -15,9 +15,10 @@
 namespace sniper {
 namespace {
 
-constexpr int32_t kStride = 16;  // the model's feature stride
 // A detection this close to a window side inside the image was cut by it.
 constexpr double kBorderMargin = 2.0;
+
+constexpr int32_t kFeatureStride = MultiScaleDetector::kFeatureStride;
 
 int32_t RoundUp32(int32_t v) { return (v + 31) / 32 * 32; }
 
@@ -37,10 +38,12 @@ data::ChipRenderOptions CanvasFor(const data::Chip& window,
 autofocus::FocusMap WindowFocus(const torch::Tensor& focus,
                                 const data::Chip& window) {
   autofocus::FocusMap m;
-  m.width = std::min<int32_t>((window.x2 - window.x1 + kStride - 1) / kStride,
-                              focus.size(1));
-  m.height = std::min<int32_t>((window.y2 - window.y1 + kStride - 1) / kStride,
-                               focus.size(0));
+  m.width = std::min<int32_t>(
+      (window.x2 - window.x1 + kFeatureStride - 1) / kFeatureStride,
+      focus.size(1));
+  m.height = std::min<int32_t>(
+      (window.y2 - window.y1 + kFeatureStride - 1) / kFeatureStride,
+      focus.size(0));
   const torch::Tensor crop = focus.narrow(0, 0, m.height)
                                  .narrow(1, 0, m.width)
                                  .to(torch::kCPU, torch::kFloat)
@@ -114,46 +117,6 @@ absl::StatusOr<ScaledView> RenderView(const data::CocoDataset& dataset,
                                  /*flip=*/false, render, view.pixels.data_ptr(),
                                  &labels, &stats));
   return view;
-}
-
-autofocus::FocusMap GroundTruthFocusMap(
-    const std::vector<autofocus::LabelBox>& boxes, const data::ImageAtScale& at,
-    const autofocus::FocusLabelOptions& labels) {
-  std::vector<autofocus::LabelBox> scaled = boxes;
-  for (autofocus::LabelBox& b : scaled) {
-    b.x1 *= at.scale;
-    b.y1 *= at.scale;
-    b.x2 *= at.scale;
-    b.y2 *= at.scale;
-  }
-  autofocus::FocusLabelOptions o = labels;
-  o.stride = kStride;
-  const autofocus::FocusLabels l =
-      autofocus::MakeFocusLabels(scaled, at.scaled_width, at.scaled_height, o);
-  autofocus::FocusMap m;
-  m.width = l.width;
-  m.height = l.height;
-  m.prob.resize(l.label.size());
-  for (size_t i = 0; i < l.label.size(); ++i) {
-    m.prob[i] = l.label[i] == autofocus::kFocusPositive ? 1.0f : 0.0f;
-  }
-  return m;
-}
-
-ops::ProposalOptions ChipProposals(const ops::ProposalOptions& image,
-                                   double area_fraction, int64_t min_post_nms) {
-  if (min_post_nms <= 0 || area_fraction >= 1) return image;
-  ops::ProposalOptions o = image;
-  auto share = [area_fraction](int64_t n) {
-    return static_cast<int64_t>(std::ceil(n * area_fraction - 1e-9));
-  };
-  o.post_nms_top_n =
-      std::min(image.post_nms_top_n,
-               std::max(min_post_nms, share(image.post_nms_top_n)));
-  o.pre_nms_top_n =
-      std::min(image.pre_nms_top_n,
-               std::max(o.post_nms_top_n, share(image.pre_nms_top_n)));
-  return o;
 }
 
 std::vector<models::Detections> DetectOn(
@@ -263,31 +226,7 @@ absl::StatusOr<PreparedImage> MultiScaleDetector::Prepare(
     std::stable_sort(out.scale_order.begin(), out.scale_order.end(),
                      [&at](int a, int b) { return at[a].scale < at[b].scale; });
     run = {out.scale_order[0]};
-    if (options_.ground_truth_focus) {
-      const absl::Span<const data::BoxXYWH> boxes = dataset.boxes_of(index);
-      const absl::Span<const uint8_t> crowd = dataset.crowd_of(index);
-      for (size_t k = 0; k < boxes.size(); ++k) {
-        const data::BoxXYWH& b = boxes[k];
-        out.ground_truth.push_back(
-            {b.x, b.y, b.x + b.w, b.y + b.h, crowd[k] != 0});
-      }
-    }
-    out.decoded.resize(sampler_.num_scales());
-    const std::string path = absl::StrCat(image_dir, "/", im.file_name);
-    for (size_t r = 1; r < out.scale_order.size(); ++r) {
-      const int s = out.scale_order[r];
-      data::DecodeRequest request;
-      request.scale = at[s].scale;
-      ASSIGN_OR_RETURN(data::DecodedRegion region,
-                       data::DecodeImageFileRegion(path, request));
-      if (region.full_width != im.width || region.full_height != im.height) {
-        return absl::DataLossError(absl::StrCat(
-            path, ": image is ", region.full_width, "x", region.full_height,
-            " but the annotations say ", im.width, "x", im.height));
-      }
-      out.decoded[s] =
-          std::make_shared<const data::DecodedRegion>(std::move(region));
-    }
+    RETURN_IF_ERROR(PrepareAutoFocus(dataset, image_dir, at, &out));
   } else {
     for (int s = 0; s < sampler_.num_scales(); ++s) run.push_back(s);
   }
@@ -304,6 +243,52 @@ absl::StatusOr<PreparedImage> MultiScaleDetector::Prepare(
 
 ImageDetections MultiScaleDetector::Run(const PreparedImage& image) {
   return RunBatch({&image})[0];
+}
+
+void MultiScaleDetector::PoolDetections(const ScaledView& v,
+                                        const PreparedImage& image,
+                                        const models::Detections& d,
+                                        Pooled* out) const {
+  // A window (a tile or a FocusChip) leaves detections touching its
+  // sides inside the image to the views that hold them whole.
+  const autofocus::PixelBox chip{
+      static_cast<double>(v.window.x1), static_cast<double>(v.window.y1),
+      static_cast<double>(v.window.x2), static_cast<double>(v.window.y2)};
+  const torch::Tensor boxes = d.boxes.contiguous();
+  const float* bp = boxes.data_ptr<float>();
+  std::vector<int64_t> kept;
+  for (int64_t k = 0; k < boxes.size(0); ++k) {
+    const autofocus::PixelBox d{chip.x1 + bp[4 * k], chip.y1 + bp[4 * k + 1],
+                                chip.x1 + bp[4 * k + 2],
+                                chip.y1 + bp[4 * k + 3]};
+    if (!autofocus::CutByChipBorder(d, chip, v.at.scaled_width,
+                                    v.at.scaled_height, kBorderMargin)) {
+      kept.push_back(k);
+    }
+  }
+  const torch::Tensor keep_border = torch::tensor(kept, torch::kInt64);
+  torch::Tensor b = boxes.index_select(0, keep_border);
+  const torch::Tensor sc = d.scores.index_select(0, keep_border);
+  const torch::Tensor lb = d.labels.index_select(0, keep_border);
+  // Original pixels, clipped to the image.
+  const torch::Tensor offset = torch::tensor(
+      {static_cast<float>(v.window.x1), static_cast<float>(v.window.y1),
+       static_cast<float>(v.window.x1), static_cast<float>(v.window.y1)});
+  b = (b + offset) / v.at.scale;
+  b.select(1, 0).clamp_(0, image.width);
+  b.select(1, 2).clamp_(0, image.width);
+  b.select(1, 1).clamp_(0, image.height);
+  b.select(1, 3).clamp_(0, image.height);
+  const data::ScaleSpec& spec = options_.scales.scales[v.scale_index];
+  const torch::Tensor size =
+      ((b.select(1, 2) - b.select(1, 0)) * (b.select(1, 3) - b.select(1, 1)))
+          .clamp_min(0)
+          .sqrt();
+  const torch::Tensor keep =
+      ((size >= spec.valid_min) & (size < spec.valid_max)).nonzero().view(-1);
+  out->boxes.push_back(b.index_select(0, keep));
+  out->scores.push_back(sc.index_select(0, keep));
+  out->labels.push_back(lb.index_select(0, keep));
 }
 
 void MultiScaleDetector::RunViews(
@@ -356,132 +341,9 @@ void MultiScaleDetector::RunViews(
       pixels_per_scale_[v.scale_index] += pixels;
       if (focus != nullptr)
         focus->push_back(WindowFocus(dets[j].focus, v.window));
-      const PreparedImage& image = *images[items[first + j].image];
-      Pooled& out = (*pooled)[items[first + j].image];
-      // A window (a tile or a FocusChip) leaves detections touching its
-      // sides inside the image to the views that hold them whole.
-      const autofocus::PixelBox chip{
-          static_cast<double>(v.window.x1), static_cast<double>(v.window.y1),
-          static_cast<double>(v.window.x2), static_cast<double>(v.window.y2)};
-      const torch::Tensor boxes = dets[j].boxes.contiguous();
-      const float* bp = boxes.data_ptr<float>();
-      std::vector<int64_t> kept;
-      for (int64_t k = 0; k < boxes.size(0); ++k) {
-        const autofocus::PixelBox d{
-            chip.x1 + bp[4 * k], chip.y1 + bp[4 * k + 1],
-            chip.x1 + bp[4 * k + 2], chip.y1 + bp[4 * k + 3]};
-        if (!autofocus::CutByChipBorder(d, chip, v.at.scaled_width,
-                                        v.at.scaled_height, kBorderMargin)) {
-          kept.push_back(k);
-        }
-      }
-      const torch::Tensor keep_border = torch::tensor(kept, torch::kInt64);
-      torch::Tensor b = boxes.index_select(0, keep_border);
-      const torch::Tensor sc = dets[j].scores.index_select(0, keep_border);
-      const torch::Tensor lb = dets[j].labels.index_select(0, keep_border);
-      // Original pixels, clipped to the image.
-      const torch::Tensor offset = torch::tensor(
-          {static_cast<float>(v.window.x1), static_cast<float>(v.window.y1),
-           static_cast<float>(v.window.x1), static_cast<float>(v.window.y1)});
-      b = (b + offset) / v.at.scale;
-      b.select(1, 0).clamp_(0, image.width);
-      b.select(1, 2).clamp_(0, image.width);
-      b.select(1, 1).clamp_(0, image.height);
-      b.select(1, 3).clamp_(0, image.height);
-      const data::ScaleSpec& spec = options_.scales.scales[v.scale_index];
-      const torch::Tensor size = ((b.select(1, 2) - b.select(1, 0)) *
-                                  (b.select(1, 3) - b.select(1, 1)))
-                                     .clamp_min(0)
-                                     .sqrt();
-      const torch::Tensor keep =
-          ((size >= spec.valid_min) & (size < spec.valid_max))
-              .nonzero()
-              .view(-1);
-      out.boxes.push_back(b.index_select(0, keep));
-      out.scores.push_back(sc.index_select(0, keep));
-      out.labels.push_back(lb.index_select(0, keep));
+      PoolDetections(v, *images[items[first + j].image], dets[j],
+                     &(*pooled)[items[first + j].image]);
     }
-  }
-}
-
-void MultiScaleDetector::RunAutoFocus(
-    const std::vector<const PreparedImage*>& images,
-    std::vector<Pooled>* pooled, std::vector<std::vector<FocusStep>>* trace) {
-  // Views rendered here (FocusChips of the finer scales), per image; a
-  // deque keeps pointers to them stable.
-  std::vector<std::deque<ScaledView>> chips(images.size());
-  std::vector<Item> items;
-  for (size_t i = 0; i < images.size(); ++i) {
-    for (const ScaledView& v : images[i]->views) items.push_back({i, &v});
-  }
-  if (trace != nullptr) trace->assign(images.size(), {});
-  const size_t ranks = options_.focus_steps.size() + 1;
-  for (size_t r = 0; r < ranks; ++r) {
-    const bool last = r + 1 == ranks;
-    std::vector<autofocus::FocusMap> maps;
-    RunViews(items, images, pooled,
-             last || options_.ground_truth_focus ? nullptr : &maps);
-    std::vector<Item> next;
-    for (size_t i = 0; i < images.size(); ++i) {
-      const PreparedImage& image = *images[i];
-      const int s = image.scale_order[r];
-      FocusStep step;
-      step.scale_index = s;
-      step.at = data::MakeImageAtScale(sampler_.options(), s, image.width,
-                                       image.height, sampler_.options().stride);
-      step.map.width = (step.at.scaled_width + kStride - 1) / kStride;
-      step.map.height = (step.at.scaled_height + kStride - 1) / kStride;
-      step.map.prob.assign(
-          static_cast<size_t>(step.map.width) * step.map.height, 0.0f);
-      for (size_t k = 0; k < items.size(); ++k) {
-        if (items[k].image != i) continue;
-        step.windows.push_back(items[k].view->window);
-        if (!last && !options_.ground_truth_focus) {
-          autofocus::PasteFocusMap(maps[k], items[k].view->window.x1,
-                                   items[k].view->window.y1, kStride,
-                                   &step.map);
-        }
-      }
-      if (!last && options_.ground_truth_focus) {
-        step.map = GroundTruthFocusMap(image.ground_truth, step.at,
-                                       model_->options().focus_labels);
-      }
-      if (!last) {
-        const int t = image.scale_order[r + 1];
-        const data::ImageAtScale to =
-            data::MakeImageAtScale(sampler_.options(), t, image.width,
-                                   image.height, sampler_.options().stride);
-        step.next_scale_index = t;
-        step.next_scale = to.scale;
-        for (const autofocus::CellRect& rect :
-             autofocus::FocusChips(step.map, options_.focus_steps[r])) {
-          const autofocus::PixelBox p =
-              autofocus::CellsAtScale(rect, kStride, step.at.scale, to.scale,
-                                      to.scaled_width, to.scaled_height);
-          const data::Chip chip{
-              static_cast<int32_t>(p.x1), static_cast<int32_t>(p.y1),
-              static_cast<int32_t>(p.x2), static_cast<int32_t>(p.y2)};
-          if (chip.x2 <= chip.x1 || chip.y2 <= chip.y1) continue;
-          step.next_chips.push_back(chip);
-          for (const data::Chip& w : RegionWindows(chip, options_.max_tile_side,
-                                                   options_.tile_overlap)) {
-            chips[i].push_back(
-                RenderViewFrom(*image.decoded[t], to, t, w, render_));
-            next.push_back({i, &chips[i].back()});
-          }
-        }
-      }
-      if (trace != nullptr) (*trace)[i].push_back(std::move(step));
-    }
-    // Chips of similar sizes batch together (less padding).
-    std::stable_sort(next.begin(), next.end(),
-                     [](const Item& a, const Item& b) {
-                       const auto& pa = a.view->pixels;
-                       const auto& pb = b.view->pixels;
-                       return std::make_pair(pa.size(2), pa.size(3)) <
-                              std::make_pair(pb.size(2), pb.size(3));
-                     });
-    items = std::move(next);
   }
 }
 

@@ -27,6 +27,7 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -130,6 +131,8 @@ using FocusStep = autofocus::FocusStep;
 
 class MultiScaleDetector {
  public:
+  static constexpr int32_t kFeatureStride = 16;  // the model's features
+
   // `model` is put in eval mode on `device`; `autocast` runs it in mixed
   // precision. AutoFocus needs its focus branch unless the maps come from
   // the ground truth.
@@ -176,6 +179,16 @@ class MultiScaleDetector {
                 const std::vector<const PreparedImage*>& images,
                 std::vector<Pooled>* pooled,
                 std::vector<autofocus::FocusMap>* focus);
+  // Appends a view's detections to `out`: those its window did not cut
+  // (tiles, FocusChips), in original pixels, inside the scale's range.
+  void PoolDetections(const ScaledView& v, const PreparedImage& image,
+                      const models::Detections& d, Pooled* out) const;
+  // AutoFocus (sniper/inference_autofocus.cc): the scale order, decodes
+  // and ground truth Prepare keeps; the coarse-to-fine loop.
+  absl::Status PrepareAutoFocus(const data::CocoDataset& dataset,
+                                const std::string& image_dir,
+                                const std::vector<data::ImageAtScale>& at,
+                                PreparedImage* out) const;
   void RunAutoFocus(const std::vector<const PreparedImage*>& images,
                     std::vector<Pooled>* pooled,
                     std::vector<std::vector<FocusStep>>* trace);
