@@ -6,9 +6,11 @@
 #ifndef SNIPER_BENCHMARKS_BENCH_COMMON_H_
 #define SNIPER_BENCHMARKS_BENCH_COMMON_H_
 
+#include <cstdlib>
 #include <fstream>
 #include <string>
 
+#include "absl/strings/numbers.h"
 #include "configs/default_synthetic_embedded.h"
 #include "glog/logging.h"
 #include "port/proto_io.h"
@@ -36,6 +38,17 @@ inline Pipeline DefaultPipeline(const char* layer, const char* file = "") {
     }
   }
   return *std::move(p);
+}
+
+// The positive integer in environment variable `name`, or `fallback` when
+// it is unset (the CI gate's shorter runs: SNIPER_BENCH_STEPS, ...).
+inline int EnvInt(const char* name, int fallback) {
+  const char* env = std::getenv(name);
+  if (env == nullptr) return fallback;
+  int value = 0;
+  CHECK(absl::SimpleAtoi(env, &value) && value > 0)
+      << name << "=" << env << " is not a positive integer";
+  return value;
 }
 
 // Resets the peak resident memory (VmHWM) of this process.

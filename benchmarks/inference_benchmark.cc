@@ -76,7 +76,9 @@ void BM_Inference(benchmark::State& state, const char* layer) {
   absl::StatusOr<data::CocoDataset> ds =
       data::ReadCocoInstances(cache + "/instances_val.json", {});
   CHECK(ds.ok()) << ds.status();
-  RunImages(state, p, *ds, cache + "/images", 20);
+  // SNIPER_BENCH_IMAGES: fewer for the CI gate.
+  RunImages(state, p, *ds, cache + "/images",
+            bench::EnvInt("SNIPER_BENCH_IMAGES", 20));
 }
 
 void BM_InferenceCoco(benchmark::State& state, const char* config) {

@@ -8,6 +8,8 @@
 //   images. Counters: peak_rss_mib (VmHWM, reset before each benchmark via
 //   /proc/self/clear_refs), pixels per item.
 // BM_TrainChipsC4/...: the same with the classic C4 head.
+// BM_TrainSmall_Chips / BM_TrainSmall_SingleScale: a small model on 2
+//   256x256 chips vs one 400x667 image (the CI gate's case).
 // BM_Fc1_Linear / BM_Fc1_Conv7x7: the RCNN head's first layer for 512 rois
 //   (256x7x7 -> 1024) as a Linear layer (BLAS) or a 7x7 convolution
 //   (oneDNN): same arithmetic.
@@ -69,10 +71,21 @@ ChipTargets Targets(double h, double w) {
   return t;
 }
 
-void RunStep(benchmark::State& state, int depth, int width_pct, int64_t batch,
-             int64_t h, int64_t w, RcnnHead head = RcnnHead::kTwoFc) {
+// The CI gate's small model: ResNet-18 x0.25, a narrow 2-fc head, 20
+// classes (a COCO-sized head costs seconds per step here).
+FasterRcnnOptions SmallOptions() {
+  FasterRcnnOptions o = Options(18, 25);
+  o.num_classes = 20;  // Targets() uses labels 3 and 17
+  o.rpn_channels = 64;
+  o.rcnn_reduce_channels = 64;
+  o.rcnn_fc_channels = 256;
+  return o;
+}
+
+void RunStep(benchmark::State& state, const FasterRcnnOptions& options,
+             int64_t batch, int64_t h, int64_t w) {
   torch::manual_seed(0);
-  FasterRcnn model(Options(depth, width_pct, head));
+  FasterRcnn model(options);
   model->train();
   torch::optim::SGD opt(model->parameters(),
                         torch::optim::SGDOptions(0.001).momentum(0.9));
@@ -94,16 +107,27 @@ void RunStep(benchmark::State& state, int depth, int width_pct, int64_t batch,
 }
 
 void BM_TrainChips(benchmark::State& state) {
-  RunStep(state, state.range(0), state.range(1), state.range(2), 512, 512);
+  RunStep(state, Options(state.range(0), state.range(1)), state.range(2), 512,
+          512);
 }
 // The classic C4 head (res5 on 14x14 RoIs) instead of the 2-fc head.
 void BM_TrainChipsC4(benchmark::State& state) {
-  RunStep(state, state.range(0), state.range(1), state.range(2), 512, 512,
-          RcnnHead::kC4);
+  RunStep(state, Options(state.range(0), state.range(1), RcnnHead::kC4),
+          state.range(2), 512, 512);
 }
 void BM_TrainSingleScale(benchmark::State& state) {
-  RunStep(state, state.range(0), state.range(1), 1, 800, 1333);
+  RunStep(state, Options(state.range(0), state.range(1)), 1, 800, 1333);
 }
+// The small model at half the paper's sizes: 2 x 256x256 chips vs one
+// 400x667 image (the same pixel ratio as 2 x 512^2 vs 800x1333).
+void BM_TrainSmall_Chips(benchmark::State& state) {
+  RunStep(state, SmallOptions(), 2, 256, 256);
+}
+void BM_TrainSmall_SingleScale(benchmark::State& state) {
+  RunStep(state, SmallOptions(), 1, 400, 667);
+}
+BENCHMARK(BM_TrainSmall_Chips)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TrainSmall_SingleScale)->Unit(benchmark::kMillisecond);
 
 BENCHMARK(BM_TrainChips)
     ->ArgNames({"depth", "width_pct", "batch"})

@@ -9,6 +9,7 @@ PACKAGES=(
   libabsl-dev libgoogle-glog-dev libgflags-dev
   libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
+  libbenchmark-tools python3-scipy  # compare.py and its U test (tools/perf/ab.sh)
   libsimdjson-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
   libtorch-dev           # LibTorch 1.13 (CPU)
   libgloo-dev            # Gloo headers for c10d ProcessGroupGloo (multi-process)

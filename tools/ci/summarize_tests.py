@@ -37,6 +37,9 @@ def main():
     ap.add_argument("--bazel_log", required=True)
     ap.add_argument("--testlogs", required=True)
     ap.add_argument("--bazel_rc", type=int, default=0)
+    ap.add_argument("--extra", action="append", default=[],
+                    help="NAME=EXIT_STATUS of a check run outside Bazel "
+                         "(e.g. the perf A/B); counts as one test case")
     args = ap.parse_args()
 
     targets = {}
@@ -66,6 +69,14 @@ def main():
         skipped += s
         if f:
             failing.append(f"{target} ({status})")
+
+    for extra in args.extra:
+        name, _, rc = extra.rpartition("=")
+        if rc.strip() == "0":
+            passed += 1
+        else:
+            failed += 1
+            failing.append(f"{name} (exit status {rc})")
 
     if args.bazel_rc != 0 and failed == 0:
         failed = 1
