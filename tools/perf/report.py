@@ -65,13 +65,17 @@ PANELS = [
     ("COCO evaluation, 5k images", "ms", [
         ("ours", "evaluation/coco_eval_benchmark:BM_EvaluateCocoValSized/real_time",
          "time_ms")]),
-    ("Loader, per batch", "ms", [
-        ("SNIPER chips", "data/chip_loader_benchmark:BM_Loader_SniperGrouped/real_time",
+    ("Loader, 60 synthetic images", "ms / epoch", [
+        ("SNIPER chips",
+         "data/chip_loader_benchmark:BM_SynLoader_SniperGrouped/real_time",
          "time_ms"),
-        ("single scale", "data/chip_loader_benchmark:BM_Loader_SingleScale/real_time",
+        ("single scale",
+         "data/chip_loader_benchmark:BM_SynLoader_SingleScale/real_time",
          "time_ms")]),
 ]
-COLORS = ["#2f5aff", "#888888", "#d62ad6"]
+COLORS = ["#2f5aff", "#d62ad6", "#00a88f"]
+BASELINE_COLOR = "#888888"  # single scale, naive, torchvision: the references
+BASELINE = re.compile(r"^(single scale|naive|torchvision|1 image)")
 _ITER = re.compile(r"/iterations:\d+")
 
 
@@ -127,7 +131,8 @@ def panel_svg(x0, y0, w, h, title, unit, series, entries):
         out.append(f'<text x="{x:.1f}" y="{top + ph + 12}" text-anchor="middle"'
                    f' font-size="8" fill="#555">{e["commit"][:7]}</text>')
     for s, ((label, _, _), vs) in enumerate(zip(series, values)):
-        color = COLORS[s % len(COLORS)]
+        color = (BASELINE_COLOR if BASELINE.match(label)
+                 else COLORS[s % len(COLORS)])
         pts = [xy(i, v) for i, v in enumerate(vs) if v is not None]
         if len(pts) > 1:
             out.append('<polyline fill="none" stroke="%s" stroke-width="2" '
