@@ -19,6 +19,11 @@ compare.py (Debian's libbenchmark-tools: its Mann-Whitney U test). Then:
   HEAD-only checks: perf_baseline.json's exact counters and in-run ratios
            (perf_lib.check_exact / check_ratios) on HEAD's repetitions.
 
+A binary with a FAIL runs a second, fresh A/B pass; the FAIL stands only if
+that pass fails the benchmark too (a burst on a shared machine can slow one
+side for a whole pass: seen here once on identical binaries, +38% at
+p = 0.004; a real slowdown shows again).
+
 The comparison table is written to OUT_DIR/summary.txt and printed last.
 Normally run through tools/perf/ab.sh, which builds both trees.
 """
@@ -66,7 +71,7 @@ def max_slowdown_for(ab, binary, bench):
     for pattern, value in ab.get("max_slowdown_for", {}).items():
         if re.search(pattern, f"{binary}:{bench}"):
             return value
-    return ab.get("max_slowdown", 0.15)
+    return ab.get("max_slowdown", 0.2)
 
 
 def compare_binary(binary, base, head, pvalues, ab):
@@ -110,6 +115,69 @@ def compare_binary(binary, base, head, pvalues, ab):
     return rows, review
 
 
+def ab_binary(args, config, binary, rounds, suffix):
+    """One A/B pass of one binary: (rows, counter changes, HEAD's summary,
+    peak RSS per side). Files land in out_dir with `suffix`."""
+    ab = config.get("ab", {})
+    reps = ab.get("repetitions", {}).get(binary,
+                                         ab.get("default_repetitions", 2))
+    reports = {"BASE": [], "HEAD": []}
+    peaks = {"BASE": 0.0, "HEAD": 0.0}
+    for r in range(rounds):
+        order = ["BASE", "HEAD"] if r % 2 == 0 else ["HEAD", "BASE"]
+        for side in order:
+            tree = args.base_tree if side == "BASE" else args.head_tree
+            print(f"[ab] {binary}{suffix}: round {r + 1}/{rounds} {side}",
+                  flush=True)
+            report, peak = run_side(tree, binary, config, reps)
+            reports[side].append(report)
+            peaks[side] = max(peaks[side], peak)
+    stem = os.path.join(args.out_dir, flat(binary) + suffix)
+    paths = {}
+    for side in reports:
+        paths[side] = f"{stem}.{side.lower()}.json"
+        with open(paths[side], "w") as f:
+            json.dump(perf_lib.merge_reports(reports[side]), f)
+    base = perf_lib.summarize(perf_lib.merge_reports(reports["BASE"]))
+    head = perf_lib.summarize(perf_lib.merge_reports(reports["HEAD"]))
+    pvalues = {}
+    if any(e["times"] for e in base.values()) and \
+            any(e["times"] for e in head.values()):
+        text, diff = run_compare(args.python, paths["BASE"], paths["HEAD"],
+                                 f"{stem}.diff.json")
+        with open(f"{stem}.compare.txt", "w") as f:
+            f.write(text)
+        for d in diff:
+            if d.get("utest") and "time_pvalue" in d["utest"]:
+                pvalues[d["name"]] = d["utest"]["time_pvalue"]
+    rows, review = compare_binary(binary, base, head, pvalues, ab)
+    return rows, review, head, peaks
+
+
+def pformat(p):
+    return f"{p:.4f}" if p >= 1e-4 else f"{p:.0e}"
+
+
+def confirm(rows, rows2):
+    """A FAIL of the first pass stands only if the fresh pass fails it too;
+    the verdict names both passes."""
+    second = {row[0]: row for row in rows2}
+    out = []
+    for row in rows:
+        again = second.get(row[0])
+        if not row[5].startswith("FAIL") or again is None:
+            out.append(row)
+            continue
+        both = (f"{row[3]:+.1%} p={pformat(row[4])}, then "
+                f"{again[3]:+.1%} p={pformat(again[4])}"
+                if again[3] is not None and again[4] is not None else "")
+        if again[5].startswith("FAIL"):
+            out.append(row[:5] + (f"{row[5]}, confirmed ({both})",))
+        else:
+            out.append(row[:5] + (f"ok: not confirmed ({both})",))
+    return out
+
+
 def format_table(rows_by_binary, base_label, head_label):
     lines = [f"A/B: BASE {base_label}  vs  HEAD {head_label} "
              "(median real time, compare.py's U test p-value)",
@@ -120,7 +188,7 @@ def format_table(rows_by_binary, base_label, head_label):
         for bench, bt, ht, change, p, verdict in rows:
             fmt = lambda t: f"{t / 1e6:10.3f}" if t is not None else f"{'-':>10}"
             ch = f"{change:+8.1%}" if change is not None else f"{'-':>8}"
-            pv = f"{p:7.4f}" if p is not None else f"{'-':>7}"
+            pv = f"{'-':>7}" if p is None else f"{pformat(p):>7}"
             lines.append(f"  {bench[:60]:<60} {fmt(bt)} {fmt(ht)} {ch} {pv}"
                          f"  {verdict}")
     return lines
@@ -165,45 +233,18 @@ def main():
             notes.append(f"{binary}: not built in {' and '.join(missing)}; "
                          "not compared")
             continue
-        reps = ab.get("repetitions", {}).get(binary,
-                                             ab.get("default_repetitions", 2))
-        reports = {"BASE": [], "HEAD": []}
-        peaks = {"BASE": [], "HEAD": []}
-        for r in range(rounds):
-            order = ["BASE", "HEAD"] if r % 2 == 0 else ["HEAD", "BASE"]
-            for side in order:
-                tree = args.base_tree if side == "BASE" else args.head_tree
-                print(f"[ab] {binary}: round {r + 1}/{rounds} {side}",
-                      flush=True)
-                report, peak = run_side(tree, binary, config, reps)
-                reports[side].append(report)
-                peaks[side].append(peak)
-        paths = {}
-        for side in reports:
-            paths[side] = os.path.join(args.out_dir,
-                                       f"{flat(binary)}.{side.lower()}.json")
-            with open(paths[side], "w") as f:
-                json.dump(perf_lib.merge_reports(reports[side]), f)
-        base = perf_lib.summarize(perf_lib.merge_reports(reports["BASE"]))
-        head = perf_lib.summarize(perf_lib.merge_reports(reports["HEAD"]))
-        head_results[binary] = head
-        pvalues = {}
-        if any(e["times"] for e in base.values()) and \
-                any(e["times"] for e in head.values()):
-            text, diff = run_compare(
-                args.python, paths["BASE"], paths["HEAD"],
-                os.path.join(args.out_dir, f"{flat(binary)}.diff.json"))
-            with open(os.path.join(args.out_dir,
-                                   f"{flat(binary)}.compare.txt"), "w") as f:
-                f.write(text)
-            for d in diff:
-                if d.get("utest") and "time_pvalue" in d["utest"]:
-                    pvalues[d["name"]] = d["utest"]["time_pvalue"]
-        rows, rev = compare_binary(binary, base, head, pvalues, ab)
+        rows, rev, head, peaks = ab_binary(args, config, binary, rounds, "")
+        if any(row[5].startswith("FAIL") for row in rows):
+            # A transient burst on a shared machine can slow one side for a
+            # whole pass; a real slowdown shows again in a fresh pass.
+            rows2, _, _, _ = ab_binary(args, config, binary, rounds,
+                                       ".confirm")
+            rows = confirm(rows, rows2)
         rows_by_binary.append((binary, rows))
         review += rev
-        notes.append(f"{binary}: peak RSS BASE {max(peaks['BASE']):.0f} MiB, "
-                     f"HEAD {max(peaks['HEAD']):.0f} MiB")
+        head_results[binary] = head
+        notes.append(f"{binary}: peak RSS BASE {peaks['BASE']:.0f} MiB, "
+                     f"HEAD {peaks['HEAD']:.0f} MiB")
 
     # HEAD-only checks, on HEAD's repetitions of the binaries run.
     sub = dict(config)
@@ -218,7 +259,7 @@ def main():
     gate_ok += o2
 
     lines = format_table(rows_by_binary, args.base_label, args.head_label)
-    slower = [f"{b}:{row[0]} {row[3]:+.1%} (p={row[4]:.4f})"
+    slower = [f"{b}:{row[0]} {row[3]:+.1%} (p={pformat(row[4])})"
               for b, rows in rows_by_binary for row in rows
               if row[5].startswith("FAIL")]
     for n in notes:
