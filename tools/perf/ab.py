@@ -44,18 +44,6 @@ def flat(binary):
     return binary.replace("/", "_")
 
 
-def run_side(tree, binary, config, repetitions):
-    path = os.path.join(tree, "bazel-bin", binary)
-    env = perf_lib.binary_env(config, binary)
-    cwd = os.getcwd()
-    os.chdir(tree)  # binaries read configs relative to their workspace
-    try:
-        return perf_lib.run_binary(path, repetitions, 0.05,
-                                   config.get("filters", {}).get(binary), env)
-    finally:
-        os.chdir(cwd)
-
-
 def run_compare(python, base_json, head_json, diff_json):
     """compare.py's table (text) and its JSON difference report."""
     cmd = [python, COMPARE_PY, "--no-color", "-d", diff_json, "benchmarks",
@@ -129,7 +117,7 @@ def ab_binary(args, config, binary, rounds, suffix):
             tree = args.base_tree if side == "BASE" else args.head_tree
             print(f"[ab] {binary}{suffix}: round {r + 1}/{rounds} {side}",
                   flush=True)
-            report, peak = run_side(tree, binary, config, reps)
+            report, peak = perf_lib.run_in_tree(tree, binary, config, reps)
             reports[side].append(report)
             peaks[side] = max(peaks[side], peak)
     stem = os.path.join(args.out_dir, flat(binary) + suffix)

@@ -70,7 +70,7 @@ checkout() {
 # lack a binary; ab.py compares the ones both trees have).
 build() {
   local tree="$1" targets
-  targets=$(python3 -c "import json, os, sys; only = [b for b in sys.argv[2].split(',') if b]; print(' '.join('//%s:%s' % os.path.split(b) for b in json.load(open(sys.argv[1]))['binaries'] if not only or b in only))" "$root/benchmarks/perf_baseline.json" "$binaries")
+  targets=$(python3 tools/perf/perf_lib.py targets "$root/benchmarks/perf_baseline.json" "$binaries")
   echo "[ab] building in $tree: $targets"
   (cd "$tree" && bazel build "${BAZEL_FLAGS[@]}" --keep_going $targets 2>&1 | tail -3)
 }

@@ -56,22 +56,14 @@ def last_commit(path):
 
 def measure(config, tree, repetitions):
     benchmarks, peaks = {}, {}
-    cwd = os.getcwd()
     for binary in config["binaries"]:
-        path = os.path.join(tree, "bazel-bin", binary)
-        if not os.path.exists(path):
+        if not os.path.exists(os.path.join(tree, "bazel-bin", binary)):
             print(f"[record] {binary}: not built at this commit; left out",
                   flush=True)
             continue
         print(f"[record] {binary} ...", flush=True)
-        os.chdir(tree)
-        try:
-            report, peak = perf_lib.run_binary(
-                path, repetitions, 0.05,
-                config.get("filters", {}).get(binary),
-                perf_lib.binary_env(config, binary))
-        finally:
-            os.chdir(cwd)
+        report, peak = perf_lib.run_in_tree(tree, binary, config,
+                                            repetitions)
         peaks[binary] = round(peak, 1)
         for name, e in perf_lib.summarize(report).items():
             if e["skipped"] or not e["times"]:

@@ -41,7 +41,7 @@ def binary_env(config, binary):
 
 
 def run_binary(path, repetitions, min_time=0.05, benchmark_filter=None,
-               env=None):
+               env=None, cwd=None):
     """Runs one benchmark binary; returns (report JSON, peak RSS in MiB).
 
     The peak RSS is the whole process's (wait4's ru_maxrss), so it covers
@@ -56,7 +56,8 @@ def run_binary(path, repetitions, min_time=0.05, benchmark_filter=None,
         cmd.append(f"--benchmark_filter={benchmark_filter}")
     with tempfile.TemporaryFile("w+") as out, \
             tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env,
+                                cwd=cwd)
         _, status, rusage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -67,6 +68,22 @@ def run_binary(path, repetitions, min_time=0.05, benchmark_filter=None,
                            f"\n{stderr[-2000:]}")
     report = json.loads(stdout) if stdout.strip() else {"benchmarks": []}
     return report, rusage.ru_maxrss / 1024
+
+
+def run_in_tree(tree, binary, config, repetitions):
+    """Runs `binary` as built in tree/bazel-bin with the config's filter and
+    environment, from the tree's root (binaries read configs relative to
+    their workspace): (report, peak RSS MiB)."""
+    tree = os.path.abspath(tree)
+    return run_binary(os.path.join(tree, "bazel-bin", binary), repetitions,
+                      0.05, config.get("filters", {}).get(binary),
+                      binary_env(config, binary), cwd=tree)
+
+
+def bazel_targets(config, only=()):
+    """The config's binaries as Bazel labels (those in `only`, if given)."""
+    return [f"//{os.path.dirname(b)}:{os.path.basename(b)}"
+            for b in config["binaries"] if not only or b in only]
 
 
 def iterations_only(report):
@@ -207,3 +224,14 @@ def machine():
     except OSError:
         pass
     return {"cpu": model, "cores": os.cpu_count()}
+
+
+if __name__ == "__main__":
+    # perf_lib.py targets CONFIG [a,b]: the Bazel labels of the gate's
+    # binaries, for the shell scripts.
+    import sys
+    if len(sys.argv) not in (3, 4) or sys.argv[1] != "targets":
+        sys.exit("usage: perf_lib.py targets CONFIG [BINARY,...]")
+    only = [b for b in (sys.argv[3] if len(sys.argv) == 4 else "").split(",")
+            if b]
+    print(" ".join(bazel_targets(load_config(sys.argv[2]), only)))

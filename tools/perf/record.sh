@@ -18,7 +18,7 @@ root="$(pwd)"
 source tools/bazel_flags.sh
 history="$root/benchmarks/perf_history.jsonl"
 config="$root/benchmarks/perf_baseline.json"
-targets=$(python3 -c "import json, os, sys; print(' '.join('//%s:%s' % os.path.split(b) for b in json.load(open(sys.argv[1]))['binaries']))" "$config")
+targets=$(python3 tools/perf/perf_lib.py targets "$config")
 
 record_tree() {  # record_tree <tree> <commit>
   local tree="$1" commit="$2"

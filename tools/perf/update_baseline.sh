@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tools/bazel_flags.sh
-targets=$(python3 -c "import json, os; print(' '.join('//%s:%s' % os.path.split(b) for b in json.load(open('benchmarks/perf_baseline.json'))['binaries']))")
+targets=$(python3 tools/perf/perf_lib.py targets benchmarks/perf_baseline.json)
 bazel build "${BAZEL_FLAGS[@]}" $targets
 python3 tools/perf/perf_gate.py --baseline=benchmarks/perf_baseline.json \
   --bin_root=bazel-bin --update
