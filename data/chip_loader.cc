@@ -89,6 +89,64 @@ void RenderWithLabels(const CocoDataset& dataset, const ChipSampler& sampler,
 
 }  // namespace
 
+std::vector<ChipRecord> GroupByShape(absl::Span<const ChipRecord> chips,
+                                     const ChipShapeRule& rule, int64_t group,
+                                     uint64_t seed) {
+  auto shape_of = [&rule](const ChipRecord& r) {
+    return std::pair<int32_t, int32_t>(rule.CanvasSide(r.chip.x2 - r.chip.x1),
+                                       rule.CanvasSide(r.chip.y2 - r.chip.y1));
+  };
+  // Shapes in order of first appearance, chips of each in epoch order.
+  std::vector<std::pair<int32_t, int32_t>> shapes;
+  std::vector<std::vector<uint32_t>> members;
+  for (size_t i = 0; i < chips.size(); ++i) {
+    const auto shape = shape_of(chips[i]);
+    size_t s = 0;
+    while (s < shapes.size() && shapes[s] != shape) ++s;
+    if (s == shapes.size()) {
+      shapes.push_back(shape);
+      members.emplace_back();
+    }
+    members[s].push_back(static_cast<uint32_t>(i));
+  }
+  group = std::max<int64_t>(group, 1);
+  std::vector<std::vector<uint32_t>> units;
+  std::vector<uint32_t> rest;
+  for (const std::vector<uint32_t>& m : members) {
+    const size_t full = m.size() / group * group;
+    for (size_t k = 0; k < full; k += group) {
+      units.emplace_back(m.begin() + k, m.begin() + k + group);
+    }
+    rest.insert(rest.end(), m.begin() + full, m.end());
+  }
+  std::stable_sort(rest.begin(), rest.end(), [&](uint32_t a, uint32_t b) {
+    const auto sa = shape_of(chips[a]), sb = shape_of(chips[b]);
+    const int64_t area_a = static_cast<int64_t>(sa.first) * sa.second;
+    const int64_t area_b = static_cast<int64_t>(sb.first) * sb.second;
+    return area_a != area_b ? area_a > area_b : sa < sb;
+  });
+  std::vector<uint32_t> partial;
+  for (size_t k = 0; k < rest.size(); k += group) {
+    const size_t end = std::min(rest.size(), k + static_cast<size_t>(group));
+    if (end - k < static_cast<size_t>(group)) {
+      partial.assign(rest.begin() + k, rest.begin() + end);
+    } else {
+      units.emplace_back(rest.begin() + k, rest.begin() + end);
+    }
+  }
+  SplitMix64 rng(Mix64(seed ^ 0x7368617065ull));
+  for (size_t k = units.size(); k > 1; --k) {
+    std::swap(units[k - 1], units[rng.Below(k)]);
+  }
+  std::vector<ChipRecord> out;
+  out.reserve(chips.size());
+  for (const auto& u : units) {
+    for (uint32_t i : u) out.push_back(chips[i]);
+  }
+  for (uint32_t i : partial) out.push_back(chips[i]);
+  return out;
+}
+
 absl::Status LoadChip(const CocoDataset& dataset, const std::string& image_dir,
                       const ChipSampler& sampler, const ChipRecord& record,
                       bool flip, const ChipRenderOptions& render, void* out,
@@ -127,6 +185,11 @@ int64_t ChipLoader::StartEpoch(uint64_t epoch, int64_t first_batch) {
   epoch_ = epoch;
   chips_ = sampler_.Epoch(dataset_, proposals_, epoch);
   const int64_t b = options_.batch_size;
+  if (options_.group_by_shape) {
+    chips_ = GroupByShape(chips_, sampler_.options().shape_rule(),
+                          b * std::max(1, options_.num_shards),
+                          Mix64(options_.seed + 0x9E3779B97F4A7C15ull * epoch));
+  }
   const int64_t n = static_cast<int64_t>(chips_.size());
   num_batches_ =
       options_.num_shards > 1 ? n / (b * options_.num_shards) : (n + b - 1) / b;
@@ -195,6 +258,26 @@ ChipBatch ChipLoader::Build(int64_t index, absl::Status* error) const {
     }
   }
   batch.pixels.resize(static_cast<size_t>(batch.size) * canvas);
+  // The network's extent: windows rounded up to the canvas step (32 unless
+  // tight canvases say otherwise), within the render canvas, over the whole
+  // global batch (every shard's chips), so that each process pads like one
+  // process with the global batch would.
+  const ChipShapeRule rule = sampler_.options().shape_rule();
+  const int32_t step = rule.tight ? rule.step : 32;
+  const int64_t global_begin =
+      index * options_.num_shards * options_.batch_size;
+  const int64_t global_end = std::min<int64_t>(
+      global_begin + int64_t{options_.num_shards} * options_.batch_size,
+      static_cast<int64_t>(chips_.size()));
+  for (int64_t k = global_begin; k < global_end; ++k) {
+    const Chip& c = chips_[k].chip;
+    const int32_t w = (c.x2 - c.x1 + step - 1) / step * step;
+    const int32_t h = (c.y2 - c.y1 + step - 1) / step * step;
+    batch.canvas_width = std::max(batch.canvas_width, w);
+    batch.canvas_height = std::max(batch.canvas_height, h);
+  }
+  batch.canvas_width = std::min(batch.canvas_width, options_.render.width());
+  batch.canvas_height = std::min(batch.canvas_height, options_.render.height());
   return batch;
 }
 

@@ -69,11 +69,31 @@ struct ChipLoaderOptions {
   bool flip = true;  // horizontal flip with probability 0.5
   uint64_t seed = 0;
   LoadErrorPolicy on_error = LoadErrorPolicy::kFail;
+  // Batches of one canvas shape (GroupByShape below), so that tight
+  // canvases (ChipSamplerConfig.canvas TIGHT) really cost fewer pixels.
+  bool group_by_shape = false;
 };
 
+// The epoch's chips reordered so that each run of `group` consecutive
+// chips (one global batch: batch_size x num_shards) holds chips of a single
+// canvas shape (ChipShapeRule::CanvasSide of the window) wherever the epoch
+// has `group` chips of that shape; the remainders of all shapes follow,
+// largest canvases first, so that a mixed batch pads little. Batches are
+// then shuffled as units by `seed` (the last, partial one stays last).
+// Chip order within a shape keeps the epoch's (shuffled) order. A pure
+// function: the same input gives the same order.
+std::vector<ChipRecord> GroupByShape(absl::Span<const ChipRecord> chips,
+                                     const ChipShapeRule& rule, int64_t group,
+                                     uint64_t seed);
+
 struct ChipBatch {
-  int64_t index = 0;                // batch number within the epoch
-  int32_t size = 0;                 // chips present (<= batch_size)
+  int64_t index = 0;  // batch number within the epoch
+  int32_t size = 0;   // chips present (<= batch_size)
+  // The extent the network processes: the largest chip window in the batch
+  // rounded up to 32 (to canvas_step with tight canvases), at most the
+  // render canvas. Pixels outside it are padding nobody reads.
+  int32_t canvas_width = 0;
+  int32_t canvas_height = 0;
   std::vector<uint8_t> pixels;      // size * ChipCanvasBytes(render)
   std::vector<ChipRecord> records;  // per chip
   std::vector<uint8_t> flipped;     // per chip

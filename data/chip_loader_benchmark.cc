@@ -28,7 +28,7 @@
 
 #include "benchmark/benchmark.h"
 #include "configs/coco_single_scale_sampler_embedded.h"
-#include "configs/coco_sniper_sampler_embedded.h"
+#include "configs/coco_sniper_paper_sampler_embedded.h"
 #include "data/chip_loader.h"
 #include "data/chip_sampler_builder.h"
 #include "data/synthetic.h"
@@ -108,7 +108,8 @@ void RunSniper(benchmark::State& state, const Data* d, bool group_by_image) {
     state.SkipWithError(sniper::testing::kNoSharedData);
     return;
   }
-  auto opts = ParseChipSamplerOptions(embedded::kCocoSniperSampler, "embedded");
+  auto opts =
+      ParseChipSamplerOptions(embedded::kCocoSniperPaperSampler, "embedded");
   CHECK(opts.ok());
   opts->group_by_image = group_by_image;
   const ChipSampler sampler(*opts);
@@ -216,7 +217,7 @@ void RunNaiveChips(benchmark::State& state, const Data* d) {
     state.SkipWithError(sniper::testing::kNoSharedData);
     return;
   }
-  const ChipSampler sampler = Sampler(embedded::kCocoSniperSampler);
+  const ChipSampler sampler = Sampler(embedded::kCocoSniperPaperSampler);
   int64_t chips = 0;
   uint64_t epoch = 0;
   std::atomic<int64_t> bytes{0}, decoded{0};

@@ -80,6 +80,7 @@ absl::StatusOr<ChipLoaderOptions> BuildChipLoaderOptions(
       return Invalid("on_error", "must be FAIL or SKIP");
   }
   o.seed = c.seed();
+  o.group_by_shape = c.group_by_shape();
   return o;
 }
 

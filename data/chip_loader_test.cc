@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 #include <turbojpeg.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <string>
 
@@ -95,6 +97,82 @@ std::vector<ChipBatch> RunEpoch(ChipLoader& loader, uint64_t epoch) {
   }
   EXPECT_EQ(static_cast<int64_t>(out.size()), n);
   return out;
+}
+
+TEST(ChipLoaderTest, GroupByShapeMakesSingleShapeBatches) {
+  const ChipShapeRule rule{512, 128, 64, true};
+  std::mt19937 rng(3);
+  std::vector<ChipRecord> chips;
+  const int32_t sides[] = {128, 192, 512};
+  std::map<std::pair<int32_t, int32_t>, int> per_shape;
+  for (uint32_t i = 0; i < 203; ++i) {
+    ChipRecord r;
+    r.image_index = i;
+    const int32_t w = sides[rng() % 3], h = sides[rng() % 3];
+    r.chip = {0, 0, w - static_cast<int32_t>(rng() % 20), h};
+    chips.push_back(r);
+    ++per_shape[{w, h}];
+  }
+  const int64_t group = 8;
+  const std::vector<ChipRecord> out = GroupByShape(chips, rule, group, 11);
+  ASSERT_EQ(out.size(), chips.size());
+  std::vector<uint32_t> seen;
+  for (const ChipRecord& r : out) seen.push_back(r.image_index);
+  std::sort(seen.begin(), seen.end());
+  for (uint32_t i = 0; i < seen.size(); ++i) ASSERT_EQ(seen[i], i);
+  int uniform = 0, expected = 0;
+  for (const auto& [shape, n] : per_shape) expected += n / group;
+  for (size_t b = 0; b + group <= out.size(); b += group) {
+    bool same = true;
+    for (size_t k = b + 1; k < b + group; ++k) {
+      same =
+          same &&
+          rule.CanvasSide(out[k].chip.x2) == rule.CanvasSide(out[b].chip.x2) &&
+          rule.CanvasSide(out[k].chip.y2) == rule.CanvasSide(out[b].chip.y2);
+    }
+    uniform += same;
+  }
+  EXPECT_GE(uniform, expected);
+  EXPECT_GT(expected, 15);
+  // A pure function of its inputs; another seed, another batch order.
+  const std::vector<ChipRecord> again = GroupByShape(chips, rule, group, 11);
+  const std::vector<ChipRecord> other = GroupByShape(chips, rule, group, 12);
+  bool same_again = true, same_other = true;
+  for (size_t i = 0; i < out.size(); ++i) {
+    same_again = same_again && again[i].image_index == out[i].image_index;
+    same_other = same_other && other[i].image_index == out[i].image_index;
+  }
+  EXPECT_TRUE(same_again);
+  EXPECT_FALSE(same_other);
+}
+
+TEST(ChipLoaderTest, TightCanvasBatchesCarryTheirExtent) {
+  const TempDataset t = MakeDataset(16, "tight");
+  auto so = ParseChipSamplerOptions(embedded::kCocoSniperSampler, "embedded");
+  ASSERT_TRUE(so.ok()) << so.status();
+  so->cover = CoverKind::kOptimized;
+  so->tight_canvas = true;
+  so->min_chip_size = 128;
+  so->canvas_step = 64;
+  const ChipSampler sampler(*so);
+  ChipLoaderOptions o;
+  o.batch_size = 2;
+  o.render.layout = ChipLayout::kHwcUint8;
+  o.group_by_shape = true;
+  ChipLoader loader(t.dataset, t.dir, sampler, nullptr, o);
+  int64_t canvas_px = 0, full_px = 0;
+  for (const ChipBatch& b : RunEpoch(loader, 0)) {
+    ASSERT_GT(b.size, 0);
+    EXPECT_EQ(b.canvas_width % 64, 0);
+    EXPECT_EQ(b.canvas_height % 64, 0);
+    for (const ChipRecord& r : b.records) {
+      EXPECT_LE(r.chip.x2 - r.chip.x1, b.canvas_width);
+      EXPECT_LE(r.chip.y2 - r.chip.y1, b.canvas_height);
+    }
+    canvas_px += int64_t{b.canvas_width} * b.canvas_height * b.size;
+    full_px += int64_t{512} * 512 * b.size;
+  }
+  EXPECT_LT(canvas_px, full_px / 2);
 }
 
 TEST(ChipLoaderTest, SameBatchesWhateverTheThreadCount) {

@@ -70,8 +70,9 @@ int32_t ChipSampler::StrideFor(uint64_t epoch, size_t image_index) const {
 void ChipSampler::GenerateImageChips(const CocoDataset& dataset,
                                      size_t image_index,
                                      const ProposalSet* proposals,
-                                     uint64_t epoch, GreedyChipCover* cover,
+                                     uint64_t epoch, CoverScratch* scratch,
                                      ImageChips* out) const {
+  GreedyChipCover* cover = &scratch->greedy;
   const CocoImage& img = dataset.image(image_index);
   const absl::Span<const BoxXYWH> boxes = dataset.boxes_of(image_index);
   const absl::Span<const uint8_t> crowd = dataset.crowd_of(image_index);
@@ -128,6 +129,11 @@ void ChipSampler::GenerateImageChips(const CocoDataset& dataset,
     ps.uncovered =
         cover->Cover(ps.image, options_.chip_size, ps.valid_boxes,
                      positive_tie_seed, /*min_count=*/0, &ps.positives);
+    if (options_.cover == CoverKind::kOptimized) {
+      scratch->optimizer.Improve(ps.image, options_.shape_rule(),
+                                 ps.valid_boxes, positive_tie_seed,
+                                 &ps.positives);
+    }
 
     if (pooled.empty()) continue;
     // Pooled proposals (computed once per image, below), those valid at
@@ -155,7 +161,7 @@ std::vector<ChipRecord> ChipSampler::Epoch(const CocoDataset& dataset,
                                            const ProposalSet* proposals,
                                            uint64_t epoch) const {
   std::vector<ChipRecord> records;
-  GreedyChipCover cover;
+  CoverScratch cover;
   ImageChips chips;
   std::vector<std::pair<uint16_t, uint32_t>> pool;  // (scale, index)
   // Image order: shuffled up front when chips stay grouped by image (chips

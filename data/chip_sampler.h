@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "data/chip_cover.h"
 #include "data/chips.h"
 #include "data/coco_dataset.h"
 #include "data/proposals.h"
@@ -62,6 +63,12 @@ class SplitMix64 {
   uint64_t state_;
 };
 
+// Scratch memory of chip generation (one per thread).
+struct CoverScratch {
+  GreedyChipCover greedy;
+  ChipCoverOptimizer optimizer;
+};
+
 class ChipSampler {
  public:
   // `options` must come from BuildChipSamplerOptions (validated).
@@ -79,10 +86,10 @@ class ChipSampler {
                               const CocoDataset& dataset) const;
 
   // Chips of image `image_index` in `epoch`. `proposals` may be null (no
-  // negatives). `cover` is scratch memory (one per thread).
+  // negatives). `scratch` is reused between calls.
   void GenerateImageChips(const CocoDataset& dataset, size_t image_index,
                           const ProposalSet* proposals, uint64_t epoch,
-                          GreedyChipCover* cover, ImageChips* out) const;
+                          CoverScratch* scratch, ImageChips* out) const;
 
   // The chip list of one epoch: all positive chips plus the sampled
   // negatives, shuffled if options().shuffle.

@@ -77,6 +77,64 @@ absl::StatusOr<ScaleSpec> BuildScale(const ScaleConfig& config,
   return spec;
 }
 
+// cover, canvas, min_chip_size, canvas_step (after chip_size is checked).
+absl::Status BuildCoverOptions(const ChipSamplerConfig& config,
+                               const std::string& root,
+                               ChipSamplerOptions* options) {
+  auto Invalid = [&root](const std::string& field, const std::string& rule) {
+    return InvalidField(root, field, rule);
+  };
+  switch (config.cover()) {
+    case ChipSamplerConfig::GREEDY:
+      options->cover = CoverKind::kGreedy;
+      break;
+    case ChipSamplerConfig::OPTIMIZED:
+      options->cover = CoverKind::kOptimized;
+      break;
+    default:
+      return Invalid("cover", "must be GREEDY or OPTIMIZED");
+  }
+  switch (config.canvas()) {
+    case ChipSamplerConfig::FIXED:
+      options->tight_canvas = false;
+      break;
+    case ChipSamplerConfig::TIGHT:
+      options->tight_canvas = true;
+      break;
+    default:
+      return Invalid("canvas", "must be FIXED or TIGHT");
+  }
+  const int32_t step = config.canvas_step();
+  if (step <= 0 || step % 32 != 0) {
+    return Invalid("canvas_step",
+                   absl::StrCat("must be a positive multiple of 32 (the "
+                                "backbone's stride), got ",
+                                step));
+  }
+  if (options->tight_canvas && config.mode() == ChipSamplerConfig::CHIPS &&
+      config.chip_size() % step != 0) {
+    return Invalid("canvas_step",
+                   absl::StrCat("chip_size (", config.chip_size(),
+                                ") must be a multiple of canvas_step (", step,
+                                ") with canvas TIGHT"));
+  }
+  options->canvas_step = step;
+  if (config.has_min_chip_size()) {
+    // Used only by cover OPTIMIZED with canvas TIGHT in CHIPS mode (a
+    // layered config may inherit it where it does not apply).
+    const int32_t m = config.min_chip_size();
+    if (config.mode() == ChipSamplerConfig::CHIPS && options->tight_canvas &&
+        (m < step || m > config.chip_size() || m % step != 0)) {
+      return Invalid("min_chip_size",
+                     absl::StrCat("must be a multiple of canvas_step (", step,
+                                  ") in [", step, ", chip_size (",
+                                  config.chip_size(), ")], got ", m));
+    }
+    options->min_chip_size = m;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<ChipSamplerOptions> BuildChipSamplerOptions(
@@ -138,6 +196,7 @@ absl::StatusOr<ChipSamplerOptions> BuildChipSamplerOptions(
         "max_proposals_per_scale",
         absl::StrCat("must be > 0, got ", config.max_proposals_per_scale()));
   }
+  RETURN_IF_ERROR(BuildCoverOptions(config, path, &options));
   options.chip_size = config.chip_size();
   options.stride = config.stride();
   options.stride_jitter = config.stride_jitter();

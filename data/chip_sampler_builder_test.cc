@@ -46,6 +46,26 @@ TEST(ChipSamplerBuilderTest, BuildsWithDefaults) {
   EXPECT_TRUE(o.crowd_as_ignore);
 }
 
+TEST(ChipSamplerBuilderTest, CoverAndCanvasOptions) {
+  ASSERT_OK_AND_ASSIGN(ChipSamplerOptions d, Build(kValid));
+  EXPECT_EQ(d.cover, CoverKind::kGreedy);  // the paper's, by default
+  EXPECT_FALSE(d.tight_canvas);
+  EXPECT_EQ(d.shape_rule().min_side, 512);
+  ASSERT_OK_AND_ASSIGN(
+      ChipSamplerOptions o,
+      Build(std::string(kValid) +
+            "cover: OPTIMIZED canvas: TIGHT min_chip_size: 256 "
+            "canvas_step: 128"));
+  EXPECT_EQ(o.cover, CoverKind::kOptimized);
+  EXPECT_TRUE(o.tight_canvas);
+  const ChipShapeRule r = o.shape_rule();
+  EXPECT_EQ(r.chip_size, 512);
+  EXPECT_EQ(r.min_side, 256);
+  EXPECT_EQ(r.step, 128);
+  EXPECT_TRUE(r.tight);
+  EXPECT_EQ(r.CanvasPixels(Chip{0, 0, 300, 129}), 384 * 256);
+}
+
 void ExpectRejected(const std::string& text, const std::string& message) {
   EXPECT_THAT(Build(text),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(message)))
@@ -88,6 +108,25 @@ TEST(ChipSamplerBuilderTest, RejectsInvalidFieldsNamingThem) {
                  "max_proposals_per_scale: must be > 0");
   ExpectRejected("scales { size { factor: 1 } negative_min_proposals: -3 }",
                  "negative_min_proposals: must be >= 0");
+  ExpectRejected("scales { size { factor: 1 } } cover: COVER_UNSPECIFIED",
+                 "cover: must be GREEDY or OPTIMIZED");
+  ExpectRejected("scales { size { factor: 1 } } canvas: CANVAS_UNSPECIFIED",
+                 "canvas: must be FIXED or TIGHT");
+  ExpectRejected("scales { size { factor: 1 } } canvas_step: 48",
+                 "canvas_step: must be a positive multiple of 32");
+  ExpectRejected(
+      "scales { size { factor: 1 } } canvas: TIGHT chip_size: 480 "
+      "canvas_step: 128",
+      "chip_size (480) must be a multiple of canvas_step (128)");
+  ExpectRejected(
+      "scales { size { factor: 1 } } cover: OPTIMIZED canvas: TIGHT "
+      "canvas_step: 64 min_chip_size: 96",
+      "min_chip_size: must be a multiple of canvas_step (64) in [64, "
+      "chip_size (512)], got 96");
+  ExpectRejected(
+      "scales { size { factor: 1 } } cover: OPTIMIZED canvas: TIGHT "
+      "min_chip_size: 544",
+      "got 544");
   // Parse errors name file and line.
   ExpectRejected("scales {\n size { scale: 2 } }", "test.pbtxt:2:");
 }

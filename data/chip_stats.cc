@@ -1,5 +1,7 @@
 #include "data/chip_stats.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "port/json_writer.h"
@@ -23,17 +25,6 @@ double ChipStats::covered_fraction() const {
   return valid == 0 ? 1.0 : static_cast<double>(covered_boxes()) / valid;
 }
 
-namespace {
-
-int64_t ChipPixels(const ChipSamplerOptions& options, const Chip& chip) {
-  if (options.mode == ChipMode::kWholeImage) {
-    return static_cast<int64_t>(chip.x2 - chip.x1) * (chip.y2 - chip.y1);
-  }
-  return static_cast<int64_t>(options.chip_size) * options.chip_size;
-}
-
-}  // namespace
-
 ChipStats ComputeChipStats(const CocoDataset& dataset,
                            const ChipSampler& sniper,
                            const ChipSampler& baseline,
@@ -46,7 +37,7 @@ ChipStats ComputeChipStats(const CocoDataset& dataset,
   // The epoch as training sees it: positives + sampled negatives.
   for (const ChipRecord& r : sniper.Epoch(dataset, proposals, epoch)) {
     ScaleChipStats& s = stats.scales[r.scale_index];
-    const int64_t pixels = ChipPixels(opts, r.chip);
+    const int64_t pixels = CanvasPixels(opts, r.chip);
     s.pixels += pixels;
     if (r.negative) {
       ++s.negative_chips;
@@ -61,7 +52,7 @@ ChipStats ComputeChipStats(const CocoDataset& dataset,
 
   // Coverage, box by box, against the same (deterministic) chips; the
   // pyramid and negative-pool sizes.
-  GreedyChipCover cover;
+  CoverScratch cover;
   ImageChips chips;
   for (size_t i = 0; i < dataset.num_images(); ++i) {
     sniper.GenerateImageChips(dataset, i, proposals, epoch, &cover, &chips);
@@ -127,6 +118,49 @@ std::string FormatChipStats(const ChipStats& st) {
   absl::StrAppendFormat(
       &out, "covered fraction of valid boxes %.6f (%d of %d)\n",
       st.covered_fraction(), st.covered_boxes(), st.valid_boxes());
+  return out;
+}
+
+std::string FormatChipStatsComparison(const ChipStats& a,
+                                      const std::string& name_a,
+                                      const ChipStats& b,
+                                      const std::string& name_b) {
+  std::string out;
+  absl::StrAppendFormat(&out, "%-26s %14s %14s %8s\n", "per image", name_a,
+                        name_b, "b / a");
+  auto line = [&out](const std::string& what, double x, double y,
+                     bool integer) {
+    const std::string ratio =
+        x == 0 ? std::string("-") : absl::StrFormat("%.3f", y / x);
+    if (integer) {
+      absl::StrAppendFormat(&out, "%-26s %14.0f %14.0f %8s\n", what, x, y,
+                            ratio);
+    } else {
+      absl::StrAppendFormat(&out, "%-26s %14.3f %14.3f %8s\n", what, x, y,
+                            ratio);
+    }
+  };
+  const size_t n = std::min(a.scales.size(), b.scales.size());
+  for (size_t s = 0; s < n; ++s) {
+    const ScaleChipStats& x = a.scales[s];
+    const ScaleChipStats& y = b.scales[s];
+    line(absl::StrCat("scale ", s, " chips"),
+         a.per_image(x.positive_chips + x.negative_chips),
+         b.per_image(y.positive_chips + y.negative_chips), false);
+    line(absl::StrCat("scale ", s, " canvas pixels"), a.per_image(x.pixels),
+         b.per_image(y.pixels), true);
+  }
+  line("chips", a.per_image(a.positive_chips + a.negative_chips),
+       b.per_image(b.positive_chips + b.negative_chips), false);
+  line("positive pixels", a.per_image(a.positive_pixels),
+       b.per_image(b.positive_pixels), true);
+  line("negative pixels", a.per_image(a.negative_pixels),
+       b.per_image(b.negative_pixels), true);
+  line("SNIPER pixels", a.per_image(a.sniper_pixels()),
+       b.per_image(b.sniper_pixels()), true);
+  line("SNIPER / single-scale", a.ratio_vs_single_scale(),
+       b.ratio_vs_single_scale(), false);
+  line("covered fraction", a.covered_fraction(), b.covered_fraction(), false);
   return out;
 }
 

@@ -67,6 +67,14 @@ ChipStats ComputeChipStats(const CocoDataset& dataset,
 // Human-readable table (per scale and total).
 std::string FormatChipStats(const ChipStats& stats);
 
+// Two samplers' accounting side by side (e.g. the paper's against ours):
+// per scale chips and canvas pixels per image, totals, the ratios to the
+// single-scale baseline and coverage; the last column is b / a.
+std::string FormatChipStatsComparison(const ChipStats& a,
+                                      const std::string& name_a,
+                                      const ChipStats& b,
+                                      const std::string& name_b);
+
 // JSON object with stable keys: images, positive_chips, negative_chips,
 // chips_per_image, sniper_pixels_per_image, positive_pixels_per_image,
 // negative_pixels_per_image, single_scale_pixels_per_image,

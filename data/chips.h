@@ -56,6 +56,48 @@ struct ScaleSpec {
 
 enum class ChipMode { kChips, kWholeImage };
 
+// A chip: a window of the scaled image, integer scaled pixels, x2/y2
+// exclusive. Its canvas (the network input it costs) is given by
+// ChipShapeRule in kChips mode: chip_size x chip_size, padded, by default;
+// the whole scaled image in kWholeImage mode.
+struct Chip {
+  int32_t x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+  bool operator==(const Chip& o) const {
+    return x1 == o.x1 && y1 == o.y1 && x2 == o.x2 && y2 == o.y2;
+  }
+  bool Contains(const Box& scaled) const {
+    return x1 <= scaled.x1 && y1 <= scaled.y1 && scaled.x2 <= x2 &&
+           scaled.y2 <= y2;
+  }
+};
+
+// How positive chips are chosen: the paper's greedy cover, or greedy
+// followed by a local search for fewer canvas pixels (data/chip_cover.h).
+enum class CoverKind { kGreedy, kOptimized };
+
+// The shapes a chip may take, and what its canvas costs.
+struct ChipShapeRule {
+  int32_t chip_size = 512;  // largest window side
+  // Tight canvases only: smallest window side where the image is larger
+  // than chip_size (a multiple of `step`, <= chip_size).
+  int32_t min_side = 512;
+  // Tight canvases only: canvas sides are multiples of this.
+  int32_t step = 32;
+  // False: every canvas is chip_size x chip_size (padding included), and
+  // windows are chip_size wide where the image allows. True: the canvas is
+  // the window rounded up to `step`, and windows shrink to their boxes.
+  bool tight = false;
+
+  // Canvas side for a window side (window <= chip_size).
+  int32_t CanvasSide(int32_t window) const {
+    return tight ? (window + step - 1) / step * step : chip_size;
+  }
+  int64_t CanvasPixels(const Chip& chip) const {
+    return static_cast<int64_t>(CanvasSide(chip.x2 - chip.x1)) *
+           CanvasSide(chip.y2 - chip.y1);
+  }
+};
+
 struct ChipSamplerOptions {
   std::vector<ScaleSpec> scales;
   ChipMode mode = ChipMode::kChips;
@@ -69,29 +111,33 @@ struct ChipSamplerOptions {
   uint64_t seed = 0;
   bool shuffle = true;
   bool group_by_image = false;
+  CoverKind cover = CoverKind::kGreedy;
+  bool tight_canvas = false;
+  int32_t min_chip_size = 0;  // tight canvases: smallest side; 0 = chip_size
+  int32_t canvas_step = 32;   // tight canvases: sides are multiples of this
 
   int32_t max_stride() const { return stride + stride_jitter; }
+  ChipShapeRule shape_rule() const {
+    return {chip_size, min_chip_size > 0 ? min_chip_size : chip_size,
+            canvas_step, tight_canvas};
+  }
 };
+
+// Network input pixels of a chip: its canvas under options.shape_rule() in
+// kChips mode, the window's area in kWholeImage mode.
+inline int64_t CanvasPixels(const ChipSamplerOptions& options,
+                            const Chip& chip) {
+  if (options.mode == ChipMode::kWholeImage) {
+    return static_cast<int64_t>(chip.x2 - chip.x1) * (chip.y2 - chip.y1);
+  }
+  return options.shape_rule().CanvasPixels(chip);
+}
 
 // The factor that maps an image of this size to the scale's resolution.
 double ComputeScale(const ScaleSpec& spec, int32_t width, int32_t height);
 
 // round(side * scale) with ties to even, at least 1.
 int32_t ScaledSide(int32_t side, double scale);
-
-// A chip: a window of the scaled image, integer scaled pixels, x2/y2
-// exclusive. Its canvas is chip_size x chip_size (padded) in kChips mode;
-// the whole scaled image in kWholeImage mode.
-struct Chip {
-  int32_t x1 = 0, y1 = 0, x2 = 0, y2 = 0;
-  bool operator==(const Chip& o) const {
-    return x1 == o.x1 && y1 == o.y1 && x2 == o.x2 && y2 == o.y2;
-  }
-  bool Contains(const Box& scaled) const {
-    return x1 <= scaled.x1 && y1 <= scaled.y1 && scaled.x2 <= x2 &&
-           scaled.y2 <= y2;
-  }
-};
 
 // Everything about one image at one scale that chip generation needs.
 struct ImageAtScale {

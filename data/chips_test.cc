@@ -231,7 +231,7 @@ TEST(ChipsPropertyTest, SamplerInvariantsOnRandomImages) {
   o.stride_jitter = 5;
   o.seed = 17;
   const ChipSampler sampler(o);
-  GreedyChipCover cover;
+  CoverScratch cover;
   ImageChips chips, again;
   int64_t valid_total = 0, chips_total = 0;
   for (size_t i = 0; i < ds.num_images(); ++i) {
@@ -372,7 +372,7 @@ TEST(ChipsTest, NegativeChipsComeFromUncoveredProposals) {
   per_scale[0].push_back({{810, 100, 850, 150}, 0.5f});
   props.Set(1, per_scale);
   const ChipSampler sampler(o);
-  GreedyChipCover cover;
+  CoverScratch cover;
   ImageChips chips;
   sampler.GenerateImageChips(ds, 0, &props, 0, &cover, &chips);
   ASSERT_EQ(chips.scales[0].positives.size(), 1u);

@@ -44,8 +44,12 @@ void ChipBatchToTensors(const data::ChipBatch& batch,
     t.width = c.x2 - c.x1;
     targets->push_back(std::move(t));
   }
-  w = std::min((w + 31) / 32 * 32, cw);
-  h = std::min((h + 31) / 32 * 32, ch);
+  // The loader's extent (windows rounded up to the canvas step); batches
+  // built by hand may leave it 0: then windows rounded up to 32.
+  w = batch.canvas_width > 0 ? batch.canvas_width : (w + 31) / 32 * 32;
+  h = batch.canvas_height > 0 ? batch.canvas_height : (h + 31) / 32 * 32;
+  w = std::min(w, cw);
+  h = std::min(h, ch);
   torch::Tensor full =
       torch::from_blob(const_cast<uint8_t*>(batch.pixels.data()),
                        {batch.size, 3, ch, cw}, torch::kFloat32);

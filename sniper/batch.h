@@ -13,11 +13,12 @@
 
 namespace sniper {
 
-// The batch's chips as images [n, 3, H, W] (a copy), cropped to the largest
-// chip extent in the batch rounded up to 32 (chips of images smaller than
-// the canvas, and whole images in single-scale mode, leave padding that
-// costs compute), and their targets in chip pixels with each chip's valid
-// extent.
+// The batch's chips as images [n, 3, H, W] (a copy), cropped to the
+// batch's canvas extent (ChipBatch::canvas_width/height: the largest chip
+// window rounded up to the canvas step; chips of images smaller than the
+// canvas, tight canvases and whole images in single-scale mode leave
+// padding that would cost compute), and their targets in chip pixels with
+// each chip's valid extent.
 void ChipBatchToTensors(const data::ChipBatch& batch,
                         const data::ChipRenderOptions& render,
                         torch::Tensor* images,

@@ -158,6 +158,11 @@ absl::Status BuildComponents(const PipelineConfig& c, Pipeline& p) {
   if (p.loader.render.layout != data::ChipLayout::kChwFloat32) {
     return Invalid("loader.layout", "the trainer takes CHW_FLOAT32 chips");
   }
+  if (p.loader.group_by_shape && p.sampler.group_by_image) {
+    return Invalid("loader.group_by_shape",
+                   "cannot be combined with sampler.group_by_image (one "
+                   "orders batches by canvas shape, the other by image)");
+  }
   ASSIGN_OR_RETURN(p.model, models::BuildFasterRcnnOptions(
                                 c.model(), FieldPath(kRoot, "model")));
   if (p.model.rpn_only) {

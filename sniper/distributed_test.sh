@@ -24,7 +24,11 @@ common=(--quiet
   --set 'sampler.scales[0].size.long_side=512' --set 'eval.scales[0].size.long_side=512'
   --set negatives.source=NONE --set schedule.warmup_steps=1 --set threads=1
   --set model.backbone.freeze_all_bn=true --set distributed.timeout_s=30
-  --set output.checkpoint_every_steps=5 --set output.log_every_steps=5)
+  --set output.checkpoint_every_steps=5 --set output.log_every_steps=5
+  # Equal chip shapes: losses are means per process, so one process with
+  # the global batch matches N processes only when every chip has the same
+  # anchors (tight canvases mix shapes in an epoch's last batches).
+  --set sampler.cover=GREEDY --set sampler.canvas=FIXED)
 
 # 1. Same global batch, same weights.
 "$train" --work_dir="$tmp/one" "${common[@]}" --set schedule.max_steps=3 \

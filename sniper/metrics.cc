@@ -22,7 +22,7 @@ namespace {
 
 bool IsRate(absl::string_view name) {
   return name == kLearningRate || name == kChipsPerSecond ||
-         name == kImagesPerSecond;
+         name == kImagesPerSecond || name == kPixelsPerImage;
 }
 
 double Or(const Metrics& m, absl::string_view name, double fallback) {
@@ -120,6 +120,9 @@ std::string ProgressLineSink::Format(absl::string_view stage, int64_t step,
   }
   if (const auto v = m.Get(kImagesPerSecond)) {
     absl::StrAppendFormat(&line, "  %.2f images/s", *v);
+  }
+  if (const auto v = m.Get(kPixelsPerImage)) {
+    absl::StrAppendFormat(&line, "  %.0fk px/image", *v / 1e3);
   }
   if (const auto eta = m.Get(kEtaSeconds)) {
     absl::StrAppend(&line, "  ETA ", FormatDuration(*eta));

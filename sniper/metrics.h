@@ -48,6 +48,8 @@ inline constexpr char kLoss[] = "loss";
 inline constexpr char kLearningRate[] = "lr";
 inline constexpr char kChipsPerSecond[] = "chips_per_s";
 inline constexpr char kImagesPerSecond[] = "images_per_s";
+// Network input pixels (batch tensors, padding included) per image seen.
+inline constexpr char kPixelsPerImage[] = "pixels_per_image";
 
 // The loss components of a training stage, after the total (kLoss); the
 // detector has the first four (and "focus" with AutoFocus's focus branch),

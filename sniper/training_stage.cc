@@ -45,6 +45,7 @@ uint64_t StepSeed(uint64_t seed, Stage stage, int64_t step) {
 struct Window {
   Clock::time_point start = Clock::now();
   int64_t chips = 0, applied = 0;
+  int64_t pixels = 0;  // network input pixels (batch tensors, all ranks)
   std::array<double, 1 + kNumLosses> loss{};
 };
 
@@ -120,6 +121,10 @@ class TrainingStage {
   std::optional<LrSchedule> schedule_;
   int64_t chips_per_epoch_ = 0;
   double images_per_chip_ = 0;
+  // Since this process started the stage (not checkpointed): network
+  // input pixels and chips, for the pixels-per-image summary.
+  int64_t pixels_since_start_ = 0;
+  int64_t chips_since_start_ = 0;
 
   TrainingPosition pos_;
   TrainingCounters counters_;
@@ -289,6 +294,13 @@ absl::Status TrainingStage::Step(const data::ChipBatch& batch) {
   torch::Tensor images;
   std::vector<models::ChipTargets> targets;
   ChipBatchToTensors(batch, ctx_.p.loader.render, &images, &targets);
+  // Every rank's batch has this shape with shape-grouped batches; with
+  // mixed batches this is an estimate from rank 0's.
+  const int64_t pixels = images.size(0) * images.size(2) * images.size(3) *
+                         static_cast<int64_t>(world_);
+  window_.pixels += pixels;
+  pixels_since_start_ += pixels;
+  chips_since_start_ += static_cast<int64_t>(batch.size) * world_;
   if (ctx_.device.type() != torch::kCPU) {
     images = images.to(ctx_.device);
     for (models::ChipTargets& t : targets) {
@@ -361,6 +373,10 @@ absl::Status TrainingStage::LogWindow(double lr) {
   m.Set(kLearningRate, lr)
       .Set(kChipsPerSecond, chips_per_s)
       .Set(kImagesPerSecond, chips_per_s * images_per_chip_)
+      .Set(kPixelsPerImage,
+           window_.chips > 0
+               ? window_.pixels / (window_.chips * images_per_chip_)
+               : 0.0)
       .Set(kEtaSeconds, Seconds(start_) /
                             std::max<int64_t>(pos_.step - step_at_start_, 1) *
                             (total - pos_.step));
@@ -429,10 +445,13 @@ void TrainingStage::Finish() {
   ctx_.log.Line(absl::StrFormat(
       "[%s] done: %d steps, %d chips in %s (%.2f chips/s), final loss "
       "%.4f, %d non-finite steps skipped, %d chips skipped (unreadable "
-      "images)",
+      "images), %.0f network pixels per image",
       name_, summary_.steps, summary_.chips, FormatDuration(summary_.seconds),
       summary_.chips / std::max(summary_.seconds, 1e-9), summary_.final_loss,
-      summary_.nonfinite_steps, summary_.skipped_chips));
+      summary_.nonfinite_steps, summary_.skipped_chips,
+      chips_since_start_ > 0
+          ? pixels_since_start_ / (chips_since_start_ * images_per_chip_)
+          : 0.0));
 }
 
 absl::StatusOr<StageSummary> TrainingStage::Run() {

@@ -3,6 +3,7 @@
 //   bazel run //tools:chip_stats -- --annotations=instances.json
 //       [--config=sampler.pbtxt] [--baseline_config=single.pbtxt]
 //       [--proposals=proposals.bin] [--json=out.json] [--epoch=0]
+//       [--compare_config=configs/coco_sniper_paper_sampler.pbtxt]
 //
 // Prints per scale and in total: valid boxes, positive and negative chips,
 // chips per image, SNIPER pixels per image, the single-scale (800x1333)
@@ -32,6 +33,9 @@ ABSL_FLAG(std::string, config, "",
 ABSL_FLAG(std::string, baseline_config, "",
           "ChipSamplerConfig of the single-scale baseline (WHOLE_IMAGE); "
           "default: the embedded configs/coco_single_scale_sampler.pbtxt.");
+ABSL_FLAG(std::string, compare_config, "",
+          "A second ChipSamplerConfig (e.g. configs/coco_sniper_paper_sampler"
+          ".pbtxt): also print both side by side, this one first.");
 ABSL_FLAG(std::string, proposals, "",
           "SNIPER proposals file (data/proposals.h) for negative chips.");
 ABSL_FLAG(std::string, json, "", "Also write the numbers as JSON here.");
@@ -99,6 +103,35 @@ int Run() {
             << (*proposals ? "from --proposals" : "none (no --proposals)")
             << "\n\n"
             << sniper::data::FormatChipStats(stats);
+  const std::string compare = absl::GetFlag(FLAGS_compare_config);
+  if (!compare.empty()) {
+    auto other =
+        sniper::tools::SamplerOptionsFromFlag(compare, "", compare.c_str());
+    if (!other.ok()) {
+      std::cerr << "chip_stats: " << other.status().message() << "\n";
+      return 1;
+    }
+    const sniper::data::ChipSampler other_sampler(*other);
+    if (*proposals) {
+      const absl::Status fits = other_sampler.CheckProposals(
+          **proposals, absl::GetFlag(FLAGS_proposals), *dataset);
+      if (!fits.ok()) {
+        std::cerr << "chip_stats: " << fits.message() << "\n";
+        return 1;
+      }
+    }
+    const sniper::data::ChipStats other_stats = sniper::data::ComputeChipStats(
+        *dataset, other_sampler, baseline_sampler,
+        *proposals ? &**proposals : nullptr, absl::GetFlag(FLAGS_epoch));
+    std::cout << "\n"
+              << sniper::data::FormatChipStatsComparison(
+                     other_stats, "compare_config", stats, "config");
+    if (other_stats.covered_fraction() != 1.0) {
+      std::cerr << "chip_stats: " << compare
+                << ": some valid boxes are not covered\n";
+      return 3;
+    }
+  }
   if (!absl::GetFlag(FLAGS_json).empty()) {
     const std::string path = ResolveUserPath(absl::GetFlag(FLAGS_json));
     const absl::Status status =

@@ -13,6 +13,12 @@ for key in images positive_chips negative_chips sniper_pixels_per_image \
 done
 grep -q '"images": 12,' "$out"
 grep -q '"covered_fraction": 1.000000' "$out"
+# Side by side with the paper's sampler: ours needs no more pixels.
+"$bin" --annotations="$ann" --compare_config=configs/coco_sniper_paper_sampler.pbtxt \
+  > "${TEST_TMPDIR:-/tmp}/both.txt"
+grep -q "^covered fraction .* 1.000 .* 1.000" "${TEST_TMPDIR:-/tmp}/both.txt"
+awk '/^SNIPER pixels +[0-9]/ { if ($4 > $3) { print "more pixels than the paper: " $0; exit 1 } }' \
+  "${TEST_TMPDIR:-/tmp}/both.txt"
 # Bad input: a clear error naming the file, non-zero exit.
 if "$bin" --annotations=/nonexistent.json 2> "${TEST_TMPDIR:-/tmp}/err.txt"; then
   echo "expected failure"; exit 1

@@ -178,7 +178,7 @@ int Run() {
     return 1;
   }
   const sniper::data::ChipSampler sampler(*options);
-  sniper::data::GreedyChipCover cover;
+  sniper::data::CoverScratch cover;
   sniper::data::ImageChips chips;
   sampler.GenerateImageChips(*ds, index, *proposals ? &**proposals : nullptr,
                              absl::GetFlag(FLAGS_epoch), &cover, &chips);
