@@ -27,14 +27,31 @@ int32_t Below(uint64_t r, int32_t n) {
       (static_cast<unsigned __int128>(r) * static_cast<uint64_t>(n)) >> 64);
 }
 
+int32_t WindowSide(const ChipShapeRule& rule, int32_t span,
+                   int32_t image_side) {
+  const int32_t s = rule.chip_size;
+  if (image_side <= s) return image_side;
+  if (!rule.tight) return s;
+  const int32_t rounded = (span + rule.step - 1) / rule.step * rule.step;
+  return std::max(rule.min_side, rounded);
+}
+
 }  // namespace
 
-int32_t ChipCoverOptimizer::WindowSide(int32_t span, int32_t image_side) const {
-  const int32_t s = rule_.chip_size;
-  if (image_side <= s) return image_side;
-  if (!rule_.tight) return s;
-  const int32_t rounded = (span + rule_.step - 1) / rule_.step * rule_.step;
-  return std::max(rule_.min_side, rounded);
+Chip PlaceWindow(const ImageAtScale& image, const ChipShapeRule& rule,
+                 int32_t x1, int32_t y1, int32_t x2, int32_t y2, uint64_t rx,
+                 uint64_t ry) {
+  const int32_t w = image.scaled_width, h = image.scaled_height;
+  const int32_t wx = WindowSide(rule, x2 - x1, w);
+  const int32_t wy = WindowSide(rule, y2 - y1, h);
+  // Feasible left edges: x <= x1, x + wx >= x2, inside [0, w - wx].
+  const int32_t lo_x = std::max(0, x2 - wx);
+  const int32_t hi_x = std::max(lo_x, std::min(x1, w - wx));
+  const int32_t lo_y = std::max(0, y2 - wy);
+  const int32_t hi_y = std::max(lo_y, std::min(y1, h - wy));
+  const int32_t x = lo_x + Below(rx, hi_x - lo_x + 1);
+  const int32_t y = lo_y + Below(ry, hi_y - lo_y + 1);
+  return {x, y, x + wx, y + wy};
 }
 
 int64_t ChipCoverOptimizer::Cost(const Rect& r) const {
@@ -43,8 +60,8 @@ int64_t ChipCoverOptimizer::Cost(const Rect& r) const {
   const int32_t s = rule_.chip_size;
   const int32_t w = image_.scaled_width, h = image_.scaled_height;
   if ((w > s && sx > s) || (h > s && sy > s)) return kInfeasible;
-  return static_cast<int64_t>(rule_.CanvasSide(WindowSide(sx, w))) *
-         rule_.CanvasSide(WindowSide(sy, h));
+  return static_cast<int64_t>(rule_.CanvasSide(WindowSide(rule_, sx, w))) *
+         rule_.CanvasSide(WindowSide(rule_, sy, h));
 }
 
 void ChipCoverOptimizer::Rebuild(int g) {
@@ -390,7 +407,6 @@ CoverSearchStats ChipCoverOptimizer::Improve(const ImageAtScale& image,
   }
   image_ = image;
   rule_ = rule;
-  const int32_t w = image.scaled_width, h = image.scaled_height;
   box_rects_.resize(boxes.size());
   group_of_.assign(boxes.size(), -1);
   groups_.assign(chips->size(), Group());
@@ -454,18 +470,9 @@ CoverSearchStats ChipCoverOptimizer::Improve(const ImageAtScale& image,
   chips->clear();
   for (size_t g = 0; g < groups_.size(); ++g) {
     const Rect& r = groups_[g].rect;
-    const int32_t wx = WindowSide(r.x2 - r.x1, w);
-    const int32_t wy = WindowSide(r.y2 - r.y1, h);
-    // Feasible left edges: x <= r.x1, x + wx >= r.x2, inside [0, w - wx].
-    const int32_t lo_x = std::max(0, r.x2 - wx);
-    const int32_t hi_x = std::min(r.x1, w - wx);
-    const int32_t lo_y = std::max(0, r.y2 - wy);
-    const int32_t hi_y = std::min(r.y1, h - wy);
-    const uint64_t rx = Mix64(seed + 2 * g + 1);
-    const uint64_t ry = Mix64(seed + 2 * g + 2);
-    const int32_t x = lo_x + Below(rx, hi_x - lo_x + 1);
-    const int32_t y = lo_y + Below(ry, hi_y - lo_y + 1);
-    chips->push_back({x, y, x + wx, y + wy});
+    chips->push_back(PlaceWindow(image, rule, r.x1, r.y1, r.x2, r.y2,
+                                 Mix64(seed + 2 * g + 1),
+                                 Mix64(seed + 2 * g + 2)));
   }
   return stats;
 }

@@ -43,6 +43,17 @@
 
 namespace sniper::data {
 
+// The window `rule` gives a group whose bounding rectangle is [x1, x2) x
+// [y1, y2) (scaled pixels, inside the image, each side at most chip_size
+// where the image is larger): per side the image's side where it is at most
+// chip_size, else chip_size with fixed canvases, or the span rounded up to
+// `step` and at least `min_side` with tight ones. The window sits at a
+// uniformly drawn position (`rx`, `ry`: random words) among those inside
+// the image that hold the rectangle.
+Chip PlaceWindow(const ImageAtScale& image, const ChipShapeRule& rule,
+                 int32_t x1, int32_t y1, int32_t x2, int32_t y2, uint64_t rx,
+                 uint64_t ry);
+
 struct CoverSearchStats {
   bool exact = false;  // the exact search found fewer windows than greedy
   int64_t nodes = 0;   // branch-and-bound nodes visited
@@ -95,7 +106,6 @@ class ChipCoverOptimizer {
   bool Split(int g);
   void SortByCentre(int axis);  // members_ by box centre
   void Compact();               // drops empty groups
-  int32_t WindowSide(int32_t span, int32_t image_side) const;
   // Exact minimum number of chip_size windows (set cover by branch and
   // bound over the maximal sets of boxes a window holds). If it beats
   // `current` windows, makes its windows the groups and returns true.

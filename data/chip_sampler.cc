@@ -1,6 +1,7 @@
 #include "data/chip_sampler.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -130,7 +131,7 @@ void ChipSampler::GenerateImageChips(const CocoDataset& dataset,
         cover->Cover(ps.image, options_.chip_size, ps.valid_boxes,
                      positive_tie_seed, /*min_count=*/0, &ps.positives);
     if (options_.cover == CoverKind::kOptimized) {
-      scratch->optimizer.Improve(ps.image, options_.shape_rule(),
+      scratch->optimizer.Improve(ps.image, options_.shape_rule(s),
                                  ps.valid_boxes, positive_tie_seed,
                                  &ps.positives);
     }
@@ -154,6 +155,36 @@ void ChipSampler::GenerateImageChips(const CocoDataset& dataset,
     cover->Cover(ps.image, options_.chip_size, candidates, negative_tie_seed,
                  options_.scales[s].negative_min_proposals, &ps.negatives,
                  &ps.negative_counts);
+    if (options_.tight_negatives) {
+      ShrinkNegatives(s, candidates, negative_tie_seed, &ps);
+    }
+  }
+}
+
+void ChipSampler::ShrinkNegatives(int scale, absl::Span<const Box> candidates,
+                                  uint64_t seed,
+                                  ImageChips::PerScale* ps) const {
+  const ChipShapeRule rule = options_.shape_rule(scale);
+  SplitMix64 rng(Mix64(seed ^ 0x74696768746e6567ull));
+  for (Chip& c : ps->negatives) {
+    float x1 = 0, y1 = 0, x2 = 0, y2 = 0;
+    bool any = false;
+    for (const Box& b : candidates) {
+      if (!c.Contains(b)) continue;
+      x1 = any ? std::min(x1, b.x1) : b.x1;
+      y1 = any ? std::min(y1, b.y1) : b.y1;
+      x2 = any ? std::max(x2, b.x2) : b.x2;
+      y2 = any ? std::max(y2, b.y2) : b.y2;
+      any = true;
+    }
+    const uint64_t rx = rng.Next(), ry = rng.Next();
+    if (!any) continue;
+    // The rectangle of what it holds, in whole pixels, never outside it.
+    c = PlaceWindow(
+        ps->image, rule, std::max(c.x1, static_cast<int32_t>(std::floor(x1))),
+        std::max(c.y1, static_cast<int32_t>(std::floor(y1))),
+        std::min(c.x2, static_cast<int32_t>(std::ceil(x2))),
+        std::min(c.y2, static_cast<int32_t>(std::ceil(y2))), rx, ry);
   }
 }
 

@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "data/chip_cover.h"
 #include "data/chips.h"
 #include "data/coco_dataset.h"
@@ -102,6 +103,10 @@ class ChipSampler {
 
   // Per-image random stream for `epoch` (exposed for tests).
   SplitMix64 ImageRng(uint64_t epoch, size_t image_index) const;
+  // tight_negatives: each negative chip shrinks to the rectangle of the
+  // candidate proposals it holds (it still holds them all).
+  void ShrinkNegatives(int scale, absl::Span<const Box> candidates,
+                       uint64_t seed, ImageChips::PerScale* ps) const;
 
  private:
   ChipSamplerOptions options_;

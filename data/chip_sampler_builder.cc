@@ -77,7 +77,8 @@ absl::StatusOr<ScaleSpec> BuildScale(const ScaleConfig& config,
   return spec;
 }
 
-// cover, canvas, min_chip_size, canvas_step (after chip_size is checked).
+// cover, canvas, min_chip_size, canvas_step, tight_negatives (after
+// chip_size is checked).
 absl::Status BuildCoverOptions(const ChipSamplerConfig& config,
                                const std::string& root,
                                ChipSamplerOptions* options) {
@@ -132,6 +133,22 @@ absl::Status BuildCoverOptions(const ChipSamplerConfig& config,
     }
     options->min_chip_size = m;
   }
+  for (int i = 0; i < config.scales_size(); ++i) {
+    if (!config.scales(i).has_min_chip_size()) continue;
+    const int32_t m = config.scales(i).min_chip_size();
+    if (config.mode() == ChipSamplerConfig::CHIPS && options->tight_canvas &&
+        (m < step || m > config.chip_size() || m % step != 0)) {
+      return Invalid(absl::StrCat("scales[", i, "].min_chip_size"),
+                     absl::StrCat("must be a multiple of canvas_step (", step,
+                                  ") in [", step, ", chip_size (",
+                                  config.chip_size(), ")], got ", m));
+    }
+    options->scales[i].min_chip_size = m;
+  }
+  if (config.tight_negatives() && !options->tight_canvas) {
+    return Invalid("tight_negatives", "needs canvas TIGHT");
+  }
+  options->tight_negatives = config.tight_negatives();
   return absl::OkStatus();
 }
 

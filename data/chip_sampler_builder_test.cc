@@ -64,6 +64,19 @@ TEST(ChipSamplerBuilderTest, CoverAndCanvasOptions) {
   EXPECT_EQ(r.step, 128);
   EXPECT_TRUE(r.tight);
   EXPECT_EQ(r.CanvasPixels(Chip{0, 0, 300, 129}), 384 * 256);
+  EXPECT_FALSE(o.tight_negatives);
+  ASSERT_OK_AND_ASSIGN(
+      ChipSamplerOptions n,
+      Build(std::string(kValid) + "canvas: TIGHT tight_negatives: true"));
+  EXPECT_TRUE(n.tight_negatives);
+  ASSERT_OK_AND_ASSIGN(
+      ChipSamplerOptions per_scale,
+      Build("scales { size { factor: 2 } min_chip_size: 512 } "
+            "scales { size { factor: 1 } } cover: OPTIMIZED canvas: TIGHT "
+            "min_chip_size: 256"));
+  EXPECT_EQ(per_scale.shape_rule(0).min_side, 512);
+  EXPECT_EQ(per_scale.shape_rule(1).min_side, 256);
+  EXPECT_EQ(per_scale.shape_rule().min_side, 256);
 }
 
 void ExpectRejected(const std::string& text, const std::string& message) {
@@ -127,6 +140,12 @@ TEST(ChipSamplerBuilderTest, RejectsInvalidFieldsNamingThem) {
       "scales { size { factor: 1 } } cover: OPTIMIZED canvas: TIGHT "
       "min_chip_size: 544",
       "got 544");
+  ExpectRejected(
+      "scales { size { factor: 1 } } scales { size { factor: 2 } "
+      "min_chip_size: 100 } canvas: TIGHT",
+      "scales[1].min_chip_size: must be a multiple of canvas_step (32)");
+  ExpectRejected("scales { size { factor: 1 } } tight_negatives: true",
+                 "tight_negatives: needs canvas TIGHT");
   // Parse errors name file and line.
   ExpectRejected("scales {\n size { scale: 2 } }", "test.pbtxt:2:");
 }

@@ -7,6 +7,37 @@
 #include "port/json_writer.h"
 
 namespace sniper::data {
+namespace {
+
+float IoU(const Box& a, const Box& b) {
+  const float w = std::min(a.x2, b.x2) - std::max(a.x1, b.x1);
+  const float h = std::min(a.y2, b.y2) - std::max(a.y1, b.y1);
+  if (w <= 0 || h <= 0) return 0;
+  const float inter = w * h;
+  return inter / (a.width() * a.height() + b.width() * b.height() - inter);
+}
+
+// Valid boxes (scaled) that a proposal of the scale (original pixels, scaled
+// here) overlaps with IoU >= 0.5.
+int64_t RecalledBoxes(absl::Span<const Box> valid,
+                      absl::Span<const ScoredBox> proposals, double scale) {
+  int64_t n = 0;
+  for (const Box& b : valid) {
+    for (const ScoredBox& p : proposals) {
+      const Box q{static_cast<float>(p.box.x1 * scale),
+                  static_cast<float>(p.box.y1 * scale),
+                  static_cast<float>(p.box.x2 * scale),
+                  static_cast<float>(p.box.y2 * scale)};
+      if (IoU(b, q) >= 0.5f) {
+        ++n;
+        break;
+      }
+    }
+  }
+  return n;
+}
+
+}  // namespace
 
 int64_t ChipStats::valid_boxes() const {
   int64_t n = 0;
@@ -18,6 +49,17 @@ int64_t ChipStats::covered_boxes() const {
   int64_t n = 0;
   for (const auto& s : scales) n += s.covered_boxes;
   return n;
+}
+
+int64_t ChipStats::box_appearances() const {
+  int64_t n = 0;
+  for (const auto& s : scales) n += s.box_appearances;
+  return n;
+}
+
+double ChipStats::appearances_per_box() const {
+  const int64_t valid = valid_boxes();
+  return valid == 0 ? 0.0 : static_cast<double>(box_appearances()) / valid;
 }
 
 double ChipStats::covered_fraction() const {
@@ -32,6 +74,7 @@ ChipStats ComputeChipStats(const CocoDataset& dataset,
   ChipStats stats;
   stats.images = static_cast<int64_t>(dataset.num_images());
   stats.scales.resize(sniper.num_scales());
+  stats.has_proposals = proposals != nullptr;
   const ChipSamplerOptions& opts = sniper.options();
 
   // The epoch as training sees it: positives + sampled negatives.
@@ -63,13 +106,17 @@ ChipStats ComputeChipStats(const CocoDataset& dataset,
           static_cast<int64_t>(ps.image.scaled_width) * ps.image.scaled_height;
       st.negative_pool += static_cast<int64_t>(ps.negatives.size());
       st.valid_boxes += static_cast<int64_t>(ps.valid_boxes.size());
+      if (proposals != nullptr && s < proposals->num_scales()) {
+        const auto props = proposals->Get(dataset.image(i).id, s);
+        st.proposals += static_cast<int64_t>(props.size());
+        st.recalled_boxes +=
+            RecalledBoxes(ps.valid_boxes, props, ps.image.scale);
+      }
       for (const Box& b : ps.valid_boxes) {
-        for (const Chip& c : ps.positives) {
-          if (c.Contains(b)) {
-            ++st.covered_boxes;
-            break;
-          }
-        }
+        int64_t holding = 0;
+        for (const Chip& c : ps.positives) holding += c.Contains(b);
+        st.covered_boxes += holding > 0;
+        st.box_appearances += holding;
       }
     }
     baseline.GenerateImageChips(dataset, i, nullptr, epoch, &cover, &chips);
@@ -118,6 +165,19 @@ std::string FormatChipStats(const ChipStats& st) {
   absl::StrAppendFormat(
       &out, "covered fraction of valid boxes %.6f (%d of %d)\n",
       st.covered_fraction(), st.covered_boxes(), st.valid_boxes());
+  absl::StrAppendFormat(&out, "positive chips per valid box     %.4f\n",
+                        st.appearances_per_box());
+  if (st.has_proposals) {
+    for (size_t s = 0; s < st.scales.size(); ++s) {
+      const ScaleChipStats& x = st.scales[s];
+      absl::StrAppendFormat(
+          &out,
+          "scale %d: %.1f proposals/img, recall@0.5 of valid boxes %.4f "
+          "(%d of %d)\n",
+          s, st.per_image(x.proposals), x.recall(), x.recalled_boxes,
+          x.valid_boxes);
+    }
+  }
   return out;
 }
 
@@ -161,6 +221,8 @@ std::string FormatChipStatsComparison(const ChipStats& a,
   line("SNIPER / single-scale", a.ratio_vs_single_scale(),
        b.ratio_vs_single_scale(), false);
   line("covered fraction", a.covered_fraction(), b.covered_fraction(), false);
+  line("chips per valid box", a.appearances_per_box(), b.appearances_per_box(),
+       false);
   return out;
 }
 
@@ -186,6 +248,7 @@ std::string ChipStatsToJson(const ChipStats& st) {
   json.Key("ratio_vs_pyramid").Fixed(st.ratio_vs_pyramid(), 6);
   json.Key("valid_boxes").Int(st.valid_boxes());
   json.Key("covered_fraction").Fixed(st.covered_fraction(), 6);
+  json.Key("appearances_per_box").Fixed(st.appearances_per_box(), 6);
   json.Key("scales").BeginArray();
   for (const ScaleChipStats& x : st.scales) {
     json.BeginObject();
@@ -196,6 +259,10 @@ std::string ChipStatsToJson(const ChipStats& st) {
         .Fixed(st.per_image(x.positive_chips + x.negative_chips), 6);
     json.Key("pyramid_pixels_per_image")
         .Fixed(st.per_image(x.pyramid_pixels), 3);
+    if (st.has_proposals) {
+      json.Key("proposals_per_image").Fixed(st.per_image(x.proposals), 3);
+      json.Key("proposal_recall").Fixed(x.recall(), 6);
+    }
     json.EndObject();
   }
   json.EndArray();

@@ -20,11 +20,22 @@ namespace sniper::data {
 struct ScaleChipStats {
   int64_t valid_boxes = 0;
   int64_t covered_boxes = 0;  // valid boxes inside >= 1 positive chip
+  // (valid box, positive chip holding it) pairs: how often an epoch shows
+  // each valid box (greedy's overlapping chips show many twice).
+  int64_t box_appearances = 0;
   int64_t positive_chips = 0;
   int64_t negative_chips = 0;  // sampled into the epoch
   int64_t negative_pool = 0;   // before sampling
   int64_t pixels = 0;          // chip pixels (positives + negatives)
   int64_t pyramid_pixels = 0;  // sum of resized areas at this scale
+  // With proposals: the scale's proposals, and the valid boxes that one of
+  // them overlaps with IoU >= 0.5 (the RPN's recall where it matters).
+  int64_t proposals = 0;
+  int64_t recalled_boxes = 0;
+  double recall() const {
+    return valid_boxes == 0 ? 1.0
+                            : static_cast<double>(recalled_boxes) / valid_boxes;
+  }
 };
 
 struct ChipStats {
@@ -36,6 +47,7 @@ struct ChipStats {
   int64_t negative_pixels = 0;
   int64_t single_scale_pixels = 0;  // baseline, whole images
   int64_t pyramid_pixels = 0;       // all SNIPER scales, whole images
+  bool has_proposals = false;       // recall and negatives were computed
 
   double per_image(int64_t v) const {
     return images == 0 ? 0.0 : static_cast<double>(v) / images;
@@ -53,12 +65,17 @@ struct ChipStats {
   }
   int64_t valid_boxes() const;
   int64_t covered_boxes() const;
+  int64_t box_appearances() const;
+  // Positive chips holding a valid box, per valid box.
+  double appearances_per_box() const;
   double covered_fraction() const;
 };
 
 // Runs `sniper` for `epoch` over the dataset (with negatives when
 // `proposals` is given) and `baseline` (expected WHOLE_IMAGE mode) for the
-// single-scale pixels. Coverage is checked box by box against the chips.
+// single-scale pixels. Coverage is checked box by box against the chips;
+// with proposals, so is each scale's proposal recall (IoU >= 0.5, the
+// proposals scaled as the chip sampler scales them).
 ChipStats ComputeChipStats(const CocoDataset& dataset,
                            const ChipSampler& sniper,
                            const ChipSampler& baseline,
@@ -81,7 +98,8 @@ std::string FormatChipStatsComparison(const ChipStats& a,
 // pyramid_pixels_per_image, ratio_vs_single_scale, ratio_vs_pyramid,
 // valid_boxes, covered_fraction, and "scales": [{valid_boxes,
 // positive_chips, negative_chips, chips_per_image,
-// pyramid_pixels_per_image}].
+// pyramid_pixels_per_image}], with proposals also "proposals_per_image"
+// and "proposal_recall" per scale.
 std::string ChipStatsToJson(const ChipStats& stats);
 
 }  // namespace sniper::data

@@ -57,6 +57,8 @@ TEST(ChipStatsTest, HandCountedImage) {
   EXPECT_EQ(st.single_scale_pixels, 1067 * 800);
   EXPECT_EQ(st.pyramid_pixels, 1867 * 1400 + 1067 * 800 + 512 * 384);
   EXPECT_DOUBLE_EQ(st.covered_fraction(), 1.0);
+  EXPECT_EQ(st.box_appearances(), 3);  // one chip per scale, one box each
+  EXPECT_DOUBLE_EQ(st.appearances_per_box(), 1.0);
   const std::string json = ChipStatsToJson(st);
   for (const char* key :
        {"\"images\": 1", "\"positive_chips\": 3", "\"negative_chips\": 0",
@@ -81,6 +83,50 @@ TEST(ChipStatsTest, HandCountedImageTightCanvases) {
   EXPECT_EQ(st.positive_chips, 3);
   EXPECT_EQ(st.sniper_pixels(), 2 * 384 * 384 + 512 * 384);
   EXPECT_DOUBLE_EQ(st.covered_fraction(), 1.0);
+
+  // A scale's own min_chip_size: full windows at the fine scale only.
+  absl::StatusOr<ChipSamplerOptions> o =
+      ParseChipSamplerOptions(embedded::kCocoSniperSampler, "embedded");
+  ASSERT_TRUE(o.ok()) << o.status();
+  o->scales[0].min_chip_size = 512;
+  const ChipStats fine_full =
+      ComputeChipStats(ds, ChipSampler(*o),
+                       Sampler(embedded::kCocoSingleScaleSampler), nullptr, 0);
+  EXPECT_EQ(fine_full.sniper_pixels(), 512 * 512 + 384 * 384 + 512 * 384);
+  EXPECT_DOUBLE_EQ(fine_full.covered_fraction(), 1.0);
+}
+
+TEST(ChipStatsTest, ProposalRecallPerScale) {
+  // The image above. Scale 0: a proposal equal to the 40 px box; scale 1:
+  // (100, 100, 125, 140), IoU 25 / 40 = 0.625 with it; scale 2: a proposal
+  // away from the 200 px box. Recall 1, 1, 0.
+  const CocoDataset ds =
+      OneImage(640, 480, {{100, 100, 40, 40}, {300, 200, 200, 200}});
+  ProposalSet props(3);
+  props.Set(1, {{{{100, 100, 140, 140}, 0.9f}},
+                {{{100, 100, 125, 140}, 0.8f}, {{0, 0, 10, 10}, 0.1f}},
+                {{{0, 0, 50, 50}, 0.7f}}});
+  const ChipStats st =
+      ComputeChipStats(ds, Sampler(embedded::kCocoSniperPaperSampler),
+                       Sampler(embedded::kCocoSingleScaleSampler), &props, 0);
+  ASSERT_TRUE(st.has_proposals);
+  EXPECT_EQ(st.scales[0].proposals, 1);
+  EXPECT_EQ(st.scales[1].proposals, 2);
+  EXPECT_EQ(st.scales[0].recalled_boxes, 1);
+  EXPECT_EQ(st.scales[1].recalled_boxes, 1);
+  EXPECT_EQ(st.scales[2].recalled_boxes, 0);
+  EXPECT_DOUBLE_EQ(st.scales[2].recall(), 0.0);
+  EXPECT_THAT(
+      FormatChipStats(st),
+      ::testing::HasSubstr("recall@0.5 of valid boxes 0.0000 (0 of 1)"));
+  EXPECT_THAT(ChipStatsToJson(st),
+              ::testing::HasSubstr("\"proposal_recall\": 1.000000"));
+  // Without proposals nothing about recall is printed.
+  const ChipStats none =
+      ComputeChipStats(ds, Sampler(embedded::kCocoSniperPaperSampler),
+                       Sampler(embedded::kCocoSingleScaleSampler), nullptr, 0);
+  EXPECT_THAT(FormatChipStats(none),
+              ::testing::Not(::testing::HasSubstr("recall")));
 }
 
 TEST(ChipStatsTest, SingleScalePixelsMatchValSizeTable) {

@@ -52,6 +52,8 @@ struct ScaleSpec {
   float valid_max = std::numeric_limits<float>::infinity();
   // A negative chip needs MORE than this many proposals.
   int32_t negative_min_proposals = 10;
+  // Tight canvases: this scale's smallest window side (0: the sampler's).
+  int32_t min_chip_size = 0;
 };
 
 enum class ChipMode { kChips, kWholeImage };
@@ -113,13 +115,22 @@ struct ChipSamplerOptions {
   bool group_by_image = false;
   CoverKind cover = CoverKind::kGreedy;
   bool tight_canvas = false;
-  int32_t min_chip_size = 0;  // tight canvases: smallest side; 0 = chip_size
-  int32_t canvas_step = 32;   // tight canvases: sides are multiples of this
+  int32_t min_chip_size = 0;     // tight canvases: smallest side; 0 = chip_size
+  int32_t canvas_step = 32;      // tight canvases: sides are multiples of this
+  bool tight_negatives = false;  // tight canvases: negatives shrink too
 
   int32_t max_stride() const { return stride + stride_jitter; }
+  // The canvas rule; windows' smallest side is the sampler's min_chip_size
+  // (CanvasSide and CanvasPixels do not depend on it).
   ChipShapeRule shape_rule() const {
     return {chip_size, min_chip_size > 0 ? min_chip_size : chip_size,
             canvas_step, tight_canvas};
+  }
+  // The rule of scale `s`: its own min_chip_size where set.
+  ChipShapeRule shape_rule(int s) const {
+    ChipShapeRule rule = shape_rule();
+    if (scales[s].min_chip_size > 0) rule.min_side = scales[s].min_chip_size;
+    return rule;
   }
 };
 

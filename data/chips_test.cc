@@ -389,6 +389,50 @@ TEST(ChipsTest, NegativeChipsComeFromUncoveredProposals) {
   EXPECT_EQ(sampler.Epoch(ds, nullptr, 0).size(), 1u);
 }
 
+TEST(ChipsTest, TightNegativesShrinkToTheirProposals) {
+  // As above: a cluster of 12 proposals spanning (1300, 1300)-(1361, 1340).
+  std::vector<RandomImage> images(1);
+  images[0].width = 1600;
+  images[0].height = 1600;
+  images[0].boxes = {{20, 20, 40, 40}};
+  images[0].labels = {0};
+  images[0].crowd = {0};
+  const CocoDataset ds = DatasetOf(images);
+  ProposalSet props(1);
+  std::vector<std::vector<ScoredBox>> per_scale(1);
+  for (int i = 0; i < 12; ++i) {
+    per_scale[0].push_back({{1300.f + i, 1300, 1350.f + i, 1340}, 0.9f});
+  }
+  props.Set(1, per_scale);
+  for (const int min_side : {64, 256}) {
+    ChipSamplerOptions o = OneFactorScale(1.0);
+    o.scales[0].negative_min_proposals = 10;
+    o.tight_canvas = true;
+    o.canvas_step = 64;
+    o.min_chip_size = min_side;
+    o.tight_negatives = true;
+    const ChipSampler sampler(o);
+    CoverScratch cover;
+    ImageChips chips;
+    for (uint64_t epoch = 0; epoch < 4; ++epoch) {
+      sampler.GenerateImageChips(ds, 0, &props, epoch, &cover, &chips);
+      ASSERT_EQ(chips.scales[0].negatives.size(), 1u);
+      EXPECT_EQ(chips.scales[0].negative_counts[0], 12);
+      const Chip& neg = chips.scales[0].negatives[0];
+      EXPECT_EQ(neg.x2 - neg.x1, min_side) << min_side;
+      EXPECT_EQ(neg.y2 - neg.y1, min_side) << min_side;
+      EXPECT_TRUE(neg.Contains({1300, 1300, 1361, 1340})) << min_side;
+      EXPECT_EQ(CanvasPixels(o, neg), int64_t{min_side} * min_side);
+    }
+    // Without tight_negatives they stay chip_size wide.
+    o.tight_negatives = false;
+    ChipSampler(o).GenerateImageChips(ds, 0, &props, 0, &cover, &chips);
+    ASSERT_EQ(chips.scales[0].negatives.size(), 1u);
+    EXPECT_EQ(chips.scales[0].negatives[0].x2 - chips.scales[0].negatives[0].x1,
+              o.chip_size);
+  }
+}
+
 TEST(ChipsTest, ProposalsMustFitTheSamplerAndTheDataset) {
   std::vector<RandomImage> images(2);
   for (RandomImage& im : images) {

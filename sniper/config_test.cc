@@ -194,7 +194,7 @@ TEST(ConfigTest, AllPipelineConfigsBuild) {
               ::testing::IsSupersetOf(
                   {"default_synthetic.pbtxt", "coco_sniper_r50.pbtxt",
                    "coco_sniper_r101.pbtxt", "coco_single_scale_r50.pbtxt",
-                   "synthetic_single_scale.pbtxt"}));
+                   "synthetic_single_scale.pbtxt", "coco_mini_rpn.pbtxt"}));
 }
 
 TEST(ConfigTest, CocoConfigsFollowThePaper) {
