@@ -349,17 +349,22 @@ TEST(ChipsPropertyTest, SeedAndEpochChangeTieOrderOnly) {
   EXPECT_TRUE(moved);
 }
 
-TEST(ChipsTest, NegativeChipsComeFromUncoveredProposals) {
-  // One image 1600x1600 at factor 1, one GT box top-left; proposals: a
-  // cluster of 12 bottom-right (no GT there), 12 inside the positive chip,
-  // and a cluster of 2 elsewhere.
+// One 1600x1600 image with one 40 px box at (20, 20).
+CocoDataset OneBoxTopLeft1600() {
   std::vector<RandomImage> images(1);
   images[0].width = 1600;
   images[0].height = 1600;
   images[0].boxes = {{20, 20, 40, 40}};
   images[0].labels = {0};
   images[0].crowd = {0};
-  const CocoDataset ds = DatasetOf(images);
+  return DatasetOf(images);
+}
+
+TEST(ChipsTest, NegativeChipsComeFromUncoveredProposals) {
+  // One image 1600x1600 at factor 1, one GT box top-left; proposals: a
+  // cluster of 12 bottom-right (no GT there), 12 inside the positive chip,
+  // and a cluster of 2 elsewhere.
+  const CocoDataset ds = OneBoxTopLeft1600();
   ChipSamplerOptions o = OneFactorScale(1.0);
   o.scales[0].negative_min_proposals = 10;
   ProposalSet props(1);
@@ -391,13 +396,7 @@ TEST(ChipsTest, NegativeChipsComeFromUncoveredProposals) {
 
 TEST(ChipsTest, TightNegativesShrinkToTheirProposals) {
   // As above: a cluster of 12 proposals spanning (1300, 1300)-(1361, 1340).
-  std::vector<RandomImage> images(1);
-  images[0].width = 1600;
-  images[0].height = 1600;
-  images[0].boxes = {{20, 20, 40, 40}};
-  images[0].labels = {0};
-  images[0].crowd = {0};
-  const CocoDataset ds = DatasetOf(images);
+  const CocoDataset ds = OneBoxTopLeft1600();
   ProposalSet props(1);
   std::vector<std::vector<ScoredBox>> per_scale(1);
   for (int i = 0; i < 12; ++i) {
