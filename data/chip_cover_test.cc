@@ -238,7 +238,9 @@ TEST(ChipCoverPropertyTest, NeverWorseThanGreedyAndAlwaysCovers) {
       ExpectCovers(im, boxes, chips, "random");
       const int64_t after = Pixels(rule, chips);
       ASSERT_LE(after, before) << "trial " << trial;
-      if (!rule.tight) ASSERT_LE(chips.size(), count) << "trial " << trial;
+      if (!rule.tight) {
+        ASSERT_LE(chips.size(), count) << "trial " << trial;
+      }
       for (const Chip& c : chips) {
         const int32_t w = c.x2 - c.x1, h = c.y2 - c.y1;
         if (im.scaled_width > rule.chip_size) {
