@@ -1,6 +1,7 @@
 #include "data/chip_stats.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -18,21 +19,21 @@ float IoU(const Box& a, const Box& b) {
 }
 
 // Valid boxes (scaled) that a proposal of the scale (original pixels, scaled
-// here) overlaps with IoU >= 0.5.
+// here once into `scaled`) overlaps with IoU >= 0.5.
 int64_t RecalledBoxes(absl::Span<const Box> valid,
-                      absl::Span<const ScoredBox> proposals, double scale) {
+                      absl::Span<const ScoredBox> proposals, double scale,
+                      std::vector<Box>* scaled) {
+  scaled->clear();
+  for (const ScoredBox& p : proposals) {
+    scaled->push_back({static_cast<float>(p.box.x1 * scale),
+                       static_cast<float>(p.box.y1 * scale),
+                       static_cast<float>(p.box.x2 * scale),
+                       static_cast<float>(p.box.y2 * scale)});
+  }
   int64_t n = 0;
   for (const Box& b : valid) {
-    for (const ScoredBox& p : proposals) {
-      const Box q{static_cast<float>(p.box.x1 * scale),
-                  static_cast<float>(p.box.y1 * scale),
-                  static_cast<float>(p.box.x2 * scale),
-                  static_cast<float>(p.box.y2 * scale)};
-      if (IoU(b, q) >= 0.5f) {
-        ++n;
-        break;
-      }
-    }
+    n += std::any_of(scaled->begin(), scaled->end(),
+                     [&b](const Box& q) { return IoU(b, q) >= 0.5f; });
   }
   return n;
 }
@@ -97,6 +98,7 @@ ChipStats ComputeChipStats(const CocoDataset& dataset,
   // pyramid and negative-pool sizes.
   CoverScratch cover;
   ImageChips chips;
+  std::vector<Box> scaled_proposals;
   for (size_t i = 0; i < dataset.num_images(); ++i) {
     sniper.GenerateImageChips(dataset, i, proposals, epoch, &cover, &chips);
     for (int s = 0; s < sniper.num_scales(); ++s) {
@@ -109,8 +111,8 @@ ChipStats ComputeChipStats(const CocoDataset& dataset,
       if (proposals != nullptr && s < proposals->num_scales()) {
         const auto props = proposals->Get(dataset.image(i).id, s);
         st.proposals += static_cast<int64_t>(props.size());
-        st.recalled_boxes +=
-            RecalledBoxes(ps.valid_boxes, props, ps.image.scale);
+        st.recalled_boxes += RecalledBoxes(ps.valid_boxes, props,
+                                           ps.image.scale, &scaled_proposals);
       }
       for (const Box& b : ps.valid_boxes) {
         int64_t holding = 0;
