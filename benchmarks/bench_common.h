@@ -26,7 +26,8 @@ inline Pipeline DefaultPipeline(const char* layer, const char* file = "") {
       LayerConfigs(embedded::kDefaultSynthetic, "default", file, {});
   CHECK(merged.ok()) << merged.status();
   PipelineConfig upper;
-  CHECK(ParseTextProto(layer, "layer", &upper).ok());
+  const absl::Status parsed = ParseTextProto(layer, "layer", &upper);
+  CHECK(parsed.ok()) << parsed;
   MergeReplacingLists(upper, &*merged);
   absl::StatusOr<Pipeline> p = BuildPipeline(*merged);
   CHECK(p.ok()) << p.status();

@@ -1,5 +1,6 @@
 // Multi-scale inference throughput against single-scale inference on the
-// same model, one run (sniper/inference.h):
+// same model, one run (sniper/inference.h), on --device in --precision
+// (benchmarks/bench_device.h):
 //   BM_Inference/sniper:       the default's three test scales (long side
 //                              1536, 768, 256) with their valid ranges;
 //   BM_Inference/single_scale: one scale, long side 768
@@ -14,22 +15,28 @@
 // a freshly initialized ResNet-18 x0.25 detector (the work per image does
 // not depend on the weights: 300 proposals per view); and
 //   BM_InferenceCoco/*:        the paper's setting on real COCO images
-//                              (../shared/data/coco_mini; skipped without
-//                              it): ResNet-50 with dilated res5, the test
-//                              scales (1400, 2000), (800, 1280), (480, 512)
-//                              with their valid ranges and soft-NMS, vs one
-//                              800x1333 scale, 3 images.
-// Decode + resample + network + merging per image, 2 threads. Counters:
-// images_per_s, network pixels per image, peak resident memory (VmHWM,
-// reset per case).
+//                              (--data_dir, default ../shared/data/coco_mini;
+//                              skipped without them): ResNet-50/101 with
+//                              dilated res5, the test scales (1400, 2000),
+//                              (800, 1280), (480, 512) with their valid
+//                              ranges and soft-NMS, vs one 800x1333 scale,
+//                              --coco_images images (default 3).
+// Decode + resample + network + merging per image, --threads threads.
+// Counters: images_per_s, network pixels per image, peak resident memory
+// (VmHWM, reset per case), on CUDA the caching allocator's peaks.
 //
 //   bazel run //benchmarks:inference_benchmark
+//   bazel-bin/benchmarks/inference_benchmark --device=cuda --precision=BF16
+//       --benchmark_filter=Coco --coco_images=20   (one line)
 #include <torch/torch.h>
 
 #include <string>
 
+#include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "benchmarks/bench_common.h"
+#include "benchmarks/bench_device.h"
 #include "configs/synthetic_single_scale_embedded.h"
 #include "data/coco_dataset.h"
 #include "data/testing/shared_data.h"
@@ -38,19 +45,30 @@
 #include "sniper/config.h"
 #include "sniper/inference.h"
 
+ABSL_FLAG(int, coco_images, 3, "images of the BM_InferenceCoco cases");
+ABSL_FLAG(int, threads, 2, "compute threads (at::set_num_threads)");
+
 namespace sniper {
 namespace {
 
 // Prepare + Run over the first `n` images of `ds`, with the counters.
 void RunImages(benchmark::State& state, const Pipeline& p,
                const data::CocoDataset& ds, const std::string& dir, int n) {
-  at::set_num_threads(2);
+  const bench::BenchDevice& d = bench::Device();
+  at::set_num_threads(absl::GetFlag(FLAGS_threads));
   torch::manual_seed(0);
   MultiScaleDetector detector(models::FasterRcnn(p.model), p.eval,
-                              p.loader.render, torch::Device(torch::kCPU),
-                              std::nullopt);
-  CHECK(detector.Prepare(ds, dir, 0).ok());  // the decoder's warm-up
+                              p.loader.render, d.device, d.autocast);
+  {  // Warm-up, not timed: the decoder, allocator, kernels and handles.
+    absl::StatusOr<PreparedImage> views = detector.Prepare(ds, dir, 0);
+    CHECK(views.ok()) << views.status();
+    benchmark::DoNotOptimize(detector.Run(*views));
+    bench::Synchronize(d);
+  }
+  const int64_t warm_pixels = detector.pixels_run();
+  const int64_t warm_views = detector.views_run();
   bench::ResetPeakRss();
+  bench::ResetPeakMemory(d);
   int64_t images = 0;
   for (auto _ : state) {
     for (int i = 0; i < n; ++i) {
@@ -59,15 +77,18 @@ void RunImages(benchmark::State& state, const Pipeline& p,
       benchmark::DoNotOptimize(detector.Run(*views));
       ++images;
     }
+    bench::Synchronize(d);
   }
   state.counters["images_per_s"] =
       benchmark::Counter(images, benchmark::Counter::kIsRate);
   state.counters["pixels_per_image"] =
-      static_cast<double>(detector.pixels_run()) / images;
+      static_cast<double>(detector.pixels_run() - warm_pixels) / images;
   state.counters["views_per_image"] =
-      static_cast<double>(detector.views_run()) / images;
+      static_cast<double>(detector.views_run() - warm_views) / images;
   state.counters["scales"] = static_cast<double>(p.eval.scales.scales.size());
   state.counters["peak_rss_mib"] = bench::PeakRssMib();
+  bench::AddMemoryCounters(d, state);
+  state.SetLabel(d.name);
 }
 
 void BM_Inference(benchmark::State& state, const char* layer) {
@@ -81,45 +102,52 @@ void BM_Inference(benchmark::State& state, const char* layer) {
             bench::EnvInt("SNIPER_BENCH_IMAGES", 20));
 }
 
-void BM_InferenceCoco(benchmark::State& state, const char* config) {
-  const std::string annotations =
-      testing::SharedDataPath("coco_mini/instances.json");
-  if (annotations.empty()) {
+void BM_InferenceCoco(benchmark::State& state, const std::string& config,
+                      int depth) {
+  const std::optional<bench::CocoData> data = bench::PaperData();
+  if (!data) {
     state.SkipWithError(testing::kNoSharedData);
     return;
   }
-  const Pipeline p = bench::DefaultPipeline("init_backbone: \"\"", config);
+  const std::string layer = absl::StrCat(
+      "init_backbone: \"\" model { backbone { depth: ", depth, " } }");
+  const Pipeline p = bench::DefaultPipeline(layer.c_str(), config.c_str());
   absl::StatusOr<data::CocoDataset> ds =
-      data::ReadCocoInstances(annotations, {});
+      data::ReadCocoInstances(data->annotations, {});
   CHECK(ds.ok()) << ds.status();
-  RunImages(state, p, *ds, testing::SharedDataPath("coco_mini/images"), 3);
+  RunImages(state, p, *ds, data->images, absl::GetFlag(FLAGS_coco_images));
 }
 
-BENCHMARK_CAPTURE(BM_Inference, sniper, "")
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Inference, autofocus_ground_truth,
-                  "eval { batch_size: 4 autofocus { enabled: true "
-                  "ground_truth_focus: true } }")
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Inference, single_scale, embedded::kSyntheticSingleScale)
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_InferenceCoco, sniper_r50, "configs/coco_sniper_r50.pbtxt")
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_InferenceCoco, single_scale_r50,
-                  "configs/coco_single_scale_r50.pbtxt")
-    ->Iterations(1)
-    ->Unit(benchmark::kSecond)
-    ->UseRealTime();
+void RegisterCases() {
+  auto add = [](const std::string& name, auto fn) {
+    benchmark::RegisterBenchmark(name.c_str(), fn)
+        ->Iterations(1)
+        ->Unit(benchmark::kSecond)
+        ->UseRealTime();
+  };
+  add("BM_Inference/sniper", [](benchmark::State& s) { BM_Inference(s, ""); });
+  add("BM_Inference/autofocus_ground_truth", [](benchmark::State& s) {
+    BM_Inference(s,
+                 "eval { batch_size: 4 autofocus { enabled: true "
+                 "ground_truth_focus: true } }");
+  });
+  add("BM_Inference/single_scale", [](benchmark::State& s) {
+    BM_Inference(s, embedded::kSyntheticSingleScale);
+  });
+  for (int depth : {50, 101}) {
+    const std::string r = absl::StrCat("_r", depth);
+    add("BM_InferenceCoco/sniper" + r, [depth](benchmark::State& s) {
+      BM_InferenceCoco(s, "configs/coco_sniper_r50.pbtxt", depth);
+    });
+    add("BM_InferenceCoco/single_scale" + r, [depth](benchmark::State& s) {
+      BM_InferenceCoco(s, "configs/coco_single_scale_r50.pbtxt", depth);
+    });
+  }
+}
 
 }  // namespace
 }  // namespace sniper
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  return sniper::bench::Main(argc, argv, sniper::RegisterCases);
+}

@@ -57,4 +57,15 @@ void ChipBatchToTensors(const data::ChipBatch& batch,
       torch::MemoryFormat::Contiguous);
 }
 
+void BatchToDevice(torch::Device device, torch::Tensor* images,
+                   std::vector<models::ChipTargets>* targets) {
+  if (device.is_cpu()) return;
+  *images = images->to(device);
+  for (models::ChipTargets& t : *targets) {
+    for (torch::Tensor* x : {&t.boxes, &t.labels, &t.ignore, &t.ignore_crowd}) {
+      if (x->defined()) *x = x->to(device);
+    }
+  }
+}
+
 }  // namespace sniper

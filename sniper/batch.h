@@ -24,6 +24,10 @@ void ChipBatchToTensors(const data::ChipBatch& batch,
                         torch::Tensor* images,
                         std::vector<models::ChipTargets>* targets);
 
+// Moves `images` and `targets` to `device` (nothing to do on the CPU).
+void BatchToDevice(torch::Device device, torch::Tensor* images,
+                   std::vector<models::ChipTargets>* targets);
+
 }  // namespace sniper
 
 #endif  // SNIPER_SNIPER_BATCH_H_

@@ -301,15 +301,7 @@ absl::Status TrainingStage::Step(const data::ChipBatch& batch) {
   window_.pixels += pixels;
   pixels_since_start_ += pixels;
   chips_since_start_ += static_cast<int64_t>(batch.size) * world_;
-  if (ctx_.device.type() != torch::kCPU) {
-    images = images.to(ctx_.device);
-    for (models::ChipTargets& t : targets) {
-      t.boxes = t.boxes.to(ctx_.device);
-      t.labels = t.labels.to(ctx_.device);
-      t.ignore = t.ignore.to(ctx_.device);
-      t.ignore_crowd = t.ignore_crowd.to(ctx_.device);
-    }
-  }
+  BatchToDevice(ctx_.device, &images, &targets);
   const double lr = schedule_->At(pos_.step);
   SetLearningRate(*sgd_, lr);
   // A diverged step (non-finite loss or gradient, or an op refusing

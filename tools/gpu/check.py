@@ -14,13 +14,15 @@ import argparse
 import csv
 import json
 import os
-import platform
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import steps  # noqa: E402
+from steps import tail  # noqa: E402
 
 TARGETS = ["//ops/cuda:runtime_test", "//ops:cuda_parity_test",
            "//sniper:trainer_test", "//sniper:train",
@@ -47,102 +49,19 @@ TINY = ["dataset.synthetic.train_images=12", "dataset.synthetic.val_images=2",
         "output.log_every_steps=1"]
 
 
-def tail(text, lines=6):
-  return [l for l in text.splitlines() if l.strip()][-lines:]
-
-
 def read_metrics(path):
   """The detector stage's rows of a run's metrics.csv."""
   with open(path) as f:
     return [r for r in csv.DictReader(f) if r["stage"] == "detector"]
 
 
-class Check:
+class Check(steps.Steps):
   def __init__(self, args):
+    super().__init__(args.start, args.deadline_s, args.out, "check.log")
     self.args = args
-    self.out = args.out
-    os.makedirs(self.out, exist_ok=True)
-    self.tmp = tempfile.mkdtemp(prefix="sniper_check_")
-    self.log = open(os.path.join(self.out, "check.log"), "w")
-    self.steps = []
     self.cuda = args.device == "cuda"
-    self.last_output = ""
-
-  def remaining(self):
-    return self.args.start + self.args.deadline_s - time.time()
-
-  def say(self, text):
-    print(text, flush=True)
-    self.log.write(text + "\n")
-    self.log.flush()
-
-  def run(self, cmd, timeout, env=None, cwd=None):
-    """(exit status or None on timeout, output, seconds)."""
-    self.log.write("\n$ %s\n" % " ".join(cmd))
-    self.log.flush()
-    full_env = dict(os.environ, **(env or {}))
-    start = time.time()
-    try:
-      p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         text=True, errors="replace", timeout=timeout,
-                         env=full_env, cwd=cwd)
-      rc, out = p.returncode, p.stdout
-    except subprocess.TimeoutExpired as e:
-      rc = None
-      out = e.stdout or ""
-      out = out.decode(errors="replace") if isinstance(out, bytes) else out
-    self.log.write(out)
-    self.log.flush()
-    self.last_output = out
-    return rc, out, time.time() - start
-
-  def step(self, name, fn, min_s, max_s):
-    left = self.remaining() - 10  # time to write the results
-    if left < min_s:
-      self.record(name, "skipped", 0, {"why": "deadline: %.0f s left, needs "
-                                       "%d" % (left, min_s)})
-      return None
-    self.say("== %s (up to %.0f s)" % (name, min(max_s, left)))
-    start = time.time()
-    try:
-      status, detail = fn(min(max_s, left))
-    except Exception as e:  # a bug here must not lose the other steps
-      status, detail = "error", {"exception": repr(e)}
-    self.record(name, status, time.time() - start, detail)
-    return status
-
-  def record(self, name, status, seconds, detail):
-    self.steps.append({"step": name, "status": status,
-                       "seconds": round(seconds, 1), "detail": detail})
-    self.say("   %s: %s (%.0f s) %s" % (name, status, seconds,
-                                        json.dumps(detail)[:300]))
 
   # --- helpers -------------------------------------------------------------
-  def binary(self, target):
-    return os.path.join("bazel-bin", target.lstrip("/").replace(":", "/"))
-
-  def gtest(self, name, target, timeout, env=None, wrapper=(), args=()):
-    report = os.path.join(self.tmp, name + ".json")
-    cmd = list(wrapper) + [self.binary(target),
-                           "--gtest_output=json:" + report] + list(args)
-    rc, out, _ = self.run(cmd, timeout, env)
-    detail = {"exit": rc}
-    if os.path.exists(report):
-      with open(report) as f:
-        r = json.load(f)
-      cases = [c for s in r.get("testsuites", []) for c in s.get("testsuite", [])]
-      detail["passed"] = sum(1 for c in cases if not c.get("failures")
-                             and c.get("result") != "SKIPPED")
-      detail["skipped"] = [c["name"] for c in cases
-                           if c.get("result") == "SKIPPED"]
-      detail["failed"] = {
-          c["classname"] + "." + c["name"]:
-              c["failures"][0]["failure"][:400] for c in cases
-          if c.get("failures")}
-    if rc is None:
-      return "timeout", detail
-    return ("pass" if rc == 0 else "fail"), detail
-
   def sanitizer(self, tool, timeout, gtest_filter=None):
     cs = shutil.which("compute-sanitizer") or "/usr/local/cuda/bin/compute-sanitizer"
     if not os.path.exists(cs):
@@ -180,33 +99,8 @@ class Check:
     return rc == 0, float(m.group(1)) if m else None
 
   # --- steps ---------------------------------------------------------------
-  def environment(self):
-    env = {"python": platform.python_version(), "device": self.args.device}
-    for key, cmd in [("os", ["sh", "-c", ". /etc/os-release; echo $PRETTY_NAME"]),
-                     ("glibc", ["sh", "-c", "ldd --version | head -1"]),
-                     ("gcc", ["sh", "-c", "g++ --version | head -1"]),
-                     ("nvcc", ["sh", "-c", "nvcc --version | tail -1"]),
-                     ("gpu", ["nvidia-smi", "--query-gpu=name,memory.total,"
-                              "driver_version", "--format=csv,noheader"]),
-                     ("cpu", ["sh", "-c", "grep -m1 'model name' /proc/cpuinfo"
-                              " | cut -d: -f2; nproc"]),
-                     ("torch", [sys.executable, "-c", "import torch; print("
-                                "torch.__version__, torch.version.cuda)"])]:
-      try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-        env[key] = " ".join(p.stdout.split()) or None
-      except (OSError, subprocess.TimeoutExpired):
-        env[key] = None
-    return env
-
   def build(self, timeout):
-    rc, out, _ = self.run(self.args.bazel + TARGETS, timeout)
-    if rc is None:
-      return "timeout", {}
-    errors = [l for l in out.splitlines() if "error" in l.lower()][:10]
-    if rc != 0 and not errors:
-      errors = tail(out)
-    return ("pass" if rc == 0 else "fail"), {"errors": errors}
+    return super().build(self.args.bazel, TARGETS, timeout)
 
   def parity(self, timeout):
     env = {} if self.cuda else {"SNIPER_TEST_DEVICE": "cpu"}
@@ -331,7 +225,7 @@ class Check:
     a = self.args
     self.say("sniper-cpp GPU check: device %s, deadline %d s" %
              (a.device, a.deadline_s))
-    env = self.environment()
+    env = self.environment(a.device)
     self.say(json.dumps(env))
     if self.step("build", self.build, 60, 420) != "pass":
       return self.finish(env)
@@ -359,21 +253,17 @@ class Check:
     return self.finish(env)
 
   def finish(self, env):
-    ran = [s for s in self.steps if s["status"] != "skipped"]
-    ok = all(s["status"] in ("pass",) for s in ran) and bool(ran)
     result = {"environment": env, "deadline_s": self.args.deadline_s,
               "elapsed_s": round(time.time() - self.args.start, 1),
-              "verdict": "pass" if ok else "fail", "steps": self.steps}
+              "verdict": self.verdict(), "steps": self.steps}
     with open(os.path.join(self.out, "check.json"), "w") as f:
       json.dump(result, f, indent=1)
-    self.say("\n%-26s %-8s %7s" % ("step", "status", "seconds"))
-    for s in self.steps:
-      self.say("%-26s %-8s %7.0f" % (s["step"], s["status"], s["seconds"]))
+    self.print_table()
     self.say("verdict: %s after %.0f s (%s)" % (
         result["verdict"], result["elapsed_s"], os.path.join(self.out,
                                                              "check.json")))
     shutil.rmtree(self.tmp, ignore_errors=True)
-    return 0 if ok else 1
+    return 0 if result["verdict"] == "pass" else 1
 
 
 def main():
