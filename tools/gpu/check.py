@@ -12,6 +12,7 @@ the verdict.
 """
 import argparse
 import csv
+import hashlib
 import json
 import os
 import re
@@ -31,14 +32,23 @@ TARGETS = ["//ops/cuda:runtime_test", "//ops:cuda_parity_test",
 RACECHECK_FILTER = "CudaParityTest.*Nms*"
 # The default config's 300 detector steps on a CPU (FP32), for "the loss
 # falls as on the CPU" when the GPU machine has no time left to run it:
-# recorded on a 2-core Intel Xeon (LibTorch 1.13), one run, with
-#   bazel-bin/sniper/train --set device=cpu --set precision=FP32 \
-#     --set negatives.source=NONE --set schedule.max_steps=300 \
-#     --set output.log_every_steps=10
-# (the command default_training() runs). The same run on the GPU machine's
-# CPU, when it ran, is used instead.
-CPU_REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                             "cpu_reference_metrics.csv")
+# recorded on a 2-core Intel Xeon (LibTorch 1.13), one run, by
+# tools/gpu/record_cpu_reference.sh (the command default_training() runs),
+# with the SHA-256 of the default config it ran. The same run on the GPU
+# machine's CPU, when it ran, is used instead.
+HERE = os.path.dirname(os.path.abspath(__file__))
+CPU_REFERENCE = os.path.join(HERE, "cpu_reference_metrics.csv")
+CPU_REFERENCE_SHA = os.path.join(HERE, "cpu_reference_config.sha256")
+DEFAULT_CONFIG = os.path.join(HERE, "..", "..", "configs",
+                              "default_synthetic.pbtxt")
+
+
+def reference_is_current():
+  """Whether the recorded CPU curve was recorded with today's default."""
+  with open(CPU_REFERENCE_SHA) as f:
+    want = f.read().strip()
+  with open(DEFAULT_CONFIG, "rb") as f:
+    return hashlib.sha256(f.read()).hexdigest() == want
 # Tiny pipelines for the distributed steps (as sniper/distributed_test.sh).
 TINY = ["dataset.synthetic.train_images=12", "dataset.synthetic.val_images=2",
         "dataset.synthetic.min_side=160", "dataset.synthetic.max_side=320",
@@ -181,6 +191,11 @@ class Check(steps.Steps):
       return
     here = os.path.join(self.out, "train_cpu_metrics.csv")
     source = here if self.cuda and os.path.exists(here) else CPU_REFERENCE
+    if source == CPU_REFERENCE and not reference_is_current():
+      self.record("loss_vs_cpu", "skipped", 0, {
+          "reason": "tools/gpu/cpu_reference_metrics.csv was recorded with "
+                    "another default config (tools/gpu/record_cpu_reference.sh)"})
+      return
     losses = [float(r["loss"]) for r in read_metrics(source)
               if int(r["step"]) <= dev["steps"]]
     if not losses:

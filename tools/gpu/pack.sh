@@ -10,6 +10,10 @@
 #                               libjpeg-turbo, libpng, unwind from Debian
 #                               bookworm, unpacked with dpkg -x (no docs, no
 #                               static libraries except the test ones)
+#   .gpu_carry/coco_subset/     the first coco_mini images (by id) within
+#                               8 MiB and their annotations, for the
+#                               paper-setting benchmarks (tools/gpu/measure.sh;
+#                               skipped without ../shared/data/coco_mini)
 # Then, with the device tool:
 #   run(command="bash tools/gpu/build.sh", carry=[".gpu_carry"])
 set -euo pipefail
@@ -36,6 +40,13 @@ rm -rf "$work"/prefix/usr/share/{doc,man,lintian,bug}
 find "$work/prefix" -name '*.a' ! -name 'libgtest*' ! -name 'libgmock*' \
   ! -name 'libbenchmark_main*' -delete
 tar czf "$out/prefix.tar.gz" -C "$work" prefix
+coco="${SNIPER_SHARED_DATA:-$(pwd)/../shared/data}/coco_mini"
+if [ -f "$coco/instances.json" ]; then
+  python3 tools/gpu/coco_subset.py --source="$coco" --out="$out/coco_subset" \
+    --max_mib="${SNIPER_GPU_COCO_MIB:-8}"
+else
+  echo "no $coco: .gpu_carry has no coco_subset (measure.sh's COCO cases skip)"
+fi
 du -sh "$out"/*
 total=$(( $(du -sb "$out" | cut -f1) + $(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1) ))
 echo "carry + working tree: $((total / 1048576)) MiB (limit 64)"

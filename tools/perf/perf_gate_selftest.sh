@@ -25,6 +25,13 @@ cat > "$dir/base.json" <<'EOF2'
 EOF2
 fake 42 100 10
 python3 "$gate" --baseline="$dir/base.json" --bin_root="$dir/bin" --repetitions=1
+# The same count after reordered floating arithmetic (last bits) is equal.
+fake 42.00000000000001 100 10
+python3 "$gate" --baseline="$dir/base.json" --bin_root="$dir/bin" --repetitions=1
+fake 42.000001 100 10
+if python3 "$gate" --baseline="$dir/base.json" --bin_root="$dir/bin" --repetitions=1; then
+  echo "gate passed a slightly changed exact counter"; exit 1
+fi
 fake 43 100 10
 if python3 "$gate" --baseline="$dir/base.json" --bin_root="$dir/bin" --repetitions=1; then
   echo "gate passed a changed exact counter"; exit 1
