@@ -32,7 +32,7 @@ TARGETS = ["//ops/cuda:runtime_test", "//ops:cuda_parity_test",
 RACECHECK_FILTER = "CudaParityTest.*Nms*"
 # The default config's 300 detector steps on a CPU (FP32), for "the loss
 # falls as on the CPU" when the GPU machine has no time left to run it:
-# recorded on a 2-core Intel Xeon (LibTorch 1.13), one run, by
+# recorded on a 2-core AMD EPYC (LibTorch 1.13), one run, by
 # tools/gpu/record_cpu_reference.sh (the command default_training() runs),
 # with the SHA-256 of the default config it ran. The same run on the GPU
 # machine's CPU, when it ran, is used instead.
@@ -268,18 +268,7 @@ class Check(steps.Steps):
     return self.finish(env)
 
   def finish(self, env):
-    result = {"environment": env, "deadline_s": self.args.deadline_s,
-              "elapsed_s": round(time.time() - self.args.start, 1),
-              "verdict": self.verdict(), "steps": self.steps}
-    with open(os.path.join(self.out, "check.json"), "w") as f:
-      json.dump(result, f, indent=1)
-    self.print_table()
-    self.say("verdict: %s after %.0f s (%s)" % (
-        result["verdict"], result["elapsed_s"], os.path.join(self.out,
-                                                             "check.json")))
-    shutil.rmtree(self.tmp, ignore_errors=True)
-    return 0 if result["verdict"] == "pass" else 1
-
+    return self.write_result("check.json", env)
 
 def main():
   ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -18,7 +18,6 @@ and measure.log under --out, and prints the summary table last.
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 
@@ -242,20 +241,9 @@ class Measure(steps.Steps):
 
   def finish(self, env):
     summary = self.summary()
-    result = {"environment": env, "deadline_s": self.args.deadline_s,
-              "elapsed_s": round(time.time() - self.args.start, 1),
-              "verdict": self.verdict(), "steps": self.steps,
-              "cases": self.cases, "summary": summary}
-    with open(os.path.join(self.out, "measure.json"), "w") as f:
-      json.dump(result, f, indent=1)
-    self.print_table()
-    self.print_summary(summary)
-    self.say("verdict: %s after %.0f s (%s)" % (
-        result["verdict"], result["elapsed_s"],
-        os.path.join(self.out, "measure.json")))
-    shutil.rmtree(self.tmp, ignore_errors=True)
-    return 0 if result["verdict"] == "pass" else 1
-
+    return self.write_result("measure.json", env,
+                             {"cases": self.cases, "summary": summary},
+                             lambda: self.print_summary(summary))
 
 def main():
   ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -28,18 +28,5 @@
 # Exit status: 0 when every step that ran passed, 1 otherwise.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-start=$(date +%s)
-device=cuda
-for a in "$@"; do
-  case "$a" in
-    --device=*) device="${a#*=}" ;;
-  esac
-done
-if [ "$device" = cuda ]; then
-  source tools/gpu/env.sh || exit 1
-  bazel_cmd=("${GPU_BAZEL[@]}" build "${GPU_BAZEL_FLAGS[@]}")
-else
-  source tools/bazel_flags.sh
-  bazel_cmd=(bazel build "${BAZEL_FLAGS[@]}")
-fi
-exec python3 tools/gpu/measure.py --start="$start" "$@" -- "${bazel_cmd[@]}"
+source tools/gpu/launch.sh
+gpu_launch tools/gpu/measure.py "$@"

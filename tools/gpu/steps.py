@@ -12,6 +12,7 @@ seconds and findings.
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -143,6 +144,25 @@ class Steps:
   def verdict(self):
     ran = [s for s in self.steps if s["status"] != "skipped"]
     return "pass" if ran and all(s["status"] == "pass" for s in ran) else "fail"
+
+  def write_result(self, name, env, extra=None, after_table=None):
+    """Writes OUT/name (the machine, timing, verdict, steps and `extra`),
+    prints the steps' table (then `after_table()`) and the verdict, removes
+    the scratch directory; the exit status: 0 when every step passed."""
+    result = dict({"environment": env, "deadline_s": self.deadline_s,
+                   "elapsed_s": round(time.time() - self.start, 1),
+                   "verdict": self.verdict(), "steps": self.steps},
+                  **(extra or {}))
+    path = os.path.join(self.out, name)
+    with open(path, "w") as f:
+      json.dump(result, f, indent=1)
+    self.print_table()
+    if after_table:
+      after_table()
+    self.say("verdict: %s after %.0f s (%s)" % (result["verdict"],
+                                               result["elapsed_s"], path))
+    shutil.rmtree(self.tmp, ignore_errors=True)
+    return 0 if result["verdict"] == "pass" else 1
 
   def print_table(self):
     self.say("\n%-34s %-8s %7s" % ("step", "status", "seconds"))
