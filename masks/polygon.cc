@@ -64,8 +64,7 @@ std::vector<FinePoint> TraceBoundary(absl::Span<const double> xy) {
 
 }  // namespace
 
-Rle RleFromPolygon(absl::Span<const double> xy, int32_t height,
-                   int32_t width) {
+Rle RleFromPolygon(absl::Span<const double> xy, int32_t height, int32_t width) {
   const std::vector<FinePoint> boundary = TraceBoundary(xy);
   // Where the boundary crosses a pixel column's centre: the column-major
   // index of the first pixel at or below the crossing, which toggles.
@@ -78,8 +77,7 @@ Rle RleFromPolygon(absl::Span<const double> xy, int32_t height,
     if (a.x == b.x) continue;
     double xd = b.x < a.x ? b.x : b.x - 1;
     xd = (xd + .5) / kFine - .5;
-    if (std::floor(xd) != xd || xd < 0 ||
-        xd > static_cast<double>(width) - 1) {
+    if (std::floor(xd) != xd || xd < 0 || xd > static_cast<double>(width) - 1) {
       continue;
     }
     double yd = b.y < a.y ? b.y : a.y;

@@ -32,8 +32,7 @@ namespace sniper::masks {
 // xy: x0, y0, x1, y1, ... in pixel coordinates of an image of
 // height x width (a trailing odd coordinate is ignored, as the reference
 // does). Fewer than 3 vertices give the reference's degenerate masks.
-Rle RleFromPolygon(absl::Span<const double> xy, int32_t height,
-                   int32_t width);
+Rle RleFromPolygon(absl::Span<const double> xy, int32_t height, int32_t width);
 
 // The reference's frBbox: box [x, y, w, h] as the polygon of its corners.
 Rle RleFromBox(double x, double y, double w, double h, int32_t height,

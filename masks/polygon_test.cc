@@ -19,16 +19,14 @@ bool CentreInside(const std::vector<double>& xy, double px, double py) {
   for (size_t i = 0, j = n - 1; i < n; j = i++) {
     const double xi = xy[2 * i], yi = xy[2 * i + 1];
     const double xj = xy[2 * j], yj = xy[2 * j + 1];
-    if ((yi > py) != (yj > py) &&
-        px < (xj - xi) * (py - yi) / (yj - yi) + xi) {
+    if ((yi > py) != (yj > py) && px < (xj - xi) * (py - yi) / (yj - yi) + xi) {
       inside = !inside;
     }
   }
   return inside;
 }
 
-double DistanceToBoundary(const std::vector<double>& xy, double px,
-                          double py) {
+double DistanceToBoundary(const std::vector<double>& xy, double px, double py) {
   double best = 1e300;
   const size_t n = xy.size() / 2;
   for (size_t i = 0, j = n - 1; i < n; j = i++) {

@@ -233,8 +233,7 @@ double Iou(const Rle& detection, const Rle& ground_truth,
   if (o.intersection == 0) return 0;
   const uint64_t denominator =
       ground_truth_is_crowd ? Area(detection) : o.union_area;
-  return static_cast<double>(o.intersection) /
-         static_cast<double>(denominator);
+  return static_cast<double>(o.intersection) / static_cast<double>(denominator);
 }
 
 std::string ToCompressedString(const Rle& rle) {
