@@ -114,15 +114,4 @@ Rle RleFromBox(double x, double y, double w, double h, int32_t height,
   return RleFromPolygon(corners, height, width);
 }
 
-absl::StatusOr<Rle> RleFromPolygons(
-    absl::Span<const std::vector<double>> polygons, int32_t height,
-    int32_t width) {
-  std::vector<Rle> parts;
-  parts.reserve(polygons.size());
-  for (const std::vector<double>& p : polygons) {
-    parts.push_back(RleFromPolygon(p, height, width));
-  }
-  return Merge(parts, /*intersect=*/false);
-}
-
 }  // namespace sniper::masks

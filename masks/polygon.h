@@ -15,15 +15,12 @@
 // self-intersecting (even-odd) and extend past the image (clipped).
 //
 //   Rle m = RleFromPolygon({x0, y0, x1, y1, x2, y2}, height, width);
-//   // one annotation's polygons, united as the reference's annToRLE:
-//   absl::StatusOr<Rle> u = RleFromPolygons(polygons, height, width);
+// (An annotation's polygons, united: masks/segmentation.h.)
 #ifndef SNIPER_MASKS_POLYGON_H_
 #define SNIPER_MASKS_POLYGON_H_
 
 #include <cstdint>
-#include <vector>
 
-#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "masks/rle.h"
 
@@ -37,12 +34,6 @@ Rle RleFromPolygon(absl::Span<const double> xy, int32_t height, int32_t width);
 // The reference's frBbox: box [x, y, w, h] as the polygon of its corners.
 Rle RleFromBox(double x, double y, double w, double h, int32_t height,
                int32_t width);
-
-// The union of an annotation's polygons (each rasterised on its own, then
-// merged). An empty list is an error.
-absl::StatusOr<Rle> RleFromPolygons(
-    absl::Span<const std::vector<double>> polygons, int32_t height,
-    int32_t width);
 
 }  // namespace sniper::masks
 

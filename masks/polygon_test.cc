@@ -116,14 +116,5 @@ TEST(PolygonTest, AgreesWithPixelCentresExceptAtTheBoundary) {
   EXPECT_LT(disagreements, pixels_inside / 20);
 }
 
-TEST(PolygonTest, AnnotationPolygonsAreUnited) {
-  const std::vector<std::vector<double>> two = {{0, 0, 4, 0, 4, 4, 0, 4},
-                                                {2, 2, 6, 2, 6, 6, 2, 6}};
-  absl::StatusOr<Rle> u = RleFromPolygons(two, 8, 8);
-  ASSERT_TRUE(u.ok());
-  EXPECT_EQ(Area(*u), 16u + 16u - 4u);
-  EXPECT_FALSE(RleFromPolygons({}, 8, 8).ok());
-}
-
 }  // namespace
 }  // namespace sniper::masks
