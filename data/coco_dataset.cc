@@ -7,7 +7,9 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "data/coco_json_fields.h"
 #include "glog/logging.h"
+#include "masks/segmentation_json.h"
 #include "port/json_locate.h"
 #include "port/status_macros.h"
 #include "simdjson.h"
@@ -30,6 +32,12 @@ absl::Span<const int64_t> CocoDataset::annotation_ids_of(size_t i) const {
   return absl::MakeConstSpan(annotation_ids_)
       .subspan(images_[i].first_box, images_[i].num_boxes);
 }
+absl::Span<const masks::Segmentation> CocoDataset::segmentations_of(
+    size_t i) const {
+  if (segmentations_.empty()) return {};
+  return absl::MakeConstSpan(segmentations_)
+      .subspan(images_[i].first_box, images_[i].num_boxes);
+}
 
 int32_t CocoDataset::LabelOfCategory(int64_t category_id) const {
   auto it = label_of_category_.find(category_id);
@@ -45,8 +53,10 @@ CocoDataset CocoDataset::FromParts(
     std::string source, std::vector<CocoImage> images,
     std::vector<CocoCategory> categories, std::vector<BoxXYWH> boxes,
     std::vector<int32_t> labels, std::vector<uint8_t> crowd,
-    std::vector<int64_t> annotation_ids, CocoLoadStats stats) {
+    std::vector<int64_t> annotation_ids, CocoLoadStats stats,
+    std::vector<masks::Segmentation> segmentations) {
   CHECK_EQ(boxes.size(), labels.size());
+  CHECK(segmentations.empty() || segmentations.size() == boxes.size());
   CHECK_EQ(boxes.size(), crowd.size());
   CHECK_EQ(boxes.size(), annotation_ids.size());
   CocoDataset d;
@@ -57,6 +67,7 @@ CocoDataset CocoDataset::FromParts(
   d.labels_ = std::move(labels);
   d.crowd_ = std::move(crowd);
   d.annotation_ids_ = std::move(annotation_ids);
+  d.segmentations_ = std::move(segmentations);
   d.stats_ = stats;
   for (size_t i = 0; i < d.categories_.size(); ++i) {
     d.label_of_category_[d.categories_[i].id] = static_cast<int32_t>(i);
@@ -74,31 +85,7 @@ CocoDataset CocoDataset::FromParts(
 namespace {
 
 namespace dom = simdjson::dom;
-
-const char* TypeName(dom::element_type t) {
-  switch (t) {
-    case dom::element_type::ARRAY:
-      return "array";
-    case dom::element_type::OBJECT:
-      return "object";
-    case dom::element_type::INT64:
-    case dom::element_type::UINT64:
-    case dom::element_type::DOUBLE:
-      return "number";
-    case dom::element_type::STRING:
-      return "string";
-    case dom::element_type::BOOL:
-      return "boolean";
-    case dom::element_type::NULL_VALUE:
-      return "null";
-  }
-  return "unknown";
-}
-
-bool IsNumber(dom::element_type t) {
-  return t == dom::element_type::INT64 || t == dom::element_type::UINT64 ||
-         t == dom::element_type::DOUBLE;
-}
+using internal::JsonPath;
 
 // One raw annotation before cross-referencing.
 struct RawAnnotation {
@@ -107,146 +94,23 @@ struct RawAnnotation {
   int64_t category_id = 0;
   double bbox[4] = {0, 0, 0, 0};
   bool crowd = false;
+  masks::Segmentation segmentation;  // with keep_segmentations
 };
 
-// A JSON path such as annotations[17].bbox[2], built lazily: parsing
-// creates these on the stack for every value, and only an error turns one
-// into a string.
-struct JsonPath {
-  explicit JsonPath(const char* section_name, int64_t at = -1)
-      : section(section_name), index(at) {}
-
-  const char* section;
-  int64_t index;
-  std::string_view field;
-  int64_t sub = -1;
-
-  JsonPath Field(std::string_view f) const {
-    JsonPath p = *this;
-    p.field = f;
-    return p;
-  }
-  JsonPath Sub(int64_t k) const {
-    JsonPath p = *this;
-    p.sub = k;
-    return p;
-  }
-  std::string ToString() const {
-    std::string out = section;
-    if (index >= 0) absl::StrAppend(&out, "[", index, "]");
-    if (!field.empty()) {
-      absl::StrAppend(&out, ".", absl::string_view(field.data(), field.size()));
-    }
-    if (sub >= 0) absl::StrAppend(&out, "[", sub, "]");
-    return out;
-  }
-};
-
-class Reader {
+class Reader : public internal::JsonFields {
  public:
   Reader(absl::string_view source, const CocoReaderOptions& options)
-      : source_(source), options_(options) {}
+      : JsonFields(source), options_(options) {}
 
   // `json` must stay alive and padded (simdjson::SIMDJSON_PADDING bytes).
   absl::StatusOr<CocoDataset> Parse(simdjson::padded_string_view json);
 
  private:
-  absl::Status Error(absl::string_view path, absl::string_view message) const {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source_, ": ", path, ": ", message));
-  }
-  absl::Status Error(const JsonPath& path, absl::string_view message) const {
-    return Error(path.ToString(), message);
-  }
-  absl::Status JsonError(absl::string_view path,
-                         simdjson::error_code error) const {
-    return Error(path, absl::StrCat("malformed JSON (",
-                                    simdjson::error_message(error), ")"));
-  }
-
-  // Typed accessors: each names the path and the received type on error.
-  absl::Status GetInt64(dom::element v, const JsonPath& path,
-                        int64_t* out) const {
-    const dom::element_type t = v.type();
-    if (t == dom::element_type::INT64) {
-      *out = v.get_int64().value_unsafe();
-      return absl::OkStatus();
-    }
-    if (t == dom::element_type::DOUBLE) {
-      // Accept integral floats (e.g. 3.0) that fit exactly.
-      const double d = v.get_double().value_unsafe();
-      if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.0e15) {
-        *out = static_cast<int64_t>(d);
-        return absl::OkStatus();
-      }
-      return Error(path, absl::StrCat("expected an integer, got ", d));
-    }
-    if (t == dom::element_type::UINT64) {
-      return Error(path, "expected an integer, got one above 2^63");
-    }
-    return Error(path, absl::StrCat("expected an integer, got ", TypeName(t)));
-  }
-  absl::Status GetDouble(dom::element v, const JsonPath& path,
-                         double* out) const {
-    if (!IsNumber(v.type())) {
-      return Error(path,
-                   absl::StrCat("expected a number, got ", TypeName(v.type())));
-    }
-    *out = v.get_double().value_unsafe();
-    if (!std::isfinite(*out)) return Error(path, "number is not finite");
-    return absl::OkStatus();
-  }
-  absl::Status GetString(dom::element v, const JsonPath& path,
-                         std::string* out) const {
-    if (v.type() != dom::element_type::STRING) {
-      return Error(path,
-                   absl::StrCat("expected a string, got ", TypeName(v.type())));
-    }
-    const std::string_view s = v.get_string().value_unsafe();
-    out->assign(s.data(), s.size());
-    return absl::OkStatus();
-  }
-  absl::Status GetArray(dom::element v, const JsonPath& path,
-                        dom::array* out) const {
-    if (v.type() != dom::element_type::ARRAY) {
-      return Error(path,
-                   absl::StrCat("expected an array, got ", TypeName(v.type())));
-    }
-    *out = v.get_array().value_unsafe();
-    return absl::OkStatus();
-  }
-  absl::Status GetObject(dom::element v, const JsonPath& path,
-                         dom::object* out) const {
-    if (v.type() != dom::element_type::OBJECT) {
-      return Error(
-          path, absl::StrCat("expected an object, got ", TypeName(v.type())));
-    }
-    *out = v.get_object().value_unsafe();
-    return absl::OkStatus();
-  }
-
-  // Calls fn(path, object) for each element of the array `v`, the top-level
-  // field `section`; stops at the first error.
-  template <typename Fn>
-  absl::Status ForEachObject(dom::element v, const char* section, Fn fn) const {
-    dom::array arr;
-    RETURN_IF_ERROR(GetArray(v, JsonPath(section), &arr));
-    int64_t i = 0;
-    for (dom::element elem : arr) {
-      const JsonPath path(section, i++);
-      dom::object obj;
-      RETURN_IF_ERROR(GetObject(elem, path, &obj));
-      RETURN_IF_ERROR(fn(path, obj));
-    }
-    return absl::OkStatus();
-  }
-
   absl::Status ParseImages(dom::element v);
   absl::Status ParseAnnotations(dom::element v);
   absl::Status ParseCategories(dom::element v);
   absl::StatusOr<CocoDataset> Assemble();
 
-  std::string source_;
   CocoReaderOptions options_;
   std::vector<CocoImage> images_;
   std::vector<CocoCategory> categories_;
@@ -340,13 +204,20 @@ absl::Status Reader::ParseAnnotations(dom::element v) {
                   p, absl::StrCat("expected 4 numbers [x, y, w, h], got ", k));
             }
             has_bbox = true;
+          } else if (key == "segmentation" && options_.keep_segmentations) {
+            absl::StatusOr<masks::Segmentation> segmentation =
+                masks::ParseSegmentationJson(value);
+            if (!segmentation.ok()) {
+              return Error(path, segmentation.status().message());
+            }
+            a.segmentation = *std::move(segmentation);
           }
         }
         if (!has_id) return Error(path, "missing field \"id\"");
         if (!has_image) return Error(path, "missing field \"image_id\"");
         if (!has_cat) return Error(path, "missing field \"category_id\"");
         if (!has_bbox) return Error(path, "missing field \"bbox\"");
-        annotations_.push_back(a);
+        annotations_.push_back(std::move(a));
         return absl::OkStatus();
       });
 }
@@ -396,8 +267,8 @@ absl::StatusOr<CocoDataset> Reader::Parse(simdjson::padded_string_view json) {
     return JsonError("$", e);
   }
   if (root.type() != dom::element_type::OBJECT) {
-    return Error(
-        "$", absl::StrCat("expected an object, got ", TypeName(root.type())));
+    return Error("$", absl::StrCat("expected an object, got ",
+                                   JsonTypeName(root.type())));
   }
   bool has_images = false, has_annotations = false, has_categories = false;
   // Copy out of the simdjson_result (value_unsafe() of a temporary would
@@ -484,6 +355,14 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
                    absl::StrCat("unknown category id ", a.category_id));
     }
     const CocoImage& image = images_[img->second];
+    if (const masks::Segmentation& m = a.segmentation;
+        m.kind == masks::Segmentation::Kind::kRle &&
+        (m.rle.height != image.height || m.rle.width != image.width)) {
+      return Error(path.Field("segmentation"),
+                   absl::StrCat("RLE size [", m.rle.height, ", ", m.rle.width,
+                                "] is not image ", a.image_id, "'s [",
+                                image.height, ", ", image.width, "]"));
+    }
     double& x = a.bbox[0];
     double& y = a.bbox[1];
     double& w = a.bbox[2];
@@ -543,11 +422,13 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
   std::vector<int32_t> labels(total);
   std::vector<uint8_t> crowd(total);
   std::vector<int64_t> ids(total);
+  std::vector<masks::Segmentation> segmentations(
+      options_.keep_segmentations ? total : 0);
   std::vector<uint32_t> cursor(images_.size());
   for (size_t i = 0; i < images_.size(); ++i) cursor[i] = images_[i].first_box;
   for (size_t i = 0; i < annotations_.size(); ++i) {
     if (owner[i] < 0) continue;
-    const RawAnnotation& a = annotations_[i];
+    RawAnnotation& a = annotations_[i];
     const uint32_t k = cursor[owner[i]]++;
     boxes[k] = {static_cast<float>(a.bbox[0]), static_cast<float>(a.bbox[1]),
                 static_cast<float>(a.bbox[2]), static_cast<float>(a.bbox[3])};
@@ -555,6 +436,12 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
     crowd[k] = a.crowd ? 1 : 0;
     ids[k] = a.id;
     if (a.crowd) ++stats.crowd_boxes;
+    if (options_.keep_segmentations) {
+      if (a.segmentation.kind != masks::Segmentation::Kind::kNone) {
+        ++stats.segmentations;
+      }
+      segmentations[k] = std::move(a.segmentation);
+    }
   }
   if (stats.skipped_invalid_boxes > 0) {
     LOG(WARNING) << source_ << ": skipped " << stats.skipped_invalid_boxes
@@ -563,7 +450,8 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
   }
   return CocoDataset::FromParts(
       source_, std::move(images_), std::move(categories), std::move(boxes),
-      std::move(labels), std::move(crowd), std::move(ids), stats);
+      std::move(labels), std::move(crowd), std::move(ids), stats,
+      std::move(segmentations));
 }
 
 }  // namespace

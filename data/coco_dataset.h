@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "masks/segmentation.h"
 
 namespace sniper::data {
 
@@ -60,6 +61,10 @@ struct CocoReaderOptions {
   // A box may extend this many pixels past the image border; it is clipped
   // to the image. Beyond this it is invalid.
   float out_of_image_tolerance = 1.0f;
+  // Parse and keep each annotation's "segmentation" (polygons or an RLE,
+  // masks/segmentation.h; malformed ones are errors naming the annotation,
+  // an RLE must have its image's size). Off: the field is not read at all.
+  bool keep_segmentations = false;
 };
 
 struct CocoLoadStats {
@@ -68,6 +73,7 @@ struct CocoLoadStats {
   int64_t clipped_boxes = 0;  // moved inside the image (within tolerance)
   int64_t crowd_boxes = 0;
   int64_t images_without_boxes = 0;
+  int64_t segmentations = 0;  // kept boxes with a segmentation
 };
 
 class CocoDataset {
@@ -89,6 +95,11 @@ class CocoDataset {
   // 1 for iscrowd boxes, parallel to boxes().
   absl::Span<const uint8_t> crowd_of(size_t image_index) const;
   absl::Span<const int64_t> annotation_ids_of(size_t image_index) const;
+  // Parallel to boxes() when read with keep_segmentations (kNone for an
+  // annotation without one); empty otherwise.
+  bool has_segmentations() const { return !segmentations_.empty(); }
+  absl::Span<const masks::Segmentation> segmentations_of(
+      size_t image_index) const;
 
   // Categories sorted by id; label i is categories()[i].
   absl::Span<const CocoCategory> categories() const { return categories_; }
@@ -107,7 +118,8 @@ class CocoDataset {
       std::string source, std::vector<CocoImage> images,
       std::vector<CocoCategory> categories, std::vector<BoxXYWH> boxes,
       std::vector<int32_t> labels, std::vector<uint8_t> crowd,
-      std::vector<int64_t> annotation_ids, CocoLoadStats stats);
+      std::vector<int64_t> annotation_ids, CocoLoadStats stats,
+      std::vector<masks::Segmentation> segmentations = {});
 
  private:
   std::string source_;
@@ -117,6 +129,7 @@ class CocoDataset {
   std::vector<int32_t> labels_;
   std::vector<uint8_t> crowd_;
   std::vector<int64_t> annotation_ids_;
+  std::vector<masks::Segmentation> segmentations_;
   absl::flat_hash_map<int64_t, int32_t> label_of_category_;
   absl::flat_hash_map<int64_t, int64_t> index_of_image_;
   CocoLoadStats stats_;

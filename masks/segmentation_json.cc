@@ -6,36 +6,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "port/json_types.h"
 
 namespace sniper::masks {
 namespace {
 
 namespace dom = simdjson::dom;
-
-const char* TypeName(dom::element_type t) {
-  switch (t) {
-    case dom::element_type::ARRAY:
-      return "array";
-    case dom::element_type::OBJECT:
-      return "object";
-    case dom::element_type::INT64:
-    case dom::element_type::UINT64:
-    case dom::element_type::DOUBLE:
-      return "number";
-    case dom::element_type::STRING:
-      return "string";
-    case dom::element_type::BOOL:
-      return "boolean";
-    case dom::element_type::NULL_VALUE:
-      return "null";
-  }
-  return "unknown";
-}
-
-bool IsNumber(dom::element_type t) {
-  return t == dom::element_type::INT64 || t == dom::element_type::UINT64 ||
-         t == dom::element_type::DOUBLE;
-}
 
 absl::Status Error(const std::string& where, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
@@ -43,8 +19,8 @@ absl::Status Error(const std::string& where, absl::string_view what) {
 
 absl::Status Expected(const std::string& where, absl::string_view what,
                       dom::element v) {
-  return Error(where,
-               absl::StrCat("expected ", what, ", got ", TypeName(v.type())));
+  return Error(
+      where, absl::StrCat("expected ", what, ", got ", JsonTypeName(v.type())));
 }
 
 // A non-negative integer (integral doubles too, as Python writes 3.0).
@@ -80,7 +56,7 @@ absl::StatusOr<Segmentation> Polygons(dom::array polygons,
     }
     xy.clear();
     for (dom::element c : coords) {
-      if (!IsNumber(c.type())) {
+      if (!IsJsonNumber(c.type())) {
         return Expected(absl::StrCat(where, "[", xy.size(), "]"), "a number",
                         c);
       }
