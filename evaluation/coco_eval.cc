@@ -7,9 +7,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "port/json_writer.h"
-#include "port/proto_io.h"
 #include "port/status_macros.h"
 
 namespace sniper::evaluation {
@@ -41,16 +38,54 @@ std::array<double, kR> RecallPoints() {
 
 // pycocotools' bbIou: boxes [x, y, w, h]; crowd ground truth uses the
 // detection's area as the union.
-double Iou(const Detection& d, const GtBox& g) {
-  const double w = std::min(d.x + d.w, g.x + g.w) - std::max(d.x, g.x);
+double BoxIou(double dx, double dy, double dw, double dh, double gx, double gy,
+              double gw, double gh, bool crowd) {
+  const double w = std::min(dx + dw, gx + gw) - std::max(dx, gx);
   if (w <= 0) return 0;
-  const double h = std::min(d.y + d.h, g.y + g.h) - std::max(d.y, g.y);
+  const double h = std::min(dy + dh, gy + gh) - std::max(dy, gy);
   if (h <= 0) return 0;
   const double inter = w * h;
-  const double da = d.w * d.h;
-  const double u = g.iscrowd ? da : da + g.w * g.h - inter;
+  const double da = dw * dh;
+  const double u = crowd ? da : da + gw * gh - inter;
   return inter / u;
 }
+
+// What matching needs of the detections and ground truth beyond their
+// boxes: the detections' areas (the area-range rule; w * h, or the mask's
+// area as the reference's loadRes sets it) and, for masks, every mask's
+// tight box (the reference's pre-check before the RLE intersection).
+struct Geometry {
+  bool masks = false;
+  std::vector<double> dt_area;
+  std::vector<masks::MaskBox> dt_box, gt_box;
+
+  Geometry(const EvalGroundTruth& gt, absl::Span<const Detection> dets,
+           bool use_masks)
+      : masks(use_masks) {
+    dt_area.reserve(dets.size());
+    for (const Detection& d : dets) {
+      dt_area.push_back(use_masks ? static_cast<double>(masks::Area(d.mask))
+                                  : d.w * d.h);
+      if (use_masks) dt_box.push_back(masks::ToBox(d.mask));
+    }
+    if (!use_masks) return;
+    gt_box.reserve(gt.boxes.size());
+    for (const GtBox& g : gt.boxes) gt_box.push_back(masks::ToBox(g.mask));
+  }
+
+  // pycocotools' iou(): bbIou of the boxes, or rleIou of the masks (0 when
+  // their boxes do not overlap; -1 for masks of different sizes).
+  double Iou(const Detection& d, int32_t di, const GtBox& g, int32_t gi) const {
+    if (!masks)
+      return BoxIou(d.x, d.y, d.w, d.h, g.x, g.y, g.w, g.h, g.iscrowd);
+    const masks::MaskBox& a = dt_box[di];
+    const masks::MaskBox& b = gt_box[gi];
+    if (BoxIou(a.x, a.y, a.w, a.h, b.x, b.y, b.w, b.h, g.iscrowd) <= 0) {
+      return 0;
+    }
+    return masks::Iou(d.mask, g.mask, g.iscrowd);
+  }
+};
 
 constexpr int kM100 = 2;  // the maxDets = 100 index: every AP summary's
 
@@ -156,9 +191,11 @@ struct Kept {
 // precision/recall accumulation. Buffers are reused across categories.
 class CategoryEvaluator {
  public:
-  CategoryEvaluator(const EvalGroundTruth& gt, absl::Span<const Detection> dets)
+  CategoryEvaluator(const EvalGroundTruth& gt, absl::Span<const Detection> dets,
+                    const Geometry& geometry)
       : gt_(gt),
         dets_(dets),
+        geometry_(geometry),
         iou_thr_(IouThresholds()),
         rec_thr_(RecallPoints()) {}
 
@@ -199,7 +236,8 @@ class CategoryEvaluator {
     ious_.assign(nd * ng, 0.0);
     for (size_t a = 0; a < nd; ++a) {
       for (size_t b = 0; b < ng; ++b) {
-        ious_[a * ng + b] = Iou(dets_[dt_order_[a]], gt_.boxes[g[b]]);
+        const int32_t d = dt_order_[a];
+        ious_[a * ng + b] = geometry_.Iou(dets_[d], d, gt_.boxes[g[b]], g[b]);
       }
     }
     for (int ar = 0; ar < kA; ++ar) {
@@ -246,8 +284,7 @@ class CategoryEvaluator {
         mt[a] = 1;
         gt_matched_[m] = 1;
       } else {
-        const Detection& det = dets_[dt_order_[a]];
-        const double area = det.w * det.h;
+        const double area = geometry_.dt_area[dt_order_[a]];
         ig[a] = area < lo || area > hi;
       }
     }
@@ -303,6 +340,7 @@ class CategoryEvaluator {
 
   const EvalGroundTruth& gt_;
   absl::Span<const Detection> dets_;
+  const Geometry& geometry_;
   const std::array<double, kT> iou_thr_;
   const std::array<double, kR> rec_thr_;
   size_t cap_ = 0;
@@ -324,36 +362,53 @@ size_t TakeRun(const std::vector<int32_t>& order,
 
 }  // namespace
 
-EvalGroundTruth GroundTruthFromDataset(const data::CocoDataset& dataset) {
-  EvalGroundTruth gt;
-  for (const data::CocoCategory& c : dataset.categories()) {
-    gt.category_ids.push_back(c.id);
+namespace {
+
+// Every box and detection carries a valid mask of its image's size (when
+// the ground truth knows the image sizes).
+absl::Status CheckMasks(const EvalGroundTruth& gt,
+                        absl::Span<const Detection> dets) {
+  absl::flat_hash_map<int64_t, std::array<int32_t, 2>> size_of;
+  for (size_t i = 0; i < gt.image_sizes.size() && i < gt.image_ids.size();
+       ++i) {
+    size_of[gt.image_ids[i]] = gt.image_sizes[i];
   }
-  for (size_t i = 0; i < dataset.num_images(); ++i) {
-    const data::CocoImage& im = dataset.image(i);
-    gt.image_ids.push_back(im.id);
-    const auto boxes = dataset.boxes_of(i);
-    const auto labels = dataset.labels_of(i);
-    const auto crowd = dataset.crowd_of(i);
-    for (size_t b = 0; b < boxes.size(); ++b) {
-      GtBox g;
-      g.image_id = im.id;
-      g.category_id = dataset.categories()[labels[b]].id;
-      g.x = boxes[b].x;
-      g.y = boxes[b].y;
-      g.w = boxes[b].w;
-      g.h = boxes[b].h;
-      g.area = g.w * g.h;
-      g.iscrowd = crowd[b] != 0;
-      gt.boxes.push_back(g);
+  auto check = [&](const char* what, size_t j, int64_t image_id,
+                   const masks::Rle& m) -> absl::Status {
+    if (absl::Status s = masks::ValidateRle(m); !s.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " ", j, ": mask: ", s.message()));
     }
+    if (m.height == 0 || m.width == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " ", j, ": no mask (segm evaluation)"));
+    }
+    auto it = size_of.find(image_id);
+    if (it != size_of.end() &&
+        (m.height != it->second[0] || m.width != it->second[1])) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " ", j, ": mask size [", m.height, ", ", m.width,
+                       "] is not image ", image_id, "'s [", it->second[0], ", ",
+                       it->second[1], "]"));
+    }
+    return absl::OkStatus();
+  };
+  for (size_t j = 0; j < gt.boxes.size(); ++j) {
+    RETURN_IF_ERROR(
+        check("ground truth box", j, gt.boxes[j].image_id, gt.boxes[j].mask));
   }
-  return gt;
+  for (size_t j = 0; j < dets.size(); ++j) {
+    RETURN_IF_ERROR(check("detection", j, dets[j].image_id, dets[j].mask));
+  }
+  return absl::OkStatus();
 }
 
-absl::StatusOr<CocoEvalResult> EvaluateBoxes(const EvalGroundTruth& gt,
-                                             absl::Span<const Detection> dets) {
+absl::StatusOr<CocoEvalResult> Evaluate(const EvalGroundTruth& gt,
+                                        absl::Span<const Detection> dets,
+                                        bool use_masks) {
   ASSIGN_OR_RETURN(const Keys keys, KeyInputs(gt, dets));
+  if (use_masks) RETURN_IF_ERROR(CheckMasks(gt, dets));
+  const Geometry geometry(gt, dets, use_masks);
   const int64_t num_images = keys.image_ids.size();
   const int64_t num_cats = keys.cat_ids.size();
   const std::vector<int32_t> gt_sorted = SortedByKey(keys.gt);
@@ -366,7 +421,7 @@ absl::StatusOr<CocoEvalResult> EvaluateBoxes(const EvalGroundTruth& gt,
   const size_t kRecall = size_t{kT} * kA * kM, kPrecision = size_t{kA} * kT;
   std::vector<double> recall(num_cats * kRecall, -1.0);
   std::vector<double> precision_sum(num_cats * kPrecision, -1.0);
-  CategoryEvaluator evaluator(gt, dets);
+  CategoryEvaluator evaluator(gt, dets, geometry);
   std::vector<ImageRun> runs;
   size_t gp = 0, dp = 0;
   for (int64_t k = 0; k < num_cats; ++k) {
@@ -440,46 +495,16 @@ absl::StatusOr<CocoEvalResult> EvaluateBoxes(const EvalGroundTruth& gt,
   return out;
 }
 
-std::string FormatCocoStats(const std::array<double, 12>& s) {
-  struct Line {
-    bool ap;
-    const char* iou;
-    const char* area;
-    int max_dets;
-  };
-  static constexpr Line kLines[12] = {
-      {true, "0.50:0.95", "all", 100},     {true, "0.50", "all", 100},
-      {true, "0.75", "all", 100},          {true, "0.50:0.95", "small", 100},
-      {true, "0.50:0.95", "medium", 100},  {true, "0.50:0.95", "large", 100},
-      {false, "0.50:0.95", "all", 1},      {false, "0.50:0.95", "all", 10},
-      {false, "0.50:0.95", "all", 100},    {false, "0.50:0.95", "small", 100},
-      {false, "0.50:0.95", "medium", 100}, {false, "0.50:0.95", "large", 100}};
-  std::string out;
-  for (int i = 0; i < 12; ++i) {
-    const Line& l = kLines[i];
-    absl::StrAppendFormat(
-        &out, " %-18s %s @[ IoU=%-9s | area=%6s | maxDets=%3d ] = %0.3f\n",
-        l.ap ? "Average Precision" : "Average Recall", l.ap ? "(AP)" : "(AR)",
-        l.iou, l.area, l.max_dets, s[i]);
-  }
-  return out;
+}  // namespace
+
+absl::StatusOr<CocoEvalResult> EvaluateBoxes(const EvalGroundTruth& gt,
+                                             absl::Span<const Detection> dets) {
+  return Evaluate(gt, dets, /*use_masks=*/false);
 }
 
-absl::Status WriteResultsJson(const std::string& path,
-                              absl::Span<const Detection> dets) {
-  JsonWriter json(/*break_depth=*/1);  // one detection per line
-  json.BeginArray();
-  for (const Detection& d : dets) {
-    json.BeginObject();
-    json.Key("image_id").Int(d.image_id).Key("category_id").Int(d.category_id);
-    json.Key("bbox").BeginArray();
-    json.Double(d.x).Double(d.y).Double(d.w).Double(d.h);
-    json.EndArray();
-    json.Key("score").Double(d.score);
-    json.EndObject();
-  }
-  json.EndArray();
-  return WriteFileAtomically(path, json.Finish());
+absl::StatusOr<CocoEvalResult> EvaluateMasks(const EvalGroundTruth& gt,
+                                             absl::Span<const Detection> dets) {
+  return Evaluate(gt, dets, /*use_masks=*/true);
 }
 
 }  // namespace sniper::evaluation

@@ -1,7 +1,7 @@
 // File: evaluation/coco_eval.h
 //
-// COCO box evaluation with the reference COCO API's semantics
-// (pycocotools COCOeval, iouType "bbox"):
+// COCO box and mask evaluation with the reference COCO API's semantics
+// (pycocotools COCOeval, iouType "bbox" and "segm"):
 //   - categories: every category of the ground truth; images: every image
 //     of the ground truth (detections for other images are an error);
 //   - per image and category, detections sorted by score (stable), at most
@@ -17,7 +17,12 @@
 //   - precision made monotone, sampled at the recall points (searchsorted,
 //     side left); categories without non-ignored ground truth are -1 and
 //     excluded from the means; a mean over nothing is -1;
-//   - the 12 summary numbers in the reference order.
+//   - the 12 summary numbers in the reference order;
+//   - segm: IoU of the masks (masks/rle.h: run-length arithmetic, never
+//     dense pixels; crowd regions by IoA; 0 when the masks' tight boxes do
+//     not overlap, as the reference's pre-check), a detection's area for
+//     the area ranges is its mask's area (the reference's loadRes), the
+//     ground truth's stays the annotation's `area` field.
 // One deliberate difference: the reference marks a detection as matched by
 // storing the ground truth's id, so an annotation with id 0 never counts as
 // a match; here a match is a match whatever the id.
@@ -35,6 +40,7 @@
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "data/coco_dataset.h"
+#include "masks/rle.h"
 
 namespace sniper::evaluation {
 
@@ -44,12 +50,16 @@ struct GtBox {
   double x = 0, y = 0, w = 0, h = 0;
   double area = 0;  // the annotation's area field (segment area on COCO)
   bool iscrowd = false;
+  masks::Rle mask;  // segm: the annotation's mask (annToRLE)
 };
 
 struct EvalGroundTruth {
   std::vector<int64_t> image_ids;     // every image, any order
   std::vector<int64_t> category_ids;  // every category, any order
   std::vector<GtBox> boxes;
+  // {height, width} parallel to image_ids, when known (segm: a detection's
+  // mask must have its image's size); may be empty.
+  std::vector<std::array<int32_t, 2>> image_sizes;
 };
 
 // From a dataset read by data/coco_dataset.h. The reader keeps boxes as
@@ -63,6 +73,7 @@ struct Detection {
   int64_t category_id = 0;
   double x = 0, y = 0, w = 0, h = 0;
   double score = 0;
+  masks::Rle mask;  // segm: the detection's mask at its image's size
 };
 
 struct CocoEvalResult {
@@ -79,6 +90,10 @@ struct CocoEvalResult {
 // negative sizes; errors name the detection's index) and evaluates.
 absl::StatusOr<CocoEvalResult> EvaluateBoxes(const EvalGroundTruth& gt,
                                              absl::Span<const Detection> dets);
+// iouType "segm": every ground truth box and detection needs its mask (a
+// valid RLE, of its image's size where image_sizes are known).
+absl::StatusOr<CocoEvalResult> EvaluateMasks(const EvalGroundTruth& gt,
+                                             absl::Span<const Detection> dets);
 
 // The 12 lines the reference prints, e.g.
 // " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] =
@@ -86,8 +101,10 @@ absl::StatusOr<CocoEvalResult> EvaluateBoxes(const EvalGroundTruth& gt,
 std::string FormatCocoStats(const std::array<double, 12>& stats);
 
 // Detections as the standard results JSON
-// [{"image_id", "category_id", "bbox": [x, y, w, h], "score"}], written
-// atomically, numbers with 17 significant digits (they read back exactly).
+// [{"image_id", "category_id", "bbox": [x, y, w, h], "score"}], with
+// "segmentation": {"size": [h, w], "counts": "<compressed>"} for those
+// with a mask, written atomically, numbers with 17 significant digits
+// (they read back exactly).
 absl::Status WriteResultsJson(const std::string& path,
                               absl::Span<const Detection> dets);
 

@@ -2,8 +2,11 @@
 
 #include <cmath>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "masks/segmentation.h"
+#include "masks/segmentation_json.h"
 #include "port/json_locate.h"
 #include "port/status_macros.h"
 #include "simdjson.h"
@@ -99,16 +102,31 @@ class JsonFile {
     return absl::OkStatus();
   }
 
-  // The fields results and annotations share: image_id, category_id, bbox.
+  // The fields results and annotations share: image_id, category_id, bbox
+  // (optional with `bbox_optional`: *has_box says whether it was there).
   absl::Status ImageCategoryBox(dom::object o, const std::string& where,
                                 int64_t* image_id, int64_t* category_id,
-                                double box[4]) const {
+                                double box[4], bool bbox_optional = false,
+                                bool* has_box = nullptr) const {
     ASSIGN_OR_RETURN(dom::element image, Field(o, "image_id", where));
     RETURN_IF_ERROR(Id(image, where + ".image_id", image_id));
     ASSIGN_OR_RETURN(dom::element cat, Field(o, "category_id", where));
     RETURN_IF_ERROR(Id(cat, where + ".category_id", category_id));
-    ASSIGN_OR_RETURN(dom::element bbox, Field(o, "bbox", where));
+    dom::element bbox;
+    const bool present = !o.at_key("bbox").get(bbox);
+    if (has_box != nullptr) *has_box = present;
+    if (!present && bbox_optional) return absl::OkStatus();
+    if (!present) return Error(where, "missing field \"bbox\"");
     return Box(bbox, where + ".bbox", box);
+  }
+
+  // A "segmentation" value; errors name the place.
+  absl::StatusOr<masks::Segmentation> Segmentation(
+      dom::object o, const std::string& where) const {
+    ASSIGN_OR_RETURN(dom::element v, Field(o, "segmentation", where));
+    absl::StatusOr<masks::Segmentation> s = masks::ParseSegmentationJson(v);
+    if (!s.ok()) return Error(where, std::string(s.status().message()));
+    return s;
   }
 
   absl::StatusOr<dom::element> Field(dom::object o, const char* key,
@@ -140,29 +158,56 @@ class JsonFile {
   dom::parser parser_;
 };
 
-absl::StatusOr<EvalGroundTruth> GroundTruthFrom(JsonFile& f, dom::element root);
+absl::StatusOr<EvalGroundTruth> GroundTruthFrom(JsonFile& f, dom::element root,
+                                                bool with_masks);
 absl::StatusOr<std::vector<Detection>> DetectionsFrom(JsonFile& f,
-                                                      dom::element root);
+                                                      dom::element root,
+                                                      bool with_masks);
 
 }  // namespace
 
-absl::StatusOr<EvalGroundTruth> ReadGroundTruthJson(const std::string& path) {
+absl::StatusOr<EvalGroundTruth> ReadGroundTruthJson(const std::string& path,
+                                                    bool with_masks) {
   JsonFile f(path);
   ASSIGN_OR_RETURN(dom::element root, f.Load());
-  return GroundTruthFrom(f, root);
+  return GroundTruthFrom(f, root, with_masks);
 }
 
-absl::StatusOr<EvalGroundTruth> ParseGroundTruthJson(
-    absl::string_view json, const std::string& source) {
+absl::StatusOr<EvalGroundTruth> ParseGroundTruthJson(absl::string_view json,
+                                                     const std::string& source,
+                                                     bool with_masks) {
   JsonFile f(source);
   ASSIGN_OR_RETURN(dom::element root, f.Parse(json));
-  return GroundTruthFrom(f, root);
+  return GroundTruthFrom(f, root, with_masks);
 }
 
 namespace {
 
-absl::StatusOr<EvalGroundTruth> GroundTruthFrom(JsonFile& f,
-                                                dom::element root) {
+// An image's {height, width}: segm rasterises polygons at it.
+absl::Status ImageSize(JsonFile& f, dom::object o, const std::string& where,
+                       EvalGroundTruth* gt) {
+  int64_t hw[2] = {0, 0};
+  const char* names[2] = {"height", "width"};
+  for (int k = 0; k < 2; ++k) {
+    dom::element v;
+    if (o.at_key(names[k]).get(v)) {
+      return f.Error(where, absl::StrCat("missing field \"", names[k],
+                                         "\" (segm evaluation needs the "
+                                         "image's size)"));
+    }
+    const std::string at = absl::StrCat(where, ".", names[k]);
+    RETURN_IF_ERROR(f.Id(v, at, &hw[k]));
+    if (hw[k] < 1 || hw[k] > (1 << 20)) {
+      return f.Error(at, absl::StrCat("must be in [1, 1048576], got ", hw[k]));
+    }
+  }
+  gt->image_sizes.push_back(
+      {static_cast<int32_t>(hw[0]), static_cast<int32_t>(hw[1])});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<EvalGroundTruth> GroundTruthFrom(JsonFile& f, dom::element root,
+                                                bool with_masks) {
   ASSIGN_OR_RETURN(dom::object top, f.Object(root, "$"));
   EvalGroundTruth gt;
   for (const char* section : {"images", "categories"}) {
@@ -175,15 +220,24 @@ absl::StatusOr<EvalGroundTruth> GroundTruthFrom(JsonFile& f,
       ASSIGN_OR_RETURN(dom::element id, f.Field(o, "id", where));
       int64_t value = 0;
       RETURN_IF_ERROR(f.Id(id, where + ".id", &value));
-      (section[0] == 'i' ? gt.image_ids : gt.category_ids).push_back(value);
+      if (section[0] == 'i') {
+        gt.image_ids.push_back(value);
+        if (with_masks) RETURN_IF_ERROR(ImageSize(f, o, where, &gt));
+      } else {
+        gt.category_ids.push_back(value);
+      }
     }
   }
   dom::element anns;
   if (top.at_key("annotations").get(anns)) return gt;  // no boxes at all
   ASSIGN_OR_RETURN(dom::array a, f.Array(anns, "annotations"));
   gt.boxes.reserve(a.size());
-  const absl::flat_hash_set<int64_t> images(gt.image_ids.begin(),
-                                            gt.image_ids.end());
+  absl::flat_hash_map<int64_t, std::array<int32_t, 2>> images;
+  for (size_t k = 0; k < gt.image_ids.size(); ++k) {
+    images[gt.image_ids[k]] = gt.image_sizes.empty()
+                                  ? std::array<int32_t, 2>{0, 0}
+                                  : gt.image_sizes[k];
+  }
   const absl::flat_hash_set<int64_t> categories(gt.category_ids.begin(),
                                                 gt.category_ids.end());
   int64_t i = 0;
@@ -218,7 +272,17 @@ absl::StatusOr<EvalGroundTruth> GroundTruthFrom(JsonFile& f,
       }
       g.iscrowd = crowd != 0;
     }
-    gt.boxes.push_back(g);
+    if (with_masks) {
+      ASSIGN_OR_RETURN(const masks::Segmentation seg, f.Segmentation(o, where));
+      const std::array<int32_t, 2>& hw = images[g.image_id];
+      absl::StatusOr<masks::Rle> mask = masks::ToRle(seg, hw[0], hw[1]);
+      if (!mask.ok()) {
+        return f.Error(where + ".segmentation",
+                       std::string(mask.status().message()));
+      }
+      g.mask = *std::move(mask);
+    }
+    gt.boxes.push_back(std::move(g));
   }
   return gt;
 }
@@ -226,23 +290,24 @@ absl::StatusOr<EvalGroundTruth> GroundTruthFrom(JsonFile& f,
 }  // namespace
 
 absl::StatusOr<std::vector<Detection>> ReadDetectionsJson(
-    const std::string& path) {
+    const std::string& path, bool with_masks) {
   JsonFile f(path);
   ASSIGN_OR_RETURN(dom::element root, f.Load());
-  return DetectionsFrom(f, root);
+  return DetectionsFrom(f, root, with_masks);
 }
 
 absl::StatusOr<std::vector<Detection>> ParseDetectionsJson(
-    absl::string_view json, const std::string& source) {
+    absl::string_view json, const std::string& source, bool with_masks) {
   JsonFile f(source);
   ASSIGN_OR_RETURN(dom::element root, f.Parse(json));
-  return DetectionsFrom(f, root);
+  return DetectionsFrom(f, root, with_masks);
 }
 
 namespace {
 
 absl::StatusOr<std::vector<Detection>> DetectionsFrom(JsonFile& f,
-                                                      dom::element root) {
+                                                      dom::element root,
+                                                      bool with_masks) {
   ASSIGN_OR_RETURN(dom::array a, f.Array(root, "$"));
   std::vector<Detection> out;
   out.reserve(a.size());
@@ -251,13 +316,27 @@ absl::StatusOr<std::vector<Detection>> DetectionsFrom(JsonFile& f,
     const std::string where = absl::StrCat("[", i++, "]");
     ASSIGN_OR_RETURN(dom::object o, f.Object(e, where));
     Detection d;
-    double b[4];
-    RETURN_IF_ERROR(
-        f.ImageCategoryBox(o, where, &d.image_id, &d.category_id, b));
+    double b[4] = {0, 0, 0, 0};
+    bool has_box = true;
+    RETURN_IF_ERROR(f.ImageCategoryBox(o, where, &d.image_id, &d.category_id, b,
+                                       with_masks, &has_box));
     d.x = b[0], d.y = b[1], d.w = b[2], d.h = b[3];
     ASSIGN_OR_RETURN(dom::element score, f.Field(o, "score", where));
     RETURN_IF_ERROR(f.Number(score, where + ".score", &d.score));
-    out.push_back(d);
+    if (with_masks) {
+      ASSIGN_OR_RETURN(masks::Segmentation seg, f.Segmentation(o, where));
+      if (seg.kind != masks::Segmentation::Kind::kRle) {
+        return f.Error(where + ".segmentation",
+                       "a result's mask must be an RLE {\"size\", "
+                       "\"counts\"} (the reference's loadRes)");
+      }
+      d.mask = std::move(seg.rle);
+      if (!has_box) {  // the reference's loadRes: toBbox of the mask
+        const masks::MaskBox mb = masks::ToBox(d.mask);
+        d.x = mb.x, d.y = mb.y, d.w = mb.w, d.h = mb.h;
+      }
+    }
+    out.push_back(std::move(d));
   }
   return out;
 }

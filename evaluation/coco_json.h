@@ -17,19 +17,26 @@
 
 namespace sniper::evaluation {
 
-// An instances JSON: "images" (ids), "categories" (ids), "annotations"
-// (image_id, category_id, bbox, area (w*h when absent), iscrowd).
-absl::StatusOr<EvalGroundTruth> ReadGroundTruthJson(const std::string& path);
+// An instances JSON: "images" (ids; height and width when every image has
+// them), "categories" (ids), "annotations" (image_id, category_id, bbox,
+// area (w*h when absent), iscrowd). `with_masks` (segm): every image needs
+// its size and every annotation its "segmentation", turned into its mask as
+// the reference's annToRLE (masks/segmentation.h).
+absl::StatusOr<EvalGroundTruth> ReadGroundTruthJson(const std::string& path,
+                                                    bool with_masks = false);
 // The same from the document's bytes; `source` names it in errors.
 absl::StatusOr<EvalGroundTruth> ParseGroundTruthJson(absl::string_view json,
-                                                     const std::string& source);
+                                                     const std::string& source,
+                                                     bool with_masks = false);
 
 // A results JSON: [{"image_id", "category_id", "bbox": [x, y, w, h],
-// "score"}, ...]; other fields are ignored.
+// "score"}, ...]; other fields are ignored. `with_masks` (segm): each needs
+// "segmentation" as an RLE (compressed or not), and "bbox" becomes
+// optional (the mask's tight box, as the reference's loadRes).
 absl::StatusOr<std::vector<Detection>> ReadDetectionsJson(
-    const std::string& path);
+    const std::string& path, bool with_masks = false);
 absl::StatusOr<std::vector<Detection>> ParseDetectionsJson(
-    absl::string_view json, const std::string& source);
+    absl::string_view json, const std::string& source, bool with_masks = false);
 
 }  // namespace sniper::evaluation
 

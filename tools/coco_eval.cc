@@ -1,9 +1,9 @@
 //   bazel run //tools:coco_eval -- --gt=instances_val2017.json
-//       --dets=results.json [--json=stats.json]
+//       --dets=results.json [--iou_type=segm] [--json=stats.json]
 //
-// COCO box evaluation (the reference COCO API's semantics, evaluation/
-// coco_eval.h): prints the 12 summary numbers in the reference layout and
-// optionally writes {"stats": [12 numbers]} to --json.
+// COCO box or mask evaluation (the reference COCO API's semantics,
+// evaluation/coco_eval.h): prints the 12 summary numbers in the reference
+// layout and optionally writes {"stats": [12 numbers]} to --json.
 #include "evaluation/coco_eval.h"
 
 #include <chrono>
@@ -24,6 +24,9 @@ ABSL_FLAG(std::string, gt, "", "ground truth: a COCO instances JSON");
 ABSL_FLAG(std::string, dets, "",
           "detections: a COCO results JSON [{image_id, category_id, bbox, "
           "score}]");
+ABSL_FLAG(std::string, iou_type, "bbox",
+          "bbox, or segm (masks: the ground truth's segmentations, the "
+          "results' RLE segmentation)");
 ABSL_FLAG(std::string, json, "",
           "also write {\"stats\": [AP, AP50, ..., ARl]} here");
 
@@ -39,24 +42,31 @@ int Fail(const absl::Status& s) {
 int Main(int argc, char** argv) {
   sniper::tools::InitTool(
       argc, argv,
-      "COCO box evaluation: --gt=instances.json --dets=results.json "
-      "[--json=stats.json]");
+      "COCO box or mask evaluation: --gt=instances.json --dets=results.json "
+      "[--iou_type=bbox|segm] [--json=stats.json]");
   const std::string gt_path = sniper::ResolveUserPath(absl::GetFlag(FLAGS_gt));
   const std::string dets_path =
       sniper::ResolveUserPath(absl::GetFlag(FLAGS_dets));
   if (gt_path.empty() || dets_path.empty()) {
     return Fail(absl::InvalidArgumentError("--gt and --dets are required"));
   }
+  const std::string iou_type = absl::GetFlag(FLAGS_iou_type);
+  if (iou_type != "bbox" && iou_type != "segm") {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--iou_type must be bbox or segm, got \"", iou_type, "\"")));
+  }
+  const bool segm = iou_type == "segm";
   const auto t0 = std::chrono::steady_clock::now();
   absl::StatusOr<sniper::evaluation::EvalGroundTruth> gt =
-      sniper::evaluation::ReadGroundTruthJson(gt_path);
+      sniper::evaluation::ReadGroundTruthJson(gt_path, segm);
   if (!gt.ok()) return Fail(gt.status());
   absl::StatusOr<std::vector<sniper::evaluation::Detection>> dets =
-      sniper::evaluation::ReadDetectionsJson(dets_path);
+      sniper::evaluation::ReadDetectionsJson(dets_path, segm);
   if (!dets.ok()) return Fail(dets.status());
   const auto t1 = std::chrono::steady_clock::now();
   absl::StatusOr<sniper::evaluation::CocoEvalResult> r =
-      sniper::evaluation::EvaluateBoxes(*gt, *dets);
+      segm ? sniper::evaluation::EvaluateMasks(*gt, *dets)
+           : sniper::evaluation::EvaluateBoxes(*gt, *dets);
   if (!r.ok()) {
     return Fail(
         absl::Status(r.status().code(),

@@ -1,18 +1,23 @@
-"""An independent NumPy computation of COCO box evaluation, for tests.
+"""An independent NumPy computation of COCO box and mask evaluation, for tests.
 
 Follows the reference COCO API's published semantics step by step
 (per-image/category matching with area ranges and maxDets, crowd
 regions matched with IoA, 10 IoU thresholds, 101-point interpolated
 precision, the 12 summary numbers), written plainly with NumPy arrays
 and none of the C++ evaluator's data structures, so the two can be
-compared on random workloads.
+compared on random workloads. With --segm, IoUs are those of dense
+masks (mask_reference.py) and a detection's area is its mask's.
 
-usage: reference_coco_eval.py GT_JSON DETS_JSON OUT_JSON
+usage: reference_coco_eval.py GT_JSON DETS_JSON OUT_JSON [--segm]
 """
 import json
+import os
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import mask_reference  # noqa: E402
 
 IOU_THRS = np.linspace(0.5, 0.95, 10, endpoint=True)
 REC_THRS = np.linspace(0.0, 1.00, 101, endpoint=True)
@@ -36,8 +41,9 @@ def box_iou(dets, gts, crowd):
     return out
 
 
-def evaluate(gt, dets):
+def evaluate(gt, dets, segm=False):
     img_ids = sorted({im["id"] for im in gt["images"]})
+    sizes = {im["id"]: (im.get("height"), im.get("width")) for im in gt["images"]}
     cat_ids = sorted({c["id"] for c in gt["categories"]})
     gts = {}
     for k, a in enumerate(gt.get("annotations", [])):
@@ -45,12 +51,19 @@ def evaluate(gt, dets):
         a["id"] = k + 1
         a.setdefault("area", a["bbox"][2] * a["bbox"][3])
         a["iscrowd"] = int(a.get("iscrowd", 0))
+        if segm:
+            h, w = sizes[a["image_id"]]
+            a["mask"] = mask_reference.segmentation_mask(a["segmentation"], h, w)
         gts.setdefault((a["image_id"], a["category_id"]), []).append(a)
     dts = {}
     for k, d in enumerate(dets):
         d = dict(d)
         d["id"] = k + 1
-        d["area"] = d["bbox"][2] * d["bbox"][3]
+        if segm:
+            d["mask"] = mask_reference.segmentation_mask(d["segmentation"], 0, 0)
+            d["area"] = float(np.count_nonzero(d["mask"]))
+        else:
+            d["area"] = d["bbox"][2] * d["bbox"][3]
         dts.setdefault((d["image_id"], d["category_id"]), []).append(d)
 
     T, R, K, A, M = len(IOU_THRS), len(REC_THRS), len(cat_ids), len(AREA_RNG), len(MAX_DETS)
@@ -76,7 +89,11 @@ def evaluate(gt, dets):
                 crowd = [x["iscrowd"] for x in g]
                 d_order = np.argsort([-x["score"] for x in d], kind="mergesort")
                 d = [d[i] for i in d_order][:MAX_DETS[-1]]
-                ious = box_iou([x["bbox"] for x in d], [x["bbox"] for x in g], crowd)
+                if segm:
+                    ious = mask_reference.mask_iou([x["mask"] for x in d],
+                                                   [x["mask"] for x in g], crowd)
+                else:
+                    ious = box_iou([x["bbox"] for x in d], [x["bbox"] for x in g], crowd)
                 g_match = np.zeros((T, len(g)))
                 d_match = np.zeros((T, len(d)))
                 d_ignore = np.zeros((T, len(d)))
@@ -158,7 +175,7 @@ def main():
     with open(sys.argv[2]) as f:
         dets = json.load(f)
     with open(sys.argv[3], "w") as f:
-        json.dump({"stats": evaluate(gt, dets)}, f)
+        json.dump({"stats": evaluate(gt, dets, "--segm" in sys.argv[4:])}, f)
 
 
 if __name__ == "__main__":
