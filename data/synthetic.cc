@@ -1,10 +1,12 @@
 #include "data/synthetic.h"
 
 #include <turbojpeg.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -13,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "data/chip_sampler.h"
+#include "masks/rle.h"
 #include "port/json_writer.h"
 #include "port/proto_io.h"
 
@@ -27,19 +30,45 @@ struct Rgb {
   float r, g, b;
 };
 
+// RGB pixels, and which object each pixel shows (-1: background or
+// clutter): the objects' visible masks, exact under occlusion.
 class Canvas {
  public:
   Canvas(int32_t w, int32_t h)
-      : w_(w), h_(h), px_(static_cast<size_t>(w) * h * 3) {}
+      : w_(w),
+        h_(h),
+        px_(static_cast<size_t>(w) * h * 3),
+        owner_(static_cast<size_t>(w) * h, -1) {}
   int32_t width() const { return w_; }
   int32_t height() const { return h_; }
   uint8_t* data() { return px_.data(); }
-  void Set(int32_t x, int32_t y, Rgb c) {
+  void Set(int32_t x, int32_t y, Rgb c, int16_t owner = -1) {
     if (x < 0 || y < 0 || x >= w_ || y >= h_) return;
-    uint8_t* p = &px_[(static_cast<size_t>(y) * w_ + x) * 3];
+    const size_t i = static_cast<size_t>(y) * w_ + x;
+    uint8_t* p = &px_[i * 3];
     p[0] = Clamp(c.r);
     p[1] = Clamp(c.g);
     p[2] = Clamp(c.b);
+    owner_[i] = owner;
+  }
+  // The pixels object `index` shows, as a mask of the whole image; only
+  // the box [x, y, w, h] (clipped) is scanned.
+  masks::Rle VisibleMask(int16_t index, double x, double y, double w,
+                         double h) const {
+    const int32_t x0 = std::clamp(static_cast<int32_t>(std::floor(x)), 0, w_);
+    const int32_t y0 = std::clamp(static_cast<int32_t>(std::floor(y)), 0, h_);
+    const int32_t x1 =
+        std::clamp(static_cast<int32_t>(std::ceil(x + w)), x0, w_);
+    const int32_t y1 =
+        std::clamp(static_cast<int32_t>(std::ceil(y + h)), y0, h_);
+    std::vector<uint8_t> crop(static_cast<size_t>(x1 - x0) * (y1 - y0));
+    for (int32_t py = y0; py < y1; ++py) {
+      for (int32_t px = x0; px < x1; ++px) {
+        crop[static_cast<size_t>(py - y0) * (x1 - x0) + (px - x0)] =
+            owner_[static_cast<size_t>(py) * w_ + px] == index;
+      }
+    }
+    return masks::EncodeCropRowMajor(crop, x0, y0, x1 - x0, y1 - y0, h_, w_);
   }
 
  private:
@@ -48,6 +77,7 @@ class Canvas {
   }
   int32_t w_, h_;
   std::vector<uint8_t> px_;
+  std::vector<int16_t> owner_;
 };
 
 // Random numbers: SplitMix64 (the sampler's) with float helpers.
@@ -98,9 +128,9 @@ Rgb ClassColour(int cls, Rng& rng) {
   return {kBase[cls].r + j, kBase[cls].g + j, kBase[cls].b + j};
 }
 
-// Draws an object of class `cls` filling box (x, y, w, h).
-void DrawObject(Canvas* c, int cls, double x, double y, double w, double h,
-                Rng& rng) {
+// Draws object `index` of class `cls` filling box (x, y, w, h).
+void DrawObject(Canvas* c, int16_t index, int cls, double x, double y, double w,
+                double h, Rng& rng) {
   const Rgb col = ClassColour(cls, rng);
   const Rgb dark{col.r * 0.35f, col.g * 0.35f, col.b * 0.35f};
   const int32_t x0 = static_cast<int32_t>(std::floor(x));
@@ -140,7 +170,7 @@ void DrawObject(Canvas* c, int cls, double x, double y, double w, double h,
             out = dark;
           break;
       }
-      if (inside) c->Set(px, py, out);
+      if (inside) c->Set(px, py, out, index);
     }
   }
 }
@@ -195,6 +225,7 @@ struct Ann {
   int64_t image_id;
   int cls;
   double x, y, w, h;
+  masks::Rle mask;  // what the image shows of it
 };
 
 absl::Status WriteSplit(const std::string& out_dir, const std::string& split,
@@ -231,8 +262,14 @@ absl::Status WriteSplit(const std::string& out_dir, const std::string& split,
         const double ar = std::exp(rng.U(-0.5, 0.5));
         const double ow = std::min(s * ar, w - 1.0),
                      oh = std::min(s / ar, h - 1.0);
-        objs.push_back({0, image_id, static_cast<int>(rng.I(5)),
-                        rng.U(0, w - ow), rng.U(0, h - oh), ow, oh});
+        objs.push_back({0,
+                        image_id,
+                        static_cast<int>(rng.I(5)),
+                        rng.U(0, w - ow),
+                        rng.U(0, h - oh),
+                        ow,
+                        oh,
+                        {}});
       }
       if (rng.U() < 0.2) {  // crowded group of small and medium objects
         const double gx = rng.U(0, w), gy = rng.U(0, h);
@@ -241,16 +278,24 @@ absl::Status WriteSplit(const std::string& out_dir, const std::string& split,
           const double s = std::exp(rng.U(std::log(8.0), std::log(48.0)));
           const double x = std::clamp(gx + rng.U(-60, 60), 0.0, w - s);
           const double y = std::clamp(gy + rng.U(-60, 60), 0.0, h - s);
-          objs.push_back({0, image_id, static_cast<int>(rng.I(5)), x, y, s, s});
+          objs.push_back(
+              {0, image_id, static_cast<int>(rng.I(5)), x, y, s, s, {}});
         }
       }
     }
-    for (Ann& a : objs) {
-      DrawObject(&canvas, a.cls, a.x, a.y, a.w, a.h, rng);
+    for (size_t k = 0; k < objs.size(); ++k) {
+      const Ann& a = objs[k];
+      DrawObject(&canvas, static_cast<int16_t>(k), a.cls, a.x, a.y, a.w, a.h,
+                 rng);
+    }
+    for (size_t k = 0; k < objs.size(); ++k) {
+      Ann& a = objs[k];
+      a.mask = canvas.VisibleMask(static_cast<int16_t>(k), a.x, a.y, a.w, a.h);
+      if (masks::Area(a.mask) == 0) stats->hidden++;
       a.id = next_ann++;
-      anns.push_back(a);
       const double size = std::sqrt(a.w * a.h);
       (size < 32 ? stats->small : size < 96 ? stats->medium : stats->large)++;
+      anns.push_back(std::move(a));
     }
     stats->images++;
     stats->boxes += static_cast<int64_t>(objs.size());
@@ -296,7 +341,14 @@ absl::Status WriteSplit(const std::string& out_dir, const std::string& split,
     json.Key("bbox").BeginArray();
     for (double v : {a.x, a.y, a.w, a.h}) json.Fixed(v, 2);
     json.EndArray();
-    json.Key("area").Fixed(a.w * a.h, 2).Key("iscrowd").Int(0);
+    // COCO's area is the segment's: the visible pixels.
+    json.Key("area").Int(static_cast<int64_t>(masks::Area(a.mask)));
+    json.Key("iscrowd").Int(0);
+    json.Key("segmentation").BeginObject();
+    json.Key("size").BeginArray().Int(a.mask.height).Int(a.mask.width);
+    json.EndArray();
+    json.Key("counts").String(masks::ToCompressedString(a.mask));
+    json.EndObject();
     json.EndObject();
   }
   json.EndArray();
@@ -338,7 +390,23 @@ absl::Status WriteSyntheticDataset(const std::string& out_dir,
   *val = {};
   absl::Status s = WriteSplit(out_dir, "train", o.train_images, 1, o, train);
   if (!s.ok()) return s;
-  return WriteSplit(out_dir, "val", o.val_images, 1000000, o, val);
+  s = WriteSplit(out_dir, "val", o.val_images, 1000000, o, val);
+  if (!s.ok()) return s;
+  return WriteFileAtomically(out_dir + "/FORMAT",
+                             absl::StrCat(kSyntheticFormatVersion, "\n"));
+}
+
+bool SyntheticDatasetIsCurrent(const std::string& out_dir) {
+  std::ifstream format(out_dir + "/FORMAT");
+  int version = 0;
+  if (!(format >> version) || version != kSyntheticFormatVersion) return false;
+  for (const char* split : {"train", "val"}) {
+    if (access(absl::StrCat(out_dir, "/instances_", split, ".json").c_str(),
+               R_OK) != 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace sniper::data

@@ -16,6 +16,10 @@
 //     drawn over earlier ones); about 5% of images without objects;
 //   - clutter that resembles objects but is not one (outlined boxes,
 //     crossed lines, blotches), so negative chips have something to learn.
+// Every annotation carries its exact visible mask ("segmentation" as
+// compressed RLE: the pixels drawn for it and not drawn over by a later
+// object), and COCO's "area" is that mask's pixel count; "bbox" is the
+// shape's full box (as drawn, occluded parts included).
 #ifndef SNIPER_DATA_SYNTHETIC_H_
 #define SNIPER_DATA_SYNTHETIC_H_
 
@@ -36,9 +40,14 @@ struct SyntheticOptions {
   int32_t jpeg_quality = 85;
 };
 
+// Bumped when the files change meaning; caches of another version are
+// rewritten (the FORMAT file in the output directory holds it).
+inline constexpr int kSyntheticFormatVersion = 2;
+
 struct SyntheticSplitStats {
   int64_t images = 0;
   int64_t boxes = 0;
+  int64_t hidden = 0;  // boxes whose object is drawn over entirely
   int64_t empty_images = 0;
   int64_t max_boxes = 0;
   int64_t small = 0, medium = 0, large = 0;  // sqrt(w*h) < 32, < 96, >= 96
@@ -47,13 +56,16 @@ struct SyntheticSplitStats {
 
 extern const char* const kSyntheticClassNames[5];
 
-// Writes <out_dir>/images/{train,val}_%06d.jpg and
-// <out_dir>/instances_{train,val}.json (all atomically). Identical output
-// for identical options.
+// Writes <out_dir>/images/{train,val}_%06d.jpg,
+// <out_dir>/instances_{train,val}.json and <out_dir>/FORMAT (all
+// atomically; FORMAT last). Identical output for identical options.
 absl::Status WriteSyntheticDataset(const std::string& out_dir,
                                    const SyntheticOptions& options,
                                    SyntheticSplitStats* train_stats,
                                    SyntheticSplitStats* val_stats);
+
+// Whether <out_dir> holds a complete dataset of kSyntheticFormatVersion.
+bool SyntheticDatasetIsCurrent(const std::string& out_dir);
 
 }  // namespace sniper::data
 

@@ -1,10 +1,14 @@
 #include "data/synthetic.h"
 
+#include <cmath>
 #include <string>
+#include <vector>
 
 #include "data/coco_dataset.h"
 #include "data/image_decode.h"
 #include "gtest/gtest.h"
+#include "masks/rle.h"
+#include "masks/segmentation.h"
 #include "port/proto_io.h"
 #include "port/status_matchers.h"
 
@@ -82,6 +86,78 @@ TEST(SyntheticTest, RejectsBadOptions) {
   SyntheticSplitStats t, v;
   EXPECT_EQ(WriteSyntheticDataset(::testing::TempDir(), o, &t, &v).code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(SyntheticTest, MasksAreTheVisiblePixelsOfEachObject) {
+  const std::string dir = std::string(::testing::TempDir()) + "/syn_masks";
+  SyntheticOptions o;
+  o.train_images = 30;
+  o.val_images = 1;
+  o.seed = 9;
+  o.min_side = 160;
+  o.max_side = 400;
+  SyntheticSplitStats train, val;
+  ASSERT_OK(WriteSyntheticDataset(dir, o, &train, &val));
+  EXPECT_TRUE(SyntheticDatasetIsCurrent(dir));
+  CocoReaderOptions keep;
+  keep.keep_segmentations = true;
+  ASSERT_OK_AND_ASSIGN(CocoDataset ds,
+                       ReadCocoInstances(dir + "/instances_train.json", keep));
+  ASSERT_EQ(ds.stats().segmentations, train.boxes);
+  int64_t hidden = 0, full_discs = 0;
+  for (size_t i = 0; i < ds.num_images(); ++i) {
+    const CocoImage& im = ds.image(i);
+    const auto boxes = ds.boxes_of(i);
+    const auto segs = ds.segmentations_of(i);
+    const auto labels = ds.labels_of(i);
+    std::vector<masks::Rle> seen;
+    for (size_t b = 0; b < boxes.size(); ++b) {
+      ASSERT_EQ(segs[b].kind, masks::Segmentation::Kind::kRle);
+      ASSERT_OK_AND_ASSIGN(masks::Rle m,
+                           masks::ToRle(segs[b], im.height, im.width));
+      const uint64_t area = masks::Area(m);
+      if (area == 0) {
+        ++hidden;
+        continue;
+      }
+      // Inside the drawn box (pixel centres inside it).
+      const masks::MaskBox mb = masks::ToBox(m);
+      EXPECT_GE(mb.x, std::floor(boxes[b].x));
+      EXPECT_GE(mb.y, std::floor(boxes[b].y));
+      EXPECT_LE(mb.x + mb.w, std::ceil(boxes[b].x + boxes[b].w));
+      EXPECT_LE(mb.y + mb.h, std::ceil(boxes[b].y + boxes[b].h));
+      // No pixel belongs to two objects.
+      for (const masks::Rle& other : seen) {
+        EXPECT_EQ(masks::ComputeOverlap(m, other).intersection, 0u);
+      }
+      seen.push_back(m);
+      // The last object drawn is fully visible: a disc's mask is the
+      // ellipse of its box, to its perimeter.
+      if (b + 1 == boxes.size() && labels[b] == 0) {
+        const double ellipse = M_PI / 4 * boxes[b].w * boxes[b].h;
+        const double perimeter = M_PI * (boxes[b].w + boxes[b].h) / 2;
+        EXPECT_NEAR(static_cast<double>(area), ellipse, perimeter);
+        ++full_discs;
+      }
+    }
+  }
+  EXPECT_EQ(hidden, train.hidden);
+  EXPECT_GT(full_discs, 0);
+}
+
+TEST(SyntheticTest, ADatasetOfAnotherFormatIsNotCurrent) {
+  const std::string dir = std::string(::testing::TempDir()) + "/syn_old";
+  SyntheticOptions o;
+  o.train_images = 1;
+  o.val_images = 1;
+  o.min_side = 64;
+  o.max_side = 64;
+  SyntheticSplitStats train, val;
+  ASSERT_OK(WriteSyntheticDataset(dir, o, &train, &val));
+  ASSERT_TRUE(SyntheticDatasetIsCurrent(dir));
+  ASSERT_OK(WriteFileAtomically(dir + "/FORMAT", "1\n"));
+  EXPECT_FALSE(SyntheticDatasetIsCurrent(dir));
+  EXPECT_FALSE(SyntheticDatasetIsCurrent(dir + "/missing"));
 }
 
 }  // namespace

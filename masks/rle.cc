@@ -46,6 +46,7 @@ class RunCursor {
 class RunWriter {
  public:
   void Add(bool value, uint32_t n) {
+    if (n == 0) return;
     if (value != value_) {
       counts_.push_back(run_);
       run_ = 0;
@@ -105,6 +106,23 @@ Rle EncodeRowMajor(absl::Span<const uint8_t> mask, int32_t height,
       }
     }
   }
+  return Rle{height, width, out.Finish()};
+}
+
+Rle EncodeCropRowMajor(absl::Span<const uint8_t> crop, int32_t x0, int32_t y0,
+                       int32_t crop_width, int32_t crop_height, int32_t height,
+                       int32_t width) {
+  RunWriter out;
+  const uint32_t h = static_cast<uint32_t>(height);
+  out.Add(false, static_cast<uint32_t>(x0) * h);
+  for (int32_t x = 0; x < crop_width; ++x) {
+    out.Add(false, static_cast<uint32_t>(y0));
+    for (int32_t y = 0; y < crop_height; ++y) {
+      out.Add(crop[static_cast<size_t>(y) * crop_width + x] != 0, 1);
+    }
+    out.Add(false, h - static_cast<uint32_t>(y0 + crop_height));
+  }
+  out.Add(false, static_cast<uint32_t>(width - x0 - crop_width) * h);
   return Rle{height, width, out.Finish()};
 }
 

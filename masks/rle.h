@@ -55,6 +55,12 @@ Rle EncodeColumnMajor(absl::Span<const uint8_t> mask, int32_t height,
                       int32_t width);
 Rle EncodeRowMajor(absl::Span<const uint8_t> mask, int32_t height,
                    int32_t width);
+// A mask that is clear outside the crop [x0, x0 + crop_width) x
+// [y0, y0 + crop_height) of a height x width image, from the crop's pixels
+// (row-major); costs the crop, not the image. The crop must lie inside.
+Rle EncodeCropRowMajor(absl::Span<const uint8_t> crop, int32_t x0, int32_t y0,
+                       int32_t crop_width, int32_t crop_height, int32_t height,
+                       int32_t width);
 // 0/1 bytes.
 std::vector<uint8_t> DecodeColumnMajor(const Rle& rle);
 std::vector<uint8_t> DecodeRowMajor(const Rle& rle);

@@ -72,6 +72,26 @@ TEST(RleTest, RoundTripsRandomMasksBothLayouts) {
   }
 }
 
+TEST(RleTest, CropEncodingEqualsTheFullImagesEncoding) {
+  std::mt19937 rng(13);
+  for (int trial = 0; trial < 200; ++trial) {
+    const int h = 1 + trial % 11, w = 1 + (trial * 3) % 13;
+    const int cw = 1 + static_cast<int>(rng() % w);
+    const int ch = 1 + static_cast<int>(rng() % h);
+    const int x0 = static_cast<int>(rng() % (w - cw + 1));
+    const int y0 = static_cast<int>(rng() % (h - ch + 1));
+    const std::vector<uint8_t> crop = RandomMask(&rng, ch, cw, 0.3);
+    std::vector<uint8_t> full(static_cast<size_t>(h) * w, 0);
+    for (int y = 0; y < ch; ++y) {
+      for (int x = 0; x < cw; ++x)
+        full[(y0 + y) * w + x0 + x] = crop[y * cw + x];
+    }
+    ASSERT_EQ(EncodeCropRowMajor(crop, x0, y0, cw, ch, h, w),
+              EncodeRowMajor(full, h, w))
+        << trial;
+  }
+}
+
 TEST(RleTest, BoxIsTightAndSpansColumnsAsTheReference) {
   const Rle r = EncodeRowMajor(Rows({"....",  //
                                      "..#.",  //

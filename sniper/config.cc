@@ -307,8 +307,9 @@ void ResolvePaths(PipelineConfig& c, Pipeline& p) {
   if (d.has_synthetic() && d.synthetic().cache_dir().empty()) {
     const SyntheticDataConfig& s = d.synthetic();
     c.mutable_dataset()->mutable_synthetic()->set_cache_dir(absl::StrCat(
-        DefaultCacheRoot(), "/synthetic-", s.train_images(), "-",
-        s.val_images(), "-", s.seed(), "-", s.min_side(), "-", s.max_side()));
+        DefaultCacheRoot(), "/synthetic-v", data::kSyntheticFormatVersion, "-",
+        s.train_images(), "-", s.val_images(), "-", s.seed(), "-", s.min_side(),
+        "-", s.max_side()));
   } else if (d.has_synthetic()) {
     c.mutable_dataset()->mutable_synthetic()->set_cache_dir(
         Absolute(d.synthetic().cache_dir()));
@@ -353,14 +354,7 @@ absl::StatusOr<Pipeline> BuildPipeline(const PipelineConfig& config) {
 }
 
 bool SyntheticDatasetExists(const SyntheticDataConfig& config) {
-  for (const char* split : {"train", "val"}) {
-    if (access(absl::StrCat(config.cache_dir(), "/instances_", split, ".json")
-                   .c_str(),
-               R_OK) != 0) {
-      return false;
-    }
-  }
-  return true;
+  return data::SyntheticDatasetIsCurrent(config.cache_dir());
 }
 
 absl::Status WriteSyntheticDataset(const SyntheticDataConfig& config) {

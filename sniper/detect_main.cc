@@ -181,8 +181,15 @@ absl::Status Run(std::vector<std::string> sets) {
       const float score = d.scores.data_ptr<float>()[k];
       const int64_t label = d.labels.data_ptr<int64_t>()[k];
       boxes.push_back({b[0], b[1], b[2], b[3], score, static_cast<int>(label)});
-      all.push_back({images[i].id, cats[label].id, b[0], b[1], b[2] - b[0],
-                     b[3] - b[1], score});
+      sniper::evaluation::Detection det;
+      det.image_id = images[i].id;
+      det.category_id = cats[label].id;
+      det.x = b[0];
+      det.y = b[1];
+      det.w = b[2] - b[0];
+      det.h = b[3] - b[1];
+      det.score = score;
+      all.push_back(std::move(det));
     }
     sniper::data::DecodeRequest full;
     full.reduce = false;

@@ -28,11 +28,12 @@ namespace {
 void PrintRow(const char* split, const sniper::data::SyntheticSplitStats& s) {
   const double n = std::max<int64_t>(1, s.boxes);
   absl::PrintF(
-      "| %s | %d | %d | %.2f | %d | %d | %.1f%% | %.1f%% | %.1f%% | %.1f |\n",
+      "| %s | %d | %d | %.2f | %d | %d | %.1f%% | %.1f%% | %.1f%% | %d | "
+      "%.1f |\n",
       split, s.images, s.boxes,
       s.images ? static_cast<double>(s.boxes) / s.images : 0.0, s.max_boxes,
       s.empty_images, 100.0 * s.small / n, 100.0 * s.medium / n,
-      100.0 * s.large / n, s.bytes / 1048576.0);
+      100.0 * s.large / n, s.hidden, s.bytes / 1048576.0);
 }
 
 }  // namespace
@@ -65,10 +66,10 @@ int Main(int argc, char** argv) {
   absl::PrintF("wrote %s in %.1f s (seed %d)\n\n", out, secs, o.seed);
   absl::PrintF(
       "| split | images | boxes | boxes/image | max | empty images | small <32 "
-      "| medium 32-96 | large >=96 | JPEG MiB |\n");
+      "| medium 32-96 | large >=96 | hidden (mask empty) | JPEG MiB |\n");
   absl::PrintF(
       "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-      "|\n");
+      "| ---: |\n");
   PrintRow("train", train);
   PrintRow("val", val);
   return 0;
