@@ -10,6 +10,9 @@
 //                              batch 8, positive chips;
 //   BM_TrainStep/sniper_no_focus: the same without AutoFocus's focus
 //                              branch (model.focus.enabled false);
+//   BM_TrainStep/sniper_mask:  the same with the mask branch
+//                              (configs/synthetic_mask.pbtxt): what masks
+//                              cost per step;
 //   BM_TrainStep/single_scale: configs/synthetic_single_scale.pbtxt: whole
 //                              images at long side 768, batch 2.
 // The paper's setting (SNIPER.md section 8), on real COCO images
@@ -59,6 +62,7 @@
 #include "benchmark/benchmark.h"
 #include "benchmarks/bench_common.h"
 #include "benchmarks/bench_device.h"
+#include "configs/synthetic_mask_embedded.h"
 #include "configs/synthetic_single_scale_embedded.h"
 #include "data/chip_loader.h"
 #include "data/coco_dataset.h"
@@ -139,7 +143,8 @@ struct Feed {
         chips_per_image(
             static_cast<double>(sampler.Epoch(ds, nullptr, 0).size()) /
             ds.num_images()),
-        loader(ds, images, sampler, nullptr, p.loader) {
+        loader(ds, images, sampler, nullptr, p.loader),
+        masks_from(p.model.has_mask() ? &ds : nullptr) {
     loader.StartEpoch(0);
   }
 
@@ -153,7 +158,7 @@ struct Feed {
       batch = loader.Next();
       CHECK(batch.ok() && batch->has_value()) << "an empty epoch";
     }
-    ChipBatchToTensors(**batch, p.loader.render, images, targets);
+    ChipBatchToTensors(**batch, p.loader.render, images, targets, masks_from);
     BatchToDevice(bench::Device().device, images, targets);
     return (*batch)->size;
   }
@@ -161,6 +166,7 @@ struct Feed {
   data::ChipSampler sampler;
   double chips_per_image;
   data::ChipLoader loader;
+  const data::CocoDataset* masks_from;  // the mask branch's segmentations
   int epoch = 0;
 };
 
@@ -212,8 +218,10 @@ void TimedSteps(benchmark::State& state, const Pipeline& p,
 void BM_TrainStep(benchmark::State& state, const std::string& layer) {
   const Pipeline p = bench::DefaultPipeline(layer.c_str());
   const std::string dir = p.config.dataset().synthetic().cache_dir();
+  data::CocoReaderOptions read;
+  read.keep_segmentations = p.model.has_mask();
   absl::StatusOr<data::CocoDataset> ds =
-      data::ReadCocoInstances(dir + "/instances_train.json", {});
+      data::ReadCocoInstances(dir + "/instances_train.json", read);
   CHECK(ds.ok()) << ds.status();
   TimedSteps(state, p, *ds, dir + "/images");
 }
@@ -392,6 +400,10 @@ void RegisterCases() {
   // The default without AutoFocus's focus branch: what the branch costs.
   add("BM_TrainStep/sniper_no_focus", [](benchmark::State& s) {
     BM_TrainStep(s, "model { focus { enabled: false } }");
+  });
+  // With the mask branch: what masks cost.
+  add("BM_TrainStep/sniper_mask", [](benchmark::State& s) {
+    BM_TrainStep(s, embedded::kSyntheticMask);
   });
   add("BM_TrainStep/single_scale", [](benchmark::State& s) {
     BM_TrainStep(s, embedded::kSyntheticSingleScale);

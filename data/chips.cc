@@ -192,9 +192,11 @@ void AssignChipLabels(const ChipSamplerOptions& options, int scale_index,
                       absl::Span<const uint8_t> crowd, ChipLabels* out) {
   out->boxes.clear();
   out->labels.clear();
+  out->box_index.clear();
   out->ignore.clear();
   out->ignore_crowd.clear();
   out->dropped = 0;
+  out->scale = image.scale;
   const float cw = static_cast<float>(chip.x2 - chip.x1);
   const float ch = static_cast<float>(chip.y2 - chip.y1);
   const float ox = static_cast<float>(chip.x1);
@@ -219,6 +221,7 @@ void AssignChipLabels(const ChipSamplerOptions& options, int scale_index,
     if (valid) {
       out->boxes.push_back(rel);
       out->labels.push_back(labels[i]);
+      out->box_index.push_back(static_cast<int32_t>(i));
     } else {
       out->ignore.push_back(clipped);
       out->ignore_crowd.push_back(is_crowd ? 1 : 0);

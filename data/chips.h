@@ -218,11 +218,17 @@ uint64_t TieRank(uint64_t tie_seed, uint32_t cell);
 // Labels of one chip, in chip coordinates (scaled pixels relative to the
 // chip's top-left corner; the chip is [0, x2-x1) x [0, y2-y1)).
 struct ChipLabels {
-  std::vector<Box> boxes;             // valid ground truth
-  std::vector<int32_t> labels;        // contiguous label per box
+  std::vector<Box> boxes;       // valid ground truth
+  std::vector<int32_t> labels;  // contiguous label per box
+  // Per valid box: its annotation's position in the image's boxes
+  // (CocoDataset::boxes_of), e.g. to find its segmentation.
+  std::vector<int32_t> box_index;
   std::vector<Box> ignore;            // ignore regions (clipped)
   std::vector<uint8_t> ignore_crowd;  // per ignore region: 1 = crowd region
   int32_t dropped = 0;  // overlapping boxes under min size after clip
+  // The chip's scale (image pixel x -> scaled pixel x * scale), so that
+  // image-space ground truth (segmentations) can be mapped into the chip.
+  double scale = 1.0;
 };
 
 // Assigns the image's ground truth to a chip (SNIPER.md section 5): a box is

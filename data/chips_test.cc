@@ -136,13 +136,17 @@ TEST(ChipsTest, LabelsSplitValidIgnoredAndDropped) {
       {300, 300, 40, 40},    // crowd: ignore
       {611, 300, 40, 40},    // overlaps by 1 px: dropped
       {700, 700, 40, 40},    // outside the chip: nothing
+      {400, 400, 30, 30},    // valid, inside
   };
-  const std::vector<int32_t> labels = {4, 5, 6, 7, 8, 9};
-  const std::vector<uint8_t> crowd = {0, 0, 0, 1, 0, 0};
+  const std::vector<int32_t> labels = {4, 5, 6, 7, 8, 9, 3};
+  const std::vector<uint8_t> crowd = {0, 0, 0, 1, 0, 0, 0};
   ChipLabels out;
   AssignChipLabels(o, 0, image, chip, boxes, labels, crowd, &out);
-  ASSERT_EQ(out.boxes.size(), 1u);
-  EXPECT_EQ(out.labels[0], 4);
+  ASSERT_EQ(out.boxes.size(), 2u);
+  EXPECT_THAT(out.labels, ::testing::ElementsAre(4, 3));
+  // Each valid box remembers its annotation (its segmentation's index).
+  EXPECT_THAT(out.box_index, ::testing::ElementsAre(0, 6));
+  EXPECT_DOUBLE_EQ(out.scale, image.scale);
   EXPECT_FLOAT_EQ(out.boxes[0].x1, 50);
   EXPECT_FLOAT_EQ(out.boxes[0].x2, 100);
   ASSERT_EQ(out.ignore.size(), 3u);

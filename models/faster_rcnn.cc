@@ -80,6 +80,23 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
       nn::init::zeros_((*m)->bias);
     }
   }
+  if (o.has_mask()) {
+    const int64_t m = o.mask.resolution;
+    TORCH_CHECK(m >= 2 && m % 2 == 0,
+                "FasterRcnn: the mask resolution must be even, got ", m);
+    if (c4) {
+      TORCH_CHECK(m == 2 * ((o.roi_align.pooled_height + 1) / 2),
+                  "FasterRcnn: with the C4 head the mask resolution is twice "
+                  "res5's RoI output, ",
+                  2 * ((o.roi_align.pooled_height + 1) / 2), ", got ", m);
+    }
+    mask_align_ = o.roi_align;
+    mask_align_.pooled_height = mask_align_.pooled_width = m / 2;
+    mask_head_ = register_module(
+        "mask_head",
+        MaskHead(c4 ? backbone_->channels("res5") : o.rcnn_reduce_channels,
+                 o.num_classes, o.mask, /*from_res5=*/c4));
+  }
   if (!o.rpn_only) {
     nn::init::normal_(cls_score_->weight, 0.0, 0.01);
     nn::init::zeros_(cls_score_->bias);
@@ -144,22 +161,80 @@ torch::Tensor FocusTargets(const std::vector<ChipTargets>& targets, int64_t h,
   return out;
 }
 
-std::pair<torch::Tensor, torch::Tensor> FasterRcnnImpl::Rcnn(
-    const torch::Tensor& f, const torch::Tensor& rois) {
-  if (options_.head == RcnnHead::kC4) {
-    const torch::Tensor pooled = ops::RoIAlign(
-        f.to(torch::kFloat), rois.to(torch::kFloat), options_.roi_align);
-    const torch::Tensor x = backbone_->RunRes5(pooled).mean({2, 3});
-    return {cls_score_(x).to(torch::kFloat), bbox_pred_(x).to(torch::kFloat)};
-  }
-  const torch::Tensor reduced = torch::relu(rcnn_reduce_(f));
+torch::Tensor FasterRcnnImpl::HeadInput(const torch::Tensor& f) {
+  if (options_.head == RcnnHead::kC4) return f;
+  return torch::relu(rcnn_reduce_(f));
+}
+
+FasterRcnnImpl::RcnnOutputs FasterRcnnImpl::Rcnn(const torch::Tensor& input,
+                                                 const torch::Tensor& rois) {
   const torch::Tensor pooled = ops::RoIAlign(
-      reduced.to(torch::kFloat), rois.to(torch::kFloat), options_.roi_align);
+      input.to(torch::kFloat), rois.to(torch::kFloat), options_.roi_align);
+  if (options_.head == RcnnHead::kC4) {
+    torch::Tensor res5 = backbone_->RunRes5(pooled);
+    const torch::Tensor x = res5.mean({2, 3});
+    return {cls_score_(x).to(torch::kFloat), bbox_pred_(x).to(torch::kFloat),
+            std::move(res5)};
+  }
   // fc1 as a 1x1 convolution over the flattened [R, C*7*7, 1, 1] features.
   torch::Tensor x =
       torch::relu(fc1_(pooled.reshape({pooled.size(0), -1, 1, 1})));
   x = torch::relu(fc2_(x)).flatten(1);
-  return {cls_score_(x).to(torch::kFloat), bbox_pred_(x).to(torch::kFloat)};
+  return {cls_score_(x).to(torch::kFloat), bbox_pred_(x).to(torch::kFloat),
+          torch::Tensor()};
+}
+
+torch::Tensor FasterRcnnImpl::MaskLogits(const torch::Tensor& input,
+                                         const torch::Tensor& rois,
+                                         const torch::Tensor& res5) {
+  if (options_.head == RcnnHead::kC4) {
+    if (res5.defined()) return mask_head_(res5);
+    return mask_head_(backbone_->RunRes5(ops::RoIAlign(
+        input.to(torch::kFloat), rois.to(torch::kFloat), options_.roi_align)));
+  }
+  return mask_head_(ops::RoIAlign(input.to(torch::kFloat),
+                                  rois.to(torch::kFloat), mask_align_));
+}
+
+torch::Tensor FasterRcnnImpl::MaskBranchLoss(
+    const torch::Tensor& input, const std::vector<ChipTargets>& targets,
+    const torch::Tensor& all_rois, const torch::Tensor& all_labels,
+    const torch::Tensor& all_gt_index, const torch::Tensor& res5) {
+  const int64_t m = options_.mask.resolution;
+  const torch::Tensor fg = (all_labels > 0).nonzero().view(-1);
+  const torch::Tensor fg_rois = all_rois.index_select(0, fg);
+  const torch::Tensor fg_chip =
+      fg_rois.select(1, 0).to(torch::kCPU, torch::kLong);
+  const torch::Tensor fg_match = all_gt_index.index_select(0, fg).cpu();
+  const torch::Tensor fg_boxes = fg_rois.slice(1, 1, 5).cpu();
+  // Targets chip by chip (each chip has its own boxes and frame).
+  torch::Tensor mask_targets = torch::zeros({fg.numel(), m, m});
+  torch::Tensor usable = torch::zeros({fg.numel()}, torch::kBool);
+  for (int64_t i = 0; i < static_cast<int64_t>(targets.size()); ++i) {
+    const torch::Tensor mine = (fg_chip == i).nonzero().view(-1);
+    if (mine.numel() == 0) continue;
+    const ChipTargets& t = targets[i];
+    TORCH_CHECK(
+        static_cast<int64_t>(t.masks.segmentations.size()) == t.boxes.size(0),
+        "FasterRcnn: the mask branch needs a segmentation per box; "
+        "chip ",
+        i, " has ", t.boxes.size(0), " boxes and ",
+        t.masks.segmentations.size(), " segmentations");
+    auto [cells, ok] = MaskTargets(t.masks, fg_boxes.index_select(0, mine),
+                                   fg_match.index_select(0, mine), m);
+    mask_targets.index_copy_(0, mine, cells);
+    usable.index_copy_(0, mine, ok);
+  }
+  const torch::Tensor keep = usable.nonzero().view(-1);
+  const torch::Tensor keep_dev = keep.to(all_rois.device());
+  const torch::Tensor logits = MaskLogits(
+      input, fg_rois.index_select(0, keep_dev),
+      res5.defined() ? res5.index_select(0, fg).index_select(0, keep_dev)
+                     : torch::Tensor());
+  const torch::Tensor classes =
+      all_labels.index_select(0, fg).index_select(0, keep_dev) - 1;
+  return MaskLoss(logits, classes, mask_targets.index_select(0, keep)) *
+         options_.mask.loss_weight;
 }
 
 std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
@@ -229,7 +304,7 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
                                        anchors, sizes, options_.train_proposals)
                     .first;
   }
-  std::vector<torch::Tensor> rois, labels, box_targets;
+  std::vector<torch::Tensor> rois, labels, box_targets, gt_index;
   for (int64_t i = 0; i < b; ++i) {
     const ChipTargets& t = targets[i];
     const torch::Tensor mine = (proposals.select(1, 0) == i).nonzero().view(-1);
@@ -244,6 +319,7 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
                    1));
     labels.push_back(rt.labels);
     box_targets.push_back(rt.deltas);
+    gt_index.push_back(rt.gt_index);
   }
   const torch::Tensor all_rois = torch::cat(rois, 0);
   const torch::Tensor all_labels = torch::cat(labels, 0);
@@ -251,14 +327,22 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
   if (all_rois.size(0) == 0) {
     losses["rcnn_cls"] = torch::zeros({}, logits.options());
     losses["rcnn_box"] = torch::zeros({}, logits.options());
+    if (options_.has_mask()) {
+      losses["mask"] = torch::zeros({}, logits.options());
+    }
     return losses;
   }
-  const auto [cls, box] = Rcnn(f, all_rois);
+  const torch::Tensor head_input = HeadInput(f);
+  const auto [cls, box, res5] = Rcnn(head_input, all_rois);
   losses["rcnn_cls"] = F::cross_entropy(cls, all_labels);
   const torch::Tensor fg = (all_labels > 0).nonzero().view(-1);
   losses["rcnn_box"] = SmoothL1Sum(box.index_select(0, fg),
                                    all_targets.index_select(0, fg), 1.0) /
                        all_rois.size(0);
+  if (options_.has_mask()) {
+    losses["mask"] = MaskBranchLoss(head_input, targets, all_rois, all_labels,
+                                    torch::cat(gt_index, 0), res5);
+  }
   return losses;
 }
 
@@ -299,7 +383,10 @@ std::vector<Detections> FasterRcnnImpl::Detect(
     const torch::Tensor focus = torch::sigmoid(Focus(f));
     for (int64_t i = 0; i < b; ++i) out[i].focus = focus[i];
   }
-  const auto [cls, box] = Rcnn(f, proposals);
+  const torch::Tensor head_input = HeadInput(f);
+  const RcnnOutputs rcnn = Rcnn(head_input, proposals);
+  const torch::Tensor& cls = rcnn.cls;
+  const torch::Tensor& box = rcnn.box;
   const torch::Tensor probs = torch::softmax(cls, 1);
   const torch::Tensor boxes = ops::DecodeBoxes(box, proposals.slice(1, 1, 5),
                                                options_.rcnn_targets.coder);
@@ -322,7 +409,37 @@ std::vector<Detections> FasterRcnnImpl::Detect(
     out[i].scores = cand_scores.index_select(0, kept);
     out[i].labels = cols.index_select(0, kept);
   }
+  if (options_.has_mask()) DetectMasks(head_input, &out);
   return out;
+}
+
+void FasterRcnnImpl::DetectMasks(const torch::Tensor& head_input,
+                                 std::vector<Detections>* out) {
+  std::vector<torch::Tensor> rois, classes;
+  for (size_t i = 0; i < out->size(); ++i) {
+    const Detections& d = (*out)[i];
+    rois.push_back(
+        torch::cat({torch::full({d.boxes.size(0), 1}, static_cast<double>(i),
+                                d.boxes.options()),
+                    d.boxes},
+                   1));
+    classes.push_back(d.labels);
+  }
+  const torch::Tensor all_rois = torch::cat(rois, 0);
+  const int64_t m = options_.mask.resolution;
+  torch::Tensor probs;
+  if (all_rois.size(0) == 0) {
+    probs = torch::zeros({0, m, m}, all_rois.options().dtype(torch::kFloat));
+  } else {
+    probs = MaskProbabilities(MaskLogits(head_input, all_rois),
+                              torch::cat(classes, 0));
+  }
+  int64_t begin = 0;
+  for (Detections& d : *out) {
+    const int64_t n = d.boxes.size(0);
+    d.masks = probs.slice(0, begin, begin + n);
+    begin += n;
+  }
 }
 
 }  // namespace sniper::models

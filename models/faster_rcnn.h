@@ -9,7 +9,9 @@
 // just the RPN (the short-schedule RPN that mines negative chips). With
 // `focus`, AutoFocus's focus branch (../shared/docs/AUTOFOCUS.md) adds a
 // fifth loss in training and a FocusPixel probability map per chip in
-// inference.
+// inference. With `mask`, Mask R-CNN's mask branch (models/mask_head.h)
+// adds a "mask" loss on the foreground RoIs and an M x M mask per
+// detection.
 //
 // Head implementation choice: on these CPUs LibTorch's BLAS (linear layers)
 // is slow while oneDNN convolutions are fast, so fc1 and fc2 are 1x1
@@ -27,6 +29,7 @@
 #include <vector>
 
 #include "autofocus/focus_labels.h"
+#include "models/mask_head.h"
 #include "models/resnet.h"
 #include "ops/anchors.h"
 #include "ops/proposal_layer.h"
@@ -68,8 +71,11 @@ struct FasterRcnnOptions {
   int64_t focus_channels = 256;
   double focus_loss_weight = 1.0;
   autofocus::FocusLabelOptions focus_labels;
+  // The mask branch; not built with rpn_only.
+  MaskHeadOptions mask;
 
   bool has_focus() const { return focus && !rpn_only; }
+  bool has_mask() const { return mask.enabled && !rpn_only; }
 };
 
 // Ground truth of one chip, chip pixels.
@@ -81,6 +87,8 @@ struct ChipTargets {
   // them don't care whatever their size); undefined: none.
   torch::Tensor ignore_crowd;
   double height = 0, width = 0;  // the chip's valid area
+  // The boxes' segmentations (the mask branch needs them: one per box).
+  ChipMasks masks;
 };
 
 struct Detections {
@@ -91,6 +99,9 @@ struct Detections {
   // stride-16 cell of the input canvas (cell (x, y) covers pixels
   // [16x, 16x + 16) x [16y, 16y + 16)); undefined without it.
   torch::Tensor focus;
+  // With the mask branch: [D, M, M] float, each detection's mask
+  // probabilities for its class on an M x M grid over its box.
+  torch::Tensor masks;
 };
 
 // The focus labels of a chip batch: [B, h, w] int8 (1 positive, 0
@@ -107,7 +118,8 @@ class FasterRcnnImpl : public torch::nn::Module {
   explicit FasterRcnnImpl(const FasterRcnnOptions& options);
 
   // Losses "rpn_cls", "rpn_box", (unless rpn_only) "rcnn_cls",
-  // "rcnn_box" and (with the focus branch) "focus", weighted, for a chip
+  // "rcnn_box", (with the focus branch) "focus" and (with the mask branch)
+  // "mask", weighted, for a chip
   // batch [B, 3, H, W] and its B targets. `seed`
   // drives the target sampling.
   // `first_chip`: the batch's position in a larger (data-parallel) batch,
@@ -134,9 +146,32 @@ class FasterRcnnImpl : public torch::nn::Module {
   std::pair<torch::Tensor, torch::Tensor> Rpn(const torch::Tensor& features);
   // Focus logits [B, h, w], float32.
   torch::Tensor Focus(const torch::Tensor& features);
-  // RCNN head on rois [R, 5]: class logits [R, K+1], box deltas [R, 4].
-  std::pair<torch::Tensor, torch::Tensor> Rcnn(const torch::Tensor& features,
-                                               const torch::Tensor& rois);
+  // What the RoI heads pool from: the reduced features (2fc) or the
+  // features themselves (C4).
+  torch::Tensor HeadInput(const torch::Tensor& features);
+  struct RcnnOutputs {
+    torch::Tensor cls;   // [R, K+1] class logits
+    torch::Tensor box;   // [R, 4] box deltas
+    torch::Tensor res5;  // C4: [R, C, 7, 7] res5 on the RoIs
+  };
+  // RCNN head on rois [R, 5].
+  RcnnOutputs Rcnn(const torch::Tensor& head_input, const torch::Tensor& rois);
+  // Mask logits [R, K, M, M] for rois [R, 5]; C4 may pass the RoIs' res5
+  // output instead of pooling again.
+  torch::Tensor MaskLogits(const torch::Tensor& head_input,
+                           const torch::Tensor& rois,
+                           const torch::Tensor& res5 = torch::Tensor());
+  // The "mask" loss of the sampled RoIs (all_rois [R, 5] with labels and
+  // matched boxes per RoI).
+  torch::Tensor MaskBranchLoss(const torch::Tensor& head_input,
+                               const std::vector<ChipTargets>& targets,
+                               const torch::Tensor& all_rois,
+                               const torch::Tensor& all_labels,
+                               const torch::Tensor& all_gt_index,
+                               const torch::Tensor& res5);
+  // Fills each detection's mask (Detections::masks).
+  void DetectMasks(const torch::Tensor& head_input,
+                   std::vector<Detections>* out);
 
   FasterRcnnOptions options_;
   std::string feature_level_;
@@ -145,6 +180,8 @@ class FasterRcnnImpl : public torch::nn::Module {
   torch::nn::Conv2d rcnn_reduce_{nullptr}, fc1_{nullptr}, fc2_{nullptr};
   torch::nn::Linear cls_score_{nullptr}, bbox_pred_{nullptr};
   torch::nn::Conv2d focus_conv_{nullptr}, focus_out_{nullptr};
+  MaskHead mask_head_{nullptr};
+  ops::RoIAlignOptions mask_align_;
 };
 TORCH_MODULE(FasterRcnn);
 

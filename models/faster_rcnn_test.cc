@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "gtest/gtest.h"
+#include "ops/box_iou.h"
 #include "port/torch_compat.h"
 
 namespace sniper::models {
@@ -258,6 +259,162 @@ TEST(FasterRcnnTest, FocusBranchLearnsWhereSmallObjectsAre) {
   FasterRcnn plain(Tiny());
   plain->eval();
   EXPECT_FALSE(plain->Detect(img, {{128.0, 128.0}})[0].focus.defined());
+}
+
+// One 128x128 chip with two triangles (classes 0 and 2), their polygons
+// in image pixels, and the chip cut from that image at scale 2 from
+// offset (40, 24), flipped: the mask targets must undo all three.
+struct TriangleChip {
+  torch::Tensor image;
+  ChipTargets targets;
+  std::vector<masks::Segmentation> polygons;  // image pixels
+  std::vector<std::vector<float>> chip_polygons;
+};
+
+TriangleChip Triangles() {
+  TriangleChip c;
+  c.chip_polygons = {{16, 20, 64, 20, 16, 60}, {120, 70, 120, 118, 64, 118}};
+  c.image = torch::full({1, 3, 128, 128}, -0.5f);
+  auto inside = [](const std::vector<float>& t, float x, float y) {
+    auto side = [&](int a, int b) {
+      return (t[2 * b] - t[2 * a]) * (y - t[2 * a + 1]) -
+             (t[2 * b + 1] - t[2 * a + 1]) * (x - t[2 * a]);
+    };
+    const float s0 = side(0, 1), s1 = side(1, 2), s2 = side(2, 0);
+    return (s0 >= 0 && s1 >= 0 && s2 >= 0) || (s0 <= 0 && s1 <= 0 && s2 <= 0);
+  };
+  auto px = c.image.accessor<float, 4>();
+  for (int y = 0; y < 128; ++y) {
+    for (int x = 0; x < 128; ++x) {
+      if (inside(c.chip_polygons[0], x + 0.5f, y + 0.5f)) px[0][0][y][x] = 2;
+      if (inside(c.chip_polygons[1], x + 0.5f, y + 0.5f)) px[0][2][y][x] = 2;
+    }
+  }
+  masks::ChipFrame frame;
+  frame.scale = 2;
+  frame.offset_x = 40;
+  frame.offset_y = 24;
+  frame.flipped = true;
+  frame.window_width = 128;
+  for (const auto& t : c.chip_polygons) {
+    std::vector<double> xy;
+    for (size_t k = 0; k < t.size(); k += 2) {
+      xy.push_back((frame.window_width - t[k] + frame.offset_x) / frame.scale);
+      xy.push_back((t[k + 1] + frame.offset_y) / frame.scale);
+    }
+    c.polygons.emplace_back();
+    c.polygons.back().AddPolygon(xy);
+  }
+  c.targets.boxes =
+      torch::tensor({16.f, 20.f, 64.f, 60.f, 64.f, 70.f, 120.f, 118.f})
+          .view({2, 4});
+  c.targets.labels = torch::tensor({0, 2}, torch::kLong);
+  c.targets.ignore = torch::empty({0, 4});
+  c.targets.height = c.targets.width = 128;
+  c.targets.masks.frame = frame;
+  for (const auto& p : c.polygons) c.targets.masks.segmentations.push_back(&p);
+  return c;
+}
+
+TEST_P(FasterRcnnHeadTest, MaskBranchHasALossAndAMaskPerDetection) {
+  torch::manual_seed(2);
+  FasterRcnnOptions o = Tiny(false, GetParam());
+  o.mask.enabled = true;
+  o.mask.channels = 16;
+  o.mask.convs = 2;
+  o.mask.resolution = GetParam() == RcnnHead::kC4 ? 14 : 28;
+  FasterRcnn model(o);
+  model->train();
+  const TriangleChip c = Triangles();
+  const auto losses = model->Losses(c.image, {c.targets}, 0);
+  ASSERT_TRUE(losses.count("mask"));
+  // A near-zero predictor: log 2 per cell.
+  EXPECT_NEAR(losses.at("mask").item<float>(), std::log(2.0f), 0.02f);
+  losses.at("mask").backward();
+  int64_t with_grad = 0;
+  for (const auto& q : model->named_parameters()) {
+    if (q.key().rfind("mask_head.", 0) == 0 && q.value().grad().defined() &&
+        q.value().grad().abs().sum().item<float>() > 0) {
+      ++with_grad;
+    }
+  }
+  EXPECT_GT(with_grad, 0);
+  model->eval();
+  const auto dets = model->Detect(c.image, {{128.0, 128.0}});
+  ASSERT_TRUE(dets[0].masks.defined());
+  EXPECT_EQ(dets[0].masks.size(0), dets[0].boxes.size(0));
+  EXPECT_EQ(dets[0].masks.size(1), o.mask.resolution);
+  // A box without a segmentation cannot train the mask: an error, not a
+  // silent empty target.
+  ChipTargets missing = c.targets;
+  missing.masks.segmentations.clear();
+  model->train();
+  EXPECT_THROW(model->Losses(c.image, {missing}, 0), c10::Error);
+}
+
+TEST(FasterRcnnTest, MaskBranchLearnsTheTrianglesThroughScaleAndFlip) {
+  torch::manual_seed(4);
+  FasterRcnnOptions o = Tiny();
+  o.mask.enabled = true;
+  o.mask.channels = 32;
+  o.mask.convs = 2;
+  o.mask.resolution = 28;
+  FasterRcnn model(o);
+  model->train();
+  const TriangleChip c = Triangles();
+  torch::optim::SGD opt(model->parameters(),
+                        torch::optim::SGDOptions(0.02).momentum(0.9));
+  float first = 0, last = 0;
+  for (int step = 0; step < 80; ++step) {
+    const auto l = model->Losses(c.image, {c.targets}, step);
+    torch::Tensor total = torch::zeros({});
+    for (const auto& [name, v] : l) total = total + v;
+    compat::ZeroGrad(opt);
+    total.backward();
+    opt.step();
+    if (step == 0) first = l.at("mask").item<float>();
+    last = l.at("mask").item<float>();
+  }
+  std::cout << "mask loss " << first << " -> " << last << " in 80 steps\n";
+  EXPECT_LT(last, 0.5f * first);
+  // Each ground-truth triangle's mask, predicted on its own box, is the
+  // triangle: the target's cells (from the image-space polygon through the
+  // flipped, scaled frame) against the prediction >= 0.5.
+  model->eval();
+  torch::NoGradGuard no_grad;
+  for (int g = 0; g < 2; ++g) {
+    const torch::Tensor box = c.targets.boxes[g];
+    const auto [want, ok] =
+        MaskTargets(c.targets.masks, box.view({1, 4}),
+                    torch::tensor({static_cast<int64_t>(g)}), 28);
+    ASSERT_TRUE(ok[0].item<bool>());
+    // The target is the triangle the chip shows (its polygon in chip
+    // pixels, identity frame): scale, offset and flip were undone.
+    masks::Segmentation in_chip;
+    in_chip.AddPolygon(std::vector<double>(c.chip_polygons[g].begin(),
+                                           c.chip_polygons[g].end()));
+    const float* bp = box.data_ptr<float>();
+    const std::vector<uint8_t> seen =
+        masks::MaskTarget(in_chip, {bp[0], bp[1], bp[2], bp[3]}, 28);
+    int agree = 0;
+    for (int k = 0; k < 28 * 28; ++k) {
+      agree += (want[0].view(-1)[k].item<float>() > 0.5f) == (seen[k] != 0);
+    }
+    EXPECT_GE(agree, 28 * 28 * 97 / 100) << "object " << g;
+    const auto dets = model->Detect(c.image, {{128.0, 128.0}});
+    // The detection of this class that overlaps the box most.
+    const torch::Tensor iou = ops::BoxIou(dets[0].boxes, box.view({1, 4}));
+    const torch::Tensor same_class =
+        dets[0].labels == c.targets.labels[g].item<int64_t>();
+    ASSERT_TRUE(same_class.any().item<bool>()) << "object " << g;
+    const int64_t best =
+        (iou.view(-1) * same_class.to(torch::kFloat)).argmax().item<int64_t>();
+    const torch::Tensor got = dets[0].masks[best] >= 0.5;
+    const torch::Tensor w = want[0] > 0.5;
+    const float inter = (got & w).sum().item<float>();
+    const float uni = (got | w).sum().item<float>();
+    EXPECT_GT(inter / uni, 0.6f) << "object " << g << " mask IoU";
+  }
 }
 
 }  // namespace

@@ -37,6 +37,46 @@ absl::Status Proposals(const ProposalConfig& c, const std::string& path,
   return absl::OkStatus();
 }
 
+// The mask branch into out->mask (after the head and RoI size are known).
+absl::Status MaskBranch(const MaskHeadConfig& c, const std::string& path,
+                        FasterRcnnOptions* out) {
+  MaskHeadOptions& m = out->mask;
+  m.enabled = c.enabled();
+  if (c.channels() < 1) {
+    return InvalidField(path, "channels",
+                        absl::StrCat("must be >= 1, got ", c.channels()));
+  }
+  if (c.convs() < 0) {
+    return InvalidField(path, "convs",
+                        absl::StrCat("must be >= 0, got ", c.convs()));
+  }
+  if (!(std::isfinite(c.loss_weight()) && c.loss_weight() >= 0)) {
+    return InvalidField(path, "loss_weight",
+                        absl::StrCat("must be >= 0, got ", c.loss_weight()));
+  }
+  const bool c4 = out->head == RcnnHead::kC4;
+  const int64_t c4_side = 2 * ((out->roi_align.pooled_height + 1) / 2);
+  const int64_t resolution =
+      c.has_resolution() ? c.resolution() : (c4 ? c4_side : 28);
+  if (c4 && resolution != c4_side) {
+    return InvalidField(
+        path, "resolution",
+        absl::StrCat("the C4 head's masks are twice res5's RoI output (",
+                     c4_side, " for roi_pooled_size ",
+                     out->roi_align.pooled_height, "), got ", resolution));
+  }
+  if (resolution < 2 || resolution % 2 != 0 || resolution > 112) {
+    return InvalidField(
+        path, "resolution",
+        absl::StrCat("must be even and in [2, 112], got ", resolution));
+  }
+  m.channels = c.channels();
+  m.convs = c.convs();
+  m.resolution = resolution;
+  m.loss_weight = c.loss_weight();
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(
@@ -183,6 +223,7 @@ absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(
   o.focus_labels.stride = o.anchors.stride;
   RETURN_IF_ERROR(autofocus::ValidateFocusLabelOptions(
       o.focus_labels, FieldPath(path, "focus")));
+  RETURN_IF_ERROR(MaskBranch(c.mask_head(), FieldPath(path, "mask_head"), &o));
   return o;
 }
 
@@ -223,6 +264,12 @@ std::vector<ArchitectureDifference> ArchitectureDifferences(
   compare("focus.enabled", a.focus, b.focus);
   if (a.focus && b.focus) {
     compare("focus.channels", a.focus_channels, b.focus_channels);
+  }
+  compare("mask_head.enabled", a.mask.enabled, b.mask.enabled);
+  if (a.mask.enabled && b.mask.enabled) {
+    compare("mask_head.channels", a.mask.channels, b.mask.channels);
+    compare("mask_head.convs", a.mask.convs, b.mask.convs);
+    compare("mask_head.resolution", a.mask.resolution, b.mask.resolution);
   }
   return out;
 }

@@ -135,6 +135,45 @@ TEST(ModelBuilderTest, FocusBranchIsOffByDefaultAndBuildsItsLabels) {
   EXPECT_TRUE(ArchitectureDifferences(on, other).empty());
 }
 
+TEST(ModelBuilderTest, MaskHeadIsOffByDefaultAndSizedByTheHead) {
+  ASSERT_OK_AND_ASSIGN(FasterRcnnOptions off, Build(""));
+  EXPECT_FALSE(off.has_mask());
+  ASSERT_OK_AND_ASSIGN(FasterRcnnOptions on,
+                       Build("mask_head { enabled: true channels: 64 }"));
+  EXPECT_TRUE(on.has_mask());
+  EXPECT_EQ(on.mask.resolution, 28);  // 2fc: Mask R-CNN's 28 x 28
+  EXPECT_EQ(on.mask.channels, 64);
+  EXPECT_EQ(on.mask.convs, 4);
+  ASSERT_OK_AND_ASSIGN(FasterRcnnOptions c4,
+                       Build("rcnn_head: C4 backbone { res5_dilation: false } "
+                             "mask_head { enabled: true }"));
+  EXPECT_EQ(c4.mask.resolution, 14);  // res5's 7 x 7, deconvolved
+  EXPECT_FALSE(Build("rcnn_head: C4 backbone { res5_dilation: false } "
+                     "mask_head { enabled: true resolution: 28 }")
+                   .ok());
+  // rpn_only never builds it.
+  ASSERT_OK_AND_ASSIGN(FasterRcnnOptions rpn,
+                       Build("rpn_only: true mask_head { enabled: true }"));
+  EXPECT_FALSE(rpn.has_mask());
+  EXPECT_THAT(Build("mask_head { resolution: 27 }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("ModelConfig.mask_head.resolution: must be "
+                                 "even")));
+  EXPECT_THAT(Build("mask_head { loss_weight: -2 }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("mask_head.loss_weight: must be >= 0")));
+  // The branch's weights are architecture; its loss weight is not.
+  const std::vector<ArchitectureDifference> d =
+      ArchitectureDifferences(off, on);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].field, "mask_head.enabled");
+  ASSERT_OK_AND_ASSIGN(FasterRcnnOptions narrow,
+                       Build("mask_head { enabled: true channels: 32 "
+                             "loss_weight: 2 }"));
+  ASSERT_EQ(ArchitectureDifferences(on, narrow).size(), 1u);
+  EXPECT_EQ(ArchitectureDifferences(on, narrow)[0].field, "mask_head.channels");
+}
+
 TEST(ModelBuilderTest, ArchitectureDifferencesNameEachFieldWithBothValues) {
   ASSERT_OK_AND_ASSIGN(FasterRcnnOptions a, Build("rcnn_fc_channels: 256"));
   ASSERT_OK_AND_ASSIGN(

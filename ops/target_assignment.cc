@@ -152,6 +152,7 @@ RcnnTargets AssignRcnnTargets(const at::Tensor& proposals, const at::Tensor& gt,
   t.labels = at::zeros({r}, cand.options().dtype(at::kLong));
   t.deltas = at::zeros({r, 4}, cand.options());
   t.weights = at::zeros({r, 4}, cand.options());
+  t.gt_index = at::full({r}, -1, cand.options().dtype(at::kLong));
   const at::Tensor fg_pos = kept_fg.nonzero().view(-1);
   if (fg_pos.numel() > 0) {
     const at::Tensor match =
@@ -161,6 +162,7 @@ RcnnTargets AssignRcnnTargets(const at::Tensor& proposals, const at::Tensor& gt,
                          EncodeBoxes(t.rois.index_select(0, fg_pos),
                                      gt.index_select(0, match), o.coder));
     t.weights.index_fill_(0, fg_pos, 1);
+    t.gt_index.index_copy_(0, fg_pos, match);
   }
   return t;
 }

@@ -75,6 +75,9 @@ struct RcnnTargets {
   at::Tensor labels;   // [R] int64: 0 background, GT label + 1 foreground
   at::Tensor deltas;   // [R, 4] class-agnostic targets (foreground)
   at::Tensor weights;  // [R, 4] 1 for foreground
+  // [R] int64: the valid GT a foreground RoI regresses to (its mask
+  // target's source), -1 for background.
+  at::Tensor gt_index;
 };
 
 // proposals [P, 4]; gt [G, 4] with gt_labels [G] (int64, 0..K-1);

@@ -163,6 +163,8 @@ TEST(RcnnTargetsTest, HandWorkedLabels) {
   // 4 kept proposals + the 2 GT added as candidates.
   ASSERT_EQ(t.rois.size(0), 6);
   EXPECT_EQ(ToVector(t.labels), (std::vector<int64_t>{4, 8, 0, 0, 4, 8}));
+  // The GT each foreground RoI learns from (its mask target's source).
+  EXPECT_EQ(ToVector(t.gt_index), (std::vector<int64_t>{0, 1, -1, -1, 0, 1}));
   EXPECT_TRUE(at::equal(t.rois[3], proposals[4]));
   EXPECT_NEAR(t.deltas[0][3].item<double>(), 5 * std::log(100.0 / 90), 1e-12);
   EXPECT_TRUE(

@@ -7,7 +7,8 @@ namespace sniper {
 void ChipBatchToTensors(const data::ChipBatch& batch,
                         const data::ChipRenderOptions& render,
                         torch::Tensor* images,
-                        std::vector<models::ChipTargets>* targets) {
+                        std::vector<models::ChipTargets>* targets,
+                        const data::CocoDataset* masks_from) {
   const int32_t cw = render.width(), ch = render.height();
   int32_t w = 0, h = 0;
   targets->clear();
@@ -42,6 +43,23 @@ void ChipBatchToTensors(const data::ChipBatch& batch,
     }
     t.height = c.y2 - c.y1;
     t.width = c.x2 - c.x1;
+    if (masks_from != nullptr) {
+      const absl::Span<const masks::Segmentation> all =
+          masks_from->segmentations_of(batch.records[i].image_index);
+      TORCH_CHECK(l.box_index.size() == l.boxes.size(),
+                  "ChipBatchToTensors: chip ", i, " has ", l.boxes.size(),
+                  " boxes but ", l.box_index.size(), " box indices");
+      for (int32_t k : l.box_index) {
+        t.masks.segmentations.push_back(
+            k >= 0 && static_cast<size_t>(k) < all.size() ? &all[k] : nullptr);
+      }
+      t.masks.frame.scale = l.scale;
+      t.masks.frame.offset_x = c.x1;
+      t.masks.frame.offset_y = c.y1;
+      t.masks.frame.flipped =
+          i < static_cast<int>(batch.flipped.size()) && batch.flipped[i] != 0;
+      t.masks.frame.window_width = c.x2 - c.x1;
+    }
     targets->push_back(std::move(t));
   }
   // The loader's extent (windows rounded up to the canvas step); batches

@@ -267,7 +267,8 @@ absl::StatusOr<CheckpointState> LoadCheckpoint(
     torch::Tensor h;
     root.read("history", h);
     h = h.cpu().to(torch::kFloat64).contiguous();
-    // Older checkpoints have 6 columns (no focus loss): the rest read 0.
+    // Older checkpoints have 6 columns (no focus loss) or 7 (no mask
+    // loss): the rest read 0.
     constexpr int64_t kColumns = std::tuple_size_v<LossHistory::value_type>;
     TORCH_CHECK(h.dim() == 2 && h.size(1) >= 2 && h.size(1) <= kColumns,
                 "history: expected [n, 6..", kColumns, "], got ", h.sizes());

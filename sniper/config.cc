@@ -9,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "data/chip_loader_builder.h"
 #include "data/chip_sampler_builder.h"
 #include "data/synthetic.h"
@@ -81,6 +82,43 @@ std::string Absolute(const std::string& path) {
   return p;
 }
 
+// Merges the config file `path` into `merged` after the files it is
+// layered over; `chain` holds the files being read (cycles).
+absl::Status LayerFile(const std::string& path, std::vector<std::string>* chain,
+                       PipelineConfig* merged) {
+  constexpr size_t kMaxDepth = 8;
+  for (const std::string& p : *chain) {
+    if (p == path) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": layered_over makes a cycle (",
+                       absl::StrJoin(*chain, " -> "), " -> ", path, ")"));
+    }
+  }
+  if (chain->size() >= kMaxDepth) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": layered_over nests deeper than ", kMaxDepth));
+  }
+  PipelineConfig file;
+  RETURN_IF_ERROR(ReadTextProtoFile(path, &file));
+  chain->push_back(path);
+  const size_t slash = path.rfind('/');
+  const std::string dir =
+      slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+  for (const std::string& base : file.layered_over()) {
+    if (base.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": layered_over has an empty path"));
+    }
+    RETURN_IF_ERROR(
+        LayerFile(base.front() == '/' ? base : absl::StrCat(dir, "/", base),
+                  chain, merged));
+  }
+  chain->pop_back();
+  file.clear_layered_over();
+  MergeReplacingLists(file, merged);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<PipelineConfig> LayerConfigs(
@@ -89,9 +127,8 @@ absl::StatusOr<PipelineConfig> LayerConfigs(
   PipelineConfig merged;
   RETURN_IF_ERROR(ParseTextProto(default_text, default_name, &merged));
   if (!config_path.empty()) {
-    PipelineConfig file;
-    RETURN_IF_ERROR(ReadTextProtoFile(ResolveUserPath(config_path), &file));
-    MergeReplacingLists(file, &merged);
+    std::vector<std::string> chain;
+    RETURN_IF_ERROR(LayerFile(ResolveUserPath(config_path), &chain, &merged));
   }
   // Assignments apply to the merged message, so indices address the
   // elements the earlier layers made.

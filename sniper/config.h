@@ -7,7 +7,8 @@
 //                                 config_path, {"optimizer.base_lr=0.01"}));
 //   ASSIGN_OR_RETURN(Pipeline pipeline, BuildPipeline(merged));
 //
-// Layers: the built-in default, then the --config file, then --set
+// Layers: the built-in default, then the --config file (after the files
+// its layered_over names, recursively), then --set
 // assignments, in order (port/proto_layering.h). A field set in a later layer
 // replaces the earlier value, a repeated field set in a later layer replaces
 // the whole list, and messages merge field by field. The merged message is

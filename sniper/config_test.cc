@@ -2,9 +2,11 @@
 
 #include <dirent.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "configs/default_synthetic_embedded.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -194,7 +196,64 @@ TEST(ConfigTest, AllPipelineConfigsBuild) {
               ::testing::IsSupersetOf(
                   {"default_synthetic.pbtxt", "coco_sniper_r50.pbtxt",
                    "coco_sniper_r101.pbtxt", "coco_single_scale_r50.pbtxt",
-                   "synthetic_single_scale.pbtxt", "coco_mini_rpn.pbtxt"}));
+                   "synthetic_single_scale.pbtxt", "coco_mini_rpn.pbtxt",
+                   "coco_sniper_mask_r50.pbtxt", "coco_sniper_mask_r101.pbtxt",
+                   "synthetic_mask.pbtxt"}));
+}
+
+TEST(ConfigTest, MaskConfigsAreTheBoxConfigsWithTheMaskBranch) {
+  for (const char* depth : {"50", "101"}) {
+    ASSERT_OK_AND_ASSIGN(
+        Pipeline box,
+        Build({}, absl::StrCat("configs/coco_sniper_r", depth, ".pbtxt")));
+    ASSERT_OK_AND_ASSIGN(
+        Pipeline mask,
+        Build({}, absl::StrCat("configs/coco_sniper_mask_r", depth, ".pbtxt")));
+    EXPECT_FALSE(box.model.has_mask());
+    EXPECT_TRUE(mask.model.has_mask());
+    EXPECT_EQ(mask.model.mask.resolution, 28);
+    EXPECT_EQ(mask.model.backbone.depth, box.model.backbone.depth);
+    // Everything else comes from the box config it is layered over.
+    PipelineConfig a = box.config, b = mask.config;
+    a.clear_name();
+    b.clear_name();
+    b.mutable_model()->clear_mask_head();
+    a.mutable_output()->clear_work_dir();  // derived from the name
+    b.mutable_output()->clear_work_dir();
+    EXPECT_EQ(a.DebugString(), b.DebugString()) << depth;
+  }
+  ASSERT_OK_AND_ASSIGN(Pipeline synthetic,
+                       Build({}, "configs/synthetic_mask.pbtxt"));
+  EXPECT_TRUE(synthetic.model.has_mask());
+}
+
+TEST(ConfigTest, LayeredOverAppliesBaseFilesFirstAndRejectsCycles) {
+  const std::string dir = ::testing::TempDir();
+  auto write = [&dir](const std::string& name, const std::string& text) {
+    std::FILE* f = std::fopen((dir + "/" + name).c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+  };
+  write("base.pbtxt", "name: \"base\" seed: 7 optimizer { base_lr: 0.5 }");
+  write("mid.pbtxt",
+        "name: \"mid\" layered_over: \"base.pbtxt\" optimizer { base_lr: "
+        "0.25 }");
+  write("top.pbtxt", "name: \"top\" layered_over: \"mid.pbtxt\"");
+  ASSERT_OK_AND_ASSIGN(Pipeline p, Build({}, dir + "/top.pbtxt"));
+  EXPECT_EQ(p.config.name(), "top");
+  EXPECT_EQ(p.config.seed(), 7u);                          // base
+  EXPECT_FLOAT_EQ(p.config.optimizer().base_lr(), 0.25f);  // mid wins
+  EXPECT_EQ(p.config.layered_over_size(), 0);  // the effective config
+  write("a.pbtxt", "layered_over: \"b.pbtxt\"");
+  write("b.pbtxt", "layered_over: \"a.pbtxt\"");
+  EXPECT_THAT(Build({}, dir + "/a.pbtxt"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("layered_over makes a cycle")));
+  write("lost.pbtxt", "layered_over: \"missing.pbtxt\"");
+  const absl::StatusOr<Pipeline> lost = Build({}, dir + "/lost.pbtxt");
+  ASSERT_FALSE(lost.ok());
+  EXPECT_THAT(std::string(lost.status().message()), HasSubstr("missing.pbtxt"));
 }
 
 TEST(ConfigTest, CocoConfigsFollowThePaper) {

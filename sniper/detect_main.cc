@@ -5,12 +5,14 @@
 // Multi-scale inference (sniper/inference.h) with a trained detector, using
 // the config saved in its checkpoint (--set overrides inference settings,
 // e.g. --set eval.merge=SOFT_NMS --set eval.max_tile_side=2048). One image:
-// draws the boxes with class names and scores into --out. A directory:
+// draws the boxes with class names and scores (and, from a model with the
+// mask branch, their masks) into --out. A directory:
 // every .jpg/.jpeg/.png in it, pictures into --out/<name>.png, and
-// --out/detections.json (COCO results) with --out/images.json giving each
-// image id's file. --autofocus_map=PATH (one image) runs AutoFocus
-// (eval.autofocus, ../shared/docs/AUTOFOCUS.md) and also draws, per scale,
-// its focus map, the windows it ran in and the FocusChips it chose.
+// --out/detections.json (COCO results; RLE segmentations with masks) with
+// --out/images.json giving each image id's file. --autofocus_map=PATH (one
+// image) runs AutoFocus (eval.autofocus, ../shared/docs/AUTOFOCUS.md) and also
+// draws, per scale, its focus map, the windows it ran in and the FocusChips it
+// chose.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -39,8 +41,8 @@
 #include "sniper/cli.h"
 #include "sniper/config.h"
 #include "sniper/device.h"
+#include "sniper/image_results.h"
 #include "sniper/inference.h"
-#include "viz/draw.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "a detector checkpoint (final.pt)");
 ABSL_FLAG(std::string, image, "", "an image file, or a directory of images");
@@ -131,7 +133,7 @@ absl::Status Run(std::vector<std::string> sets) {
     im.file_name = files[i].filename().string();
     images.push_back(im);
   }
-  std::vector<std::string> names = info.category_names;
+  const std::vector<std::string>& names = info.category_names;
   std::vector<sniper::data::CocoCategory> cats;
   for (int64_t k = 0; k < p.model.num_classes; ++k) {
     sniper::data::CocoCategory c;
@@ -141,9 +143,6 @@ absl::Status Run(std::vector<std::string> sets) {
     c.name = k < static_cast<int64_t>(names.size()) ? names[k]
                                                     : absl::StrCat("class", k);
     cats.push_back(c);
-  }
-  if (names.empty()) {
-    for (const auto& c : cats) names.push_back(c.name);
   }
   const sniper::data::CocoDataset ds = sniper::data::CocoDataset::FromParts(
       input, images, cats, {}, {}, {}, {}, {});
@@ -175,22 +174,8 @@ absl::Status Run(std::vector<std::string> sets) {
     network_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
             .count();
-    std::vector<sniper::viz::LabeledBox> boxes;
-    for (int64_t k = 0; k < d.boxes.size(0); ++k) {
-      const float* b = d.boxes.data_ptr<float>() + 4 * k;
-      const float score = d.scores.data_ptr<float>()[k];
-      const int64_t label = d.labels.data_ptr<int64_t>()[k];
-      boxes.push_back({b[0], b[1], b[2], b[3], score, static_cast<int>(label)});
-      sniper::evaluation::Detection det;
-      det.image_id = images[i].id;
-      det.category_id = cats[label].id;
-      det.x = b[0];
-      det.y = b[1];
-      det.w = b[2] - b[0];
-      det.h = b[3] - b[1];
-      det.score = score;
-      all.push_back(std::move(det));
-    }
+    const size_t first = all.size();
+    sniper::AppendCocoDetections(d, images[i], cats, &all);
     sniper::data::DecodeRequest full;
     full.reduce = false;
     ASSIGN_OR_RETURN(
@@ -202,8 +187,8 @@ absl::Status Run(std::vector<std::string> sets) {
                          r.image, trace[0], p.model.anchors.stride)));
       std::printf("AutoFocus: %s\n", focus_png.c_str());
     }
-    const int drawn = sniper::viz::DrawLabeledBoxes(
-        &r.image, boxes, names,
+    const int drawn = sniper::DrawCocoDetections(
+        &r.image, {all.data() + first, all.size() - first}, cats,
         static_cast<float>(absl::GetFlag(FLAGS_score_threshold)));
     const std::string png =
         is_dir ? (fs::path(out) / (files[i].stem().string() + ".png")).string()

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <future>
 #include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "port/status_macros.h"
 #include "sniper/device.h"
 #include "sniper/event_writer.h"
+#include "sniper/image_results.h"
 #include "sniper/inference.h"
 #include "sniper/metrics.h"
 #include "viz/draw.h"
@@ -45,21 +47,34 @@ absl::Status DrawDetections(const StageContext& ctx, size_t image_index,
                   static_cast<int>(b.x + b.w), static_cast<int>(b.y + b.h),
                   {255, 255, 255}, 1);
   }
-  std::vector<viz::LabeledBox> boxes;
-  for (const evaluation::Detection& d : dets) {
-    boxes.push_back({static_cast<float>(d.x), static_cast<float>(d.y),
-                     static_cast<float>(d.x + d.w),
-                     static_cast<float>(d.y + d.h), static_cast<float>(d.score),
-                     ds.LabelOfCategory(d.category_id)});
-  }
-  std::vector<std::string> names;
-  for (const data::CocoCategory& c : ds.categories()) names.push_back(c.name);
-  const int drawn = viz::DrawLabeledBoxes(&image, boxes, names, threshold);
+  const int drawn =
+      DrawCocoDetections(&image, dets, ds.categories(), threshold);
   RETURN_IF_ERROR(data::WritePngFile(path, image));
   ctx.log.Line(absl::StrCat("[eval] ", drawn,
                             " detections (score >= ", threshold, ") of ",
                             im.file_name, " drawn to ", path));
   return absl::OkStatus();
+}
+
+// The ground truth as the reference API reads it (raw boxes, the area
+// field; masks for segm), restricted to the images evaluated.
+absl::StatusOr<evaluation::EvalGroundTruth> GroundTruthOf(
+    const StageContext& ctx, bool with_masks) {
+  const data::CocoDataset& ds = ctx.data.val;
+  ASSIGN_OR_RETURN(
+      evaluation::EvalGroundTruth gt,
+      evaluation::ReadGroundTruthJson(ctx.data.val_json, with_masks));
+  if (gt.image_ids.size() != ds.num_images()) {
+    std::set<int64_t> kept;
+    for (const data::CocoImage& im : ds.images()) kept.insert(im.id);
+    gt.image_ids.assign(kept.begin(), kept.end());
+    std::vector<evaluation::GtBox> boxes;
+    for (const evaluation::GtBox& b : gt.boxes) {
+      if (kept.count(b.image_id)) boxes.push_back(b);
+    }
+    gt.boxes = std::move(boxes);
+  }
+  return gt;
 }
 
 }  // namespace
@@ -105,20 +120,8 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
     const std::vector<ImageDetections> results = detector.RunBatch(pointers);
     for (size_t j = 0; j < results.size(); ++j) {
       const size_t i = first_image + j;
-      const ImageDetections& d = results[j];
       const size_t first = all.size();
-      for (int64_t k = 0; k < d.boxes.size(0); ++k) {
-        const float* bb = d.boxes.data_ptr<float>() + 4 * k;
-        evaluation::Detection det;
-        det.image_id = ds.image(i).id;
-        det.category_id = ds.categories()[d.labels.data_ptr<int64_t>()[k]].id;
-        det.x = bb[0];
-        det.y = bb[1];
-        det.w = bb[2] - bb[0];
-        det.h = bb[3] - bb[1];
-        det.score = d.scores.data_ptr<float>()[k];
-        all.push_back(det);
-      }
+      AppendCocoDetections(results[j], ds.image(i), ds.categories(), &all);
       ++summary.images;
       if (i == 0 && p.config.eval().draw_example()) {
         RETURN_IF_ERROR(DrawDetections(ctx, 0, {all.begin() + first, all.end()},
@@ -132,23 +135,17 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
     }
   }
   summary.seconds = Seconds(start);
-  // The ground truth as the reference API reads it (raw boxes, the area
-  // field), restricted to the images evaluated.
-  ASSIGN_OR_RETURN(evaluation::EvalGroundTruth gt,
-                   evaluation::ReadGroundTruthJson(ctx.data.val_json));
-  if (gt.image_ids.size() != ds.num_images()) {
-    std::set<int64_t> kept;
-    for (const data::CocoImage& im : ds.images()) kept.insert(im.id);
-    gt.image_ids.assign(kept.begin(), kept.end());
-    std::vector<evaluation::GtBox> boxes;
-    for (const evaluation::GtBox& b : gt.boxes) {
-      if (kept.count(b.image_id)) boxes.push_back(b);
-    }
-    gt.boxes = std::move(boxes);
-  }
+  ASSIGN_OR_RETURN(evaluation::EvalGroundTruth gt, GroundTruthOf(ctx, false));
   ASSIGN_OR_RETURN(evaluation::CocoEvalResult result,
                    evaluation::EvaluateBoxes(gt, all));
   summary.coco_stats.assign(result.stats.begin(), result.stats.end());
+  std::optional<evaluation::CocoEvalResult> segm;
+  if (p.model.has_mask()) {
+    ASSIGN_OR_RETURN(evaluation::EvalGroundTruth mask_gt,
+                     GroundTruthOf(ctx, true));
+    ASSIGN_OR_RETURN(segm, evaluation::EvaluateMasks(mask_gt, all));
+    summary.mask_stats.assign(segm->stats.begin(), segm->stats.end());
+  }
   RETURN_IF_ERROR(
       evaluation::WriteResultsJson(p.work_dir + "/detections_val.json", all));
   // Network pixels (canvases, padding to 32 included) per image.
@@ -165,6 +162,11 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
     json.Key(ds.categories()[ds.LabelOfCategory(id)].name).Double(ap);
   }
   json.EndObject();
+  if (segm.has_value()) {
+    json.Key("segm_stats").BeginArray();
+    for (int k = 0; k < 12; ++k) json.Double(segm->stats[k]);
+    json.EndArray();
+  }
   json.Key("autofocus").Bool(p.eval.autofocus);
   json.Key("images_per_s")
       .Double(summary.images / std::max(summary.seconds, 1e-9));
@@ -202,12 +204,23 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
                           ds.categories()[ds.LabelOfCategory(id)].name, ap);
   }
   ctx.log.Line(per_cat);
+  if (segm.has_value()) {
+    ctx.log.Line("[eval] COCO mask (segm) metrics on the validation split:");
+    std::string segm_table = evaluation::FormatCocoStats(segm->stats);
+    if (!segm_table.empty() && segm_table.back() == '\n') segm_table.pop_back();
+    ctx.log.Line(segm_table);
+  }
   if (ctx.events != nullptr) {
     static constexpr const char* kNames[12] = {"AP",    "AP50", "AP75", "APs",
                                                "APm",   "APl",  "AR1",  "AR10",
                                                "AR100", "ARs",  "ARm",  "ARl"};
     Metrics m;
     for (int k = 0; k < 12; ++k) m.Set(kNames[k], result.stats[k]);
+    if (segm.has_value()) {
+      for (int k = 0; k < 12; ++k) {
+        m.Set(absl::StrCat("segm_", kNames[k]), segm->stats[k]);
+      }
+    }
     RETURN_IF_ERROR(TensorBoardSink(*ctx.events).Log("eval", 0, m));
   }
   return summary;

@@ -134,51 +134,64 @@ std::vector<models::Detections> DetectOn(
     d.scores = d.scores.to(torch::kCPU, torch::kFloat);
     d.labels = d.labels.to(torch::kCPU);
     if (d.focus.defined()) d.focus = d.focus.to(torch::kCPU, torch::kFloat);
+    if (d.masks.defined()) d.masks = d.masks.to(torch::kCPU, torch::kFloat);
   }
   return dets;
 }
 
 ImageDetections MergeDetections(const ImageDetections& pooled,
                                 const InferenceOptions& o) {
-  torch::Tensor boxes = pooled.boxes, scores = pooled.scores,
-                labels = pooled.labels;
-  const torch::Tensor above = (scores >= o.score_threshold).nonzero().view(-1);
-  boxes = boxes.index_select(0, above);
-  scores = scores.index_select(0, above);
-  labels = labels.index_select(0, above);
+  // The kept rows of `pooled` in output order, and their scores.
+  torch::Tensor rows, scores;
+  const torch::Tensor above =
+      (pooled.scores >= o.score_threshold).nonzero().view(-1);
+  const torch::Tensor boxes = pooled.boxes.index_select(0, above);
+  const torch::Tensor labels = pooled.labels.index_select(0, above);
+  const torch::Tensor kept_scores = pooled.scores.index_select(0, above);
   if (!o.soft_nms) {
-    torch::Tensor keep =
-        ops::BatchedNms(boxes, scores, labels, o.nms_threshold);
-    if (keep.size(0) > o.max_detections)
-      keep = keep.narrow(0, 0, o.max_detections);
-    return {boxes.index_select(0, keep).contiguous(),
-            scores.index_select(0, keep).contiguous(),
-            labels.index_select(0, keep).contiguous()};
+    rows = ops::BatchedNms(boxes, kept_scores, labels, o.nms_threshold);
+    if (rows.size(0) > o.max_detections) {
+      rows = rows.narrow(0, 0, o.max_detections);
+    }
+    scores = kept_scores.index_select(0, rows);
+  } else {
+    ops::SoftNmsOptions so;
+    so.method = ops::SoftNmsOptions::Method::kGaussian;
+    so.sigma = o.soft_nms_sigma;
+    so.score_threshold = o.score_threshold;
+    std::vector<torch::Tensor> sel, decayed;
+    const torch::Tensor classes = std::get<0>(at::_unique(labels));
+    for (int64_t c = 0; c < classes.size(0); ++c) {
+      const torch::Tensor mine = (labels == classes[c]).nonzero().view(-1);
+      auto [idx, d] = ops::SoftNms(boxes.index_select(0, mine),
+                                   kept_scores.index_select(0, mine), so);
+      sel.push_back(mine.index_select(0, idx));
+      decayed.push_back(d.to(kept_scores.scalar_type()));
+    }
+    if (sel.empty()) {
+      rows = torch::zeros({0}, torch::kInt64);
+      scores = kept_scores.index_select(0, rows);
+    } else {
+      const torch::Tensor all_rows = torch::cat(sel);
+      const torch::Tensor all_scores = torch::cat(decayed);
+      // Decreasing score, ties in class order then selection order.
+      torch::Tensor order =
+          std::get<1>(all_scores.sort(/*stable=*/true, 0, true));
+      if (order.size(0) > o.max_detections) {
+        order = order.narrow(0, 0, o.max_detections);
+      }
+      rows = all_rows.index_select(0, order);
+      scores = all_scores.index_select(0, order);
+    }
   }
-  ops::SoftNmsOptions so;
-  so.method = ops::SoftNmsOptions::Method::kGaussian;
-  so.sigma = o.soft_nms_sigma;
-  so.score_threshold = o.score_threshold;
-  std::vector<torch::Tensor> b, s, l;
-  const torch::Tensor classes = std::get<0>(at::_unique(labels));
-  for (int64_t c = 0; c < classes.size(0); ++c) {
-    const torch::Tensor mine = (labels == classes[c]).nonzero().view(-1);
-    auto [idx, decayed] = ops::SoftNms(boxes.index_select(0, mine),
-                                       scores.index_select(0, mine), so);
-    const torch::Tensor sel = mine.index_select(0, idx);
-    b.push_back(boxes.index_select(0, sel));
-    s.push_back(decayed.to(scores.scalar_type()));
-    l.push_back(labels.index_select(0, sel));
+  ImageDetections out{boxes.index_select(0, rows).contiguous(),
+                      scores.contiguous(),
+                      labels.index_select(0, rows).contiguous()};
+  if (pooled.masks.defined()) {
+    out.masks =
+        pooled.masks.index_select(0, above).index_select(0, rows).contiguous();
   }
-  if (b.empty()) return {boxes, scores, labels};
-  torch::Tensor B = torch::cat(b), S = torch::cat(s), L = torch::cat(l);
-  // Decreasing score, ties in class order then selection order.
-  torch::Tensor order = std::get<1>(S.sort(/*stable=*/true, 0, true));
-  if (order.size(0) > o.max_detections)
-    order = order.narrow(0, 0, o.max_detections);
-  return {B.index_select(0, order).contiguous(),
-          S.index_select(0, order).contiguous(),
-          L.index_select(0, order).contiguous()};
+  return out;
 }
 
 MultiScaleDetector::MultiScaleDetector(models::FasterRcnn model,
@@ -270,6 +283,9 @@ void MultiScaleDetector::PoolDetections(const ScaledView& v,
   torch::Tensor b = boxes.index_select(0, keep_border);
   const torch::Tensor sc = d.scores.index_select(0, keep_border);
   const torch::Tensor lb = d.labels.index_select(0, keep_border);
+  const torch::Tensor mk = d.masks.defined()
+                               ? d.masks.index_select(0, keep_border)
+                               : torch::Tensor();
   // Original pixels, clipped to the image.
   const torch::Tensor offset = torch::tensor(
       {static_cast<float>(v.window.x1), static_cast<float>(v.window.y1),
@@ -289,6 +305,7 @@ void MultiScaleDetector::PoolDetections(const ScaledView& v,
   out->boxes.push_back(b.index_select(0, keep));
   out->scores.push_back(sc.index_select(0, keep));
   out->labels.push_back(lb.index_select(0, keep));
+  if (mk.defined()) out->masks.push_back(mk.index_select(0, keep));
 }
 
 void MultiScaleDetector::RunViews(
@@ -372,8 +389,13 @@ std::vector<ImageDetections> MultiScaleDetector::RunBatch(
     if (p.boxes.empty()) {
       all = {torch::zeros({0, 4}), torch::zeros({0}),
              torch::zeros({0}, torch::kInt64)};
+      if (model_->options().has_mask()) {
+        const int64_t m = model_->options().mask.resolution;
+        all.masks = torch::zeros({0, m, m});
+      }
     } else {
       all = {torch::cat(p.boxes), torch::cat(p.scores), torch::cat(p.labels)};
+      if (!p.masks.empty()) all.masks = torch::cat(p.masks);
     }
     result.push_back(MergeDetections(all, options_));
   }

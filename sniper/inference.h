@@ -84,6 +84,10 @@ struct ImageDetections {
   torch::Tensor boxes;   // [N, 4] float32 x1, y1, x2, y2
   torch::Tensor scores;  // [N] float32, decreasing
   torch::Tensor labels;  // [N] int64, contiguous labels
+  // With the mask branch: [N, M, M] float32, each detection's mask
+  // probabilities on a grid over its box (masks/paste.h puts them into the
+  // image); undefined without it.
+  torch::Tensor masks;
 };
 
 // `model`'s detections of `images` (run on `device`, under autocast to
@@ -101,7 +105,8 @@ std::vector<models::Detections> DetectOn(
 ops::ProposalOptions ChipProposals(const ops::ProposalOptions& image,
                                    double area_fraction, int64_t min_post_nms);
 
-// Per-class NMS or soft-NMS, score threshold, top max_detections.
+// Per-class NMS or soft-NMS, score threshold, top max_detections; masks
+// (when pooled has them) follow their boxes.
 ImageDetections MergeDetections(const ImageDetections& pooled,
                                 const InferenceOptions& options);
 
@@ -166,7 +171,7 @@ class MultiScaleDetector {
 
  private:
   struct Pooled {
-    std::vector<torch::Tensor> boxes, scores, labels;
+    std::vector<torch::Tensor> boxes, scores, labels, masks;
   };
   struct Item {
     size_t image;

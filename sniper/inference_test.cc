@@ -112,6 +112,37 @@ TEST(MergeDetectionsTest, KeepsTheTopMaxDetections) {
   }
 }
 
+TEST(MergeDetectionsTest, MasksFollowTheirBoxes) {
+  // Each detection's mask is filled with its own index: after the
+  // threshold, NMS or soft-NMS and reordering, mask k must still be the one
+  // of the box at k.
+  std::vector<std::array<float, 4>> boxes = {
+      {0, 0, 100, 100}, {0, 0, 90, 90}, {200, 0, 260, 60}, {5, 5, 9, 9}};
+  ImageDetections in = Dets(boxes, {0.5f, 0.8f, 0.9f, 0.0001f}, {0, 0, 1, 0});
+  in.masks = torch::arange(4, torch::kFloat)
+                 .view({4, 1, 1})
+                 .expand({4, 3, 3})
+                 .contiguous();
+  for (bool soft : {false, true}) {
+    InferenceOptions o;
+    o.soft_nms = soft;
+    const ImageDetections d = MergeDetections(in, o);
+    ASSERT_TRUE(d.masks.defined());
+    ASSERT_EQ(d.masks.size(0), d.boxes.size(0)) << soft;
+    for (int64_t k = 0; k < d.boxes.size(0); ++k) {
+      const int64_t source = d.masks[k][0][0].item<int64_t>();
+      EXPECT_TRUE(torch::equal(d.boxes[k], in.boxes[source])) << soft << k;
+    }
+    // The best-scoring box (index 2) comes first with its mask.
+    EXPECT_EQ(d.masks[0][1][1].item<float>(), 2.0f) << soft;
+  }
+  // Without masks, none come out.
+  EXPECT_FALSE(
+      MergeDetections(Dets(boxes, {0.5f, 0.8f, 0.9f, 0.1f}, {0, 0, 1, 0}),
+                      InferenceOptions())
+          .masks.defined());
+}
+
 }  // namespace
 }  // namespace sniper
 

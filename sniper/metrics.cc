@@ -44,6 +44,7 @@ constexpr CsvColumn kCsvColumns[] = {
     {"rcnn_cls", CsvStyle::kSixDigits},
     {"rcnn_box", CsvStyle::kSixDigits},
     {"focus", CsvStyle::kSixDigits},
+    {"mask", CsvStyle::kSixDigits},
     {kChipsPerSecond, CsvStyle::kFourDecimals},
     {kImagesPerSecond, CsvStyle::kFourDecimals},
 };

@@ -52,14 +52,14 @@ inline constexpr char kImagesPerSecond[] = "images_per_s";
 inline constexpr char kPixelsPerImage[] = "pixels_per_image";
 
 // The loss components of a training stage, after the total (kLoss); the
-// detector has the first four (and "focus" with AutoFocus's focus branch),
-// the RPN-only model the first two.
-inline constexpr const char* kLossNames[] = {"rpn_cls", "rpn_box", "rcnn_cls",
-                                             "rcnn_box", "focus"};
-inline constexpr int kNumLosses = 5;
+// detector has the first four (and "focus" with AutoFocus's focus branch,
+// "mask" with the mask branch), the RPN-only model the first two.
+inline constexpr const char* kLossNames[] = {"rpn_cls",  "rpn_box", "rcnn_cls",
+                                             "rcnn_box", "focus",   "mask"};
+inline constexpr int kNumLosses = 6;
 
-// (step, total, rpn_cls, rpn_box, rcnn_cls, rcnn_box, focus) per logged
-// window, as checkpoints keep it (sniper/checkpoint.h).
+// (step, total, rpn_cls, rpn_box, rcnn_cls, rcnn_box, focus, mask) per
+// logged window, as checkpoints keep it (sniper/checkpoint.h).
 using LossHistory = std::vector<std::array<double, 2 + kNumLosses>>;
 
 // Named values in insertion order; setting a name again replaces its value.

@@ -108,14 +108,15 @@ TEST(CsvMetricsSinkTest, HeaderOnceAndEmptyCellsForMissingLosses) {
                          CsvMetricsSink::Open(path));
     Metrics m = RpnRow();
     m.Set("rcnn_cls", 0.125).Set("rcnn_box", NAN).Set(kEpoch, 2);
-    m.Set("focus", 0.25);
+    m.Set("focus", 0.25).Set("mask", 0.5);
     ASSERT_OK(csv->Log("detector", 20, m));
   }
   EXPECT_EQ(ReadFile(path),
             "stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,rcnn_box,"
-            "focus,chips_per_s,images_per_s\n"
-            "rpn,10,1,0.01,1.25,0.5,0.75,,,,31.2000,5.3000\n"
-            "detector,20,2,0.01,1.25,0.5,0.75,0.125,nan,0.25,31.2000,5.3000\n");
+            "focus,mask,chips_per_s,images_per_s\n"
+            "rpn,10,1,0.01,1.25,0.5,0.75,,,,,31.2000,5.3000\n"
+            "detector,20,2,0.01,1.25,0.5,0.75,0.125,nan,0.25,0.5,31.2000,"
+            "5.3000\n");
 }
 
 TEST(CsvMetricsSinkTest, ResumingAnOlderFileKeepsItsColumns) {
@@ -156,10 +157,10 @@ TEST(CsvMetricsSinkTest, ResumeWritesNoRowTwiceAndDropsACutRow) {
     ASSERT_OK(csv->Log("rpn", 30, RpnRow()));
     ASSERT_OK(csv->Log("detector", 10, RpnRow()));
   }
-  const std::string row = ",1,0.01,1.25,0.5,0.75,,,,31.2000,5.3000\n";
+  const std::string row = ",1,0.01,1.25,0.5,0.75,,,,,31.2000,5.3000\n";
   EXPECT_EQ(ReadFile(path),
             "stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,rcnn_box,"
-            "focus,chips_per_s,images_per_s\n"
+            "focus,mask,chips_per_s,images_per_s\n"
             "rpn,10" +
                 row + "rpn,20" + row + "rpn,30" + row + "detector,10" + row);
   // A file that is not a metrics.csv is refused, not appended to.

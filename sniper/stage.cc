@@ -23,6 +23,7 @@ absl::StatusOr<data::CocoDataset> FirstImages(data::CocoDataset ds, int n) {
   std::vector<int32_t> labels;
   std::vector<uint8_t> crowd;
   std::vector<int64_t> ids;
+  std::vector<masks::Segmentation> segmentations;
   for (int i = 0; i < n; ++i) {
     data::CocoImage im = ds.image(i);
     im.first_box = static_cast<uint32_t>(boxes.size());
@@ -34,13 +35,18 @@ absl::StatusOr<data::CocoDataset> FirstImages(data::CocoDataset ds, int n) {
     crowd.insert(crowd.end(), c.begin(), c.end());
     const auto a = ds.annotation_ids_of(i);
     ids.insert(ids.end(), a.begin(), a.end());
+    if (ds.has_segmentations()) {
+      const auto s = ds.segmentations_of(i);
+      segmentations.insert(segmentations.end(), s.begin(), s.end());
+    }
     images.push_back(std::move(im));
   }
   std::vector<data::CocoCategory> cats(ds.categories().begin(),
                                        ds.categories().end());
   return data::CocoDataset::FromParts(
       ds.source(), std::move(images), std::move(cats), std::move(boxes),
-      std::move(labels), std::move(crowd), std::move(ids), ds.stats());
+      std::move(labels), std::move(crowd), std::move(ids), ds.stats(),
+      std::move(segmentations));
 }
 
 }  // namespace
@@ -73,6 +79,8 @@ absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log) {
   ro.invalid_box_policy = d.skip_invalid_boxes()
                               ? data::InvalidBoxPolicy::kSkip
                               : data::InvalidBoxPolicy::kError;
+  // The mask branch learns from the annotations' segmentations.
+  ro.keep_segmentations = p.model.has_mask();
   ASSIGN_OR_RETURN(data::CocoDataset train,
                    data::ReadCocoInstances(train_json, ro));
   ASSIGN_OR_RETURN(out.train,
@@ -81,6 +89,11 @@ absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log) {
     return absl::InvalidArgumentError(absl::StrCat(
         "PipelineConfig.model.num_classes is ", p.model.num_classes, " but ",
         train_json, " has ", out.train.num_categories(), " categories"));
+  }
+  if (ro.keep_segmentations && out.train.stats().segmentations == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("PipelineConfig.model.mask_head is enabled but ",
+                     train_json, " has no segmentations to learn masks from"));
   }
   if (out.has_val) {
     out.val_json = val_json;

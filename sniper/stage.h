@@ -64,6 +64,8 @@ struct StageSummary {
   int64_t images = 0;
   int64_t proposals = 0;
   std::vector<double> coco_stats;
+  // eval with the mask branch: the 12 COCO segm numbers.
+  std::vector<double> mask_stats;
 };
 
 struct RunSummary {

@@ -192,6 +192,13 @@ int Main(int argc, char** argv) {
           s.coco_stats[0], s.coco_stats[1], s.coco_stats[2], s.coco_stats[3],
           s.coco_stats[4], s.coco_stats[5]);
     }
+    if (s.stage == sniper::Stage::kEval && s.mask_stats.size() == 12) {
+      std::printf(
+          "mask AP %.3f  AP50 %.3f  AP75 %.3f  APs %.3f  APm %.3f  APl "
+          "%.3f\n",
+          s.mask_stats[0], s.mask_stats[1], s.mask_stats[2], s.mask_stats[3],
+          s.mask_stats[4], s.mask_stats[5]);
+    }
   }
   std::printf(
       "Outputs in %s: checkpoints (rpn/, detector/), train.log, "

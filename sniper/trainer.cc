@@ -42,18 +42,25 @@ absl::Status WriteLossCurve(const Pipeline& p, const LossHistorySink& sink,
     if (history.empty()) continue;
     const bool rpn = stage == Stage::kRpn;
     std::vector<viz::Series> series;
+    std::vector<size_t> columns;  // each series' column in the history
     series.push_back({"total", {0, 0, 0}, {}});
-    for (int k = 0; k < (rpn ? 2 : 4); ++k) {
+    columns.push_back(1);
+    for (int k = 0; k < kNumLosses; ++k) {
+      const size_t column = static_cast<size_t>(k) + 2;
+      // The optional branches' losses only where they trained.
+      const bool present =
+          k < 4 ? (!rpn || k < 2)
+                : !rpn && std::any_of(history.begin(), history.end(),
+                                      [column](const auto& row) {
+                                        return row[column] != 0;
+                                      });
+      if (!present) continue;
       series.push_back({kLossNames[k], viz::PaletteColor(k), {}});
-    }
-    const bool focus = std::any_of(history.begin(), history.end(),
-                                   [](const auto& row) { return row[6] != 0; });
-    if (!rpn && focus) {
-      series.push_back({kLossNames[4], viz::PaletteColor(4), {}});
+      columns.push_back(column);
     }
     for (const auto& row : history) {
       for (size_t k = 0; k < series.size(); ++k) {
-        series[k].points.push_back({row[0], row[k + 1]});
+        series[k].points.push_back({row[0], row[columns[k]]});
       }
     }
     panels.push_back(viz::PlotSeries(

@@ -313,6 +313,30 @@ TEST(TrainerTest, Bf16AutocastTrainsAndEvaluates) {
   EXPECT_EQ(run.stages[1].coco_stats.size(), 12u);
 }
 
+// The mask branch end to end: segmentations from the synthetic dataset,
+// mask targets on the chips, a "mask" loss in the metrics, masks pasted
+// into the validation images, COCO segm metrics and RLE segmentations in
+// the results file.
+TEST(TrainerTest, MaskBranchTrainsAndEvaluatesSegm) {
+  const Pipeline p = TinyPipeline(
+      "mask", {"negatives.source=NONE", "model.mask_head.enabled=true",
+               "model.mask_head.channels=16", "model.mask_head.convs=1"});
+  ASSERT_OK_AND_ASSIGN(RunSummary run, RunPipeline(p, Quiet()));
+  ASSERT_EQ(run.stages.size(), 2u);
+  EXPECT_EQ(run.stages[0].nonfinite_steps, 0);
+  EXPECT_EQ(run.stages[1].coco_stats.size(), 12u);
+  ASSERT_EQ(run.stages[1].mask_stats.size(), 12u);
+  for (double v : run.stages[1].mask_stats) {
+    EXPECT_TRUE(v == -1 || (v >= 0 && v <= 1)) << v;
+  }
+  const std::string metrics = ReadAll(p.work_dir + "/metrics.csv");
+  EXPECT_NE(metrics.find("mask"), std::string::npos);
+  const std::string results = ReadAll(p.work_dir + "/detections_val.json");
+  EXPECT_NE(results.find("\"segmentation\""), std::string::npos);
+  EXPECT_NE(ReadAll(p.work_dir + "/eval_stats.json").find("segm_stats"),
+            std::string::npos);
+}
+
 TEST(TrainerTest, DeviceAndPrecisionAreChecked) {
   if (torch::cuda::is_available()) GTEST_SKIP() << "a CUDA device is present";
   EXPECT_THAT(

@@ -293,7 +293,8 @@ absl::Status TrainingStage::Save(bool finished) {
 absl::Status TrainingStage::Step(const data::ChipBatch& batch) {
   torch::Tensor images;
   std::vector<models::ChipTargets> targets;
-  ChipBatchToTensors(batch, ctx_.p.loader.render, &images, &targets);
+  ChipBatchToTensors(batch, ctx_.p.loader.render, &images, &targets,
+                     model_->options().has_mask() ? &ctx_.data.train : nullptr);
   // Every rank's batch has this shape with shape-grouped batches; with
   // mixed batches this is an estimate from rank 0's.
   const int64_t pixels = images.size(0) * images.size(2) * images.size(3) *
@@ -362,6 +363,7 @@ absl::Status TrainingStage::LogWindow(double lr) {
       .Set(kLoss, mean(0));
   for (int k = 0; k < (rpn_ ? 2 : 4); ++k) m.Set(kLossNames[k], mean(k + 1));
   if (model_->options().has_focus()) m.Set(kLossNames[4], mean(5));
+  if (model_->options().has_mask()) m.Set(kLossNames[5], mean(6));
   m.Set(kLearningRate, lr)
       .Set(kChipsPerSecond, chips_per_s)
       .Set(kImagesPerSecond, chips_per_s * images_per_chip_)

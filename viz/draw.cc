@@ -298,6 +298,23 @@ void DrawLabel(data::RgbImage* image, int x, int y, absl::string_view text,
   DrawText(image, x + scale, y + scale, text, foreground, scale);
 }
 
+int BlendMask(data::RgbImage* image, const std::vector<uint8_t>& mask,
+              Color color, float alpha) {
+  const size_t n = static_cast<size_t>(image->width) * image->height;
+  if (mask.size() != n) return 0;
+  const float a = std::clamp(alpha, 0.0f, 1.0f);
+  int tinted = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (mask[i] == 0) continue;
+    uint8_t* px = image->pixels.data() + 3 * i;
+    for (int c = 0; c < 3; ++c) {
+      px[c] = static_cast<uint8_t>(std::lround((1 - a) * px[c] + a * color[c]));
+    }
+    ++tinted;
+  }
+  return tinted;
+}
+
 int DrawLabeledBoxes(data::RgbImage* image,
                      const std::vector<LabeledBox>& boxes,
                      const std::vector<std::string>& names, float threshold) {

@@ -46,6 +46,12 @@ int TextWidth(absl::string_view text, int scale = 2);
 void DrawLabel(data::RgbImage* image, int x, int y, absl::string_view text,
                Color background, Color foreground, int scale = 2);
 
+// Tints the pixels set in `mask` (row-major 0/1, the image's size;
+// another size draws nothing) towards `color`: out = (1 - alpha) * in +
+// alpha * color. Returns the pixels tinted.
+int BlendMask(data::RgbImage* image, const std::vector<uint8_t>& mask,
+              Color color, float alpha = 0.5f);
+
 // A detection to draw: corners in the image's pixels, its score and label.
 struct LabeledBox {
   float x1 = 0, y1 = 0, x2 = 0, y2 = 0;

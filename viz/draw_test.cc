@@ -16,6 +16,17 @@ TEST(DrawTest, BlankIsFilled) {
   EXPECT_EQ(CountColor(im, {1, 2, 3}), 12);
 }
 
+TEST(DrawTest, BlendMaskTintsOnlyTheMasksPixels) {
+  data::RgbImage im = Blank(4, 2, {100, 100, 100});
+  std::vector<uint8_t> mask = {1, 0, 0, 1, 0, 0, 1, 0};
+  EXPECT_EQ(BlendMask(&im, mask, {200, 0, 100}, 0.5f), 3);
+  EXPECT_EQ(CountColor(im, {150, 50, 100}), 3);
+  EXPECT_EQ(CountColor(im, {100, 100, 100}), 5);
+  // A mask of another size draws nothing.
+  mask.pop_back();
+  EXPECT_EQ(BlendMask(&im, mask, {0, 0, 0}), 0);
+}
+
 TEST(DrawTest, RectOutlineHasItsPerimeter) {
   data::RgbImage im = Blank(50, 40);
   DrawRect(&im, 10, 5, 29, 24, {255, 0, 0}, 1);
