@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "masks/polygon.h"
+#include "masks/testing/shapes.h"
 
 namespace sniper::masks {
 namespace {
@@ -56,11 +57,7 @@ TEST(PasteMaskTest, TargetThenPasteGivesBackTheShape) {
   for (int trial = 0; trial < 20; ++trial) {
     const double cx = 60 + 80 * u(rng), cy = 50 + 60 * u(rng);
     const double r = 10 + 40 * u(rng);
-    std::vector<double> xy;
-    for (int k = 0; k < 40; ++k) {
-      xy.push_back(cx + r * std::cos(k * M_PI / 20));
-      xy.push_back(cy + r * std::sin(k * M_PI / 20));
-    }
+    const std::vector<double> xy = testing::DiscPolygon(cx, cy, r, 40);
     Segmentation s;
     s.AddPolygon(xy);
     const RoiBox box{cx - r, cy - r, cx + r, cy + r};

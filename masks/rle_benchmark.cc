@@ -3,7 +3,8 @@
 // Mask IoU of COCO-sized objects on a 640x480 image: run-length arithmetic
 // (masks::Iou, what the segm evaluator does) against the straightforward
 // dense computation over every pixel of the image (the "dense" peer, from
-// decoded masks, decoding not timed), and polygon rasterisation. Pairs are
+// decoded masks, decoding not timed), polygon rasterisation, and the mask
+// branch's 28 x 28 training targets per RoI. Pairs are
 // overlapping octagons of 8..300 px, as detections of one object.
 //
 //   bazel run //masks:rle_benchmark
@@ -14,6 +15,8 @@
 #include "benchmark/benchmark.h"
 #include "masks/polygon.h"
 #include "masks/rle.h"
+#include "masks/roi_target.h"
+#include "masks/segmentation.h"
 
 namespace sniper::masks {
 namespace {
@@ -102,6 +105,43 @@ void BM_RleFromPolygon(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * kPairs);
 }
 BENCHMARK(BM_RleFromPolygon)->Unit(benchmark::kMicrosecond);
+
+// Mask R-CNN's training targets: a 28 x 28 target per RoI (the object's box
+// grown by 10%) from the object's RLE (crop decode + bilinear) or its
+// polygon (rasterised in the RoI's grid), what the mask branch computes
+// for every foreground RoI of a step.
+void MaskTargets(benchmark::State& state, bool from_polygon) {
+  const Pairs& p = MaskPairs();
+  std::vector<Segmentation> segs;
+  std::vector<RoiBox> rois;
+  for (int i = 0; i < kPairs; ++i) {
+    Segmentation s = Segmentation::FromRle(p.a[i]);
+    if (from_polygon) {
+      s = Segmentation{};
+      s.AddPolygon(p.polygons[i]);
+    }
+    segs.push_back(std::move(s));
+    const MaskBox b = ToBox(p.a[i]);
+    rois.push_back({b.x - 0.05 * b.w, b.y - 0.05 * b.h, b.x + 1.05 * b.w,
+                    b.y + 1.05 * b.h});
+  }
+  uint64_t set = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < kPairs; ++i) {
+      for (uint8_t v : MaskTarget(segs[i], rois[i], 28)) set += v;
+    }
+  }
+  benchmark::DoNotOptimize(set);
+  state.SetItemsProcessed(state.iterations() * kPairs);
+  state.counters["set_fraction"] =
+      static_cast<double>(set) / (state.iterations() * kPairs * 28.0 * 28.0);
+}
+void BM_MaskTarget_Rle(benchmark::State& state) { MaskTargets(state, false); }
+void BM_MaskTarget_Polygon(benchmark::State& state) {
+  MaskTargets(state, true);
+}
+BENCHMARK(BM_MaskTarget_Rle)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MaskTarget_Polygon)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace sniper::masks

@@ -8,6 +8,7 @@
 #include "gtest/gtest.h"
 #include "masks/polygon.h"
 #include "masks/rle.h"
+#include "masks/testing/shapes.h"
 
 namespace sniper::masks {
 namespace {
@@ -122,11 +123,7 @@ TEST(RoiTargetTest, PolygonAndRleTargetsOfOneShapeAgree) {
   for (int trial = 0; trial < 50; ++trial) {
     const double cx = 40 + 60 * u(rng), cy = 40 + 40 * u(rng);
     const double r = 8 + 30 * u(rng);
-    std::vector<double> xy;
-    for (int k = 0; k < 32; ++k) {
-      xy.push_back(cx + r * std::cos(k * M_PI / 16));
-      xy.push_back(cy + r * std::sin(k * M_PI / 16));
-    }
+    const std::vector<double> xy = testing::DiscPolygon(cx, cy, r, 32);
     Segmentation poly;
     poly.AddPolygon(xy);
     const Segmentation rle =

@@ -13,6 +13,9 @@
 // BM_Fc1_Linear / BM_Fc1_Conv7x7: the RCNN head's first layer for 512 rois
 //   (256x7x7 -> 1024) as a Linear layer (BLAS) or a 7x7 convolution
 //   (oneDNN): same arithmetic.
+// BM_MaskUpsample_*/channels: the mask head's 2x upsampling, deconvolution
+//   vs 1x1 convolution + pixel shuffle; BM_MaskHead: the default's mask
+//   head on 256 RoIs.
 // LibTorch's intra-op threads: the default (1 here) unless --threads.
 #include <ATen/Parallel.h>
 
@@ -178,6 +181,55 @@ void BM_Fc1_Conv1x1(benchmark::State& state) { RunFc1(state, 2); }
 BENCHMARK(BM_Fc1_Linear)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Fc1_Conv7x7)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Fc1_Conv1x1)->Unit(benchmark::kMillisecond);
+
+// The mask branch's 2x upsampling for 256 RoIs, 64 channels, 14 -> 28
+// (the default's mask head), forward + backward: ConvTranspose2d(k 2,
+// stride 2) against the same arithmetic as a 1x1 convolution to 4x the
+// channels and a pixel shuffle (no overlap between output blocks).
+void RunMaskUpsample(benchmark::State& state, bool shuffle) {
+  torch::manual_seed(0);
+  const int64_t c = state.range(0);
+  const torch::Tensor x =
+      torch::randn({256, c, 14, 14}, torch::requires_grad());
+  torch::nn::ConvTranspose2d deconv(
+      torch::nn::ConvTranspose2dOptions(c, c, 2).stride(2));
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(c, 4 * c, 1));
+  for (auto _ : state) {
+    const torch::Tensor y =
+        shuffle ? torch::pixel_shuffle(conv(x), 2) : deconv(x);
+    y.sum().backward();
+  }
+  state.SetItemsProcessed(state.iterations() * 256);
+}
+void BM_MaskUpsample_Deconv(benchmark::State& state) {
+  RunMaskUpsample(state, false);
+}
+void BM_MaskUpsample_Conv1x1Shuffle(benchmark::State& state) {
+  RunMaskUpsample(state, true);
+}
+BENCHMARK(BM_MaskUpsample_Deconv)
+    ->Arg(64)
+    ->Arg(256)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MaskUpsample_Conv1x1Shuffle)
+    ->Arg(64)
+    ->Arg(256)
+    ->Unit(benchmark::kMillisecond);
+
+// The whole mask head (2 convs of 64 at 14x14, upsampling, 5 classes) on
+// 256 RoIs, forward + backward.
+void BM_MaskHead(benchmark::State& state) {
+  torch::manual_seed(0);
+  MaskHeadOptions o;
+  o.channels = 64;
+  o.convs = 2;
+  MaskHead head(64, 5, o, /*from_res5=*/false);
+  const torch::Tensor x =
+      torch::randn({256, 64, 14, 14}, torch::requires_grad());
+  for (auto _ : state) head->forward(x).sum().backward();
+  state.SetItemsProcessed(state.iterations() * 256);
+}
+BENCHMARK(BM_MaskHead)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace sniper::models

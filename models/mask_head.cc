@@ -34,9 +34,8 @@ MaskHeadImpl::MaskHeadImpl(int64_t in_channels, int64_t num_classes,
       c = o.channels;
     }
   }
-  deconv_ = register_module(
-      "deconv", nn::ConvTranspose2d(
-                    nn::ConvTranspose2dOptions(c, o.channels, 2).stride(2)));
+  upsample_ = register_module(
+      "upsample", nn::Conv2d(nn::Conv2dOptions(c, 4 * o.channels, 1)));
   predictor_ = register_module(
       "predictor", nn::Conv2d(nn::Conv2dOptions(o.channels, num_classes, 1)));
   // Mask R-CNN's initialisation: MSRA (fan out) for the hidden layers, a
@@ -45,8 +44,9 @@ MaskHeadImpl::MaskHeadImpl(int64_t in_channels, int64_t num_classes,
     nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
     nn::init::zeros_(conv->bias);
   }
-  nn::init::kaiming_normal_(deconv_->weight, 0.0, torch::kFanOut, torch::kReLU);
-  nn::init::zeros_(deconv_->bias);
+  nn::init::kaiming_normal_(upsample_->weight, 0.0, torch::kFanOut,
+                            torch::kReLU);
+  nn::init::zeros_(upsample_->bias);
   nn::init::normal_(predictor_->weight, 0.0, 0.001);
   nn::init::zeros_(predictor_->bias);
 }
@@ -54,7 +54,7 @@ MaskHeadImpl::MaskHeadImpl(int64_t in_channels, int64_t num_classes,
 torch::Tensor MaskHeadImpl::forward(const torch::Tensor& roi_features) {
   torch::Tensor x = roi_features;
   for (auto& conv : convs_) x = torch::relu(conv(x));
-  x = torch::relu(deconv_(x));
+  x = torch::relu(torch::pixel_shuffle(upsample_(x), 2));
   return predictor_(x).to(torch::kFloat);
 }
 

@@ -18,10 +18,33 @@ TEST(MaskHeadTest, OutputShapesOfBothForms) {
   MaskHead c4(32, 5, o, /*from_res5=*/true);
   EXPECT_EQ(c4->forward(torch::randn({2, 32, 7, 7})).sizes(),
             (std::vector<int64_t>{2, 5, 14, 14}));
+  // No RoIs (a batch without foreground): empty logits, no error.
+  EXPECT_EQ(two_fc->forward(torch::zeros({0, 16, 14, 14})).sizes(),
+            (std::vector<int64_t>{0, 5, 28, 28}));
   // The C4 form has no 3x3 convolutions.
   for (const auto& p : c4->named_parameters()) {
     EXPECT_EQ(p.key().find("conv1"), std::string::npos) << p.key();
   }
+}
+
+TEST(MaskHeadTest, UpsamplingIsTheStrideTwoDeconvolution) {
+  // A 1x1 convolution to 4C channels + pixel shuffle computes what a 2x2
+  // stride-2 ConvTranspose2d computes, with weight[c * 4 + 2 i + j][k] =
+  // deconv weight[k][c][i][j].
+  torch::manual_seed(1);
+  const int64_t cin = 3, c = 2;
+  torch::nn::ConvTranspose2d deconv(
+      torch::nn::ConvTranspose2dOptions(cin, c, 2).stride(2));
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(cin, 4 * c, 1));
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor w = deconv->weight;  // [cin, c, 2, 2]
+    conv->weight.copy_(w.permute({1, 2, 3, 0}).reshape({4 * c, cin, 1, 1}));
+    conv->bias.copy_(deconv->bias.repeat_interleave(4));
+  }
+  const torch::Tensor x = torch::randn({2, cin, 5, 4});
+  EXPECT_TRUE(
+      torch::allclose(torch::pixel_shuffle(conv(x), 2), deconv(x), 1e-5, 1e-6));
 }
 
 TEST(MaskHeadTest, TargetsCoverTheRoiAndSkipBoxesWithoutMasks) {

@@ -184,21 +184,16 @@ int Main(int argc, char** argv) {
       rank != nullptr && std::string(rank) != "0") {
     return 0;  // rank 0 reports
   }
+  auto print = [](const char* what, const std::vector<double>& v) {
+    if (v.size() != 12) return;
+    std::printf(
+        "%sAP %.3f  AP50 %.3f  AP75 %.3f  APs %.3f  APm %.3f  APl %.3f\n", what,
+        v[0], v[1], v[2], v[3], v[4], v[5]);
+  };
   for (const sniper::StageSummary& s : run->stages) {
-    if (s.stage == sniper::Stage::kEval && s.coco_stats.size() == 12) {
-      std::printf(
-          "AP %.3f  AP50 %.3f  AP75 %.3f  APs %.3f  APm %.3f  APl "
-          "%.3f\n",
-          s.coco_stats[0], s.coco_stats[1], s.coco_stats[2], s.coco_stats[3],
-          s.coco_stats[4], s.coco_stats[5]);
-    }
-    if (s.stage == sniper::Stage::kEval && s.mask_stats.size() == 12) {
-      std::printf(
-          "mask AP %.3f  AP50 %.3f  AP75 %.3f  APs %.3f  APm %.3f  APl "
-          "%.3f\n",
-          s.mask_stats[0], s.mask_stats[1], s.mask_stats[2], s.mask_stats[3],
-          s.mask_stats[4], s.mask_stats[5]);
-    }
+    if (s.stage != sniper::Stage::kEval) continue;
+    print("", s.coco_stats);
+    print("mask ", s.mask_stats);
   }
   std::printf(
       "Outputs in %s: checkpoints (rpn/, detector/), train.log, "
