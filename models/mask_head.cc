@@ -23,6 +23,13 @@ torch::Tensor MaskLogitsOf(const torch::Tensor& logits,
 
 }  // namespace
 
+torch::Tensor PixelShuffle2(const torch::Tensor& x) {
+  const int64_t r = x.size(0), c = x.size(1) / 4, h = x.size(2), w = x.size(3);
+  return x.reshape({r, c, 2, 2, h, w})
+      .permute({0, 1, 4, 2, 5, 3})
+      .reshape({r, c, 2 * h, 2 * w});
+}
+
 MaskHeadImpl::MaskHeadImpl(int64_t in_channels, int64_t num_classes,
                            const MaskHeadOptions& o, bool from_res5) {
   int64_t c = in_channels;
@@ -54,7 +61,7 @@ MaskHeadImpl::MaskHeadImpl(int64_t in_channels, int64_t num_classes,
 torch::Tensor MaskHeadImpl::forward(const torch::Tensor& roi_features) {
   torch::Tensor x = roi_features;
   for (auto& conv : convs_) x = torch::relu(conv(x));
-  x = torch::relu(torch::pixel_shuffle(upsample_(x), 2));
+  x = torch::relu(PixelShuffle2(upsample_(x)));
   return predictor_(x).to(torch::kFloat);
 }
 

@@ -38,6 +38,12 @@ struct MaskHeadOptions {
   double loss_weight = 1.0;
 };
 
+// Pixel shuffle by 2 ([R, 4C, H, W] -> [R, C, 2H, 2W], channel c * 4 +
+// 2 i + j to offset (i, j)) by view and permute: torch::pixel_shuffle's
+// backward in LibTorch 1.13 fails on an empty batch (a step without
+// foreground RoIs).
+torch::Tensor PixelShuffle2(const torch::Tensor& x);
+
 class MaskHeadImpl : public torch::nn::Module {
  public:
   // `in_channels`: the RoI features' channels; `from_res5`: the C4 form

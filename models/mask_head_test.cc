@@ -18,9 +18,13 @@ TEST(MaskHeadTest, OutputShapesOfBothForms) {
   MaskHead c4(32, 5, o, /*from_res5=*/true);
   EXPECT_EQ(c4->forward(torch::randn({2, 32, 7, 7})).sizes(),
             (std::vector<int64_t>{2, 5, 14, 14}));
-  // No RoIs (a batch without foreground): empty logits, no error.
-  EXPECT_EQ(two_fc->forward(torch::zeros({0, 16, 14, 14})).sizes(),
-            (std::vector<int64_t>{0, 5, 28, 28}));
+  // No RoIs (a batch without foreground): empty logits, and backward
+  // works (it did not through torch::pixel_shuffle in LibTorch 1.13).
+  const torch::Tensor none =
+      torch::zeros({0, 16, 14, 14}, torch::requires_grad());
+  const torch::Tensor empty = two_fc->forward(none);
+  EXPECT_EQ(empty.sizes(), (std::vector<int64_t>{0, 5, 28, 28}));
+  EXPECT_NO_THROW(empty.sum().backward());
   // The C4 form has no 3x3 convolutions.
   for (const auto& p : c4->named_parameters()) {
     EXPECT_EQ(p.key().find("conv1"), std::string::npos) << p.key();
