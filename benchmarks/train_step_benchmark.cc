@@ -402,9 +402,8 @@ void RegisterCases() {
     BM_TrainStep(s, "model { focus { enabled: false } }");
   });
   // With the mask branch: what masks cost.
-  add("BM_TrainStep/sniper_mask", [](benchmark::State& s) {
-    BM_TrainStep(s, embedded::kSyntheticMask);
-  });
+  add("BM_TrainStep/sniper_mask",
+      [](benchmark::State& s) { BM_TrainStep(s, embedded::kSyntheticMask); });
   add("BM_TrainStep/single_scale", [](benchmark::State& s) {
     BM_TrainStep(s, embedded::kSyntheticSingleScale);
   });

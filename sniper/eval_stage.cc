@@ -135,15 +135,16 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
     }
   }
   summary.seconds = Seconds(start);
-  ASSIGN_OR_RETURN(evaluation::EvalGroundTruth gt, GroundTruthOf(ctx, false));
+  // One read of the ground truth, with masks when the model predicts them
+  // (the box evaluation ignores them).
+  ASSIGN_OR_RETURN(evaluation::EvalGroundTruth gt,
+                   GroundTruthOf(ctx, p.model.has_mask()));
   ASSIGN_OR_RETURN(evaluation::CocoEvalResult result,
                    evaluation::EvaluateBoxes(gt, all));
   summary.coco_stats.assign(result.stats.begin(), result.stats.end());
   std::optional<evaluation::CocoEvalResult> segm;
   if (p.model.has_mask()) {
-    ASSIGN_OR_RETURN(evaluation::EvalGroundTruth mask_gt,
-                     GroundTruthOf(ctx, true));
-    ASSIGN_OR_RETURN(segm, evaluation::EvaluateMasks(mask_gt, all));
+    ASSIGN_OR_RETURN(segm, evaluation::EvaluateMasks(gt, all));
     summary.mask_stats.assign(segm->stats.begin(), segm->stats.end());
   }
   RETURN_IF_ERROR(
