@@ -9,10 +9,16 @@
 //   }
 //
 // The line is "error: <what()>" ("error: out of memory (std::bad_alloc)"
-// for a failed allocation). Errors that code can foresee travel as
+// for a failed allocation), folded to one line: a C++ backtrace that a
+// library appends to its message (LibTorch's c10::Error: "Exception raised
+// from ... (most recent call first): frame #0 ...") is cut, the message's own
+// line breaks become spaces. Errors that code can foresee travel as
 // absl::Status and are printed by the tool itself; this catches the rest.
 #ifndef SNIPER_PORT_MAIN_GUARD_H_
 #define SNIPER_PORT_MAIN_GUARD_H_
+
+#include <string>
+#include <string_view>
 
 namespace sniper {
 
@@ -23,8 +29,13 @@ int RunMain(int argc, char** argv, int (*body)(int, char**));
 
 // What RunMain prints for the exception being handled (call inside a catch
 // block or a terminate handler): "out of memory (std::bad_alloc)", the
-// what() of a std::exception, or "unknown exception".
-const char* DescribeCurrentException();
+// what() of a std::exception through OneLineMessage, or "unknown exception".
+std::string DescribeCurrentException();
+
+// `what` without an appended C++ backtrace (the text from a line starting
+// "Exception raised from " on), its line breaks and the blanks around them
+// folded to one space, trailing blanks dropped.
+std::string OneLineMessage(std::string_view what);
 
 }  // namespace sniper
 

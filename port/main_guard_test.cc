@@ -22,6 +22,12 @@ int Throws(int, char**) { throw std::runtime_error("boom at file x.json"); }
   return 0;
 }
 int ThrowsInt(int, char**) { throw 42; }
+int ThrowsWithBacktrace(int, char**) {
+  // The shape of LibTorch's c10::Error::what(): message, then the backtrace.
+  throw std::runtime_error(
+      "shape mismatch\nException raised from check at a.cpp:9 (most recent "
+      "call first):\nframe #0: f() + 0x10\nframe #1: g() + 0x20\n");
+}
 int ThreadThrows(int, char**) {
   std::thread t([] { throw std::logic_error("worker failed"); });
   t.join();
@@ -53,6 +59,29 @@ TEST(MainGuardTest, NonStandardExceptionIsStillOneLine) {
   EXPECT_EQ(RunMain(0, nullptr, ThrowsInt), 1);
   EXPECT_EQ(testing::internal::GetCapturedStderr(),
             "error: unknown exception\n");
+}
+
+TEST(MainGuardTest, LibraryBacktraceIsCutFromTheLine) {
+  testing::internal::CaptureStderr();
+  EXPECT_EQ(RunMain(0, nullptr, ThrowsWithBacktrace), 1);
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "error: shape mismatch\n");
+}
+
+TEST(OneLineMessageTest, FoldsLineBreaksAndTheirBlanks) {
+  EXPECT_EQ(OneLineMessage("a\n  b \r\n\tc\n\n"), "a b c");
+  EXPECT_EQ(OneLineMessage("  lead stays, trail goes  "),
+            "  lead stays, trail goes");
+  EXPECT_EQ(OneLineMessage("no breaks"), "no breaks");
+  EXPECT_EQ(OneLineMessage(""), "");
+}
+
+TEST(OneLineMessageTest, CutsOnlyAtALineStartingTheBacktrace) {
+  EXPECT_EQ(OneLineMessage("x\n  context: y\nException raised from z\nframe"),
+            "x context: y");
+  EXPECT_EQ(OneLineMessage("Exception raised from z\nframe #0"), "");
+  // Not at a line start: part of the message.
+  EXPECT_EQ(OneLineMessage("says Exception raised from z"),
+            "says Exception raised from z");
 }
 
 TEST(MainGuardDeathTest, ExceptionInAnotherThreadExitsOneWithItsMessage) {

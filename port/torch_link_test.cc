@@ -3,7 +3,9 @@
 #include <torch/torch.h>
 
 #include "gtest/gtest.h"
+#include "port/main_guard.h"
 
+namespace sniper {
 namespace {
 
 TEST(TorchLinkTest, ConvolutionRuns) {
@@ -19,4 +21,16 @@ TEST(TorchLinkTest, ConvolutionRuns) {
   EXPECT_FLOAT_EQ(out[0][0][0][0].item<float>(), 12.0f);
 }
 
+// A LibTorch error's what() carries a C++ backtrace; the one line a binary
+// prints for it (port/main_guard.h) is the message alone.
+TEST(TorchLinkTest, TorchErrorBecomesItsMessageOnOneLine) {
+  try {
+    TORCH_CHECK(false, "sizes differ: ", 3, " vs ", 4);
+    FAIL() << "TORCH_CHECK did not throw";
+  } catch (const c10::Error& e) {
+    EXPECT_EQ(OneLineMessage(e.what()), "sizes differ: 3 vs 4") << e.what();
+  }
+}
+
 }  // namespace
+}  // namespace sniper
