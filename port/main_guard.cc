@@ -7,38 +7,28 @@
 #include <string>
 #include <string_view>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
 namespace sniper {
 
 std::string OneLineMessage(std::string_view what) {
-  constexpr std::string_view kBacktrace = "Exception raised from ";
-  if (what.substr(0, kBacktrace.size()) == kBacktrace) {
-    what = {};
-  } else if (const size_t at = what.find(std::string("\n").append(kBacktrace));
-             at != std::string_view::npos) {
-    what = what.substr(0, at);
-  }
-  auto is_blank = [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-  };
+  constexpr absl::string_view kBacktrace = "Exception raised from ";
   std::string line;
-  line.reserve(what.size());
-  bool pending_space = false;
-  for (size_t i = 0; i < what.size(); ++i) {
-    const char c = what[i];
-    if (c == '\n' || c == '\r') {
-      // Drop the blanks before the break, and those after it.
-      while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) {
-        line.pop_back();
-      }
-      while (i + 1 < what.size() && is_blank(what[i + 1])) ++i;
-      pending_space = !line.empty();
-      continue;
-    }
-    if (pending_space) line.push_back(' ');
-    pending_space = false;
-    line.push_back(c);
+  bool first = true;
+  for (absl::string_view piece :
+       absl::StrSplit(absl::string_view(what.data(), what.size()),
+                      absl::ByAnyChar("\r\n"))) {
+    if (absl::StartsWith(piece, kBacktrace)) break;
+    // The first line's leading blanks stay; those around a break go.
+    piece = first ? absl::StripTrailingAsciiWhitespace(piece)
+                  : absl::StripAsciiWhitespace(piece);
+    first = false;
+    if (piece.empty()) continue;
+    absl::StrAppend(&line, line.empty() ? "" : " ", piece);
   }
-  while (!line.empty() && is_blank(line.back())) line.pop_back();
   return line;
 }
 
