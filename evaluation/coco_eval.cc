@@ -51,9 +51,9 @@ double BoxIou(double dx, double dy, double dw, double dh, double gx, double gy,
 }
 
 // What matching needs of the detections and ground truth beyond their
-// boxes: the detections' areas (the area-range rule; w * h, or the mask's
-// area as the reference's loadRes sets it) and, for masks, every mask's
-// tight box (the reference's pre-check before the RLE intersection).
+// boxes: the detections' areas (the area-range rule: Detection::area as the
+// reference's loadRes sets it, w * h when unset) and, for masks, every
+// mask's tight box (the reference's pre-check before the RLE intersection).
 struct Geometry {
   bool masks = false;
   std::vector<double> dt_area;
@@ -64,8 +64,7 @@ struct Geometry {
       : masks(use_masks) {
     dt_area.reserve(dets.size());
     for (const Detection& d : dets) {
-      dt_area.push_back(use_masks ? static_cast<double>(masks::Area(d.mask))
-                                  : d.w * d.h);
+      dt_area.push_back(d.AreaForRanges());
       if (use_masks) dt_box.push_back(masks::ToBox(d.mask));
     }
     if (!use_masks) return;
@@ -155,6 +154,10 @@ absl::StatusOr<Keys> KeyInputs(const EvalGroundTruth& gt,
       return absl::InvalidArgumentError(
           absl::StrCat("detection ", j, ": negative width or height (", d.w,
                        ", ", d.h, ")"));
+    }
+    if (d.area && !(std::isfinite(*d.area) && *d.area >= 0)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "detection ", j, ": area must be finite and >= 0, got ", *d.area));
     }
     keys.dt[j] = kk->second * num_images + ii->second;
   }

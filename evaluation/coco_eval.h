@@ -18,11 +18,14 @@
 //     side left); categories without non-ignored ground truth are -1 and
 //     excluded from the means; a mean over nothing is -1;
 //   - the 12 summary numbers in the reference order;
+//   - a detection's area for the area ranges is its `area` as the
+//     reference's loadRes sets it (Detection::area; w * h when unset, the
+//     ground truth's is the annotation's `area` field), for boxes and masks
+//     alike: with masks, that is the box's area when the results carry a
+//     bbox and the mask's area only when they do not (coco_json.h);
 //   - segm: IoU of the masks (masks/rle.h: run-length arithmetic, never
 //     dense pixels; crowd regions by IoA; 0 when the masks' tight boxes do
-//     not overlap, as the reference's pre-check), a detection's area for
-//     the area ranges is its mask's area (the reference's loadRes), the
-//     ground truth's stays the annotation's `area` field.
+//     not overlap, as the reference's pre-check).
 // One deliberate difference: the reference marks a detection as matched by
 // storing the ground truth's id, so an annotation with id 0 never counts as
 // a match; here a match is a match whatever the id.
@@ -34,6 +37,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -68,12 +72,26 @@ struct EvalGroundTruth {
 // synthetic one); COCO's segment areas need the raw annotation file.
 EvalGroundTruth GroundTruthFromDataset(const data::CocoDataset& dataset);
 
+// Keeps only the images `image_ids` of `gt` (and their sizes and boxes),
+// in gt's order; ids not in gt are not added.
+void KeepImages(absl::Span<const int64_t> image_ids, EvalGroundTruth* gt);
+
 struct Detection {
   int64_t image_id = 0;
   int64_t category_id = 0;
   double x = 0, y = 0, w = 0, h = 0;
   double score = 0;
   masks::Rle mask;  // segm: the detection's mask at its image's size
+  // The result's `area`, which decides whether an unmatched detection is
+  // ignored in the small/medium/large ranges, as the reference's loadRes
+  // sets it: ReadDetectionsJson fills it (w * h when the file's results
+  // carry a bbox, the mask's area when they do not). Unset: w * h, which is
+  // what the reference computes for a file written by WriteResultsJson
+  // (every result has a bbox), so in-process numbers equal the reference's
+  // on that file, masks included.
+  std::optional<double> area;
+
+  double AreaForRanges() const { return area.value_or(w * h); }
 };
 
 struct CocoEvalResult {

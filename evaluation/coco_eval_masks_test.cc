@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "evaluation/coco_eval.h"
 #include "evaluation/coco_json.h"
 #include "gmock/gmock.h"
@@ -169,6 +171,153 @@ TEST(CocoEvalMasksTest, FilesCarryMasks) {
   EXPECT_EQ(dets[0].w, 3);
   ASSERT_OK_AND_ASSIGN(CocoEvalResult r, EvaluateMasks(gt, dets));
   EXPECT_DOUBLE_EQ(r.stats[0], 1.0);
+}
+
+// A kSize x kSize image whose mask is the rectangle [x, x + w) x [y, y + h).
+constexpr int kSize = 100;
+masks::Rle Rect(int x, int y, int w, int h) {
+  std::vector<uint8_t> m(kSize * kSize, 0);
+  for (int r = y; r < y + h; ++r) {
+    for (int c = x; c < x + w; ++c) m[r * kSize + c] = 1;
+  }
+  return masks::EncodeRowMajor(m, kSize, kSize);
+}
+
+// As a JSON value (compressed counts may hold a backslash).
+std::string RleJson(const masks::Rle& m) {
+  return absl::StrCat(
+      R"({"size": [100, 100], "counts": ")",
+      absl::StrReplaceAll(masks::ToCompressedString(m), {{"\\", "\\\\"}}),
+      R"("})");
+}
+
+// The regression case of a detection whose bbox and mask areas fall in
+// different size ranges: one small ground truth (10 x 10) found by a
+// detection scored 0.5, and above it an unmatched detection with a small
+// mask (5 x 4 = 20 pixels) and a medium box (40 x 40 = 1600). The
+// reference's loadRes gives a result the box's area when the file's first
+// result has a bbox: the false positive is then outside the small range and
+// ignored there (APs 1); without bboxes it has the mask's area and counts
+// (APs 0.5). AP over all areas is 0.5 either way.
+class AreaRuleTest : public ::testing::Test {
+ protected:
+  AreaRuleTest() {
+    gt_.image_ids = {1};
+    gt_.category_ids = {3};
+    gt_.image_sizes = {{kSize, kSize}};
+    GtBox g;
+    g.image_id = 1, g.category_id = 3;
+    g.x = 10, g.y = 10, g.w = 10, g.h = 10, g.area = 100;
+    g.mask = Rect(10, 10, 10, 10);
+    gt_.boxes = {g};
+  }
+
+  // The two results as a file, with or without their bboxes.
+  std::string Results(bool with_bbox) const {
+    auto one = [&](const char* bbox, const masks::Rle& m, double score) {
+      return absl::StrCat(R"({"image_id": 1, "category_id": 3, "score": )",
+                          score, with_bbox ? R"(, "bbox": )" : "",
+                          with_bbox ? bbox : "", R"(, "segmentation": )",
+                          RleJson(m), "}");
+    };
+    return absl::StrCat(
+        "[", one("[55, 55, 40, 40]", Rect(60, 60, 5, 4), 0.9), ", ",
+        one("[10, 10, 10, 10]", Rect(10, 10, 10, 10), 0.5), "]");
+  }
+
+  EvalGroundTruth gt_;
+};
+
+constexpr int kAP = 0, kAPs = 3, kAPm = 4;
+
+TEST_F(AreaRuleTest, ResultsWithABboxUseTheBoxAreaForMasks) {
+  ASSERT_OK_AND_ASSIGN(std::vector<Detection> dets,
+                       ParseDetectionsJson(Results(true), "r.json", true));
+  ASSERT_EQ(dets.size(), 2u);
+  EXPECT_EQ(dets[0].area, 1600.0);
+  ASSERT_OK_AND_ASSIGN(CocoEvalResult segm, EvaluateMasks(gt_, dets));
+  EXPECT_DOUBLE_EQ(segm.stats[kAP], 0.5);
+  EXPECT_DOUBLE_EQ(segm.stats[kAPs], 1.0);
+  EXPECT_DOUBLE_EQ(segm.stats[kAPm], -1.0);
+  // The mirror image: the same file scored as boxes, areas w * h.
+  ASSERT_OK_AND_ASSIGN(std::vector<Detection> as_boxes,
+                       ParseDetectionsJson(Results(true), "r.json", false));
+  ASSERT_OK_AND_ASSIGN(CocoEvalResult boxes, EvaluateBoxes(gt_, as_boxes));
+  EXPECT_DOUBLE_EQ(boxes.stats[kAP], 0.5);
+  EXPECT_DOUBLE_EQ(boxes.stats[kAPs], 1.0);
+}
+
+TEST_F(AreaRuleTest, ResultsWithoutABboxUseTheMaskArea) {
+  ASSERT_OK_AND_ASSIGN(std::vector<Detection> dets,
+                       ParseDetectionsJson(Results(false), "r.json", true));
+  ASSERT_EQ(dets.size(), 2u);
+  EXPECT_EQ(dets[0].area, 20.0);
+  ASSERT_OK_AND_ASSIGN(CocoEvalResult segm, EvaluateMasks(gt_, dets));
+  EXPECT_DOUBLE_EQ(segm.stats[kAP], 0.5);
+  EXPECT_DOUBLE_EQ(segm.stats[kAPs], 0.5);
+  // Scored as boxes, a result without a bbox has its mask's box (toBbox)
+  // and its mask's area, as the reference's loadRes sets them.
+  ASSERT_OK_AND_ASSIGN(std::vector<Detection> as_boxes,
+                       ParseDetectionsJson(Results(false), "r.json", false));
+  EXPECT_EQ(as_boxes[0].w, 5);
+  EXPECT_EQ(as_boxes[0].h, 4);
+  ASSERT_OK_AND_ASSIGN(CocoEvalResult boxes, EvaluateBoxes(gt_, as_boxes));
+  EXPECT_DOUBLE_EQ(boxes.stats[kAP], 0.5);
+  EXPECT_DOUBLE_EQ(boxes.stats[kAPs], 0.5);
+}
+
+TEST_F(AreaRuleTest, InMemoryDetectionsDefaultToTheBoxArea) {
+  // What the eval stage evaluates and WriteResultsJson writes (every result
+  // with its bbox): unset areas are w * h, the reference's on that file.
+  ASSERT_OK_AND_ASSIGN(std::vector<Detection> dets,
+                       ParseDetectionsJson(Results(true), "r.json", true));
+  for (Detection& d : dets) d.area.reset();
+  ASSERT_OK_AND_ASSIGN(CocoEvalResult segm, EvaluateMasks(gt_, dets));
+  EXPECT_DOUBLE_EQ(segm.stats[kAPs], 1.0);
+  dets[0].area = 20.0;
+  ASSERT_OK_AND_ASSIGN(CocoEvalResult mask_area, EvaluateMasks(gt_, dets));
+  EXPECT_DOUBLE_EQ(mask_area.stats[kAPs], 0.5);
+  dets[0].area = -1.0;
+  EXPECT_THAT(EvaluateMasks(gt_, dets).status().message(),
+              HasSubstr("detection 0: area must be finite and >= 0"));
+}
+
+TEST(CocoEvalMasksTest, TheFirstResultDecidesTheFileForm) {
+  const std::string mask = RleJson(Rect(0, 0, 2, 2));
+  auto error = [](const std::string& json, bool with_masks) {
+    auto r = ParseDetectionsJson(json, "r.json", with_masks);
+    return r.ok() ? std::string("(parsed)") : std::string(r.status().message());
+  };
+  // A bbox first: every result needs one.
+  EXPECT_EQ(error(absl::StrCat(
+                      R"([{"image_id": 1, "category_id": 3, "score": 1,
+                           "bbox": [0, 0, 2, 2], "segmentation": )",
+                      mask, R"(}, {"image_id": 1, "category_id": 3,
+                           "score": 1, "segmentation": )",
+                      mask, "}]"),
+                  true),
+            "r.json: [1]: no \"bbox\" (the first result has one, so every "
+            "result needs one: the reference's loadRes)");
+  // No bbox first (an empty one counts as none): every result needs a
+  // mask, boxes or not.
+  EXPECT_EQ(error(R"([{"image_id": 1, "category_id": 3, "score": 1,
+                       "bbox": []}])",
+                  false),
+            "r.json: [0]: no \"segmentation\" (the first result has no "
+            "bbox, so every result needs a mask, whose area is its area: the "
+            "reference's loadRes)");
+  ASSERT_OK_AND_ASSIGN(
+      std::vector<Detection> dets,
+      ParseDetectionsJson(absl::StrCat(R"([{"image_id": 1, "category_id": 3,
+          "score": 1, "bbox": [], "segmentation": )",
+                                       mask, R"(}, {"image_id": 1,
+          "category_id": 3, "score": 1, "bbox": [1, 1, 30, 30],
+          "segmentation": )",
+                                       mask, "}]"),
+                          "r.json", false));
+  EXPECT_EQ(dets[0].w, 2);     // toBbox of the mask
+  EXPECT_EQ(dets[1].w, 30);    // a bbox given later is kept
+  EXPECT_EQ(dets[1].area, 4);  // but the area is the mask's
 }
 
 TEST(CocoEvalMasksTest, FileErrorsNameThePlace) {

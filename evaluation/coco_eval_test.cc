@@ -260,6 +260,33 @@ TEST(CocoEvalTest, ManyImagesTimesManyCategoriesCostsOnlyTheBoxes) {
   for (double v : empty.stats) EXPECT_EQ(v, -1);
 }
 
+TEST(CocoEvalTest, KeepImagesKeepsSizesAlignedWithIds) {
+  EvalGroundTruth gt;
+  gt.image_ids = {30, 10, 20};
+  gt.image_sizes = {{3, 4}, {1, 2}, {5, 6}};
+  gt.category_ids = {1};
+  for (int64_t id : {10, 20, 30, 20}) {
+    GtBox b;
+    b.image_id = id;
+    b.category_id = 1;
+    gt.boxes.push_back(b);
+  }
+  KeepImages(std::vector<int64_t>{20, 30, 99}, &gt);
+  EXPECT_EQ(gt.image_ids, (std::vector<int64_t>{30, 20}));
+  ASSERT_EQ(gt.image_sizes.size(), 2u);
+  EXPECT_EQ(gt.image_sizes[0], (std::array<int32_t, 2>{3, 4}));
+  EXPECT_EQ(gt.image_sizes[1], (std::array<int32_t, 2>{5, 6}));
+  ASSERT_EQ(gt.boxes.size(), 3u);
+  EXPECT_EQ(gt.boxes[0].image_id, 20);
+  EXPECT_EQ(gt.boxes[1].image_id, 30);
+  // Without sizes (boxes only) the ids alone are filtered.
+  EvalGroundTruth plain;
+  plain.image_ids = {1, 2};
+  KeepImages(std::vector<int64_t>{2}, &plain);
+  EXPECT_EQ(plain.image_ids, (std::vector<int64_t>{2}));
+  EXPECT_TRUE(plain.image_sizes.empty());
+}
+
 TEST(CocoEvalTest, FormatMatchesReferenceLayout) {
   std::array<double, 12> s{};
   s[0] = 0.3721;

@@ -1,6 +1,7 @@
 #include "evaluation/coco_json.h"
 
 #include <cmath>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -102,22 +103,13 @@ class JsonFile {
     return absl::OkStatus();
   }
 
-  // The fields results and annotations share: image_id, category_id, bbox
-  // (optional with `bbox_optional`: *has_box says whether it was there).
-  absl::Status ImageCategoryBox(dom::object o, const std::string& where,
-                                int64_t* image_id, int64_t* category_id,
-                                double box[4], bool bbox_optional = false,
-                                bool* has_box = nullptr) const {
+  // The fields results and annotations share: image_id, category_id.
+  absl::Status ImageCategory(dom::object o, const std::string& where,
+                             int64_t* image_id, int64_t* category_id) const {
     ASSIGN_OR_RETURN(dom::element image, Field(o, "image_id", where));
     RETURN_IF_ERROR(Id(image, where + ".image_id", image_id));
     ASSIGN_OR_RETURN(dom::element cat, Field(o, "category_id", where));
-    RETURN_IF_ERROR(Id(cat, where + ".category_id", category_id));
-    dom::element bbox;
-    const bool present = !o.at_key("bbox").get(bbox);
-    if (has_box != nullptr) *has_box = present;
-    if (!present && bbox_optional) return absl::OkStatus();
-    if (!present) return Error(where, "missing field \"bbox\"");
-    return Box(bbox, where + ".bbox", box);
+    return Id(cat, where + ".category_id", category_id);
   }
 
   // A "segmentation" value; errors name the place.
@@ -245,9 +237,10 @@ absl::StatusOr<EvalGroundTruth> GroundTruthFrom(JsonFile& f, dom::element root,
     const std::string where = absl::StrCat("annotations[", i++, "]");
     ASSIGN_OR_RETURN(dom::object o, f.Object(e, where));
     GtBox g;
+    RETURN_IF_ERROR(f.ImageCategory(o, where, &g.image_id, &g.category_id));
+    ASSIGN_OR_RETURN(dom::element bbox, f.Field(o, "bbox", where));
     double b[4];
-    RETURN_IF_ERROR(
-        f.ImageCategoryBox(o, where, &g.image_id, &g.category_id, b));
+    RETURN_IF_ERROR(f.Box(bbox, where + ".bbox", b));
     if (!images.contains(g.image_id)) {
       return f.Error(where + ".image_id",
                      absl::StrCat(g.image_id, " is not in images"));
@@ -305,37 +298,97 @@ absl::StatusOr<std::vector<Detection>> ParseDetectionsJson(
 
 namespace {
 
+// How the reference's loadRes reads a results file, decided on its first
+// result: the "bbox" branch when that result has a non-empty "bbox", else
+// the "segmentation" branch.
+enum class ResultsForm { kBox, kMask };
+
+// `o`'s "bbox" unless it is missing or [] (the reference's test).
+std::optional<dom::element> NonEmptyBox(dom::object o) {
+  dom::element v;
+  if (o.at_key("bbox").get(v)) return std::nullopt;
+  dom::array a;
+  if (!v.get_array().get(a) && a.size() == 0) return std::nullopt;
+  return v;
+}
+
+ResultsForm FormOf(dom::array results) {
+  dom::element first;
+  dom::object o;
+  if (results.at(0).get(first) || first.get_object().get(o)) {
+    return ResultsForm::kBox;  // the first result's own error follows
+  }
+  return NonEmptyBox(o) ? ResultsForm::kBox : ResultsForm::kMask;
+}
+
+// A result's "segmentation", which must be an RLE.
+absl::StatusOr<masks::Rle> ResultMask(JsonFile& f, dom::object o,
+                                      const std::string& where) {
+  ASSIGN_OR_RETURN(masks::Segmentation seg, f.Segmentation(o, where));
+  if (seg.kind != masks::Segmentation::Kind::kRle) {
+    return f.Error(where + ".segmentation",
+                   "a result's mask must be an RLE {\"size\", \"counts\"} "
+                   "(the reference's loadRes)");
+  }
+  return std::move(seg.rle);
+}
+
+// One result of a file of the given form; errors name the place.
+absl::StatusOr<Detection> ResultFrom(JsonFile& f, dom::object o,
+                                     const std::string& where, ResultsForm form,
+                                     bool with_masks) {
+  Detection d;
+  RETURN_IF_ERROR(f.ImageCategory(o, where, &d.image_id, &d.category_id));
+  const std::optional<dom::element> bbox = NonEmptyBox(o);
+  if (form == ResultsForm::kBox && !bbox) {
+    return f.Error(where,
+                   "no \"bbox\" (the first result has one, so every result "
+                   "needs one: the reference's loadRes)");
+  }
+  if (bbox) {
+    double b[4];
+    RETURN_IF_ERROR(f.Box(*bbox, where + ".bbox", b));
+    d.x = b[0], d.y = b[1], d.w = b[2], d.h = b[3];
+  }
+  ASSIGN_OR_RETURN(dom::element score, f.Field(o, "score", where));
+  RETURN_IF_ERROR(f.Number(score, where + ".score", &d.score));
+  if (form == ResultsForm::kBox) {
+    d.area = d.w * d.h;  // loadRes's bbox branch, masks or not
+    if (with_masks) {
+      ASSIGN_OR_RETURN(d.mask, ResultMask(f, o, where));
+    }
+    return d;
+  }
+  // The segmentation branch: the mask's area, and its tight box (toBbox)
+  // where the result gives no bbox; the mask is needed for boxes too.
+  if (dom::element v; o.at_key("segmentation").get(v)) {
+    return f.Error(where,
+                   "no \"segmentation\" (the first result has no bbox, so "
+                   "every result needs a mask, whose area is its area: the "
+                   "reference's loadRes)");
+  }
+  ASSIGN_OR_RETURN(d.mask, ResultMask(f, o, where));
+  d.area = static_cast<double>(masks::Area(d.mask));
+  if (!bbox) {
+    const masks::MaskBox mb = masks::ToBox(d.mask);
+    d.x = mb.x, d.y = mb.y, d.w = mb.w, d.h = mb.h;
+  }
+  return d;
+}
+
 absl::StatusOr<std::vector<Detection>> DetectionsFrom(JsonFile& f,
                                                       dom::element root,
                                                       bool with_masks) {
   ASSIGN_OR_RETURN(dom::array a, f.Array(root, "$"));
   std::vector<Detection> out;
+  if (a.size() == 0) return out;
+  const ResultsForm form = FormOf(a);
   out.reserve(a.size());
   int64_t i = 0;
   for (dom::element e : a) {
     const std::string where = absl::StrCat("[", i++, "]");
     ASSIGN_OR_RETURN(dom::object o, f.Object(e, where));
-    Detection d;
-    double b[4] = {0, 0, 0, 0};
-    bool has_box = true;
-    RETURN_IF_ERROR(f.ImageCategoryBox(o, where, &d.image_id, &d.category_id, b,
-                                       with_masks, &has_box));
-    d.x = b[0], d.y = b[1], d.w = b[2], d.h = b[3];
-    ASSIGN_OR_RETURN(dom::element score, f.Field(o, "score", where));
-    RETURN_IF_ERROR(f.Number(score, where + ".score", &d.score));
-    if (with_masks) {
-      ASSIGN_OR_RETURN(masks::Segmentation seg, f.Segmentation(o, where));
-      if (seg.kind != masks::Segmentation::Kind::kRle) {
-        return f.Error(where + ".segmentation",
-                       "a result's mask must be an RLE {\"size\", "
-                       "\"counts\"} (the reference's loadRes)");
-      }
-      d.mask = std::move(seg.rle);
-      if (!has_box) {  // the reference's loadRes: toBbox of the mask
-        const masks::MaskBox mb = masks::ToBox(d.mask);
-        d.x = mb.x, d.y = mb.y, d.w = mb.w, d.h = mb.h;
-      }
-    }
+    ASSIGN_OR_RETURN(Detection d, ResultFrom(f, o, where, form, with_masks));
     out.push_back(std::move(d));
   }
   return out;

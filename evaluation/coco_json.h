@@ -30,9 +30,19 @@ absl::StatusOr<EvalGroundTruth> ParseGroundTruthJson(absl::string_view json,
                                                      bool with_masks = false);
 
 // A results JSON: [{"image_id", "category_id", "bbox": [x, y, w, h],
-// "score"}, ...]; other fields are ignored. `with_masks` (segm): each needs
-// "segmentation" as an RLE (compressed or not), and "bbox" becomes
-// optional (the mask's tight box, as the reference's loadRes).
+// "score", "segmentation"}, ...], other fields ignored, read as the
+// reference's loadRes reads it. The first result decides for all:
+//   - it has a "bbox" (not []): every result needs a bbox, and its `area`
+//     (Detection::area, which decides the small/medium/large ranges of an
+//     unmatched detection) is w * h, masks or not; `with_masks` (segm):
+//     every result also needs a "segmentation" as an RLE (compressed or
+//     not); otherwise segmentations are not read;
+//   - else every result needs a "segmentation" as an RLE; its area is the
+//     mask's, and a result without a bbox gets the mask's tight box (toBbox),
+//     for box evaluation too.
+// Where the reference would rasterise a polygon or a missing segmentation
+// (the bbox as a polygon) at the image's size, this is an error. An empty
+// file is no detections (the reference fails on it).
 absl::StatusOr<std::vector<Detection>> ReadDetectionsJson(
     const std::string& path, bool with_masks = false);
 absl::StatusOr<std::vector<Detection>> ParseDetectionsJson(

@@ -15,8 +15,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view json(reinterpret_cast<const char*>(data), size);
   auto gt = ev::ParseGroundTruthJson(json, "fuzz_gt.json");
   if (gt.ok()) (void)ev::EvaluateBoxes(*gt, {});
-  auto dets = ev::ParseDetectionsJson(json, "fuzz_results.json");
-  if (dets.ok() && dets->size() < 5000) {
+  // Results as boxes and as masks (both of loadRes's forms), each scored
+  // against ground truth mirroring them.
+  for (const bool with_masks : {false, true}) {
+    auto dets = ev::ParseDetectionsJson(json, "fuzz_results.json", with_masks);
+    if (!dets.ok() || dets->size() >= 5000) continue;
     ev::EvalGroundTruth mirror;
     for (const ev::Detection& d : *dets) {
       mirror.image_ids.push_back(d.image_id);
@@ -30,9 +33,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       g.h = d.h;
       g.area = d.w * d.h;
       g.iscrowd = d.score < 0.1;
+      g.mask = d.mask;
       mirror.boxes.push_back(g);
     }
-    (void)ev::EvaluateBoxes(mirror, *dets);
+    if (with_masks) {
+      (void)ev::EvaluateMasks(mirror, *dets);
+    } else {
+      (void)ev::EvaluateBoxes(mirror, *dets);
+    }
   }
   return 0;
 }

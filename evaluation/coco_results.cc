@@ -4,6 +4,7 @@
 // ground truth from a dataset, the printed summary, results files.
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "evaluation/coco_eval.h"
@@ -37,6 +38,26 @@ EvalGroundTruth GroundTruthFromDataset(const data::CocoDataset& dataset) {
     }
   }
   return gt;
+}
+
+void KeepImages(absl::Span<const int64_t> image_ids, EvalGroundTruth* gt) {
+  const absl::flat_hash_set<int64_t> kept(image_ids.begin(), image_ids.end());
+  // image_sizes, when known, is parallel to image_ids: filtered with it.
+  const bool sized = gt->image_sizes.size() == gt->image_ids.size();
+  size_t out = 0;
+  for (size_t i = 0; i < gt->image_ids.size(); ++i) {
+    if (!kept.contains(gt->image_ids[i])) continue;
+    gt->image_ids[out] = gt->image_ids[i];
+    if (sized) gt->image_sizes[out] = gt->image_sizes[i];
+    ++out;
+  }
+  gt->image_ids.resize(out);
+  if (sized) gt->image_sizes.resize(out);
+  std::vector<GtBox> boxes;
+  for (GtBox& b : gt->boxes) {
+    if (kept.contains(b.image_id)) boxes.push_back(std::move(b));
+  }
+  gt->boxes = std::move(boxes);
 }
 
 std::string FormatCocoStats(const std::array<double, 12>& s) {

@@ -6,7 +6,6 @@
 #include <future>
 #include <memory>
 #include <optional>
-#include <set>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -65,14 +64,9 @@ absl::StatusOr<evaluation::EvalGroundTruth> GroundTruthOf(
       evaluation::EvalGroundTruth gt,
       evaluation::ReadGroundTruthJson(ctx.data.val_json, with_masks));
   if (gt.image_ids.size() != ds.num_images()) {
-    std::set<int64_t> kept;
-    for (const data::CocoImage& im : ds.images()) kept.insert(im.id);
-    gt.image_ids.assign(kept.begin(), kept.end());
-    std::vector<evaluation::GtBox> boxes;
-    for (const evaluation::GtBox& b : gt.boxes) {
-      if (kept.count(b.image_id)) boxes.push_back(b);
-    }
-    gt.boxes = std::move(boxes);
+    std::vector<int64_t> ids;
+    for (const data::CocoImage& im : ds.images()) ids.push_back(im.id);
+    evaluation::KeepImages(ids, &gt);
   }
   return gt;
 }

@@ -186,7 +186,8 @@ ImageDetections MergeDetections(const ImageDetections& pooled,
   }
   ImageDetections out{boxes.index_select(0, rows).contiguous(),
                       scores.contiguous(),
-                      labels.index_select(0, rows).contiguous()};
+                      labels.index_select(0, rows).contiguous(),
+                      /*masks=*/torch::Tensor()};
   if (pooled.masks.defined()) {
     out.masks =
         pooled.masks.index_select(0, above).index_select(0, rows).contiguous();
@@ -388,13 +389,14 @@ std::vector<ImageDetections> MultiScaleDetector::RunBatch(
     ImageDetections all;
     if (p.boxes.empty()) {
       all = {torch::zeros({0, 4}), torch::zeros({0}),
-             torch::zeros({0}, torch::kInt64)};
+             torch::zeros({0}, torch::kInt64), /*masks=*/torch::Tensor()};
       if (model_->options().has_mask()) {
         const int64_t m = model_->options().mask.resolution;
         all.masks = torch::zeros({0, m, m});
       }
     } else {
-      all = {torch::cat(p.boxes), torch::cat(p.scores), torch::cat(p.labels)};
+      all = {torch::cat(p.boxes), torch::cat(p.scores), torch::cat(p.labels),
+             /*masks=*/torch::Tensor()};
       if (!p.masks.empty()) all.masks = torch::cat(p.masks);
     }
     result.push_back(MergeDetections(all, options_));

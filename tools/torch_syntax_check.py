@@ -22,6 +22,12 @@ defined (the branch meant to be checked was not the one compiled).
 skips (exit 0, with a line saying why) where VAR is unset or DIR is missing:
 tools/fetch_torch_headers.sh fetches those headers, and may be refused.
 
+Under Bazel's test sharding (shard_count; TEST_TOTAL_SHARDS and
+TEST_SHARD_INDEX) each shard compiles every TOTAL-th of the compiles in a
+fixed order (the CPU pass's units by name, then the CUDA pass's), so the
+shards split the work evenly and together compile each exactly once; the
+checks over all units (--min_units, --require) run in every shard.
+
 Every header the compiler read is checked to come from --torch_include, not
 from another LibTorch on the system search path (Debian's 1.13 lives in
 /usr/include), so a header missing from DIR cannot be silently replaced.
@@ -81,6 +87,20 @@ def torch_label(include):
   except OSError:
     pass
   return "LibTorch %s (%s)" % (version, include)
+
+
+def shard_of_env():
+  """(index, total) of this Bazel test shard; (0, 1) when not sharded.
+  Touches TEST_SHARD_STATUS_FILE to tell Bazel that sharding is supported."""
+  total = int(os.environ.get("TEST_TOTAL_SHARDS", "1") or 1)
+  index = int(os.environ.get("TEST_SHARD_INDEX", "0") or 0)
+  status = os.environ.get("TEST_SHARD_STATUS_FILE")
+  if status:
+    open(status, "a").close()
+  if total < 1 or not 0 <= index < total:
+    raise SystemExit("bad test sharding: TEST_SHARD_INDEX=%d of "
+                     "TEST_TOTAL_SHARDS=%d" % (index, total))
+  return index, total
 
 
 def find_sources(root):
@@ -251,6 +271,10 @@ def main():
                                 "-isystem", cuda_inc],
                     "require": required.get(u)}) for u in cuda_units]
 
+  shard, shards = shard_of_env()
+  all_jobs = len(jobs)
+  jobs = jobs[shard::shards]
+
   start = time.time()
   failed, warned = [], 0
   with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
@@ -268,10 +292,11 @@ def main():
       if not ok:
         failed.append("%s (%s)" % (rel, what))
   shutil.rmtree(tmp, ignore_errors=True)
-  print("%s: %d of %d compiles passed (%d units, %d with CUDA branches), "
-        "%d warnings, %.0f s" % (args.label, len(jobs) - len(failed),
-                                 len(jobs), len(units), len(cuda_units),
-                                 warned, time.time() - start))
+  where = ("shard %d of %d: " % (shard + 1, shards)) if shards > 1 else ""
+  print("%s: %s%d of %d compiles passed (of %d in all; %d units, %d with "
+        "CUDA branches), %d warnings, %.0f s"
+        % (args.label, where, len(jobs) - len(failed), len(jobs), all_jobs,
+           len(units), len(cuda_units), warned, time.time() - start))
   if failed:
     print("FAILED: " + ", ".join(failed))
     return 1

@@ -3,10 +3,15 @@
 For the segm cross-check: ground truth polygons (several per annotation,
 star-shaped with jitter, so some self-intersect or leave the image, with
 COCO's two decimals) and crowd regions as uncompressed RLE; results as
-compressed RLE of perturbed masks, some without "bbox" (the mask's box is
-used), some empty, tied scores, more than 100 for one image and category,
-false positives; `area` fields off the mask area, and on the small/medium
-borders. Small images keep the dense reference fast.
+compressed RLE of perturbed masks, some empty, tied scores, more than 100
+for one image and category, false positives; `area` fields off the mask
+area, and on the small/medium borders. The results take one of the two
+forms the reference's loadRes tells apart by the first result: every result
+with a "bbox" (its area, not the mask's, decides the area ranges; boxes
+grown or shrunk around the mask so that the two areas often fall in
+different ranges), or a first result without one (mask areas; some later
+results have a bbox, the others get the mask's box). Small images keep the
+dense reference fast.
 
 usage: make_segm_case.py SEED GT_JSON DETS_JSON
 """
@@ -36,12 +41,16 @@ def poly_area(xy):
     return 0.5 * abs(sum(x[i] * y[i - 1] - x[i - 1] * y[i] for i in range(len(x))))
 
 
-def tight_box(mask):
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
-        return [0.0, 0.0, 0.0, 0.0]
-    return [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1),
-            float(ys.max() - ys.min() + 1)]
+def result_box(rng, mask):
+    """The mask's tight box, or one scaled around its centre (a detector's
+    box is not its mask's; the scale moves its area across 32^2 and 96^2)."""
+    x, y, w, h = mask_reference.tight_box(mask)
+    if rng.random() < 0.4:
+        return [x, y, w, h]
+    s = rng.choice([rng.uniform(0.3, 1.0), rng.uniform(1.0, 4.0)])
+    cx, cy = x + w / 2, y + h / 2
+    w, h = max(w, 1.0) * s, max(h, 1.0) * s
+    return [round(cx - w / 2, 2), round(cy - h / 2, 2), round(w, 2), round(h, 2)]
 
 
 def main():
@@ -53,6 +62,7 @@ def main():
     cats = [{"id": 2 * c + 1, "name": "c%d" % c} for c in range(n_cats)]
     anns, dets = [], []
     noise = rng.choice([0.03, 0.1, 0.25])
+    box_form = rng.random() < 0.5  # every result has a bbox
 
     def det(im, cat, polys, score):
         m = np.zeros((im["height"], im["width"]), dtype=bool)
@@ -61,8 +71,8 @@ def main():
         d = {"image_id": im["id"], "category_id": cat["id"], "score": score,
              "segmentation": {"size": [im["height"], im["width"]],
                               "counts": mask_reference.mask_to_string(m)}}
-        if rng.random() < 0.7:
-            d["bbox"] = tight_box(m)
+        if box_form or rng.random() < 0.7:
+            d["bbox"] = result_box(rng, m)
         dets.append(d)
 
     for im in images:
@@ -83,7 +93,7 @@ def main():
                 segm = {"size": [h, w], "counts": counts}
                 area = float(np.count_nonzero(m))
                 polys = None
-                bbox = tight_box(m)
+                bbox = mask_reference.tight_box(m)
             else:
                 polys = [star(rng, cx, cy, radius, rng.randint(3, 12), rng.choice([0.1, 0.45, 0.9]))]
                 if rng.random() < 0.25:  # a second part
@@ -122,6 +132,8 @@ def main():
                      max(2.0, max(b[2], b[3]) / 2), 6, 0.2)
             det(im, cat, [p], round(rng.random(), 3))
     rng.shuffle(dets)
+    if dets and not box_form:
+        dets[0].pop("bbox", None)  # the first result decides the form
     with open(sys.argv[2], "w") as f:
         json.dump({"images": images, "categories": cats, "annotations": anns}, f)
     with open(sys.argv[3], "w") as f:

@@ -9,6 +9,7 @@ masks here are dense boolean arrays [height, width], and every operation
                            time, pixel rows toggled where the trace crosses a
                            column's centre (fine x = 5 * column + 2)
   counts_mask / string_mask / mask_to_string   COCO RLE (column-major)
+  tight_box(mask)          [x, y, w, h] of the set pixels (toBbox of a mask)
 """
 import math
 
@@ -151,3 +152,11 @@ def mask_iou(dets, gts, crowd):
             union = np.count_nonzero(d) if crowd[j] else np.count_nonzero(d | g)
             out[i, j] = inter / union
     return out
+
+
+def tight_box(mask):
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return [0.0, 0.0, 0.0, 0.0]
+    return [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1),
+            float(ys.max() - ys.min() + 1)]

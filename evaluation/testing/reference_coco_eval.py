@@ -6,7 +6,10 @@ regions matched with IoA, 10 IoU thresholds, 101-point interpolated
 precision, the 12 summary numbers), written plainly with NumPy arrays
 and none of the C++ evaluator's data structures, so the two can be
 compared on random workloads. With --segm, IoUs are those of dense
-masks (mask_reference.py) and a detection's area is its mask's.
+masks (mask_reference.py). A detection's area (the area-range rule) is set
+as the reference's loadRes sets it, decided on the first result: w * h of
+its bbox when the first result has a non-empty bbox, else its mask's area
+(and a missing bbox is the mask's tight box), for boxes and masks alike.
 
 usage: reference_coco_eval.py GT_JSON DETS_JSON OUT_JSON [--segm]
 """
@@ -56,14 +59,18 @@ def evaluate(gt, dets, segm=False):
             a["mask"] = mask_reference.segmentation_mask(a["segmentation"], h, w)
         gts.setdefault((a["image_id"], a["category_id"]), []).append(a)
     dts = {}
+    box_form = bool(dets) and "bbox" in dets[0] and dets[0]["bbox"] != []
     for k, d in enumerate(dets):
         d = dict(d)
         d["id"] = k + 1
-        if segm:
+        if segm or not box_form:
             d["mask"] = mask_reference.segmentation_mask(d["segmentation"], 0, 0)
-            d["area"] = float(np.count_nonzero(d["mask"]))
-        else:
+        if box_form:
             d["area"] = d["bbox"][2] * d["bbox"][3]
+        else:
+            d["area"] = float(np.count_nonzero(d["mask"]))
+            if "bbox" not in d:
+                d["bbox"] = mask_reference.tight_box(d["mask"])
         dts.setdefault((d["image_id"], d["category_id"]), []).append(d)
 
     T, R, K, A, M = len(IOU_THRS), len(REC_THRS), len(cat_ids), len(AREA_RNG), len(MAX_DETS)
