@@ -7,6 +7,7 @@
 //                                                   // until scope exit
 //   c10::intrusive_ptr<C10dGroup> g = gloo_or_nccl;  // their common base
 //   ZeroGrad(optimizer);  // gradients to zero (not undefined) on both
+//   UseSocketTcpStore(options);  // c10d::TCPStoreOptions without libuv
 #ifndef SNIPER_PORT_TORCH_COMPAT_H_
 #define SNIPER_PORT_TORCH_COMPAT_H_
 
@@ -116,6 +117,22 @@ inline void ZeroGrad(torch::optim::Optimizer& optimizer) {
   optimizer.zero_grad(/*set_to_none=*/false);
 #else
   optimizer.zero_grad();
+#endif
+}
+
+// Sets a c10d::TCPStoreOptions to TCPStore's socket transport. From 2.4
+// on the default is its libuv transport, which builds without libuv (Debian
+// 13's LibTorch 2.6) refuse at connect time ("use_libuv was requested but
+// PyTorch was build without libuv support"); the socket transport is in
+// every build and ample for our world sizes. A template, so that this
+// header needs no c10d header.
+template <typename TcpStoreOptions>
+void UseSocketTcpStore(TcpStoreOptions& options) {
+#if TORCH_VERSION_MAJOR > 2 || \
+    (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  options.useLibUV = false;
+#else
+  (void)options;
 #endif
 }
 

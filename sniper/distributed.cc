@@ -111,6 +111,7 @@ c10::intrusive_ptr<c10d::TCPStore> ClientStore(const DistributedEnv& env,
   o.isServer = false;
   o.waitWorkers = false;
   o.timeout = timeout;
+  compat::UseSocketTcpStore(o);
   return c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
 }
 
@@ -180,16 +181,21 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
     o.numWorkers = env.world_size;
     o.waitWorkers = true;
     o.timeout = timeout;
+    compat::UseSocketTcpStore(o);
     d->state_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
     d->state_->heartbeat = ClientStore(env, std::chrono::seconds(10));
     d->state_->main = MakeGroups(
         env, timeout, backend,
         c10::static_intrusive_pointer_cast<c10d::Store>(d->state_->store));
   } catch (const std::exception& e) {
+    // LibTorch's errors carry a backtrace after their message.
+    const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
     return absl::UnavailableError(absl::StrCat(
         "rank ", env.rank, " of ", env.world_size,
         ": cannot join the process group at ", env.master_addr, ":",
-        env.master_port, " within ", timeout.count(), " s: ", e.what()));
+        env.master_port, " within ", timeout.count(), " s: ",
+        torch_error != nullptr ? torch_error->what_without_backtrace()
+                               : e.what()));
   }
   Distributed* self = d.get();
   // Every second: bump this rank's heartbeat and publish how many

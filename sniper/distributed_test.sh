@@ -60,8 +60,14 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 rank1=""
-for kid in $(pgrep -P "$launcher"); do
-  if tr '\0' '\n' < "/proc/$kid/environ" | grep -qx "RANK=1"; then rank1=$kid; fi
+# The launcher's children from /proc (no procps: minimal roots lack pgrep).
+for stat in /proc/[0-9]*/stat; do
+  kid=${stat#/proc/}
+  kid=${kid%/stat}
+  # Field 4 (the parent) follows the ")" that ends the command name.
+  parent=$(sed 's/.*) [A-Za-z] \([0-9]*\) .*/\1/' "$stat" 2> /dev/null) || continue
+  [ "$parent" = "$launcher" ] || continue
+  if tr '\0' '\n' < "/proc/$kid/environ" 2> /dev/null | grep -qx "RANK=1"; then rank1=$kid; fi
 done
 [ -n "$rank1" ] || { echo "rank 1 not found"; cat "$tmp/killed.out"; exit 1; }
 killed_at=$(date +%s)

@@ -10,75 +10,87 @@ Environment variables (re-read when they change):
                         simdjson/turbojpeg/png/zlib (default /usr).
   SNIPER_TORCH_PREFIX   a LibTorch prefix with include/ and lib/, e.g. the
                         torch/ directory of a PyTorch 2.x wheel. Unset:
-                        Debian's libtorch-dev (1.13, CPU).
+                        Debian's libtorch-dev (CPU; 1.13 on Debian 12, 2.6
+                        on Debian 13).
   SNIPER_CUDA_PATH      CUDA toolkit root (default /usr/local/cuda).
 """
 
-_ABSL_LIBS = [
+# The Abseil components the code includes (absl/strings, status, flags,
+# container, types/span); their libraries come from Abseil's pkg-config files.
+_ABSL_MODULES = [
+    "absl_flags",
     "absl_flags_parse",
     "absl_flags_usage",
-    "absl_flags_usage_internal",
-    "absl_flags_internal",
-    "absl_flags_marshalling",
-    "absl_flags_reflection",
-    "absl_flags_private_handle_accessor",
-    "absl_flags_commandlineflag",
-    "absl_flags_commandlineflag_internal",
-    "absl_flags_config",
-    "absl_flags_program_name",
-    "absl_statusor",
+    "absl_flat_hash_map",
+    "absl_flat_hash_set",
+    "absl_span",
     "absl_status",
-    "absl_cord",
-    "absl_cord_internal",
-    "absl_cordz_functions",
-    "absl_cordz_handle",
-    "absl_cordz_info",
-    "absl_cordz_sample_token",
-    "absl_exponential_biased",
-    "absl_hashtablez_sampler",
-    "absl_raw_hash_set",
-    "absl_hash",
-    "absl_city",
-    "absl_low_level_hash",
-    "absl_random_distributions",
-    "absl_random_seed_sequences",
-    "absl_random_internal_pool_urbg",
-    "absl_random_internal_randen",
-    "absl_random_internal_randen_hwaes",
-    "absl_random_internal_randen_hwaes_impl",
-    "absl_random_internal_randen_slow",
-    "absl_random_internal_platform",
-    "absl_random_internal_seed_material",
-    "absl_random_seed_gen_exception",
-    "absl_synchronization",
-    "absl_graphcycles_internal",
-    "absl_time",
-    "absl_civil_time",
-    "absl_time_zone",
-    "absl_str_format_internal",
+    "absl_statusor",
+    "absl_str_format",
     "absl_strings",
-    "absl_strings_internal",
-    "absl_symbolize",
-    "absl_stacktrace",
-    "absl_debugging_internal",
-    "absl_demangle_internal",
-    "absl_malloc_internal",
-    "absl_int128",
-    "absl_throw_delegate",
-    "absl_strerror",
-    "absl_bad_optional_access",
-    "absl_bad_variant_access",
-    "absl_base",
-    "absl_spinlock_wait",
-    "absl_raw_logging_internal",
-    "absl_log_severity",
 ]
+
+def _pc_fields(ctx, pc_dir, module):
+    """(Requires module names, -l libraries) of pc_dir/module.pc."""
+    path = ctx.path("%s/%s.pc" % (pc_dir, module))
+    if not path.exists:
+        fail("no %s: apt-get install libabsl-dev (or set SNIPER_SYSTEM_PREFIX " % path +
+             "to a prefix with Abseil's lib/pkgconfig)")
+    requires, libs = [], []
+    for line in ctx.read(path).splitlines():
+        if line.startswith("Requires:"):
+            for item in line[len("Requires:"):].split(","):
+                if item.strip():
+                    requires.append(item.strip().split(" ")[0])
+        elif line.startswith("Libs:"):
+            libs += [t[2:] for t in line[len("Libs:"):].split(" ") if t.startswith("-labsl_")]
+    return requires, libs
+
+def _absl_libs(ctx, libdir):
+    """The Abseil libraries _ABSL_MODULES need, dependents first.
+
+    Read from Abseil's pkg-config files, which every release installs: how
+    Abseil splits into libraries changes between releases (20240722 moved
+    string_view out of absl_strings into absl_string_view), and linking every
+    installed library is wrong too (absl_log_flags registers flags at load
+    time and crashed binaries that never use it).
+    """
+    pc_dir = libdir + "/pkgconfig"
+    fields = {}
+    todo = list(_ABSL_MODULES)
+    for _ in range(10000):  # Starlark has no while loop; the closure is ~100
+        if not todo:
+            break
+        m = todo.pop()
+        if m in fields:
+            continue
+        fields[m] = _pc_fields(ctx, pc_dir, m)
+        todo += [r for r in fields[m][0] if r not in fields]
+    # Kahn's order: a module before the modules it requires.
+    indegree = {m: 0 for m in fields}
+    for m in fields:
+        for r in fields[m][0]:
+            indegree[r] += 1
+    ready = sorted([m for m in fields if indegree[m] == 0])
+    libs = []
+    for _ in range(len(fields)):
+        if not ready:
+            break
+        m = ready.pop(0)
+        libs += [l for l in fields[m][1] if l not in libs]
+        for r in sorted(fields[m][0]):
+            indegree[r] -= 1
+            if indegree[r] == 0:
+                ready.append(r)
+    if not libs:
+        fail("Abseil's pkg-config files under %s name no libraries" % pc_dir)
+    return libs
 
 # name -> (libraries, extra deps within the repository)
 _SYSTEM_LIBS = {
     "gflags": (["gflags"], []),
     "glog": (["glog"], [":gflags"]),
-    "absl": (_ABSL_LIBS, []),
+    "absl": (None, []),  # _absl_libs: what is installed
     "protobuf": (["protobuf"], []),
     "gtest": (["gtest"], []),
     "gtest_main": (["gtest_main"], [":gtest"]),
@@ -111,6 +123,8 @@ def _system_libs_impl(ctx):
         hdr_dep = [":headers"]
     rpath = [] if prefix == "/usr" else ["-L" + libdir, "-Wl,-rpath," + libdir]
     for name, (libs, deps) in _SYSTEM_LIBS.items():
+        if libs == None:
+            libs = _absl_libs(ctx, libdir)
         lines.append("cc_library(")
         lines.append('    name = "%s",' % name)
         lines.append("    linkopts = %s," % repr(rpath + ["-l" + l for l in libs] + ["-lpthread"]))

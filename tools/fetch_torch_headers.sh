@@ -30,16 +30,8 @@ fail() {
   exit "$strict"
 }
 mkdir -p "$work/sources" "$work/lists/partial" "$work/cache/archives/partial"
-# The Debian archive this machine's apt already uses (its main suite's
-# repository, not the security one), so no mirror is named here.
-# (indextargets knows it once apt's lists exist; else the source files.)
-mirror=$({
-  apt-get indextargets --format '$(REPO_URI)' 2> /dev/null
-  sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2> /dev/null |
-    tr ' ' '\n'
-  sed -n 's/^deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\).*/\2/p' \
-    /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2> /dev/null
-} | grep -m1 -E '/debian/?$')
+# The Debian archive this machine's apt already uses (no mirror named here).
+mirror=$(bash "$(dirname "$0")/debian_mirror.sh")
 [ -n "$mirror" ] || fail "no Debian archive in this machine's apt sources"
 cat > "$work/sources/trixie.sources" <<EOF
 Types: deb

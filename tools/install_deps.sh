@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
-# Installs what sniper-cpp needs on Debian bookworm, skipping what is there.
+# Installs what sniper-cpp needs on Debian 12 (bookworm) or Debian 13
+# (trixie), skipping what is there. The package set is chosen by
+# /etc/os-release: the same names on both today (bookworm brings LibTorch
+# 1.13, Abseil 20220623; trixie LibTorch 2.6, Abseil 20240722); the build
+# adapts to the versions (port/torch_compat.h, third_party/system_repos.bzl).
 # Needs root (or sudo) only when something is missing. Idempotent.
 set -euo pipefail
 
+. /etc/os-release 2> /dev/null || true
+case "${ID:-}:${VERSION_CODENAME:-}" in
+  debian:bookworm | debian:trixie) ;;
+  *)
+    echo "install_deps: ${PRETTY_NAME:-this system} is neither Debian 12 (bookworm) nor" \
+      "13 (trixie); trying Debian's package names anyway" >&2
+    ;;
+esac
+
 PACKAGES=(
   bazel-bootstrap        # Bazel 4.2.3 (offline-capable with our WORKSPACE)
-  g++ python3
+  g++ python3 git        # git: the performance gate's A/B (tools/perf/ab.sh)
   libabsl-dev libgoogle-glog-dev libgflags-dev
   libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libbenchmark-tools python3-scipy  # compare.py and its U test (tools/perf/ab.sh)
   libsimdjson-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
-  libtorch-dev           # LibTorch 1.13 (CPU)
+  libtorch-dev           # LibTorch: 1.13 on bookworm, 2.6 on trixie (CPU)
   libgloo-dev            # Gloo headers for c10d ProcessGroupGloo (multi-process)
   python3-torchvision    # torchvision's C++ kernels: test oracle, benchmark peer
 )
-
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

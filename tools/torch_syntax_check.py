@@ -17,6 +17,10 @@ file whose #include closure (through the project's own headers) reaches
         build's branches); skipped, with a line, without a CUDA toolkit
 --require=FILE:MACRO fails the cuda pass when FILE compiled without MACRO
 defined (the branch meant to be checked was not the one compiled).
+--skip_cpu_env=VAR skips the cpu pass, printing VAR's value as the reason,
+where VAR is set and not empty: tools/test.sh sets it when the same run
+compiled and linked every unit against that LibTorch for real (the Debian 13
+job), which the header-only pass cannot add to.
 
 --torch_include_env=VAR reads DIR from the environment variable VAR and
 skips (exit 0, with a line saying why) where VAR is unset or DIR is missing:
@@ -63,8 +67,9 @@ def default_root():
 def skip_reason(var, include):
   """Why the headers named by $var cannot be checked, or None."""
   if not include:
-    return ("%s is unset: tools/test.sh sets it to the headers that "
-            "tools/fetch_torch_headers.sh fetched" % var)
+    return ("%s is unset or empty: tools/test.sh sets it to the headers "
+            "that tools/fetch_torch_headers.sh fetched, and leaves it empty "
+            "where the build links LibTorch 2.x itself" % var)
   if os.path.exists(os.path.join(include, "torch/csrc/api/include")):
     return None
   why = "%s=%s holds no LibTorch headers" % (var, include)
@@ -209,6 +214,7 @@ def main():
   ap.add_argument("--pass", dest="passes", action="append",
                   choices=["cpu", "cuda"])
   ap.add_argument("--require", action="append", default=[])
+  ap.add_argument("--skip_cpu_env")
   ap.add_argument("--min_units", type=int, default=1)
   ap.add_argument("--cuda_path",
                   default=os.environ.get("SNIPER_CUDA_PATH", "/usr/local/cuda"))
@@ -217,6 +223,12 @@ def main():
   ap.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1))
   args = ap.parse_args()
   passes = args.passes or ["cpu"]
+  covered = os.environ.get(args.skip_cpu_env, "") if args.skip_cpu_env else ""
+  if covered and "cpu" in passes:
+    print("SKIP cpu pass: " + covered)
+    passes = [p for p in passes if p != "cpu"]
+    if not passes:
+      return 0
   if args.torch_include_env:
     args.torch_include = os.environ.get(args.torch_include_env, "")
     why = skip_reason(args.torch_include_env, args.torch_include)
