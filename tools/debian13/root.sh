@@ -59,7 +59,10 @@ free_kb=$(df -Pk "$cache" | awk 'NR == 2 { print $4 }')
 if [ ! -e "$root/.complete" ]; then
   if ! command -v mmdebstrap > /dev/null; then
     echo "debian13: installing mmdebstrap (Debian package)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mmdebstrap \
+    # (apt's lists may be missing on a machine that had all else.)
+    { DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mmdebstrap ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends mmdebstrap; }; } \
       > "$cache/install_mmdebstrap.log" 2>&1 ||
       skip "apt-get install mmdebstrap failed: $(tail -1 "$cache/install_mmdebstrap.log")"
   fi
