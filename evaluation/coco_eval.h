@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "data/coco_dataset.h"
 #include "masks/rle.h"
@@ -112,6 +113,18 @@ absl::StatusOr<CocoEvalResult> EvaluateBoxes(const EvalGroundTruth& gt,
 // valid RLE, of its image's size where image_sizes are known).
 absl::StatusOr<CocoEvalResult> EvaluateMasks(const EvalGroundTruth& gt,
                                              absl::Span<const Detection> dets);
+
+// The 12 stats' short names, in CocoEvalResult::stats' order (TensorBoard
+// tags, log keys).
+inline constexpr const char* kCocoStatNames[12] = {
+    "AP",  "AP50", "AP75",  "APs", "APm", "APl",
+    "AR1", "AR10", "AR100", "ARs", "ARm", "ARl"};
+
+// The headline line of the first six stats, prefixed with `what`:
+//   "<what>AP 0.593  AP50 0.912  AP75 0.651  APs 0.420  APm 0.612  APl 0.700"
+// Empty unless `stats` holds the 12 numbers.
+std::string FormatCocoSummary(absl::Span<const double> stats,
+                              absl::string_view what = "");
 
 // The 12 lines the reference prints, e.g.
 // " Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ] =

@@ -2,9 +2,11 @@
 
 #include <sys/resource.h>
 
+#include <array>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -298,6 +300,18 @@ TEST(CocoEvalTest, FormatMatchesReferenceLayout) {
   EXPECT_THAT(text,
               HasSubstr(" Average Recall     (AR) @[ IoU=0.50:0.95 | area= "
                         "large | maxDets=100 ] = -1.000\n"));
+}
+
+TEST(FormatCocoSummaryTest, TheFirstSixNamedAndNothingForOtherCounts) {
+  std::array<double, 12> s{};
+  for (int k = 0; k < 12; ++k) s[k] = 0.1 * k + 0.0004;
+  EXPECT_EQ(FormatCocoSummary(s),
+            "AP 0.000  AP50 0.100  AP75 0.200  APs 0.300  APm 0.400  "
+            "APl 0.500");
+  EXPECT_EQ(FormatCocoSummary(s, "mask ").substr(0, 13), "mask AP 0.000");
+  EXPECT_EQ(FormatCocoSummary(std::vector<double>(6, 0.5)), "");
+  EXPECT_EQ(FormatCocoSummary({}), "");
+  EXPECT_STREQ(kCocoStatNames[8], "AR100");
 }
 
 }  // namespace

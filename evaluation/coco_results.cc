@@ -60,6 +60,17 @@ void KeepImages(absl::Span<const int64_t> image_ids, EvalGroundTruth* gt) {
   gt->boxes = std::move(boxes);
 }
 
+std::string FormatCocoSummary(absl::Span<const double> stats,
+                              absl::string_view what) {
+  if (stats.size() != 12) return "";
+  std::string out(what);
+  for (int k = 0; k < 6; ++k) {
+    absl::StrAppendFormat(&out, "%s%s %.3f", k > 0 ? "  " : "",
+                          kCocoStatNames[k], stats[k]);
+  }
+  return out;
+}
+
 std::string FormatCocoStats(const std::array<double, 12>& s) {
   struct Line {
     bool ap;

@@ -21,6 +21,15 @@ torch::Tensor SmoothL1Sum(const torch::Tensor& a, const torch::Tensor& b,
   return torch::smooth_l1_loss(a, b, at::Reduction::Sum, beta);
 }
 
+std::vector<std::string> FasterRcnnOptions::LossNames() const {
+  std::vector<std::string> names = {kRpnClsLoss, kRpnBoxLoss};
+  if (rpn_only) return names;
+  names.insert(names.end(), {kRcnnClsLoss, kRcnnBoxLoss});
+  if (has_focus()) names.push_back(kFocusLoss);
+  if (has_mask()) names.push_back(kMaskLoss);
+  return names;
+}
+
 FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
   // Stride-16 features: dilated res5, or res4 (then res5 is not built: it
   // would cost compute and receive no gradient).
@@ -273,8 +282,8 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
                             n;
   }
   std::map<std::string, torch::Tensor> losses;
-  losses["rpn_cls"] = rpn_cls / b;
-  losses["rpn_box"] = rpn_box / b;
+  losses[kRpnClsLoss] = rpn_cls / b;
+  losses[kRpnBoxLoss] = rpn_box / b;
   if (options_.rpn_only) return losses;
   if (options_.has_focus()) {
     const torch::Tensor focus = Focus(f);
@@ -288,7 +297,7 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
         F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone));
     const torch::Tensor per_chip =
         (per_cell * cared).sum({1, 2}) / cared.sum({1, 2}).clamp_min(1);
-    losses["focus"] = per_chip.sum() * (options_.focus_loss_weight / b);
+    losses[kFocusLoss] = per_chip.sum() * (options_.focus_loss_weight / b);
   }
 
   std::vector<double> size_values;
@@ -325,23 +334,24 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
   const torch::Tensor all_labels = torch::cat(labels, 0);
   const torch::Tensor all_targets = torch::cat(box_targets, 0);
   if (all_rois.size(0) == 0) {
-    losses["rcnn_cls"] = torch::zeros({}, logits.options());
-    losses["rcnn_box"] = torch::zeros({}, logits.options());
+    losses[kRcnnClsLoss] = torch::zeros({}, logits.options());
+    losses[kRcnnBoxLoss] = torch::zeros({}, logits.options());
     if (options_.has_mask()) {
-      losses["mask"] = torch::zeros({}, logits.options());
+      losses[kMaskLoss] = torch::zeros({}, logits.options());
     }
     return losses;
   }
   const torch::Tensor head_input = HeadInput(f);
   const auto [cls, box, res5] = Rcnn(head_input, all_rois);
-  losses["rcnn_cls"] = F::cross_entropy(cls, all_labels);
+  losses[kRcnnClsLoss] = F::cross_entropy(cls, all_labels);
   const torch::Tensor fg = (all_labels > 0).nonzero().view(-1);
-  losses["rcnn_box"] = SmoothL1Sum(box.index_select(0, fg),
-                                   all_targets.index_select(0, fg), 1.0) /
-                       all_rois.size(0);
+  losses[kRcnnBoxLoss] = SmoothL1Sum(box.index_select(0, fg),
+                                     all_targets.index_select(0, fg), 1.0) /
+                         all_rois.size(0);
   if (options_.has_mask()) {
-    losses["mask"] = MaskBranchLoss(head_input, targets, all_rois, all_labels,
-                                    torch::cat(gt_index, 0), res5);
+    losses[kMaskLoss] =
+        MaskBranchLoss(head_input, targets, all_rois, all_labels,
+                       torch::cat(gt_index, 0), res5);
   }
   return losses;
 }

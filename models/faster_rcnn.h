@@ -47,6 +47,14 @@ enum class RcnnHead {
   kC4,
 };
 
+// The loss terms FasterRcnnImpl::Losses returns, by name.
+inline constexpr char kRpnClsLoss[] = "rpn_cls";
+inline constexpr char kRpnBoxLoss[] = "rpn_box";
+inline constexpr char kRcnnClsLoss[] = "rcnn_cls";
+inline constexpr char kRcnnBoxLoss[] = "rcnn_box";
+inline constexpr char kFocusLoss[] = "focus";
+inline constexpr char kMaskLoss[] = "mask";
+
 struct FasterRcnnOptions {
   ResNetOptions backbone;
   RcnnHead head = RcnnHead::kTwoFc;
@@ -76,6 +84,11 @@ struct FasterRcnnOptions {
 
   bool has_focus() const { return focus && !rpn_only; }
   bool has_mask() const { return mask.enabled && !rpn_only; }
+  // The loss terms Losses() returns with these options, in the order they
+  // are summed, logged, plotted and checkpointed: rpn_cls, rpn_box, then
+  // (unless rpn_only) rcnn_cls, rcnn_box, focus (with the focus branch) and
+  // mask (with the mask branch). Everything downstream iterates this list.
+  std::vector<std::string> LossNames() const;
 };
 
 // Ground truth of one chip, chip pixels.
@@ -117,11 +130,9 @@ class FasterRcnnImpl : public torch::nn::Module {
  public:
   explicit FasterRcnnImpl(const FasterRcnnOptions& options);
 
-  // Losses "rpn_cls", "rpn_box", (unless rpn_only) "rcnn_cls",
-  // "rcnn_box", (with the focus branch) "focus" and (with the mask branch)
-  // "mask", weighted, for a chip
-  // batch [B, 3, H, W] and its B targets. `seed`
-  // drives the target sampling.
+  // The weighted loss terms named by options().LossNames(), exactly those,
+  // for a chip batch [B, 3, H, W] and its B targets. `seed` drives the
+  // target sampling.
   // `first_chip`: the batch's position in a larger (data-parallel) batch,
   // so each chip's target sampling is the same whichever process runs it.
   std::map<std::string, torch::Tensor> Losses(

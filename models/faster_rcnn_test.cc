@@ -1,7 +1,10 @@
 #include "models/faster_rcnn.h"
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "ops/box_iou.h"
@@ -418,4 +421,56 @@ TEST(FasterRcnnTest, MaskBranchLearnsTheTrianglesThroughScaleAndFlip) {
 }
 
 }  // namespace
+// The contract everything downstream relies on (metrics, CSV columns,
+// checkpoint history): Losses() returns exactly options().LossNames(), for
+// every mix of branches, also when no RoI survives sampling.
+TEST(FasterRcnnTest, LossesAreExactlyTheNamedOnes) {
+  using Names = std::vector<std::string>;
+  struct Case {
+    bool rpn_only, focus, mask;
+    Names names;
+  };
+  const Case cases[] = {
+      {true, true, true, {"rpn_cls", "rpn_box"}},
+      {false, false, false, {"rpn_cls", "rpn_box", "rcnn_cls", "rcnn_box"}},
+      {false,
+       true,
+       false,
+       {"rpn_cls", "rpn_box", "rcnn_cls", "rcnn_box", "focus"}},
+      {false,
+       true,
+       true,
+       {"rpn_cls", "rpn_box", "rcnn_cls", "rcnn_box", "focus", "mask"}},
+  };
+  for (const Case& c : cases) {
+    torch::manual_seed(3);
+    FasterRcnnOptions o = Tiny(c.rpn_only);
+    o.focus = c.focus;
+    o.focus_channels = 16;
+    o.mask.enabled = c.mask;
+    o.mask.channels = 16;
+    EXPECT_EQ(o.LossNames(), c.names);
+    for (const bool no_rois : {false, true}) {
+      TriangleChip chip = Triangles();  // boxes with segmentations
+      ChipTargets& t = chip.targets;
+      if (no_rois) {
+        // No proposal survives and no ground truth is added.
+        o.train_proposals.min_size = 1e9;
+        t.boxes = torch::zeros({0, 4});
+        t.labels = torch::zeros({0}, torch::kLong);
+      }
+      FasterRcnn model(o);
+      model->train();
+      Names got;
+      for (const auto& [name, loss] : model->Losses(chip.image, {t}, 0)) {
+        got.push_back(name);
+      }
+      Names want = c.names;
+      std::sort(want.begin(), want.end());
+      EXPECT_EQ(got, want) << "rpn_only " << c.rpn_only << " focus " << c.focus
+                           << " mask " << c.mask << " no RoIs " << no_rois;
+    }
+  }
+}
+
 }  // namespace sniper::models

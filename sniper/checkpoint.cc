@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <sstream>
+#include <string>
 #include <system_error>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -80,13 +83,25 @@ absl::Status SaveCheckpoint(const std::string& path, models::FasterRcnn& model,
       std::lock_guard<std::mutex> lock(gen.mutex());
       root.write("torch_rng", gen.get_state());
     }
-    constexpr int64_t kColumns = std::tuple_size_v<LossHistory::value_type>;
+    const int64_t columns = 2 + static_cast<int64_t>(history.names.size());
     torch::Tensor h = torch::empty(
-        {static_cast<int64_t>(history.size()), kColumns}, torch::kFloat64);
-    for (size_t i = 0; i < history.size(); ++i) {
-      std::copy(history[i].begin(), history[i].end(),
-                h.data_ptr<double>() + kColumns * i);
+        {static_cast<int64_t>(history.rows.size()), columns}, torch::kFloat64);
+    double* out = h.data_ptr<double>();
+    for (const LossHistory::Row& row : history.rows) {
+      if (row.terms.size() != history.names.size()) {
+        return absl::InternalError(absl::StrCat(
+            "cannot save checkpoint ", path, ": a loss history row has ",
+            row.terms.size(), " terms for ", history.names.size(), " names"));
+      }
+      *out++ = static_cast<double>(row.step);
+      *out++ = row.total;
+      out = std::copy(row.terms.begin(), row.terms.end(), out);
     }
+    c10::List<std::string> history_names;
+    for (const std::string& name : history.names) {
+      history_names.push_back(name);
+    }
+    root.write("history_names", c10::IValue(history_names));
     root.write("history", h);
     std::ostringstream bytes;
     root.save_to(bytes);
@@ -208,7 +223,43 @@ absl::Status CheckTensors(const std::string& path,
   return absl::OkStatus();
 }
 
+// Files written before the history named its columns hold these, in this
+// order: 6 columns (no focus loss), 7 (no mask loss) or 8 (step and total
+// first).
+constexpr const char* kUnnamedHistoryTerms[] = {
+    "rpn_cls", "rpn_box", "rcnn_cls", "rcnn_box", "focus", "mask"};
+
 }  // namespace
+
+absl::StatusOr<LossHistory> LossHistoryFromTensor(
+    const torch::Tensor& tensor, const std::vector<std::string>* names) {
+  LossHistory history;
+  const torch::Tensor h = tensor.cpu().to(torch::kFloat64).contiguous();
+  if (names != nullptr) {
+    history.names = *names;
+  } else {
+    const int64_t terms = h.dim() == 2 ? h.size(1) - 2 : -1;
+    if (terms < 4 || terms > 6) {
+      return absl::DataLossError(
+          absl::StrCat("history: expected [n, 6..8] without history_names, "
+                       "got [",
+                       absl::StrJoin(h.sizes(), ", "), "]"));
+    }
+    history.names.assign(kUnnamedHistoryTerms, kUnnamedHistoryTerms + terms);
+  }
+  const int64_t columns = 2 + static_cast<int64_t>(history.names.size());
+  if (h.dim() != 2 || h.size(1) != columns) {
+    return absl::DataLossError(absl::StrCat(
+        "history: expected [n, ", columns, "] for ", history.names.size(),
+        " named loss terms, got [", absl::StrJoin(h.sizes(), ", "), "]"));
+  }
+  const double* p = h.data_ptr<double>();
+  for (int64_t i = 0; i < h.size(0); ++i, p += columns) {
+    history.rows.push_back({static_cast<int64_t>(p[0]), p[1],
+                            std::vector<double>(p + 2, p + columns)});
+  }
+  return history;
+}
 
 absl::StatusOr<CheckpointState> LoadCheckpoint(
     const std::string& path, models::FasterRcnn& model,
@@ -266,18 +317,20 @@ absl::StatusOr<CheckpointState> LoadCheckpoint(
     }
     torch::Tensor h;
     root.read("history", h);
-    h = h.cpu().to(torch::kFloat64).contiguous();
-    // Older checkpoints have 6 columns (no focus loss) or 7 (no mask
-    // loss): the rest read 0.
-    constexpr int64_t kColumns = std::tuple_size_v<LossHistory::value_type>;
-    TORCH_CHECK(h.dim() == 2 && h.size(1) >= 2 && h.size(1) <= kColumns,
-                "history: expected [n, 6..", kColumns, "], got ", h.sizes());
-    const int64_t columns = h.size(1);
-    for (int64_t i = 0; i < h.size(0); ++i) {
-      LossHistory::value_type row{};
-      std::copy_n(h.data_ptr<double>() + columns * i, columns, row.begin());
-      out.history.push_back(row);
+    std::optional<std::vector<std::string>> names;
+    if (root.try_read("history_names", v)) {
+      names.emplace();
+      for (const c10::IValue& name : v.toListRef()) {
+        names->push_back(name.toStringRef());
+      }
     }
+    absl::StatusOr<LossHistory> history =
+        LossHistoryFromTensor(h, names.has_value() ? &*names : nullptr);
+    if (!history.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          "cannot read checkpoint ", path, ": ", history.status().message()));
+    }
+    out.history = *std::move(history);
   } catch (const c10::Error& e) {
     return absl::DataLossError(
         absl::StrCat("cannot read checkpoint ", path,

@@ -11,8 +11,11 @@
 //   config       the merged PipelineConfig, text format
 //   category_names, category_ids  contiguous label k is category_ids[k]
 //   torch_rng    the CPU generator's state (restored on load)
-//   history      [n, 7] float64 loss history (LossHistory, sniper/metrics.h;
-//                older files' [n, 6] reads with focus 0)
+//   history      [n, 2 + terms] float64 loss history: step, total, one
+//                column per loss term (LossHistory, sniper/metrics.h)
+//   history_names  the loss terms' names (files without it hold 6, 7 or 8
+//                columns: rpn_cls, rpn_box, rcnn_cls, rcnn_box[, focus
+//                [, mask]])
 //
 // A stage directory holds ckpt-<step, 8 digits>.pt and final.pt;
 // SaveRotatingCheckpoint keeps the newest N of the former.
@@ -94,6 +97,14 @@ absl::Status SaveRotatingCheckpoint(const std::string& dir, int keep,
                                     torch::optim::Optimizer* optimizer,
                                     const CheckpointState& state,
                                     const CheckpointInfo& info);
+
+// The loss history of a checkpoint's [n, 2 + terms] history tensor (step,
+// total, one column per term) and its history_names; `names` null: a file
+// written before the names were stored, whose 6, 7 or 8 columns are
+// rpn_cls, rpn_box, rcnn_cls, rcnn_box[, focus[, mask]]. A shape that does
+// not fit is kDataLoss.
+absl::StatusOr<LossHistory> LossHistoryFromTensor(
+    const torch::Tensor& tensor, const std::vector<std::string>* names);
 
 // Loads weights into `model` and, when non-null, `optimizer`; tensors land
 // on `device` (the model's). Restores the CPU generator's state. Before any

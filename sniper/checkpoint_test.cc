@@ -8,13 +8,18 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "models/testing/tiny_models.h"
 #include "port/status_matchers.h"
+#include "sniper/metrics.h"
+#include "sniper/run_log.h"
 
 namespace sniper {
 namespace {
@@ -57,7 +62,9 @@ CheckpointState SomeState() {
   s.counters.loss_scale = 1024;
   s.counters.scaler_clean_steps = 17;
   s.counters.fp16_overflows = 4;
-  s.history = {{10, 2.5, 0.7, 0.1, 1.5, 0.2}, {20, 1.25, 0.5, 0.05, 0.6, 0.1}};
+  s.history = {
+      {"rpn_cls", "rpn_box", "rcnn_cls", "rcnn_box"},
+      {{10, 2.5, {0.7, 0.1, 1.5, 0.2}}, {20, 1.25, {0.5, 0.05, 0.6, 0.1}}}};
   s.finished = true;
   return s;
 }
@@ -247,6 +254,82 @@ TEST(CheckpointTest, WeightsThatDoNotFitTheirConfigAreRefusedByShape) {
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(path)));
   EXPECT_THAT(s.message(), HasSubstr("there but ["));
   EXPECT_THAT(s.message(), HasSubstr("64"));
+}
+
+TEST(LossHistoryTest, FilesWithoutNamesReadTheirColumnsAsTheOldOrder) {
+  // Written before the history named its columns: 6, 7 or 8 columns.
+  const torch::Tensor eight =
+      torch::tensor({10.0, 2.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6}, torch::kFloat64)
+          .view({1, 8});
+  ASSERT_OK_AND_ASSIGN(LossHistory h, LossHistoryFromTensor(eight, nullptr));
+  EXPECT_THAT(h.names, ElementsAre("rpn_cls", "rpn_box", "rcnn_cls", "rcnn_box",
+                                   "focus", "mask"));
+  ASSERT_EQ(h.rows.size(), 1u);
+  EXPECT_EQ(h.rows[0],
+            (LossHistory::Row{10, 2.0, {0.1, 0.2, 0.3, 0.4, 0.5, 0.6}}));
+  ASSERT_OK_AND_ASSIGN(h, LossHistoryFromTensor(eight.slice(1, 0, 6), nullptr));
+  EXPECT_THAT(h.names,
+              ElementsAre("rpn_cls", "rpn_box", "rcnn_cls", "rcnn_box"));
+  ASSERT_OK_AND_ASSIGN(h, LossHistoryFromTensor(eight.slice(1, 0, 7), nullptr));
+  EXPECT_EQ(h.names.back(), "focus");
+  ASSERT_OK_AND_ASSIGN(h, LossHistoryFromTensor(torch::zeros({0, 8}), nullptr));
+  EXPECT_TRUE(h.empty());
+  EXPECT_THAT(LossHistoryFromTensor(eight.slice(1, 0, 5), nullptr).status(),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("[1, 5]")));
+  // With names, the columns must match them.
+  const std::vector<std::string> two = {"a", "b"};
+  EXPECT_THAT(LossHistoryFromTensor(eight, &two).status(),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("expected [n, 4] for 2 named loss terms")));
+}
+
+// A loss term the code has never heard of (as a new model branch would
+// add to its LossNames()) reaches the progress line, metrics.csv and the
+// checkpoint's history with no edit anywhere: everything iterates names.
+TEST(LossHistoryTest, ANewLossTermFlowsToProgressLineCsvAndCheckpoint) {
+  const std::string dir = TestDir("new_loss_term");
+  models::FasterRcnnOptions options = Tiny();
+  std::vector<std::string> names = options.LossNames();
+  names.push_back("rcnn_iou");
+  MetricsFanout sinks;
+  {
+    RunLog log(dir + "/train.log", /*progress=*/false, /*echo=*/false);
+    sinks.Add(std::make_unique<ProgressLineSink>(log));
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<CsvMetricsSink> csv,
+                         CsvMetricsSink::Open(dir + "/metrics.csv", names));
+    sinks.Add(std::move(csv));
+    LossHistorySink history;
+    sinks.AddUnowned(&history);
+    for (int step : {10, 20}) {
+      Metrics m;
+      m.Set(kEpoch, 0)
+          .SetLosses(1.5, names, {0.25, 0.5, 0.125, 0.0625, 0.3 * step})
+          .Set(kLearningRate, 0.01);
+      ASSERT_OK(sinks.Log("detector", step, m));
+    }
+    // Saved and loaded with the weights.
+    models::FasterRcnn model(options);
+    CheckpointState state;
+    state.history = history.history("detector");
+    ASSERT_OK(
+        SaveCheckpoint(dir + "/final.pt", model, nullptr, state, SomeInfo()));
+  }
+  models::FasterRcnn other(options);
+  ASSERT_OK_AND_ASSIGN(CheckpointState loaded,
+                       LoadCheckpoint(dir + "/final.pt", other, nullptr,
+                                      torch::Device(torch::kCPU)));
+  EXPECT_EQ(loaded.history.names, names);
+  ASSERT_EQ(loaded.history.rows.size(), 2u);
+  EXPECT_EQ(loaded.history.rows[1].terms.back(), 0.3 * 20);
+  std::ifstream csv(dir + "/metrics.csv"), log(dir + "/train.log");
+  const std::string csv_text((std::istreambuf_iterator<char>(csv)),
+                             std::istreambuf_iterator<char>());
+  const std::string log_text((std::istreambuf_iterator<char>(log)),
+                             std::istreambuf_iterator<char>());
+  EXPECT_THAT(csv_text, HasSubstr("rcnn_box,rcnn_iou,chips_per_s"));
+  EXPECT_THAT(csv_text, HasSubstr("detector,20,0,0.01,1.5,0.25,0.5,0.125,"
+                                  "0.0625,6,"));
+  EXPECT_THAT(log_text, HasSubstr("rcnn_box 0.0625  rcnn_iou 6.0000"));
 }
 
 }  // namespace

@@ -2,11 +2,14 @@
 
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "configs/default_synthetic_embedded.h"
+#include "evaluation/coco_eval.h"
 #include "glog/logging.h"
 
 namespace sniper {
@@ -47,6 +50,15 @@ absl::StatusOr<Pipeline> PipelineFromFlags(const std::string& config_path,
                    "configs/default_synthetic.pbtxt", config_path, sets);
   if (!merged.ok()) return merged.status();
   return BuildPipeline(*merged);
+}
+
+void PrintCocoSummaries(const std::vector<double>& box_stats,
+                        const std::vector<double>& mask_stats) {
+  for (const std::string& line :
+       {evaluation::FormatCocoSummary(box_stats),
+        evaluation::FormatCocoSummary(mask_stats, "mask ")}) {
+    if (!line.empty()) std::printf("%s\n", line.c_str());
+  }
 }
 
 int FailWith(const absl::Status& status) {

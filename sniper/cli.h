@@ -28,6 +28,12 @@ absl::StatusOr<Pipeline> PipelineFromFlags(const std::string& config_path,
                                            std::vector<std::string> sets,
                                            const std::string& work_dir);
 
+// Prints the headline COCO line of an eval stage's box stats and, when
+// there are any, of its mask stats ("mask AP ..."): what train and eval
+// print last (evaluation::FormatCocoSummary).
+void PrintCocoSummaries(const std::vector<double>& box_stats,
+                        const std::vector<double>& mask_stats);
+
 // Prints "error: <message>" to stderr and returns 1.
 int FailWith(const absl::Status& status);
 

@@ -50,15 +50,8 @@ int Main(int argc, char** argv) {
   absl::StatusOr<sniper::RunSummary> run =
       sniper::EvaluateRun(*pipeline, options);
   if (!run.ok()) return sniper::FailWith(run.status());
-  const std::vector<double>& s = run->stages.back().coco_stats;
-  std::printf("AP %.3f  AP50 %.3f  AP75 %.3f  APs %.3f  APm %.3f  APl %.3f\n",
-              s[0], s[1], s[2], s[3], s[4], s[5]);
-  const std::vector<double>& m = run->stages.back().mask_stats;
-  if (m.size() == 12) {
-    std::printf(
-        "mask AP %.3f  AP50 %.3f  AP75 %.3f  APs %.3f  APm %.3f  APl %.3f\n",
-        m[0], m[1], m[2], m[3], m[4], m[5]);
-  }
+  sniper::PrintCocoSummaries(run->stages.back().coco_stats,
+                             run->stages.back().mask_stats);
   std::printf("Results: %s/detections_val.json, %s/eval_stats.json\n",
               run->work_dir.c_str(), run->work_dir.c_str());
   return 0;

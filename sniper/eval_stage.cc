@@ -3,7 +3,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <future>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -15,6 +14,7 @@
 #include "evaluation/coco_eval.h"
 #include "evaluation/coco_json.h"
 #include "port/json_writer.h"
+#include "port/prefetcher.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
 #include "sniper/device.h"
@@ -91,24 +91,20 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
   // this one.
   const size_t n = ds.num_images();
   const size_t batch = static_cast<size_t>(p.eval.batch_size);
-  auto prepare =
-      [&](size_t first) -> absl::StatusOr<std::vector<PreparedImage>> {
-    std::vector<PreparedImage> out;
-    for (size_t i = first; i < std::min(first + batch, n); ++i) {
-      ASSIGN_OR_RETURN(PreparedImage views,
-                       detector.Prepare(ds, ctx.data.val_images, i));
-      out.push_back(std::move(views));
-    }
-    return out;
-  };
-  std::future<absl::StatusOr<std::vector<PreparedImage>>> next =
-      std::async(std::launch::async, prepare, 0);
+  Prefetcher<std::vector<PreparedImage>> batches(
+      static_cast<int64_t>((n + batch - 1) / batch),
+      [&](int64_t k) -> absl::StatusOr<std::vector<PreparedImage>> {
+        std::vector<PreparedImage> out;
+        for (size_t i = k * batch; i < std::min((k + 1) * batch, n); ++i) {
+          ASSIGN_OR_RETURN(PreparedImage views,
+                           detector.Prepare(ds, ctx.data.val_images, i));
+          out.push_back(std::move(views));
+        }
+        return out;
+      });
   std::vector<evaluation::Detection> all;
   for (size_t first_image = 0; first_image < n; first_image += batch) {
-    ASSIGN_OR_RETURN(std::vector<PreparedImage> prepared, next.get());
-    if (first_image + batch < n) {
-      next = std::async(std::launch::async, prepare, first_image + batch);
-    }
+    ASSIGN_OR_RETURN(std::vector<PreparedImage> prepared, batches.Next());
     std::vector<const PreparedImage*> pointers;
     for (const PreparedImage& im : prepared) pointers.push_back(&im);
     const std::vector<ImageDetections> results = detector.RunBatch(pointers);
@@ -206,9 +202,7 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
     ctx.log.Line(segm_table);
   }
   if (ctx.events != nullptr) {
-    static constexpr const char* kNames[12] = {"AP",    "AP50", "AP75", "APs",
-                                               "APm",   "APl",  "AR1",  "AR10",
-                                               "AR100", "ARs",  "ARm",  "ARl"};
+    const auto& kNames = evaluation::kCocoStatNames;
     Metrics m;
     for (int k = 0; k < 12; ++k) m.Set(kNames[k], result.stats[k]);
     if (segm.has_value()) {

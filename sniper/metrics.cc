@@ -29,25 +29,15 @@ double Or(const Metrics& m, absl::string_view name, double fallback) {
   return m.Get(name).value_or(fallback);
 }
 
-// metrics.csv's value columns and how each is printed.
+// How a metrics.csv column is printed.
 enum class CsvStyle { kInteger, kSixDigits, kFourDecimals };
-struct CsvColumn {
-  const char* name;
-  CsvStyle style;
-};
-constexpr CsvColumn kCsvColumns[] = {
-    {kEpoch, CsvStyle::kInteger},
-    {kLearningRate, CsvStyle::kSixDigits},
-    {kLoss, CsvStyle::kSixDigits},
-    {"rpn_cls", CsvStyle::kSixDigits},
-    {"rpn_box", CsvStyle::kSixDigits},
-    {"rcnn_cls", CsvStyle::kSixDigits},
-    {"rcnn_box", CsvStyle::kSixDigits},
-    {"focus", CsvStyle::kSixDigits},
-    {"mask", CsvStyle::kSixDigits},
-    {kChipsPerSecond, CsvStyle::kFourDecimals},
-    {kImagesPerSecond, CsvStyle::kFourDecimals},
-};
+CsvStyle StyleOf(absl::string_view name) {
+  if (name == kEpoch) return CsvStyle::kInteger;
+  if (name == kChipsPerSecond || name == kImagesPerSecond) {
+    return CsvStyle::kFourDecimals;
+  }
+  return CsvStyle::kSixDigits;
+}
 
 std::string CsvCell(CsvStyle style, double v) {
   switch (style) {
@@ -74,6 +64,15 @@ Metrics& Metrics::Set(absl::string_view name, double value) {
   return *this;
 }
 
+Metrics& Metrics::SetLosses(double total, const std::vector<std::string>& names,
+                            const std::vector<double>& terms) {
+  Set(kLoss, total);
+  for (size_t k = 0; k < names.size(); ++k) {
+    Set(names[k], k < terms.size() ? terms[k] : NAN);
+  }
+  return *this;
+}
+
 std::optional<double> Metrics::Get(absl::string_view name) const {
   for (const auto& [n, v] : values_) {
     if (n == name) return v;
@@ -83,6 +82,10 @@ std::optional<double> Metrics::Get(absl::string_view name) const {
 
 bool IsBookkeeping(absl::string_view name) {
   return name == kEpoch || name == kTotalSteps || name == kEtaSeconds;
+}
+
+bool IsLossTerm(absl::string_view name) {
+  return !IsBookkeeping(name) && !IsRate(name) && name != kLoss;
 }
 
 void MetricsFanout::Add(std::unique_ptr<MetricsSink> sink) {
@@ -147,17 +150,12 @@ struct CsvState {
   std::vector<std::string> columns;  // the header's, after stage and step
 };
 
-std::vector<std::string> DefaultColumns() {
-  std::vector<std::string> out;
-  for (const CsvColumn& c : kCsvColumns) out.push_back(c.name);
+std::vector<std::string> NewFileColumns(
+    const std::vector<std::string>& loss_terms) {
+  std::vector<std::string> out = {kEpoch, kLearningRate, kLoss};
+  out.insert(out.end(), loss_terms.begin(), loss_terms.end());
+  out.insert(out.end(), {kChipsPerSecond, kImagesPerSecond});
   return out;
-}
-
-CsvStyle StyleOf(absl::string_view name) {
-  for (const CsvColumn& c : kCsvColumns) {
-    if (name == c.name) return c.style;
-  }
-  return CsvStyle::kSixDigits;
 }
 
 absl::StatusOr<CsvState> ReadCsvState(const std::string& path) {
@@ -197,7 +195,7 @@ absl::StatusOr<CsvState> ReadCsvState(const std::string& path) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CsvMetricsSink>> CsvMetricsSink::Open(
-    const std::string& path) {
+    const std::string& path, const std::vector<std::string>& loss_terms) {
   std::error_code ec;
   bool is_new = !std::filesystem::exists(path);
   CsvState state;
@@ -216,7 +214,7 @@ absl::StatusOr<std::unique_ptr<CsvMetricsSink>> CsvMetricsSink::Open(
         absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
   }
   std::vector<std::string> columns =
-      is_new ? DefaultColumns() : std::move(state.columns);
+      is_new ? NewFileColumns(loss_terms) : std::move(state.columns);
   std::unique_ptr<CsvMetricsSink> sink(
       new CsvMetricsSink(path, f, columns, std::move(state.last_step)));
   if (is_new) {
@@ -264,9 +262,16 @@ absl::Status LossHistorySink::Log(absl::string_view stage, int64_t step,
                                   const Metrics& m) {
   const std::optional<double> loss = m.Get(kLoss);
   if (!loss.has_value()) return absl::OkStatus();
-  LossHistory::value_type row{static_cast<double>(step), *loss};
-  for (int k = 0; k < kNumLosses; ++k) row[k + 2] = Or(m, kLossNames[k], 0.0);
-  histories_[std::string(stage)].push_back(row);
+  LossHistory& h = histories_[std::string(stage)];
+  if (h.rows.empty() && h.names.empty()) {
+    for (const auto& [name, value] : m.values()) {
+      if (IsLossTerm(name)) h.names.push_back(name);
+    }
+  }
+  LossHistory::Row row{step, *loss, {}};
+  row.terms.reserve(h.names.size());
+  for (const std::string& name : h.names) row.terms.push_back(Or(m, name, 0));
+  h.rows.push_back(std::move(row));
   return absl::OkStatus();
 }
 

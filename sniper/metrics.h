@@ -17,11 +17,11 @@
 // Names with a meaning to the sinks: the bookkeeping values kEpoch,
 // kTotalSteps and kEtaSeconds (shown in the progress line, written to no
 // scalar log), kLoss (the total), kLearningRate, kChipsPerSecond,
-// kImagesPerSecond; every other value is a loss component (rpn_cls, ...).
+// kImagesPerSecond, kPixelsPerImage; every other value is a loss term
+// (rpn_cls, ...: whatever the model names, in its order).
 #ifndef SNIPER_SNIPER_METRICS_H_
 #define SNIPER_SNIPER_METRICS_H_
 
-#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <map>
@@ -51,21 +51,35 @@ inline constexpr char kImagesPerSecond[] = "images_per_s";
 // Network input pixels (batch tensors, padding included) per image seen.
 inline constexpr char kPixelsPerImage[] = "pixels_per_image";
 
-// The loss components of a training stage, after the total (kLoss); the
-// detector has the first four (and "focus" with AutoFocus's focus branch,
-// "mask" with the mask branch), the RPN-only model the first two.
-inline constexpr const char* kLossNames[] = {"rpn_cls",  "rpn_box", "rcnn_cls",
-                                             "rcnn_box", "focus",   "mask"};
-inline constexpr int kNumLosses = 6;
+// A training stage's losses per logged window, as checkpoints keep them
+// (sniper/checkpoint.h) and the loss curve plots: the total and one column
+// per loss term, named (the model's LossNames(): models/faster_rcnn.h).
+struct LossHistory {
+  struct Row {
+    int64_t step = 0;
+    double total = 0;
+    std::vector<double> terms;  // one per name; 0 where a row lacked it
+    bool operator==(const Row& o) const {
+      return step == o.step && total == o.total && terms == o.terms;
+    }
+  };
+  std::vector<std::string> names;
+  std::vector<Row> rows;
 
-// (step, total, rpn_cls, rpn_box, rcnn_cls, rcnn_box, focus, mask) per
-// logged window, as checkpoints keep it (sniper/checkpoint.h).
-using LossHistory = std::vector<std::array<double, 2 + kNumLosses>>;
+  bool empty() const { return rows.empty(); }
+  bool operator==(const LossHistory& o) const {
+    return names == o.names && rows == o.rows;
+  }
+};
 
 // Named values in insertion order; setting a name again replaces its value.
 class Metrics {
  public:
   Metrics& Set(absl::string_view name, double value);
+  // kLoss = total, then each loss term by name (names[k] = terms[k]; NaN
+  // where `terms` is shorter): how a training stage logs its losses.
+  Metrics& SetLosses(double total, const std::vector<std::string>& names,
+                     const std::vector<double>& terms);
   std::optional<double> Get(absl::string_view name) const;
   const std::vector<std::pair<std::string, double>>& values() const {
     return values_;
@@ -78,6 +92,10 @@ class Metrics {
 // Whether `name` is one of the bookkeeping values (kEpoch, kTotalSteps,
 // kEtaSeconds), which no scalar log records.
 bool IsBookkeeping(absl::string_view name);
+// Whether `name` is a loss term: neither bookkeeping, nor a rate
+// (kLearningRate, kChipsPerSecond, kImagesPerSecond, kPixelsPerImage), nor
+// the total (kLoss).
+bool IsLossTerm(absl::string_view name);
 
 class MetricsSink {
  public:
@@ -120,9 +138,10 @@ class ProgressLineSink : public MetricsSink {
 };
 
 // metrics.csv: one row per logged window, columns
-//   stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,rcnn_box,focus,
-//   chips_per_s,images_per_s
-// (the header written when the file is new; a run that resumes appends,
+//   stage,step,epoch,lr,loss,<loss terms>,chips_per_s,images_per_s
+// where the loss terms are those the run's stages train (e.g. rpn_cls,
+// rpn_box,rcnn_cls,rcnn_box,focus). The header is written when the file is
+// new; a run that resumes appends,
 // in the columns of the file's own header, so a file written before a
 // column existed stays rectangular). A value a row lacks (an RPN-only
 // stage's rcnn losses) is an empty cell.
@@ -132,8 +151,10 @@ class ProgressLineSink : public MetricsSink {
 // cut short by the kill is dropped on open.
 class CsvMetricsSink : public MetricsSink {
  public:
+  // `loss_terms`: the columns between the total and the rates of a new
+  // file (an existing file keeps its own header).
   static absl::StatusOr<std::unique_ptr<CsvMetricsSink>> Open(
-      const std::string& path);
+      const std::string& path, const std::vector<std::string>& loss_terms);
   ~CsvMetricsSink() override;
   CsvMetricsSink(const CsvMetricsSink&) = delete;
   CsvMetricsSink& operator=(const CsvMetricsSink&) = delete;
@@ -166,9 +187,11 @@ class TensorBoardSink : public MetricsSink {
   EventWriter& events_;
 };
 
-// The loss history per stage (LossHistory rows; 0 for a loss the stage does
-// not have), which checkpoints keep and the loss curve plots. Rows without
-// kLoss are not recorded.
+// The loss history per stage, which checkpoints keep and the loss curve
+// plots. A stage's columns are the loss terms of its first row (or those
+// of the history it was reset to); a later row's value for a column it
+// lacks is 0, and its terms outside the columns are not recorded. Rows
+// without kLoss are not recorded.
 class LossHistorySink : public MetricsSink {
  public:
   absl::Status Log(absl::string_view stage, int64_t step,

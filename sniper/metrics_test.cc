@@ -95,17 +95,21 @@ TEST(ProgressLineSinkTest, WritesTheLogFile) {
             ProgressLineSink::Format("rpn", 10, RpnRow()) + "\n");
 }
 
+// The loss columns of a run whose detector trains the mask branch.
+const std::vector<std::string> kMaskRunTerms = {
+    "rpn_cls", "rpn_box", "rcnn_cls", "rcnn_box", "focus", "mask"};
+
 TEST(CsvMetricsSinkTest, HeaderOnceAndEmptyCellsForMissingLosses) {
   const std::string path = TempDir() + "/metrics.csv";
   {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<CsvMetricsSink> csv,
-                         CsvMetricsSink::Open(path));
+                         CsvMetricsSink::Open(path, kMaskRunTerms));
     ASSERT_OK(csv->Log("rpn", 10, RpnRow()));
   }
   {
     // Resuming appends without a second header.
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<CsvMetricsSink> csv,
-                         CsvMetricsSink::Open(path));
+                         CsvMetricsSink::Open(path, kMaskRunTerms));
     Metrics m = RpnRow();
     m.Set("rcnn_cls", 0.125).Set("rcnn_box", NAN).Set(kEpoch, 2);
     m.Set("focus", 0.25).Set("mask", 0.5);
@@ -127,7 +131,7 @@ TEST(CsvMetricsSinkTest, ResumingAnOlderFileKeepsItsColumns) {
                          "rpn,10,1,1.5,,5.0000\n";
   {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<CsvMetricsSink> csv,
-                         CsvMetricsSink::Open(path));
+                         CsvMetricsSink::Open(path, kMaskRunTerms));
     Metrics m = RpnRow();
     m.Set("rcnn_box", 0.5).Set("focus", 0.25);
     ASSERT_OK(csv->Log("detector", 20, m));
@@ -145,14 +149,14 @@ TEST(CsvMetricsSinkTest, ResumeWritesNoRowTwiceAndDropsACutRow) {
   const std::string path = TempDir() + "/resumed_metrics.csv";
   {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<CsvMetricsSink> csv,
-                         CsvMetricsSink::Open(path));
+                         CsvMetricsSink::Open(path, kMaskRunTerms));
     ASSERT_OK(csv->Log("rpn", 10, RpnRow()));
     ASSERT_OK(csv->Log("rpn", 20, RpnRow()));
   }
   std::ofstream(path, std::ios::app) << "rpn,30,1,0.0";  // no newline
   {
     ASSERT_OK_AND_ASSIGN(std::unique_ptr<CsvMetricsSink> csv,
-                         CsvMetricsSink::Open(path));
+                         CsvMetricsSink::Open(path, kMaskRunTerms));
     ASSERT_OK(csv->Log("rpn", 20, RpnRow()));
     ASSERT_OK(csv->Log("rpn", 30, RpnRow()));
     ASSERT_OK(csv->Log("detector", 10, RpnRow()));
@@ -166,17 +170,17 @@ TEST(CsvMetricsSinkTest, ResumeWritesNoRowTwiceAndDropsACutRow) {
   // A file that is not a metrics.csv is refused, not appended to.
   const std::string bad = TempDir() + "/not_metrics.csv";
   std::ofstream(bad) << "stage,step,epoch\nrpn,ten,1\n";
-  EXPECT_THAT(CsvMetricsSink::Open(bad).status(),
+  EXPECT_THAT(CsvMetricsSink::Open(bad, kMaskRunTerms).status(),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr(bad + ": not a metrics.csv row")));
   std::ofstream(bad) << "header\nrpn,10,1\n";
-  EXPECT_THAT(CsvMetricsSink::Open(bad).status(),
+  EXPECT_THAT(CsvMetricsSink::Open(bad, kMaskRunTerms).status(),
               StatusIs(absl::StatusCode::kDataLoss,
                        HasSubstr(bad + ": not a metrics.csv header")));
 }
 
 TEST(CsvMetricsSinkTest, UnwritablePathIsAnErrorNamingIt) {
-  EXPECT_THAT(CsvMetricsSink::Open("/nonexistent-dir/metrics.csv").status(),
+  EXPECT_THAT(CsvMetricsSink::Open("/nonexistent-dir/metrics.csv", {}).status(),
               StatusIs(absl::StatusCode::kInternal,
                        HasSubstr("/nonexistent-dir/metrics.csv")));
 }
@@ -203,19 +207,32 @@ TEST(TensorBoardSinkTest, ScalarsPerStageWithoutBookkeeping) {
   EXPECT_FLOAT_EQ(read[0].value, 1.25f);
 }
 
-TEST(LossHistorySinkTest, RowsByStageWithZeroForMissingLosses) {
+TEST(LossHistorySinkTest, ColumnsFromTheFirstRowAndZeroForMissingLosses) {
   LossHistorySink history;
   ASSERT_OK(history.Log("rpn", 10, RpnRow()));
   Metrics no_loss;
   no_loss.Set(kLearningRate, 0.1);
   ASSERT_OK(history.Log("rpn", 20, no_loss));  // not a loss row: skipped
-  ASSERT_EQ(history.history("rpn").size(), 1u);
-  const LossHistory::value_type expected{10, 1.25, 0.5, 0.75, 0, 0, 0};
-  EXPECT_EQ(history.history("rpn")[0], expected);
+  Metrics other = RpnRow();
+  other.Set("rpn_box", NAN).Set("focus", 3);  // not a column of this stage
+  Metrics lacking;
+  lacking.Set(kLoss, 2).Set("rpn_box", 1);
+  ASSERT_OK(history.Log("rpn", 30, other));
+  ASSERT_OK(history.Log("rpn", 40, lacking));
+  const LossHistory& rpn = history.history("rpn");
+  EXPECT_THAT(rpn.names, ElementsAre("rpn_cls", "rpn_box"));
+  ASSERT_EQ(rpn.rows.size(), 3u);
+  EXPECT_EQ(rpn.rows[0], (LossHistory::Row{10, 1.25, {0.5, 0.75}}));
+  EXPECT_EQ(rpn.rows[1].step, 30);
+  EXPECT_TRUE(std::isnan(rpn.rows[1].terms[1]));
+  EXPECT_EQ(rpn.rows[2], (LossHistory::Row{40, 2, {0, 1}}));
   EXPECT_TRUE(history.history("detector").empty());
-  history.Reset("rpn", {{1, 2, 3, 4, 5, 6, 7}});
-  EXPECT_EQ(history.history("rpn").size(), 1u);
-  EXPECT_EQ(history.history("rpn")[0][5], 6);
+  // Resuming: the checkpoint's history, its columns kept for new rows.
+  history.Reset("rpn", {{"rpn_box", "x"}, {{1, 2, {3, 4}}}});
+  ASSERT_OK(history.Log("rpn", 50, RpnRow()));
+  EXPECT_EQ(history.history("rpn").rows.size(), 2u);
+  EXPECT_EQ(history.history("rpn").rows[1],
+            (LossHistory::Row{50, 1.25, {0.75, 0}}));
 }
 
 TEST(MetricsFanoutTest, EverySinkInOrderAndTheFirstErrorStops) {

@@ -8,7 +8,6 @@
 #define SNIPER_SNIPER_PROCESS_GROUPS_H_
 
 #include "port/torch_compat.h"
-#include "sniper/distributed.h"
 
 #if __has_include(<gloo/algorithm.h>)
 #define USE_C10D_GLOO 1

@@ -4,13 +4,13 @@
 
 #include <chrono>
 #include <filesystem>
-#include <future>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "data/chip_sampler.h"
 #include "data/proposals.h"
+#include "port/prefetcher.h"
 #include "port/status_macros.h"
 #include "sniper/distributed.h"
 #include "sniper/inference.h"
@@ -58,17 +58,14 @@ absl::StatusOr<StageSummary> RunProposalsStage(StageContext& ctx) {
   };
   const int num_scales = sampler.num_scales();
   const int64_t jobs = static_cast<int64_t>(ds.num_images()) * num_scales;
-  std::future<absl::StatusOr<ScaledView>> next =
-      std::async(std::launch::async, render, 0, 0);
+  Prefetcher<ScaledView> views(jobs, [&](int64_t job) {
+    return render(job / num_scales, static_cast<int>(job % num_scales));
+  });
   std::vector<std::vector<data::ScoredBox>> per_scale(num_scales);
   for (int64_t job = 0; job < jobs; ++job) {
     const size_t i = job / num_scales;
     const int s = static_cast<int>(job % num_scales);
-    ASSIGN_OR_RETURN(ScaledView w, next.get());
-    if (job + 1 < jobs) {
-      next = std::async(std::launch::async, render, (job + 1) / num_scales,
-                        static_cast<int>((job + 1) % num_scales));
-    }
+    ASSIGN_OR_RETURN(ScaledView w, views.Next());
     const models::Detections dets =
         DetectOn(model, w.pixels,
                  {{static_cast<double>(w.at.scaled_height),

@@ -184,16 +184,9 @@ int Main(int argc, char** argv) {
       rank != nullptr && std::string(rank) != "0") {
     return 0;  // rank 0 reports
   }
-  auto print = [](const char* what, const std::vector<double>& v) {
-    if (v.size() != 12) return;
-    std::printf(
-        "%sAP %.3f  AP50 %.3f  AP75 %.3f  APs %.3f  APm %.3f  APl %.3f\n", what,
-        v[0], v[1], v[2], v[3], v[4], v[5]);
-  };
   for (const sniper::StageSummary& s : run->stages) {
     if (s.stage != sniper::Stage::kEval) continue;
-    print("", s.coco_stats);
-    print("mask ", s.mask_stats);
+    sniper::PrintCocoSummaries(s.coco_stats, s.mask_stats);
   }
   std::printf(
       "Outputs in %s: checkpoints (rpn/, detector/), train.log, "

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <string>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -19,6 +20,7 @@ TrainStep::TrainStep(models::FasterRcnn model, torch::optim::SGD& sgd,
                      TrainStepOptions options, LossScaler* fp16_scaler,
                      Distributed* dist, GradientReducer* reducer)
     : model_(std::move(model)),
+      loss_names_(model_->options().LossNames()),
       sgd_(sgd),
       options_(std::move(options)),
       scaler_(fp16_scaler),
@@ -43,16 +45,26 @@ absl::StatusOr<torch::Tensor> TrainStep::Forward(
                                               options_.autocast);
       losses = model_->Losses(images, targets, seed, chip_offset);
     }
-    torch::Tensor loss = torch::zeros({});
-    for (int k = 0; k < kNumLosses; ++k) {
-      auto it = losses.find(kLossNames[k]);
-      if (it == losses.end()) continue;
-      loss = loss + it->second;
-      out.losses[k + 1] = it->second.item<double>();
+    if (losses.size() != loss_names_.size()) {
+      return absl::InternalError(absl::StrCat(where, ": the model returned ",
+                                              losses.size(), " loss terms for ",
+                                              loss_names_.size(), " names"));
     }
-    out.losses[0] = loss.item<double>();
-    if (!std::isfinite(out.losses[0])) {
-      out.why = absl::StrCat("loss ", out.losses[0]);
+    // Summed in the model's order (the total is bitwise reproducible).
+    torch::Tensor loss = torch::zeros({});
+    out.terms.clear();
+    for (const std::string& name : loss_names_) {
+      auto it = losses.find(name);
+      if (it == losses.end()) {
+        return absl::InternalError(
+            absl::StrCat(where, ": the model returned no loss '", name, "'"));
+      }
+      loss = loss + it->second;
+      out.terms.push_back(it->second.item<double>());
+    }
+    out.loss = loss.item<double>();
+    if (!std::isfinite(out.loss)) {
+      out.why = absl::StrCat("loss ", out.loss);
     }
     return loss;
   } catch (const ops::NonFiniteInputError& e) {
@@ -78,19 +90,24 @@ absl::StatusOr<StepOutcome> TrainStep::Run(
   ASSIGN_OR_RETURN(torch::Tensor loss,
                    Forward(images, targets, seed, chip_offset, where, out));
   if (dist_ != nullptr) {
-    // The step's losses averaged over the ranks, and whether any failed.
-    constexpr int kFailed = 1 + kNumLosses;
-    torch::Tensor shared = torch::zeros({kFailed + 1}, torch::kFloat64);
+    // The step's losses averaged over the ranks, and whether any failed:
+    // [total, terms..., failed].
+    const int64_t failed = 1 + static_cast<int64_t>(loss_names_.size());
+    torch::Tensor shared = torch::zeros({failed + 1}, torch::kFloat64);
     if (out.why.empty()) {
-      for (int k = 0; k < kFailed; ++k) shared[k] = out.losses[k];
+      shared[0] = out.loss;
+      for (int64_t k = 1; k < failed; ++k) shared[k] = out.terms[k - 1];
     } else {
-      shared[kFailed] = 1;
+      shared[failed] = 1;
     }
     RETURN_IF_ERROR(dist_->SumInPlace(shared));
-    for (int k = 0; k < kFailed; ++k) {
-      out.losses[k] = shared[k].item<double>() / dist_->world_size();
+    const double world = dist_->world_size();
+    out.loss = shared[0].item<double>() / world;
+    out.terms.resize(loss_names_.size());
+    for (int64_t k = 1; k < failed; ++k) {
+      out.terms[k - 1] = shared[k].item<double>() / world;
     }
-    if (out.why.empty() && shared[kFailed].item<double>() > 0) {
+    if (out.why.empty() && shared[failed].item<double>() > 0) {
       out.why = "values on another rank";
     }
   }

@@ -23,7 +23,6 @@
 
 #include <torch/torch.h>
 
-#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,7 +30,6 @@
 
 #include "absl/status/statusor.h"
 #include "models/faster_rcnn.h"
-#include "sniper/metrics.h"
 
 namespace sniper {
 
@@ -43,10 +41,11 @@ enum class StepResult { kApplied, kNonFinite, kFp16Overflow };
 
 struct StepOutcome {
   StepResult result = StepResult::kApplied;
-  // total, then kLossNames' (sniper/metrics.h; 0 where the model has none,
-  // e.g. RPN-only);
-  // averaged over the processes. Meaningful when not kNonFinite.
-  std::array<double, 1 + kNumLosses> losses{};
+  // The total and each of the model's loss terms (in the order of its
+  // options().LossNames()), averaged over the processes. Meaningful when
+  // not kNonFinite.
+  double loss = 0;
+  std::vector<double> terms;
   std::string why;  // kNonFinite: what was not finite
 };
 
@@ -81,6 +80,7 @@ class TrainStep {
   bool WeightsFinite();
 
   models::FasterRcnn model_;
+  const std::vector<std::string> loss_names_;  // the model's
   torch::optim::SGD& sgd_;
   TrainStepOptions options_;
   LossScaler* scaler_;

@@ -85,11 +85,15 @@ TEST_F(TrainStepTest, AppliedStepMovesTheWeights) {
   ASSERT_OK_AND_ASSIGN(StepOutcome out, step.Run(b.images, b.targets, 7, 0));
   EXPECT_EQ(out.result, StepResult::kApplied);
   EXPECT_TRUE(out.why.empty());
-  for (double v : out.losses) EXPECT_TRUE(std::isfinite(v));
-  EXPECT_NEAR(out.losses[0],
-              out.losses[1] + out.losses[2] + out.losses[3] + out.losses[4],
-              1e-5 * std::abs(out.losses[0]));
-  EXPECT_GT(out.losses[0], 0);
+  // One value per loss term the model names, summing to the total.
+  ASSERT_EQ(out.terms.size(), model->options().LossNames().size());
+  double sum = 0;
+  for (double v : out.terms) {
+    EXPECT_TRUE(std::isfinite(v));
+    sum += v;
+  }
+  EXPECT_NEAR(out.loss, sum, 1e-5 * std::abs(out.loss));
+  EXPECT_GT(out.loss, 0);
   EXPECT_FALSE(Unchanged(model, before));
 }
 

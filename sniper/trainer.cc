@@ -41,27 +41,20 @@ absl::Status WriteLossCurve(const Pipeline& p, const LossHistorySink& sink,
     const LossHistory& history = sink.history(StageName(stage));
     if (history.empty()) continue;
     const bool rpn = stage == Stage::kRpn;
-    std::vector<viz::Series> series;
-    std::vector<size_t> columns;  // each series' column in the history
-    series.push_back({"total", {0, 0, 0}, {}});
-    columns.push_back(1);
-    for (int k = 0; k < kNumLosses; ++k) {
-      const size_t column = static_cast<size_t>(k) + 2;
-      // The optional branches' losses only where they trained.
-      const bool present =
-          k < 4 ? (!rpn || k < 2)
-                : !rpn && std::any_of(history.begin(), history.end(),
-                                      [column](const auto& row) {
-                                        return row[column] != 0;
-                                      });
-      if (!present) continue;
-      series.push_back({kLossNames[k], viz::PaletteColor(k), {}});
-      columns.push_back(column);
+    std::vector<viz::Series> series = {{"total", {0, 0, 0}, {}}};
+    for (const LossHistory::Row& row : history.rows) {
+      series[0].points.push_back({static_cast<double>(row.step), row.total});
     }
-    for (const auto& row : history) {
-      for (size_t k = 0; k < series.size(); ++k) {
-        series[k].points.push_back({row[0], row[columns[k]]});
+    for (size_t k = 0; k < history.names.size(); ++k) {
+      // Older checkpoints' histories hold 0 for the terms a model lacked.
+      viz::Series s{
+          history.names[k], viz::PaletteColor(static_cast<int>(k)), {}};
+      bool trained = false;
+      for (const LossHistory::Row& row : history.rows) {
+        s.points.push_back({static_cast<double>(row.step), row.terms[k]});
+        trained = trained || row.terms[k] != 0;
       }
+      if (trained) series.push_back(std::move(s));
     }
     panels.push_back(viz::PlotSeries(
         absl::StrCat(StageName(stage), rpn ? " stage: short-schedule RPN loss"
@@ -198,14 +191,32 @@ struct RunMetrics {
   std::unique_ptr<EventWriter> events;  // rank 0
 };
 
+// The loss terms of the pipeline's training stages, each once, in the
+// order the stages first name them (metrics.csv's loss columns).
+std::vector<std::string> RunLossTerms(const Pipeline& p) {
+  std::vector<std::string> terms;
+  for (Stage stage : p.stages) {
+    if (stage != Stage::kRpn && stage != Stage::kDetector) continue;
+    const models::FasterRcnnOptions& model =
+        stage == Stage::kRpn ? p.rpn_model : p.model;
+    for (const std::string& name : model.LossNames()) {
+      if (std::find(terms.begin(), terms.end(), name) == terms.end()) {
+        terms.push_back(name);
+      }
+    }
+  }
+  return terms;
+}
+
 absl::Status OpenMetrics(const Pipeline& p, RunLog& log, bool leader,
                          RunMetrics& m) {
   m.sinks.Add(std::make_unique<ProgressLineSink>(log));
   if (leader) {
     ASSIGN_OR_RETURN(m.events, EventWriter::Create(p.work_dir));
     m.sinks.Add(std::make_unique<TensorBoardSink>(*m.events));
-    ASSIGN_OR_RETURN(std::unique_ptr<CsvMetricsSink> csv,
-                     CsvMetricsSink::Open(p.work_dir + "/metrics.csv"));
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<CsvMetricsSink> csv,
+        CsvMetricsSink::Open(p.work_dir + "/metrics.csv", RunLossTerms(p)));
     m.sinks.Add(std::move(csv));
   }
   m.sinks.AddUnowned(&m.history);

@@ -3,7 +3,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <filesystem>
 #include <memory>
@@ -45,8 +44,9 @@ uint64_t StepSeed(uint64_t seed, Stage stage, int64_t step) {
 struct Window {
   Clock::time_point start = Clock::now();
   int64_t chips = 0, applied = 0;
-  int64_t pixels = 0;  // network input pixels (batch tensors, all ranks)
-  std::array<double, 1 + kNumLosses> loss{};
+  int64_t pixels = 0;         // network input pixels (batch tensors, all ranks)
+  double loss = 0;            // summed over the applied steps
+  std::vector<double> terms;  // per loss term, in the model's order
 };
 
 // A checkpoint training continues from.
@@ -113,6 +113,7 @@ class TrainingStage {
   const int rank_, world_;
 
   models::FasterRcnn model_{nullptr};
+  std::vector<std::string> loss_names_;  // the model's loss terms
   LossScaler scaler_;
   std::unique_ptr<torch::optim::SGD> sgd_;
   std::unique_ptr<GradientReducer> reducer_;
@@ -141,6 +142,7 @@ absl::Status TrainingStage::BuildModel() {
   const models::FasterRcnnOptions& mo = rpn_ ? ctx_.p.rpn_model : ctx_.p.model;
   torch::manual_seed(StepSeed(c_.seed(), stage_, -1) >> 1);
   model_ = models::FasterRcnn(mo);
+  loss_names_ = mo.LossNames();
   if (!c_.init_backbone().empty()) {
     int64_t ignored = 0;
     RETURN_IF_ERROR(models::LoadTorchvisionStateDict(
@@ -335,8 +337,11 @@ absl::Status TrainingStage::Step(const data::ChipBatch& batch) {
       break;
     case StepResult::kApplied:
       nonfinite_in_a_row_ = 0;
-      for (int k = 0; k <= kNumLosses; ++k)
-        window_.loss[k] += outcome.losses[k];
+      window_.loss += outcome.loss;
+      window_.terms.resize(outcome.terms.size());
+      for (size_t k = 0; k < outcome.terms.size(); ++k) {
+        window_.terms[k] += outcome.terms[k];
+      }
       ++window_.applied;
       break;
   }
@@ -354,17 +359,16 @@ absl::Status TrainingStage::LogWindow(double lr) {
   const int64_t total = schedule_->total_steps();
   const double chips_per_s =
       window_.chips / std::max(Seconds(window_.start), 1e-9);
-  auto mean = [&](int k) {
-    return window_.applied > 0 ? window_.loss[k] / window_.applied : NAN;
+  auto mean = [&](double sum) {
+    return window_.applied > 0 ? sum / window_.applied : NAN;
   };
+  std::vector<double> terms;
+  for (double sum : window_.terms) terms.push_back(mean(sum));
   Metrics m;
   m.Set(kTotalSteps, static_cast<double>(total))
       .Set(kEpoch, static_cast<double>(pos_.epoch))
-      .Set(kLoss, mean(0));
-  for (int k = 0; k < (rpn_ ? 2 : 4); ++k) m.Set(kLossNames[k], mean(k + 1));
-  if (model_->options().has_focus()) m.Set(kLossNames[4], mean(5));
-  if (model_->options().has_mask()) m.Set(kLossNames[5], mean(6));
-  m.Set(kLearningRate, lr)
+      .SetLosses(mean(window_.loss), loss_names_, terms)
+      .Set(kLearningRate, lr)
       .Set(kChipsPerSecond, chips_per_s)
       .Set(kImagesPerSecond, chips_per_s * images_per_chip_)
       .Set(kPixelsPerImage,
@@ -434,7 +438,7 @@ void TrainingStage::Finish() {
   summary_.skipped_chips = counters_.skipped_chips;
   summary_.seconds = counters_.seconds;
   const LossHistory& history = history_.history(name_);
-  summary_.final_loss = history.empty() ? NAN : history.back()[1];
+  summary_.final_loss = history.empty() ? NAN : history.rows.back().total;
   if (summary_.interrupted) return;
   ctx_.log.Line(absl::StrFormat(
       "[%s] done: %d steps, %d chips in %s (%.2f chips/s), final loss "
