@@ -34,11 +34,8 @@ TempDataset MakeDataset(int n, const std::string& name) {
   t.dir = std::string(::testing::TempDir()) + "/" + name;
   mkdir(t.dir.c_str(), 0755);
   std::mt19937 rng(5);
-  std::vector<CocoImage> images;
-  std::vector<BoxXYWH> boxes;
-  std::vector<int32_t> labels;
-  std::vector<uint8_t> crowd;
-  std::vector<int64_t> ids;
+  CocoDatasetBuilder b(name);
+  int64_t id = 0;
   tjhandle tj = tjInitCompress();
   for (int i = 0; i < n; ++i) {
     CocoImage im;
@@ -46,7 +43,6 @@ TempDataset MakeDataset(int n, const std::string& name) {
     im.width = 200 + static_cast<int32_t>(rng() % 700);
     im.height = 200 + static_cast<int32_t>(rng() % 700);
     im.file_name = "img" + std::to_string(i) + ".jpg";
-    im.first_box = static_cast<uint32_t>(boxes.size());
     std::vector<uint8_t> px(static_cast<size_t>(im.width) * im.height * 3);
     for (auto& p : px) p = static_cast<uint8_t>(rng() % 256);
     unsigned char* buf = nullptr;
@@ -58,6 +54,7 @@ TempDataset MakeDataset(int n, const std::string& name) {
                             std::string(reinterpret_cast<char*>(buf), size))
             .ok());
     tjFree(buf);
+    b.AddImage(im);
     const int nb = 1 + static_cast<int>(rng() % 6);
     for (int k = 0; k < nb; ++k) {
       const float w = 10 + rng() % (im.width / 2),
@@ -66,17 +63,13 @@ TempDataset MakeDataset(int n, const std::string& name) {
           static_cast<float>(rng() % static_cast<uint32_t>(im.width - w));
       const float y =
           static_cast<float>(rng() % static_cast<uint32_t>(im.height - h));
-      boxes.push_back({x, y, w, h});
-      labels.push_back(k % 3);
-      crowd.push_back(0);
-      ids.push_back(static_cast<int64_t>(ids.size()) + 1);
+      b.AddAnnotation({{x, y, w, h}, k % 3, false, ++id});
     }
-    im.num_boxes = static_cast<uint32_t>(nb);
-    images.push_back(im);
   }
   tjDestroy(tj);
-  t.dataset =
-      CocoDataset::FromParts(name, images, {}, boxes, labels, crowd, ids, {});
+  absl::StatusOr<CocoDataset> dataset = std::move(b).Build();
+  EXPECT_TRUE(dataset.ok()) << dataset.status();
+  t.dataset = *std::move(dataset);
   return t;
 }
 

@@ -28,13 +28,12 @@ CocoDataset OneImage(int32_t w, int32_t h, std::vector<BoxXYWH> boxes) {
   im.id = 1;
   im.width = w;
   im.height = h;
-  im.num_boxes = static_cast<uint32_t>(boxes.size());
-  const size_t n = boxes.size();
-  std::vector<int64_t> ids(n);
-  for (size_t i = 0; i < n; ++i) ids[i] = i + 1;
-  return CocoDataset::FromParts("one", {im}, {}, std::move(boxes),
-                                std::vector<int32_t>(n, 0),
-                                std::vector<uint8_t>(n, 0), ids, {});
+  CocoDatasetBuilder b("one");
+  b.AddImage(im);
+  for (size_t i = 0; i < boxes.size(); ++i) {
+    b.AddAnnotation({boxes[i], 0, false, static_cast<int64_t>(i) + 1});
+  }
+  return *std::move(b).Build();
 }
 
 TEST(ChipStatsTest, HandCountedImage) {

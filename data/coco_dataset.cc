@@ -49,39 +49,6 @@ int64_t CocoDataset::IndexOfImage(int64_t image_id) const {
   return it == index_of_image_.end() ? -1 : it->second;
 }
 
-CocoDataset CocoDataset::FromParts(
-    std::string source, std::vector<CocoImage> images,
-    std::vector<CocoCategory> categories, std::vector<BoxXYWH> boxes,
-    std::vector<int32_t> labels, std::vector<uint8_t> crowd,
-    std::vector<int64_t> annotation_ids, CocoLoadStats stats,
-    std::vector<masks::Segmentation> segmentations) {
-  CHECK_EQ(boxes.size(), labels.size());
-  CHECK(segmentations.empty() || segmentations.size() == boxes.size());
-  CHECK_EQ(boxes.size(), crowd.size());
-  CHECK_EQ(boxes.size(), annotation_ids.size());
-  CocoDataset d;
-  d.source_ = std::move(source);
-  d.images_ = std::move(images);
-  d.categories_ = std::move(categories);
-  d.boxes_ = std::move(boxes);
-  d.labels_ = std::move(labels);
-  d.crowd_ = std::move(crowd);
-  d.annotation_ids_ = std::move(annotation_ids);
-  d.segmentations_ = std::move(segmentations);
-  d.stats_ = stats;
-  for (size_t i = 0; i < d.categories_.size(); ++i) {
-    d.label_of_category_[d.categories_[i].id] = static_cast<int32_t>(i);
-  }
-  d.index_of_image_.reserve(d.images_.size());
-  for (size_t i = 0; i < d.images_.size(); ++i) {
-    CHECK_LE(
-        static_cast<size_t>(d.images_[i].first_box) + d.images_[i].num_boxes,
-        d.boxes_.size());
-    d.index_of_image_[d.images_[i].id] = static_cast<int64_t>(i);
-  }
-  return d;
-}
-
 namespace {
 
 namespace dom = simdjson::dom;
@@ -418,29 +385,35 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
   if (total > std::numeric_limits<uint32_t>::max()) {
     return Error("annotations", "more than 2^32 boxes");
   }
-  std::vector<BoxXYWH> boxes(total);
-  std::vector<int32_t> labels(total);
-  std::vector<uint8_t> crowd(total);
-  std::vector<int64_t> ids(total);
-  std::vector<masks::Segmentation> segmentations(
-      options_.keep_segmentations ? total : 0);
+  // box_order[k]: the annotation that is box k.
+  std::vector<size_t> box_order(total);
   std::vector<uint32_t> cursor(images_.size());
   for (size_t i = 0; i < images_.size(); ++i) cursor[i] = images_[i].first_box;
   for (size_t i = 0; i < annotations_.size(); ++i) {
-    if (owner[i] < 0) continue;
-    RawAnnotation& a = annotations_[i];
-    const uint32_t k = cursor[owner[i]]++;
-    boxes[k] = {static_cast<float>(a.bbox[0]), static_cast<float>(a.bbox[1]),
-                static_cast<float>(a.bbox[2]), static_cast<float>(a.bbox[3])};
-    labels[k] = label_of[a.category_id];
-    crowd[k] = a.crowd ? 1 : 0;
-    ids[k] = a.id;
-    if (a.crowd) ++stats.crowd_boxes;
-    if (options_.keep_segmentations) {
-      if (a.segmentation.kind != masks::Segmentation::Kind::kNone) {
+    if (owner[i] >= 0) box_order[cursor[owner[i]]++] = i;
+  }
+  CocoDatasetBuilder b(source_);
+  b.SetCategories(std::move(categories))
+      .KeepSegmentations(options_.keep_segmentations);
+  b.Reserve(images_.size(), total);
+  size_t k = 0;
+  for (CocoImage& image : images_) {
+    const uint32_t n = image.num_boxes;
+    b.AddImage(std::move(image));
+    for (const size_t end = k + n; k < end; ++k) {
+      RawAnnotation& a = annotations_[box_order[k]];
+      if (a.crowd) ++stats.crowd_boxes;
+      if (options_.keep_segmentations &&
+          a.segmentation.kind != masks::Segmentation::Kind::kNone) {
         ++stats.segmentations;
       }
-      segmentations[k] = std::move(a.segmentation);
+      b.AddAnnotation(
+          {{static_cast<float>(a.bbox[0]), static_cast<float>(a.bbox[1]),
+            static_cast<float>(a.bbox[2]), static_cast<float>(a.bbox[3])},
+           label_of[a.category_id],
+           a.crowd,
+           a.id,
+           std::move(a.segmentation)});
     }
   }
   if (stats.skipped_invalid_boxes > 0) {
@@ -448,10 +421,8 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
                  << " invalid boxes of " << stats.annotations
                  << " annotations (InvalidBoxPolicy::kSkip)";
   }
-  return CocoDataset::FromParts(
-      source_, std::move(images_), std::move(categories), std::move(boxes),
-      std::move(labels), std::move(crowd), std::move(ids), stats,
-      std::move(segmentations));
+  b.SetStats(stats);
+  return std::move(b).Build();
 }
 
 }  // namespace

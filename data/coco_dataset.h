@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -111,17 +112,15 @@ class CocoDataset {
   const CocoLoadStats& stats() const { return stats_; }
   const std::string& source() const { return source_; }
 
-  // Builds a dataset from parts (used by the reader and by tests/tools that
-  // synthesize data). Boxes must already be grouped by image: image i owns
-  // [first_box, first_box + num_boxes). No validation beyond sizes.
-  static CocoDataset FromParts(
-      std::string source, std::vector<CocoImage> images,
-      std::vector<CocoCategory> categories, std::vector<BoxXYWH> boxes,
-      std::vector<int32_t> labels, std::vector<uint8_t> crowd,
-      std::vector<int64_t> annotation_ids, CocoLoadStats stats,
-      std::vector<masks::Segmentation> segmentations = {});
+  // The images at `indices` (in that order) with their annotations; the
+  // same categories, source and load stats. An index out of range or
+  // repeated is an error.
+  absl::StatusOr<CocoDataset> Subset(absl::Span<const size_t> indices) const;
+  // The first min(n, num_images()) images.
+  CocoDataset Prefix(size_t n) const;
 
  private:
+  friend class CocoDatasetBuilder;
   std::string source_;
   std::vector<CocoImage> images_;
   std::vector<CocoCategory> categories_;
@@ -133,6 +132,52 @@ class CocoDataset {
   absl::flat_hash_map<int64_t, int32_t> label_of_category_;
   absl::flat_hash_map<int64_t, int64_t> index_of_image_;
   CocoLoadStats stats_;
+};
+
+// One annotation, as CocoDatasetBuilder::AddAnnotation takes it.
+struct CocoAnnotation {
+  BoxXYWH box;
+  int32_t label = 0;  // contiguous: categories()[label]
+  bool crowd = false;
+  int64_t id = 0;
+  masks::Segmentation segmentation;  // kept with KeepSegmentations()
+};
+
+// Assembles a CocoDataset image by image: what the readers, tools and tests
+// that make datasets use.
+//
+//   CocoDatasetBuilder b("photos/");
+//   b.SetCategories({{1, "cat"}, {2, "dog"}});
+//   b.AddImage({/*id=*/7, /*width=*/640, /*height=*/480, "a.jpg"});
+//   b.AddAnnotation({/*box=*/{10, 20, 30, 40}, /*label=*/1, false, /*id=*/1});
+//   ASSIGN_OR_RETURN(CocoDataset ds, std::move(b).Build());
+//
+// An annotation belongs to the image added last. Build() reports the first
+// misuse (an annotation before any image, a repeated image id, a label
+// outside the categories when there are any, categories not in increasing
+// id order), naming the source.
+class CocoDatasetBuilder {
+ public:
+  explicit CocoDatasetBuilder(std::string source)
+      : source_(std::move(source)) {}
+
+  CocoDatasetBuilder& SetCategories(std::vector<CocoCategory> categories);
+  CocoDatasetBuilder& KeepSegmentations(bool keep = true);
+  CocoDatasetBuilder& SetStats(const CocoLoadStats& stats);
+  // The image's first_box and num_boxes are the builder's to set.
+  CocoDatasetBuilder& AddImage(CocoImage image);
+  CocoDatasetBuilder& AddAnnotation(CocoAnnotation annotation);
+  void Reserve(size_t images, size_t annotations);
+
+  absl::StatusOr<CocoDataset> Build() &&;
+
+ private:
+  void Fail(std::string message);
+
+  std::string source_;
+  CocoDataset d_;
+  bool keep_segmentations_ = false;
+  absl::Status status_;
 };
 
 // Parses a COCO instances JSON document. `source_name` prefixes every error.

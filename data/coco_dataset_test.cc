@@ -2,6 +2,7 @@
 
 #include <random>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "data/testing/shared_data.h"
@@ -75,6 +76,80 @@ TEST(CocoDatasetTest, ParsesAndGroupsBoxesByImage) {
   EXPECT_FLOAT_EQ(ds.boxes_of(1)[0].w, 30.5f);
   EXPECT_EQ(ds.IndexOfImage(3000000000LL), 1);
   EXPECT_EQ(ds.stats().crowd_boxes, 1);
+}
+
+TEST(CocoDatasetBuilderTest, ImagesOwnTheAnnotationsAddedAfterThem) {
+  CocoDatasetBuilder b("built");
+  b.SetCategories({{1, "person", ""}, {18, "dog", ""}}).KeepSegmentations();
+  b.AddImage({7, 640, 480, "a.jpg"});
+  b.AddAnnotation({{0, 0, 64, 48}, 0, true, 11});
+  masks::Segmentation triangle;
+  triangle.AddPolygon({1, 1, 3, 1, 3, 3});
+  b.AddAnnotation({{1, 2, 3, 4}, 1, false, 12, triangle});
+  b.AddImage({9, 100, 50, "empty.jpg", /*first_box=*/99, /*num_boxes=*/5});
+  b.AddImage({8, 200, 100, "b.jpg"});
+  b.AddAnnotation({{5, 5, 10, 10}, 1, false, 13});
+  ASSERT_OK_AND_ASSIGN(CocoDataset ds, std::move(b).Build());
+  EXPECT_EQ(ds.source(), "built");
+  ASSERT_EQ(ds.num_images(), 3u);
+  EXPECT_EQ(ds.num_boxes(), 3u);
+  EXPECT_EQ(ds.boxes_of(0).size(), 2u);
+  EXPECT_EQ(ds.boxes_of(1).size(), 0u);  // the builder sets the ranges
+  ASSERT_EQ(ds.boxes_of(2).size(), 1u);
+  EXPECT_EQ(ds.annotation_ids_of(2)[0], 13);
+  EXPECT_EQ(ds.crowd_of(0)[0], 1);
+  EXPECT_EQ(ds.LabelOfCategory(18), 1);
+  EXPECT_EQ(ds.IndexOfImage(8), 2);
+  ASSERT_TRUE(ds.has_segmentations());
+  EXPECT_EQ(ds.segmentations_of(0)[1].kind,
+            masks::Segmentation::Kind::kPolygons);
+  EXPECT_EQ(ds.segmentations_of(0)[0].kind, masks::Segmentation::Kind::kNone);
+
+  // Subset: the images asked for, in that order, with their annotations.
+  ASSERT_OK_AND_ASSIGN(CocoDataset sub, ds.Subset({2, 0}));
+  ASSERT_EQ(sub.num_images(), 2u);
+  EXPECT_EQ(sub.image(0).id, 8);
+  EXPECT_EQ(sub.annotation_ids_of(0)[0], 13);
+  EXPECT_EQ(sub.boxes_of(1).size(), 2u);
+  EXPECT_EQ(sub.segmentations_of(1)[1].kind,
+            masks::Segmentation::Kind::kPolygons);
+  EXPECT_EQ(sub.IndexOfImage(7), 1);
+  EXPECT_EQ(sub.num_categories(), 2u);
+  EXPECT_THAT(ds.Subset({0, 3}).status(),
+              StatusIs(absl::StatusCode::kOutOfRange, HasSubstr("no image 3")));
+  EXPECT_THAT(ds.Subset({0, 0}).status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("image id 7 added twice")));
+  const CocoDataset first = ds.Prefix(1);
+  EXPECT_EQ(first.num_images(), 1u);
+  EXPECT_EQ(first.num_boxes(), 2u);
+  EXPECT_EQ(ds.Prefix(10).num_images(), 3u);
+}
+
+TEST(CocoDatasetBuilderTest, MisuseIsReportedByBuildNamingTheSource) {
+  {
+    CocoDatasetBuilder b("early");
+    b.AddAnnotation({{0, 0, 1, 1}, 0, false, 5});
+    EXPECT_THAT(std::move(b).Build().status(),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("early: annotation 5 added before any")));
+  }
+  {
+    CocoDatasetBuilder b("labels");
+    b.SetCategories({{1, "a", ""}});
+    b.AddImage({1, 10, 10, "x.jpg"});
+    b.AddAnnotation({{0, 0, 1, 1}, 1, false, 6});
+    EXPECT_THAT(std::move(b).Build().status(),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("label 1 is not one of the 1 categories")));
+  }
+  {
+    CocoDatasetBuilder b("order");
+    b.SetCategories({{5, "a", ""}, {2, "b", ""}});
+    EXPECT_THAT(std::move(b).Build().status(),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("increasing id order: id 2 after 5")));
+  }
 }
 
 TEST(CocoDatasetTest, KeyOrderDoesNotMatter) {

@@ -223,43 +223,57 @@ absl::Status CheckTensors(const std::string& path,
   return absl::OkStatus();
 }
 
-// Files written before the history named its columns hold these, in this
-// order: 6 columns (no focus loss), 7 (no mask loss) or 8 (step and total
-// first).
-constexpr const char* kUnnamedHistoryTerms[] = {
-    "rpn_cls", "rpn_box", "rcnn_cls", "rcnn_box", "focus", "mask"};
+// Where training continues and its counters (throws c10::Error on a
+// missing key).
+void ReadPositionAndCounters(torch::serialize::InputArchive& root,
+                             CheckpointState& out) {
+  auto get = [&](const char* key) {
+    c10::IValue v;
+    root.read(key, v);
+    return v;
+  };
+  out.position.step = get("step").toInt();
+  out.position.epoch = get("epoch").toInt();
+  out.position.batch = get("batch").toInt();
+  out.counters.chips = get("chips").toInt();
+  out.counters.nonfinite = get("nonfinite").toInt();
+  out.counters.skipped_chips = get("skipped_chips").toInt();
+  out.counters.seconds = get("seconds").toDouble();
+  // Added after the first checkpoints were written: optional.
+  c10::IValue v;
+  if (root.try_read("loss_scale", v)) out.counters.loss_scale = v.toDouble();
+  if (root.try_read("scaler_clean_steps", v)) {
+    out.counters.scaler_clean_steps = v.toInt();
+  }
+  if (root.try_read("fp16_overflows", v)) {
+    out.counters.fp16_overflows = v.toInt();
+  }
+  out.finished = get("finished").toBool();
+}
 
-}  // namespace
-
-absl::StatusOr<LossHistory> LossHistoryFromTensor(
-    const torch::Tensor& tensor, const std::vector<std::string>* names) {
-  LossHistory history;
-  const torch::Tensor h = tensor.cpu().to(torch::kFloat64).contiguous();
-  if (names != nullptr) {
-    history.names = *names;
-  } else {
-    const int64_t terms = h.dim() == 2 ? h.size(1) - 2 : -1;
-    if (terms < 4 || terms > 6) {
-      return absl::DataLossError(
-          absl::StrCat("history: expected [n, 6..8] without history_names, "
-                       "got [",
-                       absl::StrJoin(h.sizes(), ", "), "]"));
+// The loss history and its names (files without names: the old columns).
+absl::StatusOr<LossHistory> ReadHistory(torch::serialize::InputArchive& root,
+                                        const std::string& path) {
+  torch::Tensor h;
+  root.read("history", h);
+  std::optional<std::vector<std::string>> names;
+  c10::IValue v;
+  if (root.try_read("history_names", v)) {
+    names.emplace();
+    for (const c10::IValue& name : v.toListRef()) {
+      names->push_back(name.toStringRef());
     }
-    history.names.assign(kUnnamedHistoryTerms, kUnnamedHistoryTerms + terms);
   }
-  const int64_t columns = 2 + static_cast<int64_t>(history.names.size());
-  if (h.dim() != 2 || h.size(1) != columns) {
-    return absl::DataLossError(absl::StrCat(
-        "history: expected [n, ", columns, "] for ", history.names.size(),
-        " named loss terms, got [", absl::StrJoin(h.sizes(), ", "), "]"));
-  }
-  const double* p = h.data_ptr<double>();
-  for (int64_t i = 0; i < h.size(0); ++i, p += columns) {
-    history.rows.push_back({static_cast<int64_t>(p[0]), p[1],
-                            std::vector<double>(p + 2, p + columns)});
+  absl::StatusOr<LossHistory> history =
+      LossHistoryFromTensor(h, names.has_value() ? &*names : nullptr);
+  if (!history.ok()) {
+    return absl::DataLossError(absl::StrCat("cannot read checkpoint ", path,
+                                            ": ", history.status().message()));
   }
   return history;
 }
+
+}  // namespace
 
 absl::StatusOr<CheckpointState> LoadCheckpoint(
     const std::string& path, models::FasterRcnn& model,
@@ -286,28 +300,7 @@ absl::StatusOr<CheckpointState> LoadCheckpoint(
       root.read("optimizer", o);
       optimizer->load(o);
     }
-    auto get = [&](const char* key) {
-      c10::IValue v;
-      root.read(key, v);
-      return v;
-    };
-    out.position.step = get("step").toInt();
-    out.position.epoch = get("epoch").toInt();
-    out.position.batch = get("batch").toInt();
-    out.counters.chips = get("chips").toInt();
-    out.counters.nonfinite = get("nonfinite").toInt();
-    out.counters.skipped_chips = get("skipped_chips").toInt();
-    out.counters.seconds = get("seconds").toDouble();
-    // Added after the first checkpoints were written: optional.
-    c10::IValue v;
-    if (root.try_read("loss_scale", v)) out.counters.loss_scale = v.toDouble();
-    if (root.try_read("scaler_clean_steps", v)) {
-      out.counters.scaler_clean_steps = v.toInt();
-    }
-    if (root.try_read("fp16_overflows", v)) {
-      out.counters.fp16_overflows = v.toInt();
-    }
-    out.finished = get("finished").toBool();
+    ReadPositionAndCounters(root, out);
     torch::Tensor rng;
     root.read("torch_rng", rng);
     {
@@ -315,22 +308,7 @@ absl::StatusOr<CheckpointState> LoadCheckpoint(
       std::lock_guard<std::mutex> lock(gen.mutex());
       gen.set_state(rng.cpu());
     }
-    torch::Tensor h;
-    root.read("history", h);
-    std::optional<std::vector<std::string>> names;
-    if (root.try_read("history_names", v)) {
-      names.emplace();
-      for (const c10::IValue& name : v.toListRef()) {
-        names->push_back(name.toStringRef());
-      }
-    }
-    absl::StatusOr<LossHistory> history =
-        LossHistoryFromTensor(h, names.has_value() ? &*names : nullptr);
-    if (!history.ok()) {
-      return absl::DataLossError(absl::StrCat(
-          "cannot read checkpoint ", path, ": ", history.status().message()));
-    }
-    out.history = *std::move(history);
+    ASSIGN_OR_RETURN(out.history, ReadHistory(root, path));
   } catch (const c10::Error& e) {
     return absl::DataLossError(
         absl::StrCat("cannot read checkpoint ", path,

@@ -8,7 +8,6 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "configs/default_synthetic_embedded.h"
 #include "evaluation/coco_eval.h"
 #include "glog/logging.h"
 
@@ -38,18 +37,6 @@ std::vector<std::string> InitCli(int* argc, char** argv, const char* usage) {
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
   return sets;
-}
-
-absl::StatusOr<Pipeline> PipelineFromFlags(const std::string& config_path,
-                                           std::vector<std::string> sets,
-                                           const std::string& work_dir) {
-  if (!work_dir.empty())
-    sets.push_back(absl::StrCat("output.work_dir=", work_dir));
-  absl::StatusOr<PipelineConfig> merged =
-      LayerConfigs(embedded::kDefaultSynthetic,
-                   "configs/default_synthetic.pbtxt", config_path, sets);
-  if (!merged.ok()) return merged.status();
-  return BuildPipeline(*merged);
 }
 
 void PrintCocoSummaries(const std::vector<double>& box_stats,

@@ -1,7 +1,8 @@
 // File: sniper/cli.h
 //
 // What //sniper:train, //sniper:eval and //sniper:detect share: the
-// repeatable --set flag and the layered, validated pipeline.
+// repeatable --set flag, start-up, the COCO summary lines and errors. The
+// layered, validated pipeline is PipelineFromLayers (sniper/config.h).
 #ifndef SNIPER_SNIPER_CLI_H_
 #define SNIPER_SNIPER_CLI_H_
 
@@ -21,12 +22,6 @@ std::vector<std::string> TakeSetFlags(int* argc, char** argv);
 // A tool's start-up: takes the --set flags out (returned), parses the rest
 // with absl (exits on --help or a bad flag), logs to stderr.
 std::vector<std::string> InitCli(int* argc, char** argv, const char* usage);
-
-// The embedded default, then `config_path` (may be empty), then `sets`,
-// then output.work_dir=`work_dir` when given; validated.
-absl::StatusOr<Pipeline> PipelineFromFlags(const std::string& config_path,
-                                           std::vector<std::string> sets,
-                                           const std::string& work_dir);
 
 // Prints the headline COCO line of an eval stage's box stats and, when
 // there are any, of its mask stats ("mask AP ..."): what train and eval

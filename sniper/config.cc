@@ -10,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "configs/default_synthetic_embedded.h"
 #include "data/chip_loader_builder.h"
 #include "data/chip_sampler_builder.h"
 #include "data/synthetic.h"
@@ -136,20 +137,6 @@ absl::StatusOr<PipelineConfig> LayerConfigs(
     RETURN_IF_ERROR(ApplyAssignment(s, &merged));
   }
   return merged;
-}
-
-const char* StageName(Stage stage) {
-  switch (stage) {
-    case Stage::kRpn:
-      return "rpn";
-    case Stage::kProposals:
-      return "proposals";
-    case Stage::kDetector:
-      return "detector";
-    case Stage::kEval:
-      return "eval";
-  }
-  return "?";
 }
 
 namespace {
@@ -387,22 +374,21 @@ absl::StatusOr<Pipeline> BuildPipeline(const PipelineConfig& config) {
   }
   RETURN_IF_ERROR(ValidateRunSettings(c));
   ResolvePaths(c, p);
+  BuildStageOptions(p);
   return p;
 }
 
-bool SyntheticDatasetExists(const SyntheticDataConfig& config) {
-  return data::SyntheticDatasetIsCurrent(config.cache_dir());
-}
-
-absl::Status WriteSyntheticDataset(const SyntheticDataConfig& config) {
-  data::SyntheticOptions o;
-  o.train_images = config.train_images();
-  o.val_images = config.val_images();
-  o.seed = config.seed();
-  o.min_side = config.min_side();
-  o.max_side = config.max_side();
-  data::SyntheticSplitStats train, val;
-  return data::WriteSyntheticDataset(config.cache_dir(), o, &train, &val);
+absl::StatusOr<Pipeline> PipelineFromLayers(const std::string& config_path,
+                                            std::vector<std::string> sets,
+                                            const std::string& work_dir) {
+  if (!work_dir.empty()) {
+    sets.push_back(absl::StrCat("output.work_dir=", work_dir));
+  }
+  ASSIGN_OR_RETURN(
+      const PipelineConfig merged,
+      LayerConfigs(embedded::kDefaultSynthetic,
+                   "configs/default_synthetic.pbtxt", config_path, sets));
+  return BuildPipeline(merged);
 }
 
 }  // namespace sniper

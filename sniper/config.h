@@ -28,6 +28,7 @@
 #include "port/proto_layering.h"
 #include "sniper/inference_options.h"
 #include "sniper/pipeline.pb.h"
+#include "sniper/stage_options.h"
 
 namespace sniper {
 
@@ -45,9 +46,6 @@ absl::StatusOr<PipelineConfig> LayerConfigs(
 inline constexpr float kDefaultDecayEpoch = 5.33f;
 inline constexpr float kDefaultRpnEpochs = 2;
 
-enum class Stage { kRpn, kProposals, kDetector, kEval };
-const char* StageName(Stage stage);
-
 // A validated pipeline: the merged config plus the built options of every
 // component.
 struct Pipeline {
@@ -60,11 +58,26 @@ struct Pipeline {
   std::vector<Stage> stages;            // in order
   std::string work_dir;                 // resolved, absolute
   std::string proposals_file;           // resolved; empty for NONE
+  // Each stage's options (sniper/stage_options.h), from the above.
+  TrainingStageOptions rpn_stage, detector_stage;
+  ProposalsStageOptions proposals_stage;
+  EvalStageOptions eval_stage;
 };
+
+// Fills the stage options of a pipeline from its other fields (done by
+// BuildPipeline; call again after changing them).
+void BuildStageOptions(Pipeline& p);
 
 // Validates `config` and builds every component's options. Relative paths
 // resolve against the directory `bazel run` was started in.
 absl::StatusOr<Pipeline> BuildPipeline(const PipelineConfig& config);
+
+// What the binaries run: the embedded default
+// (configs/default_synthetic.pbtxt), then `config_path` (may be empty),
+// then `sets`, then output.work_dir=`work_dir` when given; validated.
+absl::StatusOr<Pipeline> PipelineFromLayers(const std::string& config_path,
+                                            std::vector<std::string> sets,
+                                            const std::string& work_dir);
 
 // The synthetic dataset a config names: whether its cache directory
 // (resolved by BuildPipeline) holds it, and generating it there.

@@ -144,8 +144,11 @@ absl::Status Run(std::vector<std::string> sets) {
                                                     : absl::StrCat("class", k);
     cats.push_back(c);
   }
-  const sniper::data::CocoDataset ds = sniper::data::CocoDataset::FromParts(
-      input, images, cats, {}, {}, {}, {}, {});
+  sniper::data::CocoDatasetBuilder builder(input);
+  builder.SetCategories(cats);
+  for (const sniper::data::CocoImage& im : images) builder.AddImage(im);
+  ASSIGN_OR_RETURN(const sniper::data::CocoDataset ds,
+                   std::move(builder).Build());
 
   sniper::MultiScaleDetector detector(std::move(model), p.eval, p.loader.render,
                                       device, autocast);

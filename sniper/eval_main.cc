@@ -34,7 +34,7 @@ int Main(int argc, char** argv) {
       "  bazel run //sniper:eval                 # the default run\n"
       "  bazel run //sniper:eval -- --config=configs/coco_sniper_r50.pbtxt "
       "--checkpoint=r50.pt --set eval.merge=SOFT_NMS");
-  absl::StatusOr<sniper::Pipeline> pipeline = sniper::PipelineFromFlags(
+  absl::StatusOr<sniper::Pipeline> pipeline = sniper::PipelineFromLayers(
       absl::GetFlag(FLAGS_config), sets, absl::GetFlag(FLAGS_work_dir));
   if (!pipeline.ok()) return sniper::FailWith(pipeline.status());
   bool has_eval = false;

@@ -3,8 +3,10 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -27,42 +29,56 @@
 namespace sniper {
 namespace {
 
-absl::Status DrawDetections(const StageContext& ctx, size_t image_index,
+// What the stage measured: for eval_stats.json, the log and TensorBoard.
+struct EvalReport {
+  evaluation::CocoEvalResult boxes;
+  std::optional<evaluation::CocoEvalResult> masks;
+  int64_t images = 0, detections = 0;
+  double seconds = 0;
+  bool autofocus = false;
+  // Network pixels (canvases, padding to 32 included) and views per image.
+  double pixels_per_image = 0;
+  std::vector<double> pixels_per_scale, views_per_scale;
+
+  double images_per_s() const { return images / std::max(seconds, 1e-9); }
+};
+
+absl::Status DrawDetections(const EvalStageOptions& o, const Split& val,
                             const std::vector<evaluation::Detection>& dets,
-                            const std::string& path) {
-  const data::CocoDataset& ds = ctx.data.val;
-  const data::CocoImage& im = ds.image(image_index);
+                            RunLog& log) {
+  const data::CocoDataset& ds = *val.dataset;
+  const data::CocoImage& im = ds.image(0);
   data::DecodeRequest request;
   request.reduce = false;
   ASSIGN_OR_RETURN(
       data::DecodedRegion region,
       data::DecodeImageFileRegion(
-          absl::StrCat(ctx.data.val_images, "/", im.file_name), request));
+          absl::StrCat(val.image_dir, "/", im.file_name), request));
   data::RgbImage image = std::move(region.image);
-  const float threshold = ctx.p.config.eval().draw_score_threshold();
   // Ground truth thin and white, detections thick in their class colour.
-  for (const data::BoxXYWH& b : ds.boxes_of(image_index)) {
+  for (const data::BoxXYWH& b : ds.boxes_of(0)) {
     viz::DrawRect(&image, static_cast<int>(b.x), static_cast<int>(b.y),
                   static_cast<int>(b.x + b.w), static_cast<int>(b.y + b.h),
                   {255, 255, 255}, 1);
   }
   const int drawn =
-      DrawCocoDetections(&image, dets, ds.categories(), threshold);
+      DrawCocoDetections(&image, dets, ds.categories(), o.draw_score_threshold);
+  const std::string path = o.out_dir + "/detections.png";
   RETURN_IF_ERROR(data::WritePngFile(path, image));
-  ctx.log.Line(absl::StrCat("[eval] ", drawn,
-                            " detections (score >= ", threshold, ") of ",
-                            im.file_name, " drawn to ", path));
+  log.Line(absl::StrCat("[eval] ", drawn,
+                        " detections (score >= ", o.draw_score_threshold,
+                        ") of ", im.file_name, " drawn to ", path));
   return absl::OkStatus();
 }
 
 // The ground truth as the reference API reads it (raw boxes, the area
 // field; masks for segm), restricted to the images evaluated.
-absl::StatusOr<evaluation::EvalGroundTruth> GroundTruthOf(
-    const StageContext& ctx, bool with_masks) {
-  const data::CocoDataset& ds = ctx.data.val;
+absl::StatusOr<evaluation::EvalGroundTruth> GroundTruthOf(const Split& val,
+                                                          bool with_masks) {
+  const data::CocoDataset& ds = *val.dataset;
   ASSIGN_OR_RETURN(
       evaluation::EvalGroundTruth gt,
-      evaluation::ReadGroundTruthJson(ctx.data.val_json, with_masks));
+      evaluation::ReadGroundTruthJson(val.annotations, with_masks));
   if (gt.image_ids.size() != ds.num_images()) {
     std::vector<int64_t> ids;
     for (const data::CocoImage& im : ds.images()) ids.push_back(im.id);
@@ -71,37 +87,26 @@ absl::StatusOr<evaluation::EvalGroundTruth> GroundTruthOf(
   return gt;
 }
 
-}  // namespace
-
-absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
-  const Pipeline& p = ctx.p;
-  StageSummary summary;
-  summary.stage = Stage::kEval;
-  if (ctx.rank != 0) {
-    summary.skipped = true;  // rank 0 evaluates
-    return summary;
-  }
-  ASSIGN_OR_RETURN(models::FasterRcnn model,
-                   LoadFinalModel(ctx, Stage::kDetector, p.model));
-  MultiScaleDetector detector(std::move(model), p.eval, p.loader.render,
-                              ctx.device, ctx.autocast);
-  const data::CocoDataset& ds = ctx.data.val;
-  const Clock::time_point start = Clock::now();
-  // Decode and resample the next batch of images while the network runs on
-  // this one.
+// Every image of `val` through the detector, the next batch decoded and
+// resampled while the network runs on this one.
+absl::StatusOr<std::vector<evaluation::Detection>> DetectAll(
+    MultiScaleDetector& detector, const EvalStageOptions& o, const Split& val,
+    const RunEnv& env) {
+  const data::CocoDataset& ds = *val.dataset;
   const size_t n = ds.num_images();
-  const size_t batch = static_cast<size_t>(p.eval.batch_size);
+  const size_t batch = static_cast<size_t>(o.inference.batch_size);
   Prefetcher<std::vector<PreparedImage>> batches(
       static_cast<int64_t>((n + batch - 1) / batch),
       [&](int64_t k) -> absl::StatusOr<std::vector<PreparedImage>> {
         std::vector<PreparedImage> out;
         for (size_t i = k * batch; i < std::min((k + 1) * batch, n); ++i) {
           ASSIGN_OR_RETURN(PreparedImage views,
-                           detector.Prepare(ds, ctx.data.val_images, i));
+                           detector.Prepare(ds, val.image_dir, i));
           out.push_back(std::move(views));
         }
         return out;
       });
+  const Clock::time_point start = Clock::now();
   std::vector<evaluation::Detection> all;
   for (size_t first_image = 0; first_image < n; first_image += batch) {
     ASSIGN_OR_RETURN(std::vector<PreparedImage> prepared, batches.Next());
@@ -112,105 +117,162 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
       const size_t i = first_image + j;
       const size_t first = all.size();
       AppendCocoDetections(results[j], ds.image(i), ds.categories(), &all);
-      ++summary.images;
-      if (i == 0 && p.config.eval().draw_example()) {
-        RETURN_IF_ERROR(DrawDetections(ctx, 0, {all.begin() + first, all.end()},
-                                       p.work_dir + "/detections.png"));
+      if (i == 0 && o.draw_example) {
+        RETURN_IF_ERROR(
+            DrawDetections(o, val, {all.begin() + first, all.end()}, *env.log));
       }
       if ((i + 1) % 25 == 0 || i + 1 == n) {
-        const double dt = Seconds(start);
-        ctx.log.Progress(absl::StrFormat("[eval] %d/%d images  %.2f images/s",
-                                         i + 1, n, (i + 1) / dt));
+        env.log->Progress(absl::StrFormat("[eval] %d/%d images  %.2f images/s",
+                                          i + 1, n, (i + 1) / Seconds(start)));
       }
     }
   }
-  summary.seconds = Seconds(start);
-  // One read of the ground truth, with masks when the model predicts them
-  // (the box evaluation ignores them).
-  ASSIGN_OR_RETURN(evaluation::EvalGroundTruth gt,
-                   GroundTruthOf(ctx, p.model.has_mask()));
-  ASSIGN_OR_RETURN(evaluation::CocoEvalResult result,
-                   evaluation::EvaluateBoxes(gt, all));
-  summary.coco_stats.assign(result.stats.begin(), result.stats.end());
-  std::optional<evaluation::CocoEvalResult> segm;
-  if (p.model.has_mask()) {
-    ASSIGN_OR_RETURN(segm, evaluation::EvaluateMasks(gt, all));
-    summary.mask_stats.assign(segm->stats.begin(), segm->stats.end());
-  }
-  RETURN_IF_ERROR(
-      evaluation::WriteResultsJson(p.work_dir + "/detections_val.json", all));
-  // Network pixels (canvases, padding to 32 included) per image.
-  const double images = std::max<double>(1, summary.images);
-  std::vector<double> pixels_per_scale;
-  for (int64_t px : detector.pixels_per_scale()) {
-    pixels_per_scale.push_back(px / images);
-  }
+  return all;
+}
+
+absl::Status WriteEvalStats(const std::string& path, const EvalReport& r,
+                            const data::CocoDataset& ds) {
   JsonWriter json;
   json.BeginObject().Key("stats").BeginArray();
-  for (int k = 0; k < 12; ++k) json.Double(result.stats[k]);
+  for (double v : r.boxes.stats) json.Double(v);
   json.EndArray().Key("per_category_ap").BeginObject();
-  for (const auto& [id, ap] : result.per_category_ap) {
+  for (const auto& [id, ap] : r.boxes.per_category_ap) {
     json.Key(ds.categories()[ds.LabelOfCategory(id)].name).Double(ap);
   }
   json.EndObject();
-  if (segm.has_value()) {
+  if (r.masks.has_value()) {
     json.Key("segm_stats").BeginArray();
-    for (int k = 0; k < 12; ++k) json.Double(segm->stats[k]);
+    for (double v : r.masks->stats) json.Double(v);
     json.EndArray();
   }
-  json.Key("autofocus").Bool(p.eval.autofocus);
-  json.Key("images_per_s")
-      .Double(summary.images / std::max(summary.seconds, 1e-9));
-  json.Key("pixels_per_image").Double(detector.pixels_run() / images);
+  json.Key("autofocus").Bool(r.autofocus);
+  json.Key("images_per_s").Double(r.images_per_s());
+  json.Key("pixels_per_image").Double(r.pixels_per_image);
   json.Key("pixels_per_image_per_scale").BeginArray();
-  for (double v : pixels_per_scale) json.Double(v);
+  for (double v : r.pixels_per_scale) json.Double(v);
   json.EndArray();
   json.Key("views_per_image_per_scale").BeginArray();
-  for (int64_t v : detector.views_per_scale()) json.Double(v / images);
+  for (double v : r.views_per_scale) json.Double(v);
   json.EndArray();
   json.EndObject();
-  RETURN_IF_ERROR(
-      WriteFileAtomically(p.work_dir + "/eval_stats.json", json.Finish()));
-  ctx.log.Line(absl::StrFormat(
+  return WriteFileAtomically(path, json.Finish());
+}
+
+// The 12 lines, without the last newline.
+std::string StatsTable(const std::array<double, 12>& stats) {
+  std::string table = evaluation::FormatCocoStats(stats);
+  if (!table.empty() && table.back() == '\n') table.pop_back();
+  return table;
+}
+
+void LogEvalReport(const EvalReport& r, const data::CocoDataset& ds,
+                   RunLog& log) {
+  log.Line(absl::StrFormat(
       "[eval] %d images, %d detections in %s (%.2f images/s); COCO box "
       "metrics on the validation split:",
-      summary.images, all.size(), FormatDuration(summary.seconds),
-      summary.images / std::max(summary.seconds, 1e-9)));
+      r.images, r.detections, FormatDuration(r.seconds), r.images_per_s()));
   std::string pixels = absl::StrFormat(
       "[eval] %s: %.3f M network pixels per image (",
-      p.eval.autofocus ? "AutoFocus" : "every scale over the whole image",
-      detector.pixels_run() / images / 1e6);
-  for (size_t k = 0; k < pixels_per_scale.size(); ++k) {
+      r.autofocus ? "AutoFocus" : "every scale over the whole image",
+      r.pixels_per_image / 1e6);
+  for (size_t k = 0; k < r.pixels_per_scale.size(); ++k) {
     absl::StrAppendFormat(&pixels, "%sscale %d: %.3f M in %.2f views",
-                          k ? ", " : "", k, pixels_per_scale[k] / 1e6,
-                          detector.views_per_scale()[k] / images);
+                          k ? ", " : "", k, r.pixels_per_scale[k] / 1e6,
+                          r.views_per_scale[k]);
   }
-  ctx.log.Line(pixels + ")");
-  std::string table = evaluation::FormatCocoStats(result.stats);
-  if (!table.empty() && table.back() == '\n') table.pop_back();
-  ctx.log.Line(table);
+  log.Line(pixels + ")");
+  log.Line(StatsTable(r.boxes.stats));
   std::string per_cat = "[eval] AP per category:";
-  for (const auto& [id, ap] : result.per_category_ap) {
+  for (const auto& [id, ap] : r.boxes.per_category_ap) {
     absl::StrAppendFormat(&per_cat, "  %s %.3f",
                           ds.categories()[ds.LabelOfCategory(id)].name, ap);
   }
-  ctx.log.Line(per_cat);
-  if (segm.has_value()) {
-    ctx.log.Line("[eval] COCO mask (segm) metrics on the validation split:");
-    std::string segm_table = evaluation::FormatCocoStats(segm->stats);
-    if (!segm_table.empty() && segm_table.back() == '\n') segm_table.pop_back();
-    ctx.log.Line(segm_table);
+  log.Line(per_cat);
+  if (r.masks.has_value()) {
+    log.Line("[eval] COCO mask (segm) metrics on the validation split:");
+    log.Line(StatsTable(r.masks->stats));
   }
-  if (ctx.events != nullptr) {
-    const auto& kNames = evaluation::kCocoStatNames;
-    Metrics m;
-    for (int k = 0; k < 12; ++k) m.Set(kNames[k], result.stats[k]);
-    if (segm.has_value()) {
-      for (int k = 0; k < 12; ++k) {
-        m.Set(absl::StrCat("segm_", kNames[k]), segm->stats[k]);
-      }
+}
+
+// TensorBoard scalars eval/AP, ... (and eval/segm_AP, ...) at step 0.
+absl::Status WriteEvalScalars(const EvalReport& r, EventWriter& events) {
+  Metrics m;
+  for (int k = 0; k < 12; ++k) {
+    m.Set(evaluation::kCocoStatNames[k], r.boxes.stats[k]);
+  }
+  if (r.masks.has_value()) {
+    for (int k = 0; k < 12; ++k) {
+      m.Set(absl::StrCat("segm_", evaluation::kCocoStatNames[k]),
+            r.masks->stats[k]);
     }
-    RETURN_IF_ERROR(TensorBoardSink(*ctx.events).Log("eval", 0, m));
+  }
+  return TensorBoardSink(events).Log("eval", 0, m);
+}
+
+// Detections scored: the report, and detections_val.json written.
+absl::StatusOr<EvalReport> Evaluate(
+    const EvalStageOptions& o, const Split& val,
+    const MultiScaleDetector& detector,
+    const std::vector<evaluation::Detection>& all) {
+  EvalReport r;
+  // One read of the ground truth, with masks when the model predicts them
+  // (the box evaluation ignores them).
+  ASSIGN_OR_RETURN(const evaluation::EvalGroundTruth gt,
+                   GroundTruthOf(val, o.model.has_mask()));
+  ASSIGN_OR_RETURN(r.boxes, evaluation::EvaluateBoxes(gt, all));
+  if (o.model.has_mask()) {
+    ASSIGN_OR_RETURN(r.masks, evaluation::EvaluateMasks(gt, all));
+  }
+  RETURN_IF_ERROR(
+      evaluation::WriteResultsJson(o.out_dir + "/detections_val.json", all));
+  r.images = static_cast<int64_t>(val.dataset->num_images());
+  r.detections = static_cast<int64_t>(all.size());
+  r.autofocus = o.inference.autofocus;
+  const double images = std::max<double>(1, r.images);
+  r.pixels_per_image = detector.pixels_run() / images;
+  for (int64_t px : detector.pixels_per_scale()) {
+    r.pixels_per_scale.push_back(px / images);
+  }
+  for (int64_t v : detector.views_per_scale()) {
+    r.views_per_scale.push_back(v / images);
+  }
+  return r;
+}
+
+}  // namespace
+
+absl::StatusOr<StageSummary> RunEvalStage(const EvalStageOptions& options,
+                                          const Split& val, const RunEnv& env) {
+  StageSummary summary;
+  summary.stage = Stage::kEval;
+  if (env.rank() != 0) {
+    summary.skipped = true;  // rank 0 evaluates
+    return summary;
+  }
+  ASSIGN_OR_RETURN(models::FasterRcnn model,
+                   LoadStageModel(options.checkpoint, Stage::kDetector,
+                                  options.model, env.device));
+  MultiScaleDetector detector(std::move(model), options.inference,
+                              options.render, env.device, env.autocast);
+  const Clock::time_point start = Clock::now();
+  ASSIGN_OR_RETURN(const std::vector<evaluation::Detection> all,
+                   DetectAll(detector, options, val, env));
+  const double seconds = Seconds(start);
+  ASSIGN_OR_RETURN(EvalReport report, Evaluate(options, val, detector, all));
+  report.seconds = seconds;
+  RETURN_IF_ERROR(WriteEvalStats(options.out_dir + "/eval_stats.json", report,
+                                 *val.dataset));
+  LogEvalReport(report, *val.dataset, *env.log);
+  if (env.events != nullptr) {
+    RETURN_IF_ERROR(WriteEvalScalars(report, *env.events));
+  }
+  summary.images = report.images;
+  summary.seconds = seconds;
+  summary.coco_stats.assign(report.boxes.stats.begin(),
+                            report.boxes.stats.end());
+  if (report.masks.has_value()) {
+    summary.mask_stats.assign(report.masks->stats.begin(),
+                              report.masks->stats.end());
   }
   return summary;
 }
@@ -218,21 +280,21 @@ absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx) {
 absl::StatusOr<RunSummary> EvaluateRun(const Pipeline& p,
                                        const RunOptions& options) {
   ASSIGN_OR_RETURN(const torch::Device device, ResolveDevice(p.config));
-  std::optional<c10::DeviceGuard> device_guard;
-  if (device.is_cuda()) device_guard.emplace(device);
+  RunSession session(device);
   RETURN_IF_ERROR(CreateWorkDir(p.work_dir));
-  RunLog log(p.work_dir + "/train.log", options.progress);
-  const int threads = SetComputeThreads(p, 1);
-  ASSIGN_OR_RETURN(const std::optional<c10::ScalarType> autocast,
-                   AutocastType(p.config.precision(), device));
-  log.Line(RunHeader("eval", p, device, threads));
-  ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));
-  ASSIGN_OR_RETURN(std::unique_ptr<EventWriter> events,
-                   EventWriter::Create(p.work_dir));
-  StageContext ctx{p, options, log, data, device, autocast, events.get()};
+  SessionOptions so;
+  so.what = "eval";
+  so.log_path = p.work_dir + "/train.log";
+  so.progress = options.progress;
+  so.events = true;
+  RETURN_IF_ERROR(session.Start(p, so));
+  ASSIGN_OR_RETURN(const Datasets data, LoadDatasets(p, session.log()));
+  EvalStageOptions eval = p.eval_stage;
+  if (!options.checkpoint.empty()) eval.checkpoint = options.checkpoint;
   RunSummary run;
   run.work_dir = p.work_dir;
-  ASSIGN_OR_RETURN(StageSummary s, RunEvalStage(ctx));
+  ASSIGN_OR_RETURN(StageSummary s,
+                   RunEvalStage(eval, data.val_split(), session.env()));
   run.stages.push_back(std::move(s));
   return run;
 }

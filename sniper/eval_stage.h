@@ -1,12 +1,13 @@
 // File: sniper/eval_stage.h
 //
 // SNIPER's last stage (SNIPER.md section 8): the detector
-// (<work_dir>/detector/final.pt, or options.checkpoint) on the validation
-// split with every test scale (sniper/inference.h), scored with our COCO
-// evaluator. Writes <work_dir>/detections_val.json (COCO results),
-// eval_stats.json (the 12 numbers and AP per category) and, with
-// eval.draw_example, detections.png; logs the COCO table and, with an
-// event writer, TensorBoard scalars eval/AP... Rank 0 evaluates.
+// (options.checkpoint: <work_dir>/detector/final.pt, or //sniper:eval's
+// --checkpoint) on the validation split with every test scale
+// (sniper/inference.h), scored with our COCO evaluator. Writes
+// detections_val.json (COCO results), eval_stats.json (the 12 numbers, AP
+// per category, speed and network pixels) and, with draw_example,
+// detections.png in options.out_dir; logs the COCO table and, with an event
+// writer, TensorBoard scalars eval/AP... Rank 0 evaluates.
 //
 //   ASSIGN_OR_RETURN(RunSummary run, EvaluateRun(pipeline, options));
 #ifndef SNIPER_SNIPER_EVAL_STAGE_H_
@@ -17,8 +18,10 @@
 
 namespace sniper {
 
-// The stage within a run (sniper/trainer.h).
-absl::StatusOr<StageSummary> RunEvalStage(StageContext& ctx);
+// The stage within a run (sniper/trainer.h). `val`: the validation split
+// (its annotations file is the ground truth).
+absl::StatusOr<StageSummary> RunEvalStage(const EvalStageOptions& options,
+                                          const Split& val, const RunEnv& env);
 
 // The stage alone, as //sniper:eval runs it: one process on
 // PipelineConfig.device, the log appended to <work_dir>/train.log,

@@ -1,20 +1,24 @@
 // File: sniper/stage.h
 //
-// What every stage of a run shares (sniper/trainer.h runs them in order;
-// sniper/eval_stage.h and sniper/proposals_stage.h are two of them): the run
-// options and summaries, the run's log, the datasets, and StageContext,
-// the one argument a stage takes.
+// What the stages of a run share (sniper/trainer.h runs them in order;
+// sniper/training_stage.h, proposals_stage.h and eval_stage.h are they):
+// the run options and summaries, the datasets, and RunEnv, the thin
+// environment every stage takes beside its own options
+// (sniper/stage_options.h) and inputs. RunSession opens it.
 //
-//   RunLog log(work_dir + "/train.log", /*progress=*/true);
-//   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(pipeline, log));
-//   StageContext ctx{pipeline, options, log, data, device, autocast};
-//   ASSIGN_OR_RETURN(StageSummary s, RunEvalStage(ctx));
+//   RunSession session(device);              // the device, current
+//   RETURN_IF_ERROR(session.Start(p, {"eval"}));  // log, threads, header
+//   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, session.log()));
+//   ASSIGN_OR_RETURN(StageSummary s,
+//                    RunEvalStage(p.eval_stage, EvalData(data),
+//                                 session.env()));
 #ifndef SNIPER_SNIPER_STAGE_H_
 #define SNIPER_SNIPER_STAGE_H_
 
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,52 +77,85 @@ struct RunSummary {
   std::string work_dir;
 };
 
+// One split as a stage reads it.
+struct Split {
+  const data::CocoDataset* dataset = nullptr;
+  std::string image_dir;    // the images' file names are relative to it
+  std::string annotations;  // the JSON file it was read from
+};
+
 // The training and validation splits (the synthetic dataset is generated
 // on first use), cut to dataset.max_*_images.
 struct Datasets {
   data::CocoDataset train, val;
   std::string train_images, val_images;
-  std::string val_json;
+  std::string train_json, val_json;
   bool has_val = false;
+
+  Split train_split() const { return {&train, train_images, train_json}; }
+  Split val_split() const { return {&val, val_images, val_json}; }
 };
+
 absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log);
 
-// Everything a stage reads. `events` (TensorBoard) and `dist` (several
-// processes) may be null; `rank` is this process's (0 alone).
-struct StageContext {
-  const Pipeline& p;
-  const RunOptions& options;
-  RunLog& log;
-  Datasets& data;
-  torch::Device device;
-  // Mixed precision (precision BF16/FP16): autocast to this type.
-  std::optional<c10::ScalarType> autocast;
+// Where and how a stage runs: the device and autocast type, the run's log,
+// TensorBoard (rank 0; may be null) and the process group (null: one
+// process).
+struct RunEnv {
+  torch::Device device{torch::kCPU};
+  std::optional<c10::ScalarType> autocast;  // precision BF16/FP16
+  RunLog* log = nullptr;                    // never null in a stage
   EventWriter* events = nullptr;
   Distributed* dist = nullptr;
-  int rank = 0;
+
+  int rank() const;
+  int world_size() const;
 };
 
-// <work_dir>/<stage name>.
-std::string StageDir(const Pipeline& p, Stage stage);
+// What opening a run's environment needs besides the pipeline.
+struct SessionOptions {
+  std::string what = "run";  // the header's "SNIPER <what> ..."
+  // The log file; empty: no file (ranks other than 0).
+  std::string log_path;
+  bool progress = true;          // progress lines to stderr
+  bool echo = true;              // lines to stderr
+  int processes_on_machine = 1;  // they share its cores
+  std::string header_extra;      // appended inside the header's ()
+  bool events = false;           // a TensorBoard writer in the work dir
+};
 
-// The model a finished stage wrote (<stage dir>/final.pt; for the detector,
-// options.checkpoint when set), in eval mode on ctx.device.
-absl::StatusOr<models::FasterRcnn> LoadFinalModel(
-    const StageContext& ctx, Stage stage, models::FasterRcnnOptions options);
+// The environment of one run, owned: the device made current for the
+// run's lifetime (CUDA), then, by Start, compute threads, the autocast
+// type, the log with its header line, and TensorBoard.
+class RunSession {
+ public:
+  explicit RunSession(torch::Device device);
+  ~RunSession();
+  RunSession(const RunSession&) = delete;
+  RunSession& operator=(const RunSession&) = delete;
+
+  absl::Status Start(const Pipeline& p, const SessionOptions& options);
+
+  // After Start. `env().dist` is set_dist's.
+  const RunEnv& env() const { return env_; }
+  RunLog& log() { return *log_; }
+  void set_dist(Distributed* dist) { env_.dist = dist; }
+
+ private:
+  std::optional<c10::DeviceGuard> guard_;
+  std::unique_ptr<RunLog> log_;
+  std::unique_ptr<EventWriter> events_;
+  RunEnv env_;
+};
+
+// The model of a finished stage's checkpoint at `path`, in eval mode on
+// `device`; a missing file is FailedPrecondition naming the stage.
+absl::StatusOr<models::FasterRcnn> LoadStageModel(
+    const std::string& path, Stage stage,
+    const models::FasterRcnnOptions& options, torch::Device device);
 
 // Creates the run's work directory (and its parents).
 absl::Status CreateWorkDir(const std::string& dir);
-
-// The log's first line: "SNIPER <what> '<name>' in <work_dir> on <device>,
-// <precision> (<threads> compute threads, <n> loader threads<extra>)".
-std::string RunHeader(const std::string& what, const Pipeline& p,
-                      torch::Device device, int threads,
-                      const std::string& extra = "");
-
-// Intra-op threads for this process: config.threads, or the machine's
-// cores shared by the processes on it, less the loader's extra threads.
-// Sets them and returns the count.
-int SetComputeThreads(const Pipeline& p, int processes_on_machine);
 
 }  // namespace sniper
 

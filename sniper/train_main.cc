@@ -62,45 +62,11 @@ constexpr char kUsage[] =
     "      --set 'schedule.decay_epochs=[4, 6]' --resume\n"
     "--set path=value may be repeated; lists are [a, b], messages {...}.";
 
-// Starts `n` copies of this binary with the same arguments as ranks
-// 0..n-1 on a free loopback port and waits for them. Returns the exit
-// status: 0 when every rank succeeded.
-int LaunchLocal(int n, char** argv) {
-  int port = 0;
-  {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len)) {
-      std::fprintf(stderr, "error: no free port for the rendezvous\n");
-      return 1;
-    }
-    port = ntohs(addr.sin_port);
-    close(fd);
-  }
-  std::vector<pid_t> pids;
-  for (int r = 0; r < n; ++r) {
-    const pid_t pid = fork();
-    if (pid == 0) {
-      setenv("RANK", std::to_string(r).c_str(), 1);
-      setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
-      setenv("WORLD_SIZE", std::to_string(n).c_str(), 1);
-      setenv("LOCAL_WORLD_SIZE", std::to_string(n).c_str(), 1);
-      setenv("MASTER_ADDR", "127.0.0.1", 1);
-      setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
-      execv("/proc/self/exe", argv);
-      std::perror("execv");
-      _exit(127);
-    }
-    pids.push_back(pid);
-  }
-  // Waits for every rank. Once one has failed, the others get
-  // kGraceSeconds to stop by themselves (they do, at their next collective
-  // or after distributed.timeout_s) before they are killed, so a hung rank
-  // cannot keep the launcher waiting forever.
+// Waits for every rank. Once one has failed, the others get
+// kGraceSeconds to stop by themselves (they do, at their next collective
+// or after distributed.timeout_s) before they are killed, so a hung rank
+// cannot keep the launcher waiting forever. 0 when every rank succeeded.
+int WaitForRanks(const std::vector<pid_t>& pids) {
   constexpr int kGraceSeconds = 60;
   int failed = 0;
   size_t done = 0;
@@ -136,6 +102,50 @@ int LaunchLocal(int n, char** argv) {
   return failed == 0 ? 0 : 1;
 }
 
+// A free loopback port for the rendezvous, or 0.
+int FreeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  int port = 0;
+  if (fd >= 0 && !bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) &&
+      !getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len)) {
+    port = ntohs(addr.sin_port);
+  }
+  if (fd >= 0) close(fd);
+  return port;
+}
+
+// Starts `n` copies of this binary with the same arguments as ranks
+// 0..n-1 on a free loopback port and waits for them. Returns the exit
+// status: 0 when every rank succeeded.
+int LaunchLocal(int n, char** argv) {
+  const int port = FreeLoopbackPort();
+  if (port == 0) {
+    std::fprintf(stderr, "error: no free port for the rendezvous\n");
+    return 1;
+  }
+  std::vector<pid_t> pids;
+  for (int r = 0; r < n; ++r) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      setenv("RANK", std::to_string(r).c_str(), 1);
+      setenv("LOCAL_RANK", std::to_string(r).c_str(), 1);
+      setenv("WORLD_SIZE", std::to_string(n).c_str(), 1);
+      setenv("LOCAL_WORLD_SIZE", std::to_string(n).c_str(), 1);
+      setenv("MASTER_ADDR", "127.0.0.1", 1);
+      setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+      execv("/proc/self/exe", argv);
+      std::perror("execv");
+      _exit(127);
+    }
+    pids.push_back(pid);
+  }
+  return WaitForRanks(pids);
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -143,7 +153,7 @@ int Main(int argc, char** argv) {
   original.push_back(nullptr);
   std::vector<std::string> sets = sniper::InitCli(&argc, argv, kUsage);
 
-  absl::StatusOr<sniper::Pipeline> pipeline = sniper::PipelineFromFlags(
+  absl::StatusOr<sniper::Pipeline> pipeline = sniper::PipelineFromLayers(
       absl::GetFlag(FLAGS_config), sets, absl::GetFlag(FLAGS_work_dir));
   if (!pipeline.ok()) return sniper::FailWith(pipeline.status());
   if (absl::GetFlag(FLAGS_nproc) > 1 && std::getenv("RANK") == nullptr) {

@@ -68,13 +68,18 @@ absl::Status WriteLossCurve(const Pipeline& p, const LossHistorySink& sink,
   return absl::OkStatus();
 }
 
+// A training stage's checkpoint directory.
+const std::string& TrainingDir(const Pipeline& p, Stage stage) {
+  return stage == Stage::kRpn ? p.rpn_stage.dir : p.detector_stage.dir;
+}
+
 // Removes what a run (or one stage of it) wrote in the work directory, for
 // --overwrite.
 absl::Status ClearOutputs(const Pipeline& p, std::optional<Stage> only) {
   std::error_code ec;
   auto clearing = [&](Stage s) { return !only.has_value() || *only == s; };
   for (Stage s : {Stage::kRpn, Stage::kDetector}) {
-    if (clearing(s)) fs::remove_all(StageDir(p, s), ec);
+    if (clearing(s)) fs::remove_all(TrainingDir(p, s), ec);
   }
   if (clearing(Stage::kProposals) &&
       p.config.negatives().source() == NegativeChipConfig::RPN) {
@@ -104,7 +109,7 @@ absl::Status ClearOutputs(const Pipeline& p, std::optional<Stage> only) {
 bool HoldsRun(const Pipeline& p, std::optional<Stage> only) {
   for (Stage s : {Stage::kRpn, Stage::kDetector}) {
     if (only.has_value() && *only != s) continue;
-    const std::string dir = StageDir(p, s);
+    const std::string& dir = TrainingDir(p, s);
     if (fs::exists(dir + "/final.pt") || !ListCheckpoints(dir).empty()) {
       return true;
     }
@@ -173,7 +178,11 @@ absl::Status PrepareWorkDir(const Pipeline& p, const RunOptions& options,
 // directories. Before the other ranks are let go, so nobody is writing.
 void RemoveInterruptedWrites(const Pipeline& p, RunLog& log) {
   std::vector<std::string> dirs = {p.work_dir};
-  for (Stage stage : p.stages) dirs.push_back(StageDir(p, stage));
+  for (Stage stage : p.stages) {
+    if (stage == Stage::kRpn || stage == Stage::kDetector) {
+      dirs.push_back(TrainingDir(p, stage));
+    }
+  }
   for (const std::string& dir : dirs) {
     for (const std::string& path : RemoveStaleTempFiles(dir)) {
       log.Line(absl::StrCat("removed ", path,
@@ -188,7 +197,6 @@ void RemoveInterruptedWrites(const Pipeline& p, RunLog& log) {
 struct RunMetrics {
   LossHistorySink history;
   MetricsFanout sinks;
-  std::unique_ptr<EventWriter> events;  // rank 0
 };
 
 // The loss terms of the pipeline's training stages, each once, in the
@@ -198,7 +206,7 @@ std::vector<std::string> RunLossTerms(const Pipeline& p) {
   for (Stage stage : p.stages) {
     if (stage != Stage::kRpn && stage != Stage::kDetector) continue;
     const models::FasterRcnnOptions& model =
-        stage == Stage::kRpn ? p.rpn_model : p.model;
+        stage == Stage::kRpn ? p.rpn_stage.model : p.detector_stage.model;
     for (const std::string& name : model.LossNames()) {
       if (std::find(terms.begin(), terms.end(), name) == terms.end()) {
         terms.push_back(name);
@@ -208,12 +216,10 @@ std::vector<std::string> RunLossTerms(const Pipeline& p) {
   return terms;
 }
 
-absl::Status OpenMetrics(const Pipeline& p, RunLog& log, bool leader,
-                         RunMetrics& m) {
-  m.sinks.Add(std::make_unique<ProgressLineSink>(log));
-  if (leader) {
-    ASSIGN_OR_RETURN(m.events, EventWriter::Create(p.work_dir));
-    m.sinks.Add(std::make_unique<TensorBoardSink>(*m.events));
+absl::Status OpenMetrics(const Pipeline& p, const RunEnv& env, RunMetrics& m) {
+  m.sinks.Add(std::make_unique<ProgressLineSink>(*env.log));
+  if (env.events != nullptr) {
+    m.sinks.Add(std::make_unique<TensorBoardSink>(*env.events));
     ASSIGN_OR_RETURN(
         std::unique_ptr<CsvMetricsSink> csv,
         CsvMetricsSink::Open(p.work_dir + "/metrics.csv", RunLossTerms(p)));
@@ -236,36 +242,40 @@ absl::StatusOr<std::optional<data::ProposalSet>> DetectorProposals(
 
 // Runs the pipeline's stages (or options.only_stage) in order; stops after
 // an interrupted one.
-absl::Status RunStages(StageContext& ctx, RunMetrics& metrics,
-                       RunSummary& run) {
-  const Pipeline& p = ctx.p;
+absl::Status RunStages(const Pipeline& p, const RunOptions& options,
+                       const Datasets& data, const RunEnv& env,
+                       RunMetrics& metrics, RunSummary& run) {
   std::optional<data::ProposalSet> proposals;
   for (Stage stage : p.stages) {
-    if (ctx.options.only_stage.has_value() &&
-        *ctx.options.only_stage != stage) {
+    if (options.only_stage.has_value() && *options.only_stage != stage) {
       continue;
     }
     StageSummary s;
     switch (stage) {
-      case Stage::kRpn: {
-        ASSIGN_OR_RETURN(s, RunTrainingStage(ctx, stage, nullptr, metrics.sinks,
-                                             metrics.history));
+      case Stage::kRpn:
+      case Stage::kDetector: {
+        TrainingStageOptions training =
+            stage == Stage::kRpn ? p.rpn_stage : p.detector_stage;
+        training.interrupt_after_step = options.interrupt_after_step;
+        if (stage == Stage::kDetector) {
+          ASSIGN_OR_RETURN(proposals, DetectorProposals(p, data.train));
+        }
+        ASSIGN_OR_RETURN(
+            s, RunTrainingStage(training, data.train_split(),
+                                proposals.has_value() ? &*proposals : nullptr,
+                                metrics.sinks, metrics.history, env));
         break;
       }
       case Stage::kProposals: {
-        ASSIGN_OR_RETURN(s, RunProposalsStage(ctx));
-        break;
-      }
-      case Stage::kDetector: {
-        ASSIGN_OR_RETURN(proposals, DetectorProposals(p, ctx.data.train));
-        ASSIGN_OR_RETURN(
-            s, RunTrainingStage(ctx, stage,
-                                proposals.has_value() ? &*proposals : nullptr,
-                                metrics.sinks, metrics.history));
+        ProposalsStageOptions o = p.proposals_stage;
+        o.keep_existing = options.resume;
+        ASSIGN_OR_RETURN(s, RunProposalsStage(o, data.train_split(), env));
         break;
       }
       case Stage::kEval: {
-        ASSIGN_OR_RETURN(s, RunEvalStage(ctx));
+        EvalStageOptions o = p.eval_stage;
+        if (!options.checkpoint.empty()) o.checkpoint = options.checkpoint;
+        ASSIGN_OR_RETURN(s, RunEvalStage(o, data.val_split(), env));
         break;
       }
     }
@@ -279,41 +289,41 @@ absl::Status RunStages(StageContext& ctx, RunMetrics& metrics,
 
 absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
                                        const RunOptions& options) {
-  ASSIGN_OR_RETURN(const DistributedEnv env, DistributedEnvFromEnvironment());
+  ASSIGN_OR_RETURN(const DistributedEnv launch,
+                   DistributedEnvFromEnvironment());
   ASSIGN_OR_RETURN(const torch::Device device,
-                   ResolveDevice(p.config, env.local_rank));
+                   ResolveDevice(p.config, launch.local_rank));
   // This process's GPU is the current device (cuDNN handles, NCCL, new
   // tensors without a device) for the whole run.
-  std::optional<c10::DeviceGuard> device_guard;
-  if (device.is_cuda()) device_guard.emplace(device);
+  RunSession session(device);
   ASSIGN_OR_RETURN(std::unique_ptr<Distributed> dist,
-                   ConnectIfLaunched(p, env, device));
-  const bool leader = env.rank == 0;
+                   ConnectIfLaunched(p, launch, device));
+  session.set_dist(dist.get());
+  const bool leader = launch.rank == 0;
   RETURN_IF_ERROR(PrepareWorkDir(p, options, dist.get(), leader));
-  // Only rank 0 logs (the others' errors come back as their status).
-  RunLog log(leader ? p.work_dir + "/train.log" : std::string(),
-             options.progress && leader, /*echo=*/leader);
-  const int threads = SetComputeThreads(p, env.local_world_size);
-  ASSIGN_OR_RETURN(const std::optional<c10::ScalarType> autocast,
-                   AutocastType(p.config.precision(), device));
-  log.Line(RunHeader("run", p, device, threads,
-                     dist != nullptr
-                         ? absl::StrCat("; ", env.world_size, " processes, ",
-                                        CommBackendName(dist->backend()))
-                         : std::string()));
+  // Only rank 0 logs (the others' errors come back as their status) and
+  // writes TensorBoard events.
+  SessionOptions so;
+  so.log_path = leader ? p.work_dir + "/train.log" : std::string();
+  so.progress = options.progress && leader;
+  so.echo = leader;
+  so.processes_on_machine = launch.local_world_size;
+  if (dist != nullptr) {
+    so.header_extra = absl::StrCat("; ", launch.world_size, " processes, ",
+                                   CommBackendName(dist->backend()));
+  }
+  so.events = leader;
+  RETURN_IF_ERROR(session.Start(p, so));
+  RunLog& log = session.log();
   if (leader) RemoveInterruptedWrites(p, log);
-  ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, log));
+  ASSIGN_OR_RETURN(const Datasets data, LoadDatasets(p, log));
   if (dist != nullptr && leader) RETURN_IF_ERROR(dist->Announce("setup"));
-  StageContext ctx{p, options, log, data, device, autocast};
-  ctx.dist = dist.get();
-  ctx.rank = env.rank;
   RunMetrics metrics;
-  RETURN_IF_ERROR(OpenMetrics(p, log, leader, metrics));
-  ctx.events = metrics.events.get();
+  RETURN_IF_ERROR(OpenMetrics(p, session.env(), metrics));
 
   RunSummary run;
   run.work_dir = p.work_dir;
-  RETURN_IF_ERROR(RunStages(ctx, metrics, run));
+  RETURN_IF_ERROR(RunStages(p, options, data, session.env(), metrics, run));
   if (leader && (run.stages.empty() || !run.stages.back().interrupted)) {
     RETURN_IF_ERROR(WriteLossCurve(p, metrics.history, log));
   }

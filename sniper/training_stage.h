@@ -21,8 +21,8 @@
 //   MetricsFanout metrics;  // progress line, metrics.csv, TensorBoard, ...
 //   metrics.AddUnowned(&history);
 //   ASSIGN_OR_RETURN(StageSummary s,
-//                    RunTrainingStage(ctx, Stage::kRpn, nullptr, metrics,
-//                                     history));
+//                    RunTrainingStage(pipeline.rpn_stage, data.train_split(),
+//                                     nullptr, metrics, history, env));
 #ifndef SNIPER_SNIPER_TRAINING_STAGE_H_
 #define SNIPER_SNIPER_TRAINING_STAGE_H_
 
@@ -33,12 +33,13 @@
 
 namespace sniper {
 
-// `stage` is kRpn or kDetector; `proposals` may be null (no negative
+// `train`: the training split; `proposals` may be null (no negative
 // chips). `history` must also be one of `metrics`' sinks: the stage resumes
 // it from the checkpoint and saves it with each one.
 absl::StatusOr<StageSummary> RunTrainingStage(
-    StageContext& ctx, Stage stage, const data::ProposalSet* proposals,
-    MetricsSink& metrics, LossHistorySink& history);
+    const TrainingStageOptions& options, const Split& train,
+    const data::ProposalSet* proposals, MetricsSink& metrics,
+    LossHistorySink& history, const RunEnv& env);
 
 }  // namespace sniper
 

@@ -45,27 +45,20 @@ inline RandomImage MakeRandomImage(std::mt19937& rng, int max_boxes = 40) {
 }
 
 inline data::CocoDataset DatasetOf(const std::vector<RandomImage>& images) {
-  std::vector<data::CocoImage> out_images;
-  std::vector<data::BoxXYWH> boxes;
-  std::vector<int32_t> labels;
-  std::vector<uint8_t> crowd;
-  std::vector<int64_t> ids;
+  data::CocoDatasetBuilder b("random");
+  int64_t id = 0;
   for (size_t i = 0; i < images.size(); ++i) {
     data::CocoImage ci;
     ci.id = static_cast<int64_t>(i) + 1;
     ci.width = images[i].width;
     ci.height = images[i].height;
-    ci.first_box = static_cast<uint32_t>(boxes.size());
-    ci.num_boxes = static_cast<uint32_t>(images[i].boxes.size());
-    out_images.push_back(ci);
-    boxes.insert(boxes.end(), images[i].boxes.begin(), images[i].boxes.end());
-    labels.insert(labels.end(), images[i].labels.begin(),
-                  images[i].labels.end());
-    crowd.insert(crowd.end(), images[i].crowd.begin(), images[i].crowd.end());
+    b.AddImage(ci);
+    for (size_t k = 0; k < images[i].boxes.size(); ++k) {
+      b.AddAnnotation({images[i].boxes[k], images[i].labels[k],
+                       images[i].crowd[k] != 0, ++id});
+    }
   }
-  for (size_t i = 0; i < boxes.size(); ++i) ids.push_back(i + 1);
-  return data::CocoDataset::FromParts("random", out_images, {}, boxes, labels,
-                                      crowd, ids, {});
+  return *std::move(b).Build();
 }
 
 inline data::CocoDataset MakeRandomDataset(int num_images, uint32_t seed,
