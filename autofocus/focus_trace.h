@@ -2,8 +2,9 @@
 //
 // What AutoFocus inference did on one image (sniper/inference.h fills it):
 // per test scale, coarse to fine, its focus map, the windows it ran in and
-// the FocusChips it handed to the next scale; and a picture of it
-// (`bazel run //sniper:detect -- --autofocus_map=...`).
+// the FocusChips it handed to the next scale. Plain data: its picture
+// (`bazel run //sniper:detect -- --autofocus_map=...`) is drawn above,
+// by sniper/image_results.h through viz/overlay_panels.h.
 #ifndef SNIPER_AUTOFOCUS_FOCUS_TRACE_H_
 #define SNIPER_AUTOFOCUS_FOCUS_TRACE_H_
 
@@ -11,7 +12,6 @@
 
 #include "autofocus/focus_chips.h"
 #include "data/chips.h"
-#include "data/image_io.h"
 
 namespace sniper::autofocus {
 
@@ -24,13 +24,6 @@ struct FocusStep {
   double next_scale = 0;               // that scale's factor
   std::vector<data::Chip> next_chips;  // FocusChips there, its pixels
 };
-
-// One panel per step, side by side: the original image with the step's
-// focus map tinted red (opacity by probability; cells of `stride` scaled
-// pixels), the windows it ran in (white) and the FocusChips it gave the
-// next scale (yellow), all in original pixels, with a caption.
-data::RgbImage DrawFocusTrace(const data::RgbImage& original,
-                              const std::vector<FocusStep>& steps, int stride);
 
 }  // namespace sniper::autofocus
 

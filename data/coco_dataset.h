@@ -140,7 +140,7 @@ struct CocoAnnotation {
   int32_t label = 0;  // contiguous: categories()[label]
   bool crowd = false;
   int64_t id = 0;
-  masks::Segmentation segmentation;  // kept with KeepSegmentations()
+  masks::Segmentation segmentation = {};  // kept with KeepSegmentations()
 };
 
 // Assembles a CocoDataset image by image: what the readers, tools and tests

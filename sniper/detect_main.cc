@@ -186,8 +186,8 @@ absl::Status Run(std::vector<std::string> sets) {
         sniper::data::DecodeImageFileRegion(files[i].string(), full));
     if (!focus_png.empty()) {
       RETURN_IF_ERROR(sniper::data::WritePngFile(
-          focus_png, sniper::autofocus::DrawFocusTrace(
-                         r.image, trace[0], p.model.anchors.stride)));
+          focus_png,
+          sniper::DrawFocusTrace(r.image, trace[0], p.model.anchors.stride)));
       std::printf("AutoFocus: %s\n", focus_png.c_str());
     }
     const int drawn = sniper::DrawCocoDetections(

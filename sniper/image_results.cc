@@ -2,10 +2,14 @@
 #include "sniper/image_results.h"
 
 #include <cstdint>
+#include <utility>
+#include <vector>
 
+#include "absl/strings/str_format.h"
 #include "masks/paste.h"
 #include "masks/rle.h"
 #include "viz/draw.h"
+#include "viz/overlay_panels.h"
 
 namespace sniper {
 namespace {
@@ -73,6 +77,40 @@ int DrawCocoDetections(data::RgbImage* image,
   std::vector<std::string> names;
   for (const data::CocoCategory& c : categories) names.push_back(c.name);
   return viz::DrawLabeledBoxes(image, boxes, names, threshold);
+}
+
+namespace {
+
+// `c` (pixels of a scale with factor `scale`) in original pixels.
+viz::PanelRect Unscaled(const data::Chip& c, double scale) {
+  return {c.x1 / scale, c.y1 / scale, c.x2 / scale, c.y2 / scale};
+}
+
+}  // namespace
+
+data::RgbImage DrawFocusTrace(const data::RgbImage& original,
+                              const std::vector<autofocus::FocusStep>& trace,
+                              int stride) {
+  std::vector<viz::OverlayPanel> panels;
+  for (const autofocus::FocusStep& s : trace) {
+    viz::OverlayPanel p;
+    p.heat = {s.map.width, s.map.height, s.map.prob, s.at.scale, stride};
+    for (const data::Chip& w : s.windows) {
+      p.thin.push_back(Unscaled(w, s.at.scale));
+    }
+    for (const data::Chip& c : s.next_chips) {
+      p.thick.push_back(Unscaled(c, s.next_scale));
+    }
+    p.caption =
+        s.next_scale_index < 0
+            ? absl::StrFormat("scale %d (x%.2f): %d windows", s.scale_index,
+                              s.at.scale, s.windows.size())
+            : absl::StrFormat("scale %d (x%.2f): %d windows, %d FocusChips",
+                              s.scale_index, s.at.scale, s.windows.size(),
+                              s.next_chips.size());
+    panels.push_back(std::move(p));
+  }
+  return viz::DrawOverlayPanels(original, panels);
 }
 
 }  // namespace sniper

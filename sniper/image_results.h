@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/types/span.h"
+#include "autofocus/focus_trace.h"
 #include "data/coco_dataset.h"
 #include "data/image_io.h"
 #include "evaluation/coco_eval.h"
@@ -34,6 +35,15 @@ int DrawCocoDetections(data::RgbImage* image,
                        absl::Span<const evaluation::Detection> dets,
                        absl::Span<const data::CocoCategory> categories,
                        float threshold);
+
+// The picture of what AutoFocus did on one image (its trace, coarse to
+// fine; `stride`: the focus map's cell in scaled pixels): one panel per
+// scale, the map tinted red, the windows it ran in white and the
+// FocusChips it gave the next scale yellow, all in original pixels, with a
+// caption (viz/overlay_panels.h draws it).
+data::RgbImage DrawFocusTrace(const data::RgbImage& original,
+                              const std::vector<autofocus::FocusStep>& trace,
+                              int stride);
 
 }  // namespace sniper
 

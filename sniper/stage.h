@@ -27,6 +27,7 @@
 #include "data/coco_dataset.h"
 #include "models/faster_rcnn.h"
 #include "sniper/config.h"
+#include "sniper/loss_curve.h"
 #include "sniper/run_log.h"
 
 namespace sniper {
@@ -75,6 +76,8 @@ struct StageSummary {
 struct RunSummary {
   std::vector<StageSummary> stages;
   std::string work_dir;
+  // The training stages' loss histories (sniper/loss_curve.h draws them).
+  std::vector<StageLosses> losses;
 };
 
 // One split as a stage reads it.

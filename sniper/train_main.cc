@@ -31,6 +31,7 @@
 #include "port/main_guard.h"
 #include "sniper/cli.h"
 #include "sniper/config.h"
+#include "sniper/loss_curve.h"
 #include "sniper/trainer.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -193,6 +194,12 @@ int Main(int argc, char** argv) {
   if (const char* rank = std::getenv("RANK");
       rank != nullptr && std::string(rank) != "0") {
     return 0;  // rank 0 reports
+  }
+  if (run->stages.empty() || !run->stages.back().interrupted) {
+    const std::string path = run->work_dir + "/loss_curve.png";
+    absl::StatusOr<bool> drawn = sniper::WriteLossCurve(path, run->losses);
+    if (!drawn.ok()) return sniper::FailWith(drawn.status());
+    if (*drawn) std::printf("Loss curve: %s\n", path.c_str());
   }
   for (const sniper::StageSummary& s : run->stages) {
     if (s.stage != sniper::Stage::kEval) continue;

@@ -14,7 +14,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "data/chip_sampler.h"
-#include "data/image_io.h"
 #include "data/proposals.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
@@ -27,45 +26,27 @@
 #include "sniper/proposals_stage.h"
 #include "sniper/stage.h"
 #include "sniper/training_stage.h"
-#include "viz/plot.h"
 
 namespace sniper {
 namespace {
 
 namespace fs = std::filesystem;
 
-absl::Status WriteLossCurve(const Pipeline& p, const LossHistorySink& sink,
-                            RunLog& log) {
-  std::vector<data::RgbImage> panels;
-  for (Stage stage : {Stage::kRpn, Stage::kDetector}) {
+// The training stages' loss histories, in stage order, for the loss curve.
+std::vector<StageLosses> LossesOf(const Pipeline& p,
+                                  const LossHistorySink& sink) {
+  std::vector<StageLosses> out;
+  for (Stage stage : p.stages) {
+    if (stage != Stage::kRpn && stage != Stage::kDetector) continue;
     const LossHistory& history = sink.history(StageName(stage));
     if (history.empty()) continue;
-    const bool rpn = stage == Stage::kRpn;
-    std::vector<viz::Series> series = {{"total", {0, 0, 0}, {}}};
-    for (const LossHistory::Row& row : history.rows) {
-      series[0].points.push_back({static_cast<double>(row.step), row.total});
-    }
-    for (size_t k = 0; k < history.names.size(); ++k) {
-      // Older checkpoints' histories hold 0 for the terms a model lacked.
-      viz::Series s{
-          history.names[k], viz::PaletteColor(static_cast<int>(k)), {}};
-      bool trained = false;
-      for (const LossHistory::Row& row : history.rows) {
-        s.points.push_back({static_cast<double>(row.step), row.terms[k]});
-        trained = trained || row.terms[k] != 0;
-      }
-      if (trained) series.push_back(std::move(s));
-    }
-    panels.push_back(viz::PlotSeries(
-        absl::StrCat(StageName(stage), rpn ? " stage: short-schedule RPN loss"
-                                           : " stage: detector loss"),
-        "step", series, 1000, 420, /*log_y=*/true));
+    out.push_back(
+        {absl::StrCat(StageName(stage), stage == Stage::kRpn
+                                            ? " stage: short-schedule RPN loss"
+                                            : " stage: detector loss"),
+         history});
   }
-  if (panels.empty()) return absl::OkStatus();
-  const std::string path = p.work_dir + "/loss_curve.png";
-  RETURN_IF_ERROR(data::WritePngFile(path, viz::StackVertically(panels)));
-  log.Line(absl::StrCat("Loss curve: ", path));
-  return absl::OkStatus();
+  return out;
 }
 
 // A training stage's checkpoint directory.
@@ -324,9 +305,7 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   RunSummary run;
   run.work_dir = p.work_dir;
   RETURN_IF_ERROR(RunStages(p, options, data, session.env(), metrics, run));
-  if (leader && (run.stages.empty() || !run.stages.back().interrupted)) {
-    RETURN_IF_ERROR(WriteLossCurve(p, metrics.history, log));
-  }
+  run.losses = LossesOf(p, metrics.history);
   return run;
 }
 

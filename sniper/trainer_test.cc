@@ -63,11 +63,17 @@ TEST(TrainerTest, AllStagesThenInterruptAndResumeIsBitwiseIdentical) {
   for (double v : run.stages[3].coco_stats) {
     EXPECT_TRUE(v == -1 || (v >= 0 && v <= 1)) << v;
   }
+  // The loss histories for //sniper:train's loss curve, in stage order.
+  ASSERT_EQ(run.losses.size(), 2u);
+  EXPECT_EQ(run.losses[0].title, "rpn stage: short-schedule RPN loss");
+  EXPECT_EQ(run.losses[0].history.rows.size(), 3u);
+  EXPECT_EQ(run.losses[1].history.names.back(), "focus");
+  EXPECT_EQ(run.losses[1].history.rows.size(), 6u);
   const std::string w = full.work_dir;
   for (const char* f :
        {"rpn/final.pt", "detector/final.pt", "proposals.bin", "config.pbtxt",
-        "train.log", "metrics.csv", "loss_curve.png", "detections.png",
-        "detections_val.json", "eval_stats.json"}) {
+        "train.log", "metrics.csv", "detections.png", "detections_val.json",
+        "eval_stats.json"}) {
     EXPECT_TRUE(fs::exists(w + "/" + f)) << f;
   }
   // Checkpoints every 2 steps, the last 2 kept, none at the final step.
