@@ -27,7 +27,8 @@ const char* StageName(Stage stage) {
 
 namespace {
 
-TrainingStageOptions TrainingOptions(const Pipeline& p, Stage stage) {
+TrainingStageOptions TrainingOptions(const Pipeline& p, Stage stage,
+                                     const std::string& config_text) {
   const PipelineConfig& c = p.config;
   TrainingStageOptions o;
   o.stage = stage;
@@ -47,15 +48,17 @@ TrainingStageOptions TrainingOptions(const Pipeline& p, Stage stage) {
   o.checkpoint_every_steps = c.output().checkpoint_every_steps();
   o.keep_checkpoints = c.output().keep_checkpoints();
   o.log_every_steps = c.output().log_every_steps();
-  google::protobuf::TextFormat::PrintToString(c, &o.config_text);
+  o.config_text = config_text;
   return o;
 }
 
 }  // namespace
 
 void BuildStageOptions(Pipeline& p) {
-  p.rpn_stage = TrainingOptions(p, Stage::kRpn);
-  p.detector_stage = TrainingOptions(p, Stage::kDetector);
+  std::string config_text;  // saved in every checkpoint of both stages
+  google::protobuf::TextFormat::PrintToString(p.config, &config_text);
+  p.rpn_stage = TrainingOptions(p, Stage::kRpn, config_text);
+  p.detector_stage = TrainingOptions(p, Stage::kDetector, config_text);
 
   ProposalsStageOptions& r = p.proposals_stage;
   r.rpn_checkpoint = p.rpn_stage.dir + "/final.pt";
