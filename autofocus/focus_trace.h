@@ -1,6 +1,6 @@
 // File: autofocus/focus_trace.h
 //
-// What AutoFocus inference did on one image (sniper/inference.h fills it):
+// What AutoFocus inference did on one image (inference/detector.h fills it):
 // per test scale, coarse to fine, its focus map, the windows it ran in and
 // the FocusChips it handed to the next scale. Plain data: its picture
 // (`bazel run //sniper:detect -- --autofocus_map=...`) is drawn above,

@@ -13,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "configs/default_synthetic_embedded.h"
 #include "glog/logging.h"
+#include "data/synthetic.h"
 #include "port/proto_io.h"
 #include "sniper/config.h"
 
@@ -31,12 +32,12 @@ inline Pipeline DefaultPipeline(const char* layer, const char* file = "") {
   MergeReplacingLists(upper, &*merged);
   absl::StatusOr<Pipeline> p = BuildPipeline(*merged);
   CHECK(p.ok()) << p.status();
-  if (p->config.dataset().has_synthetic()) {
-    const SyntheticDataConfig& s = p->config.dataset().synthetic();
-    if (!SyntheticDatasetExists(s)) {
-      const absl::Status written = WriteSyntheticDataset(s);
-      CHECK(written.ok()) << written;
-    }
+  const DatasetOptions& d = p->dataset;
+  if (d.synthetic && !data::SyntheticDatasetIsCurrent(d.synthetic_dir)) {
+    data::SyntheticSplitStats train, val;
+    const absl::Status written = data::WriteSyntheticDataset(
+        d.synthetic_dir, d.synthetic_options, &train, &val);
+    CHECK(written.ok()) << written;
   }
   return *std::move(p);
 }

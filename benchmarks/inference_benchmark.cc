@@ -1,5 +1,5 @@
 // Multi-scale inference throughput against single-scale inference on the
-// same model, one run (sniper/inference.h), on --device in --precision
+// same model, one run (inference/detector.h), on --device in --precision
 // (benchmarks/bench_device.h):
 //   BM_Inference/sniper:       the default's three test scales (long side
 //                              1536, 768, 256) with their valid ranges;
@@ -41,9 +41,9 @@
 #include "data/coco_dataset.h"
 #include "data/testing/shared_data.h"
 #include "glog/logging.h"
+#include "inference/detector.h"
 #include "models/faster_rcnn.h"
 #include "sniper/config.h"
-#include "sniper/inference.h"
 
 ABSL_FLAG(int, coco_images, 3, "images of the BM_InferenceCoco cases");
 ABSL_FLAG(int, threads, 2, "compute threads (at::set_num_threads)");
@@ -57,10 +57,15 @@ void RunImages(benchmark::State& state, const Pipeline& p,
   const bench::BenchDevice& d = bench::Device();
   at::set_num_threads(absl::GetFlag(FLAGS_threads));
   torch::manual_seed(0);
-  MultiScaleDetector detector(models::FasterRcnn(p.model), p.eval,
-                              p.loader.render, d.device, d.autocast);
+  absl::StatusOr<inference::MultiScaleDetector> created =
+      inference::MultiScaleDetector::Create(models::FasterRcnn(p.model), p.eval,
+                                            p.loader.render, d.device,
+                                            d.autocast);
+  CHECK(created.ok()) << created.status();
+  inference::MultiScaleDetector& detector = *created;
   {  // Warm-up, not timed: the decoder, allocator, kernels and handles.
-    absl::StatusOr<PreparedImage> views = detector.Prepare(ds, dir, 0);
+    absl::StatusOr<inference::PreparedImage> views =
+        detector.Prepare(inference::ImageOf(ds, dir, 0));
     CHECK(views.ok()) << views.status();
     benchmark::DoNotOptimize(detector.Run(*views));
     bench::Synchronize(d);
@@ -72,7 +77,8 @@ void RunImages(benchmark::State& state, const Pipeline& p,
   int64_t images = 0;
   for (auto _ : state) {
     for (int i = 0; i < n; ++i) {
-      absl::StatusOr<PreparedImage> views = detector.Prepare(ds, dir, i);
+      absl::StatusOr<inference::PreparedImage> views =
+          detector.Prepare(inference::ImageOf(ds, dir, i));
       CHECK(views.ok()) << views.status();
       benchmark::DoNotOptimize(detector.Run(*views));
       ++images;

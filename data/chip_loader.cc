@@ -10,17 +10,6 @@
 namespace sniper::data {
 namespace {
 
-// The original-pixel window and scale a chip needs.
-DecodeRequest RequestFor(const ImageAtScale& at, const Chip& c) {
-  DecodeRequest req;
-  req.scale = at.scale;
-  req.x0 = static_cast<int32_t>(std::floor(c.x1 / at.scale));
-  req.y0 = static_cast<int32_t>(std::floor(c.y1 / at.scale));
-  req.x1 = static_cast<int32_t>(std::ceil(c.x2 / at.scale));
-  req.y1 = static_cast<int32_t>(std::ceil(c.y2 / at.scale));
-  return req;
-}
-
 ImageAtScale AtScale(const CocoDataset& dataset, const ChipSampler& sampler,
                      const ChipRecord& record) {
   const CocoImage& info = dataset.image(record.image_index);
@@ -38,8 +27,8 @@ absl::StatusOr<DecodedRegion> DecodeFor(const CocoDataset& dataset,
   const CocoImage& info = dataset.image(records[0].image_index);
   DecodeRequest req;
   for (size_t k = 0; k < records.size(); ++k) {
-    const DecodeRequest r =
-        RequestFor(AtScale(dataset, sampler, records[k]), records[k].chip);
+    const DecodeRequest r = ChipDecodeRequest(
+        AtScale(dataset, sampler, records[k]), records[k].chip);
     if (k == 0) {
       req = r;
       continue;

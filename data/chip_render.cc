@@ -109,6 +109,16 @@ void RenderChip(const DecodedRegion& region, const Chip& chip, double scale,
   }
 }
 
+DecodeRequest ChipDecodeRequest(const ImageAtScale& at, const Chip& c) {
+  DecodeRequest req;
+  req.scale = at.scale;
+  req.x0 = static_cast<int32_t>(std::floor(c.x1 / at.scale));
+  req.y0 = static_cast<int32_t>(std::floor(c.y1 / at.scale));
+  req.x1 = static_cast<int32_t>(std::ceil(c.x2 / at.scale));
+  req.y1 = static_cast<int32_t>(std::ceil(c.y2 / at.scale));
+  return req;
+}
+
 void FlipBoxes(std::vector<Box>* boxes, float window_width) {
   for (Box& b : *boxes) {
     const float x1 = window_width - b.x2, x2 = window_width - b.x1;

@@ -51,6 +51,10 @@ size_t ChipCanvasBytes(const ChipRenderOptions& options);
 void RenderChip(const DecodedRegion& region, const Chip& chip, double scale,
                 bool flip, const ChipRenderOptions& options, void* out);
 
+// What RenderChip needs decoded for `chip` of an image at `at`: the chip's
+// original pixels (floor/ceil of its sides over at.scale) at at.scale.
+DecodeRequest ChipDecodeRequest(const ImageAtScale& at, const Chip& chip);
+
 // Mirrors chip-coordinate boxes within a window of `window_width` (the
 // pixel at u goes to window_width - 1 - u; a box [x1, x2) to
 // [w - x2, w - x1)).

@@ -47,7 +47,8 @@ test -s "$tmp/one.png"
 sniper/detect --checkpoint="$tmp/run/detector/final.pt" --image="$img" \
   --out="$tmp/one_af.png" --autofocus_map="$tmp/focus.png" > "$tmp/detect_af.out"
 test -s "$tmp/focus.png"
-grep -q "^AutoFocus: 1 images" "$tmp/detect_af.out"
+grep -q "^AutoFocus: $tmp/focus.png" "$tmp/detect_af.out"
+grep -q "^1 images, .* s/image in the network .*; AutoFocus: .* M network pixels per image" "$tmp/detect_af.out"
 mkdir -p "$tmp/dir"
 cp "$tmp"/syn/images/val_*.jpg "$tmp/dir/"
 # File names with a quote and a backslash must still give valid JSON.

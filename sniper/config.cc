@@ -365,8 +365,9 @@ absl::StatusOr<Pipeline> BuildPipeline(const PipelineConfig& config) {
   RETURN_IF_ERROR(BuildComponents(c, p));
   RETURN_IF_ERROR(ValidateOptimizer(c.optimizer()));
   RETURN_IF_ERROR(BuildStages(c, p));
-  ASSIGN_OR_RETURN(p.eval, BuildInferenceOptions(c.eval(), c.sampler(),
-                                                 FieldPath(kRoot, "eval")));
+  ASSIGN_OR_RETURN(p.eval,
+                   inference::BuildInferenceOptions(c.eval(), c.sampler(),
+                                                    FieldPath(kRoot, "eval")));
   if (p.eval.autofocus && !p.eval.ground_truth_focus && !p.model.has_focus()) {
     return Invalid("eval.autofocus.enabled",
                    "AutoFocus reads the model's focus maps: set "

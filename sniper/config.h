@@ -24,9 +24,9 @@
 #include "absl/status/statusor.h"
 #include "data/chip_loader.h"
 #include "data/chips.h"
+#include "inference/options.h"
 #include "models/faster_rcnn.h"
 #include "port/proto_layering.h"
-#include "sniper/inference_options.h"
 #include "sniper/pipeline.pb.h"
 #include "sniper/stage_options.h"
 
@@ -54,10 +54,11 @@ struct Pipeline {
   data::ChipLoaderOptions loader;
   models::FasterRcnnOptions model;      // the detector
   models::FasterRcnnOptions rpn_model;  // the short-schedule RPN
-  InferenceOptions eval;                // test scales, merging, limits
+  inference::InferenceOptions eval;     // test scales, merging, limits
   std::vector<Stage> stages;            // in order
   std::string work_dir;                 // resolved, absolute
   std::string proposals_file;           // resolved; empty for NONE
+  DatasetOptions dataset;               // the files and how to read them
   // Each stage's options (sniper/stage_options.h), from the above.
   TrainingStageOptions rpn_stage, detector_stage;
   ProposalsStageOptions proposals_stage;
@@ -78,11 +79,6 @@ absl::StatusOr<Pipeline> BuildPipeline(const PipelineConfig& config);
 absl::StatusOr<Pipeline> PipelineFromLayers(const std::string& config_path,
                                             std::vector<std::string> sets,
                                             const std::string& work_dir);
-
-// The synthetic dataset a config names: whether its cache directory
-// (resolved by BuildPipeline) holds it, and generating it there.
-bool SyntheticDatasetExists(const SyntheticDataConfig& config);
-absl::Status WriteSyntheticDataset(const SyntheticDataConfig& config);
 
 }  // namespace sniper
 

@@ -1,7 +1,7 @@
 // bazel run //sniper:eval -- [--config=FILE] [--set path=value ...]
 //     [--work_dir=DIR] [--checkpoint=FILE]
 //
-// Multi-scale inference (sniper/inference.h) over the config's validation
+// Multi-scale inference (inference/detector.h) over the config's validation
 // split with a trained detector, the COCO table, and the results JSON
 // (<work_dir>/detections_val.json, the standard [{image_id, category_id,
 // bbox, score}] format) plus <work_dir>/eval_stats.json. The same code as

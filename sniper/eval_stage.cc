@@ -15,6 +15,7 @@
 #include "data/image_io.h"
 #include "evaluation/coco_eval.h"
 #include "evaluation/coco_json.h"
+#include "inference/detector.h"
 #include "port/json_writer.h"
 #include "port/prefetcher.h"
 #include "port/proto_io.h"
@@ -22,7 +23,6 @@
 #include "sniper/device.h"
 #include "sniper/event_writer.h"
 #include "sniper/image_results.h"
-#include "sniper/inference.h"
 #include "sniper/metrics.h"
 #include "viz/draw.h"
 
@@ -35,10 +35,7 @@ struct EvalReport {
   std::optional<evaluation::CocoEvalResult> masks;
   int64_t images = 0, detections = 0;
   double seconds = 0;
-  bool autofocus = false;
-  // Network pixels (canvases, padding to 32 included) and views per image.
-  double pixels_per_image = 0;
-  std::vector<double> pixels_per_scale, views_per_scale;
+  inference::InferenceCost cost;  // network pixels and views per image
 
   double images_per_s() const { return images / std::max(seconds, 1e-9); }
 };
@@ -90,18 +87,20 @@ absl::StatusOr<evaluation::EvalGroundTruth> GroundTruthOf(const Split& val,
 // Every image of `val` through the detector, the next batch decoded and
 // resampled while the network runs on this one.
 absl::StatusOr<std::vector<evaluation::Detection>> DetectAll(
-    MultiScaleDetector& detector, const EvalStageOptions& o, const Split& val,
-    const RunEnv& env) {
+    inference::MultiScaleDetector& detector, const EvalStageOptions& o,
+    const Split& val, const RunEnv& env) {
   const data::CocoDataset& ds = *val.dataset;
   const size_t n = ds.num_images();
   const size_t batch = static_cast<size_t>(o.inference.batch_size);
+  using inference::PreparedImage;
   Prefetcher<std::vector<PreparedImage>> batches(
       static_cast<int64_t>((n + batch - 1) / batch),
       [&](int64_t k) -> absl::StatusOr<std::vector<PreparedImage>> {
         std::vector<PreparedImage> out;
         for (size_t i = k * batch; i < std::min((k + 1) * batch, n); ++i) {
-          ASSIGN_OR_RETURN(PreparedImage views,
-                           detector.Prepare(ds, val.image_dir, i));
+          ASSIGN_OR_RETURN(
+              PreparedImage views,
+              detector.Prepare(inference::ImageOf(ds, val.image_dir, i)));
           out.push_back(std::move(views));
         }
         return out;
@@ -112,7 +111,8 @@ absl::StatusOr<std::vector<evaluation::Detection>> DetectAll(
     ASSIGN_OR_RETURN(std::vector<PreparedImage> prepared, batches.Next());
     std::vector<const PreparedImage*> pointers;
     for (const PreparedImage& im : prepared) pointers.push_back(&im);
-    const std::vector<ImageDetections> results = detector.RunBatch(pointers);
+    const std::vector<inference::ImageDetections> results =
+        detector.RunBatch(pointers);
     for (size_t j = 0; j < results.size(); ++j) {
       const size_t i = first_image + j;
       const size_t first = all.size();
@@ -145,14 +145,14 @@ absl::Status WriteEvalStats(const std::string& path, const EvalReport& r,
     for (double v : r.masks->stats) json.Double(v);
     json.EndArray();
   }
-  json.Key("autofocus").Bool(r.autofocus);
+  json.Key("autofocus").Bool(r.cost.autofocus);
   json.Key("images_per_s").Double(r.images_per_s());
-  json.Key("pixels_per_image").Double(r.pixels_per_image);
+  json.Key("pixels_per_image").Double(r.cost.pixels_per_image);
   json.Key("pixels_per_image_per_scale").BeginArray();
-  for (double v : r.pixels_per_scale) json.Double(v);
+  for (double v : r.cost.pixels_per_scale) json.Double(v);
   json.EndArray();
   json.Key("views_per_image_per_scale").BeginArray();
-  for (double v : r.views_per_scale) json.Double(v);
+  for (double v : r.cost.views_per_scale) json.Double(v);
   json.EndArray();
   json.EndObject();
   return WriteFileAtomically(path, json.Finish());
@@ -171,16 +171,7 @@ void LogEvalReport(const EvalReport& r, const data::CocoDataset& ds,
       "[eval] %d images, %d detections in %s (%.2f images/s); COCO box "
       "metrics on the validation split:",
       r.images, r.detections, FormatDuration(r.seconds), r.images_per_s()));
-  std::string pixels = absl::StrFormat(
-      "[eval] %s: %.3f M network pixels per image (",
-      r.autofocus ? "AutoFocus" : "every scale over the whole image",
-      r.pixels_per_image / 1e6);
-  for (size_t k = 0; k < r.pixels_per_scale.size(); ++k) {
-    absl::StrAppendFormat(&pixels, "%sscale %d: %.3f M in %.2f views",
-                          k ? ", " : "", k, r.pixels_per_scale[k] / 1e6,
-                          r.views_per_scale[k]);
-  }
-  log.Line(pixels + ")");
+  log.Line("[eval] " + inference::FormatInferenceCost(r.cost));
   log.Line(StatsTable(r.boxes.stats));
   std::string per_cat = "[eval] AP per category:";
   for (const auto& [id, ap] : r.boxes.per_category_ap) {
@@ -212,7 +203,7 @@ absl::Status WriteEvalScalars(const EvalReport& r, EventWriter& events) {
 // Detections scored: the report, and detections_val.json written.
 absl::StatusOr<EvalReport> Evaluate(
     const EvalStageOptions& o, const Split& val,
-    const MultiScaleDetector& detector,
+    const inference::MultiScaleDetector& detector,
     const std::vector<evaluation::Detection>& all) {
   EvalReport r;
   // One read of the ground truth, with masks when the model predicts them
@@ -227,15 +218,7 @@ absl::StatusOr<EvalReport> Evaluate(
       evaluation::WriteResultsJson(o.out_dir + "/detections_val.json", all));
   r.images = static_cast<int64_t>(val.dataset->num_images());
   r.detections = static_cast<int64_t>(all.size());
-  r.autofocus = o.inference.autofocus;
-  const double images = std::max<double>(1, r.images);
-  r.pixels_per_image = detector.pixels_run() / images;
-  for (int64_t px : detector.pixels_per_scale()) {
-    r.pixels_per_scale.push_back(px / images);
-  }
-  for (int64_t v : detector.views_per_scale()) {
-    r.views_per_scale.push_back(v / images);
-  }
+  r.cost = detector.Cost(r.images);
   return r;
 }
 
@@ -252,8 +235,10 @@ absl::StatusOr<StageSummary> RunEvalStage(const EvalStageOptions& options,
   ASSIGN_OR_RETURN(models::FasterRcnn model,
                    LoadStageModel(options.checkpoint, Stage::kDetector,
                                   options.model, env.device));
-  MultiScaleDetector detector(std::move(model), options.inference,
-                              options.render, env.device, env.autocast);
+  ASSIGN_OR_RETURN(inference::MultiScaleDetector detector,
+                   inference::MultiScaleDetector::Create(
+                       std::move(model), options.inference, options.render,
+                       env.device, env.autocast));
   const Clock::time_point start = Clock::now();
   ASSIGN_OR_RETURN(const std::vector<evaluation::Detection> all,
                    DetectAll(detector, options, val, env));
@@ -288,7 +273,7 @@ absl::StatusOr<RunSummary> EvaluateRun(const Pipeline& p,
   so.progress = options.progress;
   so.events = true;
   RETURN_IF_ERROR(session.Start(p, so));
-  ASSIGN_OR_RETURN(const Datasets data, LoadDatasets(p, session.log()));
+  ASSIGN_OR_RETURN(const Datasets data, LoadDatasets(p.dataset, session.log()));
   EvalStageOptions eval = p.eval_stage;
   if (!options.checkpoint.empty()) eval.checkpoint = options.checkpoint;
   RunSummary run;

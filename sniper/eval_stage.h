@@ -3,7 +3,7 @@
 // SNIPER's last stage (SNIPER.md section 8): the detector
 // (options.checkpoint: <work_dir>/detector/final.pt, or //sniper:eval's
 // --checkpoint) on the validation split with every test scale
-// (sniper/inference.h), scored with our COCO evaluator. Writes
+// (inference/detector.h), scored with our COCO evaluator. Writes
 // detections_val.json (COCO results), eval_stats.json (the 12 numbers, AP
 // per category, speed and network pixels) and, with draw_example,
 // detections.png in options.out_dir; logs the COCO table and, with an event

@@ -37,7 +37,7 @@ absl::StatusOr<StageSummary> EvaluateUntrained(const Pipeline& p) {
   RunLog log(p.work_dir + "/train.log", false, false);
   RunEnv env;
   env.log = &log;
-  ASSIGN_OR_RETURN(const Datasets data, LoadDatasets(p, log));
+  ASSIGN_OR_RETURN(const Datasets data, LoadDatasets(p.dataset, log));
   torch::manual_seed(4);
   models::FasterRcnn detector(p.eval_stage.model);
   CheckpointState state;
@@ -87,7 +87,7 @@ TEST(EvalStageTest, MaskNumbersWithTheMaskBranchAndAMissingCheckpointNamed) {
   RunLog log("", false, false);
   RunEnv env;
   env.log = &log;
-  ASSERT_OK_AND_ASSIGN(const Datasets data, LoadDatasets(p, log));
+  ASSERT_OK_AND_ASSIGN(const Datasets data, LoadDatasets(p.dataset, log));
   EXPECT_THAT(RunEvalStage(missing, data.val_split(), env),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("nothing.pt is missing")));

@@ -23,7 +23,7 @@ int LabelOf(absl::Span<const data::CocoCategory> categories, int64_t id) {
 
 }  // namespace
 
-void AppendCocoDetections(const ImageDetections& d,
+void AppendCocoDetections(const inference::ImageDetections& d,
                           const data::CocoImage& image,
                           absl::Span<const data::CocoCategory> categories,
                           std::vector<evaluation::Detection>* out) {

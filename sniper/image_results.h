@@ -1,6 +1,6 @@
 // File: sniper/image_results.h
 //
-// One image's detections (sniper/inference.h) as COCO results and as a
+// One image's detections (inference/detector.h) as COCO results and as a
 // picture, shared by the eval stage and //sniper:detect: boxes in the
 // results format, masks (with the mask branch) pasted into the image as
 // RLE (masks/paste.h), and drawings with translucent masks under the
@@ -16,14 +16,14 @@
 #include "data/coco_dataset.h"
 #include "data/image_io.h"
 #include "evaluation/coco_eval.h"
-#include "sniper/inference.h"
+#include "inference/merge.h"
 
 namespace sniper {
 
 // `d`'s detections of `image` as results (category ids from
 // `categories`, indexed by label), appended to `out`; each with its mask
 // at the image's size when `d` has masks.
-void AppendCocoDetections(const ImageDetections& d,
+void AppendCocoDetections(const inference::ImageDetections& d,
                           const data::CocoImage& image,
                           absl::Span<const data::CocoCategory> categories,
                           std::vector<evaluation::Detection>* out);

@@ -35,7 +35,7 @@ TEST(ProposalsStageTest, EveryImageAndScaleFromTheRpnCheckpoint) {
   RunLog log(p.work_dir + "/train.log", false, false);
   RunEnv env;
   env.log = &log;
-  ASSERT_OK_AND_ASSIGN(const Datasets data, LoadDatasets(p, log));
+  ASSERT_OK_AND_ASSIGN(const Datasets data, LoadDatasets(p.dataset, log));
 
   // No RPN yet: the stage names what is missing.
   EXPECT_THAT(RunProposalsStage(p.proposals_stage, data.train_split(), env),

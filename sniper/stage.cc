@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "data/synthetic.h"
 #include "port/status_macros.h"
 #include "sniper/checkpoint.h"
 #include "sniper/device.h"
@@ -20,7 +21,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // The first n images (all for n <= 0: dataset.max_*_images unset).
-data::CocoDataset FirstImages(data::CocoDataset ds, int n) {
+data::CocoDataset FirstImages(data::CocoDataset ds, int64_t n) {
   if (n <= 0 || static_cast<size_t>(n) >= ds.num_images()) return ds;
   return ds.Prefix(static_cast<size_t>(n));
 }
@@ -55,49 +56,40 @@ int SetComputeThreads(const Pipeline& p, int processes_on_machine) {
 
 namespace {
 
-// The split files (generating the synthetic dataset on first use).
-absl::StatusOr<Datasets> DatasetFiles(const DatasetConfig& d, RunLog& log) {
-  Datasets out;
-  if (d.has_synthetic()) {
-    const SyntheticDataConfig& s = d.synthetic();
-    const std::string dir = s.cache_dir();
-    out.train_json = dir + "/instances_train.json";
-    out.val_json = dir + "/instances_val.json";
-    if (!SyntheticDatasetExists(s)) {
-      log.Line(absl::StrCat("Generating the synthetic dataset (",
-                            s.train_images(), " train + ", s.val_images(),
-                            " val images) into ", dir));
-      RETURN_IF_ERROR(WriteSyntheticDataset(s));
-    }
-    out.train_images = out.val_images = dir + "/images";
-    out.has_val = true;
-  } else {
-    out.train_json = d.coco().train_annotations();
-    out.train_images = d.coco().train_images();
-    out.val_json = d.coco().val_annotations();
-    out.val_images = d.coco().val_images();
-    out.has_val = !out.val_json.empty();
+// The synthetic dataset generated into its directory unless already there.
+absl::Status EnsureSynthetic(const DatasetOptions& d, RunLog& log) {
+  if (!d.synthetic || data::SyntheticDatasetIsCurrent(d.synthetic_dir)) {
+    return absl::OkStatus();
   }
-  return out;
+  log.Line(absl::StrCat("Generating the synthetic dataset (",
+                        d.synthetic_options.train_images, " train + ",
+                        d.synthetic_options.val_images, " val images) into ",
+                        d.synthetic_dir));
+  data::SyntheticSplitStats train, val;
+  return data::WriteSyntheticDataset(d.synthetic_dir, d.synthetic_options,
+                                     &train, &val);
 }
 
 }  // namespace
 
-absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log) {
-  const DatasetConfig& d = p.config.dataset();
-  ASSIGN_OR_RETURN(Datasets out, DatasetFiles(d, log));
+absl::StatusOr<Datasets> LoadDatasets(const DatasetOptions& d, RunLog& log) {
+  RETURN_IF_ERROR(EnsureSynthetic(d, log));
+  Datasets out;
+  out.train_json = d.train_json;
+  out.train_images = d.train_images;
+  out.val_json = d.val_json;
+  out.val_images = d.val_images;
+  out.has_val = !d.val_json.empty();
   data::CocoReaderOptions ro;
-  ro.invalid_box_policy = d.skip_invalid_boxes()
-                              ? data::InvalidBoxPolicy::kSkip
-                              : data::InvalidBoxPolicy::kError;
-  // The mask branch learns from the annotations' segmentations.
-  ro.keep_segmentations = p.model.has_mask();
+  ro.invalid_box_policy = d.skip_invalid_boxes ? data::InvalidBoxPolicy::kSkip
+                                               : data::InvalidBoxPolicy::kError;
+  ro.keep_segmentations = d.keep_segmentations;
   ASSIGN_OR_RETURN(data::CocoDataset train,
                    data::ReadCocoInstances(out.train_json, ro));
-  out.train = FirstImages(std::move(train), d.max_train_images());
-  if (static_cast<int64_t>(out.train.num_categories()) != p.model.num_classes) {
+  out.train = FirstImages(std::move(train), d.max_train_images);
+  if (static_cast<int64_t>(out.train.num_categories()) != d.num_classes) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "PipelineConfig.model.num_classes is ", p.model.num_classes, " but ",
+        "PipelineConfig.model.num_classes is ", d.num_classes, " but ",
         out.train_json, " has ", out.train.num_categories(), " categories"));
   }
   if (ro.keep_segmentations && out.train.stats().segmentations == 0) {
@@ -108,7 +100,7 @@ absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log) {
   if (out.has_val) {
     ASSIGN_OR_RETURN(data::CocoDataset val,
                      data::ReadCocoInstances(out.val_json, ro));
-    out.val = FirstImages(std::move(val), d.max_val_images());
+    out.val = FirstImages(std::move(val), d.max_val_images);
     if (out.val.num_categories() != out.train.num_categories()) {
       return absl::InvalidArgumentError(absl::StrCat(
           out.val_json, " has ", out.val.num_categories(), " categories but ",

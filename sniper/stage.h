@@ -8,7 +8,7 @@
 //
 //   RunSession session(device);              // the device, current
 //   RETURN_IF_ERROR(session.Start(p, {"eval"}));  // log, threads, header
-//   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p, session.log()));
+//   ASSIGN_OR_RETURN(Datasets data, LoadDatasets(p.dataset, session.log()));
 //   ASSIGN_OR_RETURN(StageSummary s,
 //                    RunEvalStage(p.eval_stage, EvalData(data),
 //                                 session.env()));
@@ -99,7 +99,9 @@ struct Datasets {
   Split val_split() const { return {&val, val_images, val_json}; }
 };
 
-absl::StatusOr<Datasets> LoadDatasets(const Pipeline& p, RunLog& log);
+// Reads both splits (validated against the model's class count and, with
+// keep_segmentations, for segmentations); logs their sizes.
+absl::StatusOr<Datasets> LoadDatasets(const DatasetOptions& d, RunLog& log);
 
 // Where and how a stage runs: the device and autocast type, the run's log,
 // TensorBoard (rank 0; may be null) and the process group (null: one

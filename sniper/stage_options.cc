@@ -52,9 +52,39 @@ TrainingStageOptions TrainingOptions(const Pipeline& p, Stage stage,
   return o;
 }
 
+DatasetOptions DatasetsOf(const Pipeline& p) {
+  const DatasetConfig& d = p.config.dataset();  // paths already resolved
+  DatasetOptions o;
+  if (d.has_synthetic()) {
+    const SyntheticDataConfig& s = d.synthetic();
+    o.synthetic = true;
+    o.synthetic_options.train_images = s.train_images();
+    o.synthetic_options.val_images = s.val_images();
+    o.synthetic_options.seed = s.seed();
+    o.synthetic_options.min_side = s.min_side();
+    o.synthetic_options.max_side = s.max_side();
+    o.synthetic_dir = s.cache_dir();
+    o.train_json = s.cache_dir() + "/instances_train.json";
+    o.val_json = s.cache_dir() + "/instances_val.json";
+    o.train_images = o.val_images = s.cache_dir() + "/images";
+  } else {
+    o.train_json = d.coco().train_annotations();
+    o.train_images = d.coco().train_images();
+    o.val_json = d.coco().val_annotations();
+    o.val_images = d.coco().val_images();
+  }
+  o.skip_invalid_boxes = d.skip_invalid_boxes();
+  o.max_train_images = d.max_train_images();
+  o.max_val_images = d.max_val_images();
+  o.keep_segmentations = p.model.has_mask();
+  o.num_classes = p.model.num_classes;
+  return o;
+}
+
 }  // namespace
 
 void BuildStageOptions(Pipeline& p) {
+  p.dataset = DatasetsOf(p);
   std::string config_text;  // saved in every checkpoint of both stages
   google::protobuf::TextFormat::PrintToString(p.config, &config_text);
   p.rpn_stage = TrainingOptions(p, Stage::kRpn, config_text);
@@ -66,7 +96,9 @@ void BuildStageOptions(Pipeline& p) {
   r.model.test_proposals.post_nms_top_n =
       p.config.negatives().proposals_per_scale();
   r.model.test_proposals.nms_threshold = p.config.negatives().proposal_nms();
-  r.sampler = p.sampler;
+  r.inference.scales = p.sampler;
+  r.inference.max_tile_side = 0;
+  r.inference.batch_size = 1;
   r.render = p.loader.render;
   r.proposals_file = p.proposals_file;
 

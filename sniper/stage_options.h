@@ -17,14 +17,31 @@
 
 #include "data/chip_loader.h"
 #include "data/chips.h"
+#include "data/synthetic.h"
+#include "inference/options.h"
 #include "models/faster_rcnn.h"
-#include "sniper/inference_options.h"
 #include "sniper/pipeline.pb.h"
 
 namespace sniper {
 
 enum class Stage { kRpn, kProposals, kDetector, kEval };
 const char* StageName(Stage stage);
+
+// The run's datasets: their files (the synthetic dataset's generated on
+// first use) and how to read them.
+struct DatasetOptions {
+  // The synthetic dataset, in synthetic_dir (the split files below are
+  // inside it).
+  bool synthetic = false;
+  data::SyntheticOptions synthetic_options;
+  std::string synthetic_dir;
+  std::string train_json, train_images;
+  std::string val_json, val_images;  // empty: no validation split
+  bool skip_invalid_boxes = false;   // else an invalid box is an error
+  int64_t max_train_images = 0, max_val_images = 0;  // 0: every image
+  bool keep_segmentations = false;  // the mask branch learns from them
+  int64_t num_classes = 0;  // the model's: the training set's categories
+};
 
 // The short-schedule RPN (kRpn) or the detector (kDetector).
 struct TrainingStageOptions {
@@ -53,7 +70,9 @@ struct TrainingStageOptions {
 struct ProposalsStageOptions {
   std::string rpn_checkpoint;       // <work_dir>/rpn/final.pt
   models::FasterRcnnOptions model;  // the RPN with negatives' count and NMS
-  data::ChipSamplerOptions sampler;
+  // The training scales, each over the whole image (no tiling), one view
+  // per forward pass.
+  inference::InferenceOptions inference;
   data::ChipRenderOptions render;
   std::string proposals_file;
   bool keep_existing = false;  // resuming: an existing file is kept
@@ -63,7 +82,7 @@ struct ProposalsStageOptions {
 struct EvalStageOptions {
   std::string checkpoint;  // <work_dir>/detector/final.pt, or --checkpoint
   models::FasterRcnnOptions model;
-  InferenceOptions inference;
+  inference::InferenceOptions inference;
   data::ChipRenderOptions render;
   // detections_val.json, eval_stats.json and detections.png go here.
   std::string out_dir;

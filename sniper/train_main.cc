@@ -147,6 +147,33 @@ int LaunchLocal(int n, char** argv) {
   return WaitForRanks(pids);
 }
 
+// The stage of `pipeline` called `name` (--stage).
+absl::StatusOr<sniper::Stage> StageNamed(const std::string& name,
+                                         const sniper::Pipeline& pipeline) {
+  std::string names;
+  for (sniper::Stage s : pipeline.stages) {
+    if (name == sniper::StageName(s)) return s;
+    absl::StrAppend(&names, names.empty() ? "" : ", ", sniper::StageName(s));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("--stage=", name, ": this config's stages are ", names));
+}
+
+// The finished run's loss curve and COCO tables (rank 0).
+int Report(const sniper::RunSummary& run) {
+  if (run.stages.empty() || !run.stages.back().interrupted) {
+    const std::string path = run.work_dir + "/loss_curve.png";
+    absl::StatusOr<bool> drawn = sniper::WriteLossCurve(path, run.losses);
+    if (!drawn.ok()) return sniper::FailWith(drawn.status());
+    if (*drawn) std::printf("Loss curve: %s\n", path.c_str());
+  }
+  for (const sniper::StageSummary& s : run.stages) {
+    if (s.stage != sniper::Stage::kEval) continue;
+    sniper::PrintCocoSummaries(s.coco_stats, s.mask_stats);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
@@ -171,22 +198,9 @@ int Main(int argc, char** argv) {
   options.overwrite = absl::GetFlag(FLAGS_overwrite);
   options.progress = !absl::GetFlag(FLAGS_quiet);
   if (const std::string stage = absl::GetFlag(FLAGS_stage); !stage.empty()) {
-    bool found = false;
-    for (sniper::Stage s : pipeline->stages) {
-      if (stage == sniper::StageName(s)) {
-        options.only_stage = s;
-        found = true;
-      }
-    }
-    if (!found) {
-      std::string names;
-      for (sniper::Stage s : pipeline->stages) {
-        absl::StrAppend(&names, names.empty() ? "" : ", ",
-                        sniper::StageName(s));
-      }
-      return sniper::FailWith(absl::InvalidArgumentError(absl::StrCat(
-          "--stage=", stage, ": this config's stages are ", names)));
-    }
+    absl::StatusOr<sniper::Stage> s = StageNamed(stage, *pipeline);
+    if (!s.ok()) return sniper::FailWith(s.status());
+    options.only_stage = *s;
   }
   absl::StatusOr<sniper::RunSummary> run =
       sniper::RunPipeline(*pipeline, options);
@@ -195,16 +209,7 @@ int Main(int argc, char** argv) {
       rank != nullptr && std::string(rank) != "0") {
     return 0;  // rank 0 reports
   }
-  if (run->stages.empty() || !run->stages.back().interrupted) {
-    const std::string path = run->work_dir + "/loss_curve.png";
-    absl::StatusOr<bool> drawn = sniper::WriteLossCurve(path, run->losses);
-    if (!drawn.ok()) return sniper::FailWith(drawn.status());
-    if (*drawn) std::printf("Loss curve: %s\n", path.c_str());
-  }
-  for (const sniper::StageSummary& s : run->stages) {
-    if (s.stage != sniper::Stage::kEval) continue;
-    sniper::PrintCocoSummaries(s.coco_stats, s.mask_stats);
-  }
+  if (const int rc = Report(*run); rc != 0) return rc;
   std::printf(
       "Outputs in %s: checkpoints (rpn/, detector/), train.log, "
       "metrics.csv, TensorBoard events (tensorboard --logdir %s), "

@@ -297,7 +297,7 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   RETURN_IF_ERROR(session.Start(p, so));
   RunLog& log = session.log();
   if (leader) RemoveInterruptedWrites(p, log);
-  ASSIGN_OR_RETURN(const Datasets data, LoadDatasets(p, log));
+  ASSIGN_OR_RETURN(const Datasets data, LoadDatasets(p.dataset, log));
   if (dist != nullptr && leader) RETURN_IF_ERROR(dist->Announce("setup"));
   RunMetrics metrics;
   RETURN_IF_ERROR(OpenMetrics(p, session.env(), metrics));

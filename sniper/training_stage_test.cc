@@ -67,7 +67,7 @@ struct Harness {
 TEST(TrainingStageTest, TrainsLogsTheModelsLossTermsAndSkipsWhenFinished) {
   const Pipeline p = TinyPipeline("training_stage_rpn");
   Harness h(p);
-  ASSERT_OK_AND_ASSIGN(const Datasets data, LoadDatasets(p, h.log));
+  ASSERT_OK_AND_ASSIGN(const Datasets data, LoadDatasets(p.dataset, h.log));
   ASSERT_OK_AND_ASSIGN(
       StageSummary s, RunTrainingStage(p.rpn_stage, data.train_split(), nullptr,
                                        h.sinks, h.history, h.env));
@@ -100,7 +100,7 @@ TEST(TrainingStageTest, InterruptedDetectorResumesToTheSameWeights) {
   Pipeline p =
       TinyPipeline("training_stage_detector", {"negatives.source=NONE"});
   Harness h(p);
-  ASSERT_OK_AND_ASSIGN(const Datasets data, LoadDatasets(p, h.log));
+  ASSERT_OK_AND_ASSIGN(const Datasets data, LoadDatasets(p.dataset, h.log));
   ASSERT_OK(RunTrainingStage(p.detector_stage, data.train_split(), nullptr,
                              h.sinks, h.history, h.env)
                 .status());

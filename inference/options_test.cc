@@ -1,10 +1,10 @@
-#include "sniper/inference_options.h"
+#include "inference/options.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "port/status_matchers.h"
 
-namespace sniper {
+namespace sniper::inference {
 namespace {
 
 using ::sniper::testing::StatusIs;
@@ -101,4 +101,4 @@ TEST(InferenceOptionsTest, AutoFocusNeedsOneValidStepPerScaleButTheFinest) {
 }
 
 }  // namespace
-}  // namespace sniper
+}  // namespace sniper::inference

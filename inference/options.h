@@ -1,13 +1,13 @@
-// File: sniper/inference_options.h
+// File: inference/options.h
 //
-// Multi-scale inference settings (sniper/inference.h): InferenceConfig
-// (pipeline.proto's eval message) built and validated.
+// Multi-scale inference settings (inference/detector.h): InferenceConfig
+// (inference/inference.proto; PipelineConfig.eval) built and validated.
 //
 //   ASSIGN_OR_RETURN(InferenceOptions o,
 //                    BuildInferenceOptions(config.eval(), config.sampler(),
 //                                          "PipelineConfig.eval"));
-#ifndef SNIPER_SNIPER_INFERENCE_OPTIONS_H_
-#define SNIPER_SNIPER_INFERENCE_OPTIONS_H_
+#ifndef SNIPER_INFERENCE_OPTIONS_H_
+#define SNIPER_INFERENCE_OPTIONS_H_
 
 #include <cstdint>
 #include <string>
@@ -16,9 +16,9 @@
 #include "absl/status/statusor.h"
 #include "autofocus/focus_chips.h"
 #include "data/chips.h"
-#include "sniper/pipeline.pb.h"
+#include "inference/inference.pb.h"
 
-namespace sniper {
+namespace sniper::inference {
 
 struct InferenceOptions {
   data::ChipSamplerOptions scales;  // WHOLE_IMAGE: test scales, valid ranges
@@ -45,6 +45,6 @@ absl::StatusOr<InferenceOptions> BuildInferenceOptions(
     const InferenceConfig& config, const data::ChipSamplerConfig& training,
     const std::string& path = "InferenceConfig");
 
-}  // namespace sniper
+}  // namespace sniper::inference
 
-#endif  // SNIPER_SNIPER_INFERENCE_OPTIONS_H_
+#endif  // SNIPER_INFERENCE_OPTIONS_H_

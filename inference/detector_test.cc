@@ -1,189 +1,73 @@
-#include "sniper/inference.h"
+#include "inference/detector.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <memory>
+#include <string>
+#include <vector>
 
-#include "data/synthetic.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "inference/testing/small_detector.h"
+#include "port/status_matchers.h"
 
-namespace sniper {
+namespace sniper::inference {
 namespace {
 
-data::ImageAtScale At(int w, int h) {
-  data::ImageAtScale at;
-  at.scaled_width = w;
-  at.scaled_height = h;
-  return at;
+using ::sniper::testing::StatusIs;
+using ::testing::HasSubstr;
+
+// A detector on the CPU in FP32 (options already valid).
+MultiScaleDetector Detector(models::FasterRcnn model,
+                            const InferenceOptions& o) {
+  absl::StatusOr<MultiScaleDetector> d =
+      MultiScaleDetector::Create(std::move(model), o, data::ChipRenderOptions{},
+                                 torch::Device(torch::kCPU), std::nullopt);
+  EXPECT_TRUE(d.ok()) << d.status();
+  return *std::move(d);
 }
 
-TEST(ViewWindowsTest, WholeImageUnlessTooLarge) {
-  auto w = ViewWindows(At(1000, 700), 0, 0);
-  ASSERT_EQ(w.size(), 1u);
-  EXPECT_EQ(w[0], (data::Chip{0, 0, 1000, 700}));
-  EXPECT_EQ(ViewWindows(At(1000, 700), 1024, 128).size(), 1u);
+InferenceOptions Options(const InferenceConfig& ic,
+                         const data::ChipSamplerConfig& training) {
+  absl::StatusOr<InferenceOptions> o =
+      BuildInferenceOptions(ic, training, "PipelineConfig.eval");
+  EXPECT_TRUE(o.ok()) << o.status();
+  return o.ok() ? *o : InferenceOptions{};
 }
 
-TEST(ViewWindowsTest, TilesCoverWithOverlap) {
-  const int W = 8000, H = 5000, tile = 2048, overlap = 256;
-  const auto tiles = ViewWindows(At(W, H), tile, overlap);
-  ASSERT_GT(tiles.size(), 1u);
-  std::vector<uint8_t> covered(static_cast<size_t>(W / 8) * (H / 8), 0);
-  for (const data::Chip& t : tiles) {
-    EXPECT_GE(t.x1, 0);
-    EXPECT_GE(t.y1, 0);
-    EXPECT_LE(t.x2, W);
-    EXPECT_LE(t.y2, H);
-    EXPECT_LE(t.x2 - t.x1, tile);
-    EXPECT_LE(t.y2 - t.y1, tile);
-    for (int y = t.y1 / 8; y < t.y2 / 8; ++y) {
-      for (int x = t.x1 / 8; x < t.x2 / 8; ++x) covered[y * (W / 8) + x] = 1;
-    }
-  }
-  for (uint8_t c : covered) ASSERT_EQ(c, 1);
-  // Neighbours overlap by at least `overlap` pixels.
-  int max_gap_x = 0;
-  for (const data::Chip& a : tiles) {
-    for (const data::Chip& b : tiles) {
-      if (a.y1 == b.y1 && b.x1 > a.x1 && b.x1 < a.x2) {
-        EXPECT_GE(a.x2 - b.x1, overlap);
-        max_gap_x = std::max(max_gap_x, a.x2 - b.x1);
-      }
-    }
-  }
-  EXPECT_GE(max_gap_x, overlap);
-}
-
-ImageDetections Dets(std::vector<std::array<float, 4>> boxes,
-                     std::vector<float> scores, std::vector<int64_t> labels) {
-  ImageDetections d;
-  d.boxes = torch::empty({static_cast<int64_t>(boxes.size()), 4});
-  for (size_t i = 0; i < boxes.size(); ++i) {
-    for (int k = 0; k < 4; ++k) d.boxes[i][k] = boxes[i][k];
-  }
-  d.scores = torch::tensor(scores);
-  d.labels = torch::tensor(labels, torch::kInt64);
-  return d;
-}
-
-TEST(MergeDetectionsTest, NmsPerClass) {
-  InferenceOptions o;
-  o.nms_threshold = 0.5;
-  // Boxes 0 and 1 overlap (IoU 0.81) in class 0; box 2 is the same as 0
-  // but class 1; box 3 is below the score threshold.
-  const ImageDetections d = MergeDetections(
-      Dets({{0, 0, 100, 100}, {0, 0, 90, 90}, {0, 0, 100, 100}, {5, 5, 9, 9}},
-           {0.9f, 0.8f, 0.7f, 0.0001f}, {0, 0, 1, 0}),
-      o);
-  ASSERT_EQ(d.scores.size(0), 2);
-  EXPECT_FLOAT_EQ(d.scores[0].item<float>(), 0.9f);
-  EXPECT_EQ(d.labels[1].item<int64_t>(), 1);
-}
-
-TEST(MergeDetectionsTest, GaussianSoftNmsDecaysInsteadOfRemoving) {
-  InferenceOptions o;
-  o.soft_nms = true;
-  o.soft_nms_sigma = 0.55;
-  const ImageDetections d = MergeDetections(
-      Dets({{0, 0, 100, 100}, {0, 0, 90, 90}}, {0.9f, 0.8f}, {0, 0}), o);
-  ASSERT_EQ(d.scores.size(0), 2);
-  const double iou = 8100.0 / 10000.0;
-  EXPECT_NEAR(d.scores[1].item<float>(), 0.8 * std::exp(-iou * iou / 0.55),
-              1e-6);
-}
-
-TEST(MergeDetectionsTest, KeepsTheTopMaxDetections) {
-  InferenceOptions o;
-  o.max_detections = 3;
-  std::vector<std::array<float, 4>> boxes;
-  std::vector<float> scores;
-  std::vector<int64_t> labels;
-  for (int i = 0; i < 10; ++i) {
-    boxes.push_back({i * 50.0f, 0, i * 50.0f + 40, 40});
-    scores.push_back(0.1f * (i + 1) - 0.01f);
-    labels.push_back(i % 3);
-  }
-  for (bool soft : {false, true}) {
-    o.soft_nms = soft;
-    const ImageDetections d = MergeDetections(Dets(boxes, scores, labels), o);
-    ASSERT_EQ(d.scores.size(0), 3) << soft;
-    EXPECT_NEAR(d.scores[0].item<float>(), 0.99f, 1e-6) << soft;
-    EXPECT_GT(d.scores[1].item<float>(), d.scores[2].item<float>());
-  }
-}
-
-TEST(MergeDetectionsTest, MasksFollowTheirBoxes) {
-  // Each detection's mask is filled with its own index: after the
-  // threshold, NMS or soft-NMS and reordering, mask k must still be the one
-  // of the box at k.
-  std::vector<std::array<float, 4>> boxes = {
-      {0, 0, 100, 100}, {0, 0, 90, 90}, {200, 0, 260, 60}, {5, 5, 9, 9}};
-  ImageDetections in = Dets(boxes, {0.5f, 0.8f, 0.9f, 0.0001f}, {0, 0, 1, 0});
-  in.masks = torch::arange(4, torch::kFloat)
-                 .view({4, 1, 1})
-                 .expand({4, 3, 3})
-                 .contiguous();
-  for (bool soft : {false, true}) {
-    InferenceOptions o;
-    o.soft_nms = soft;
-    const ImageDetections d = MergeDetections(in, o);
-    ASSERT_TRUE(d.masks.defined());
-    ASSERT_EQ(d.masks.size(0), d.boxes.size(0)) << soft;
-    for (int64_t k = 0; k < d.boxes.size(0); ++k) {
-      const int64_t source = d.masks[k][0][0].item<int64_t>();
-      EXPECT_TRUE(torch::equal(d.boxes[k], in.boxes[source])) << soft << k;
-    }
-    // The best-scoring box (index 2) comes first with its mask.
-    EXPECT_EQ(d.masks[0][1][1].item<float>(), 2.0f) << soft;
-  }
-  // Without masks, none come out.
-  EXPECT_FALSE(
-      MergeDetections(Dets(boxes, {0.5f, 0.8f, 0.9f, 0.1f}, {0, 0, 1, 0}),
-                      InferenceOptions())
-          .masks.defined());
-}
-
-}  // namespace
-}  // namespace sniper
-
-namespace sniper {
-namespace {
-
-// A narrow ResNet-18 detector for the 5 synthetic classes.
-models::FasterRcnnOptions SmallDetector() {
-  models::FasterRcnnOptions mo;
-  mo.backbone.depth = 18;
-  mo.backbone.width_multiplier = 0.25;
-  mo.num_classes = 5;
-  mo.rpn_channels = 32;
-  mo.rcnn_reduce_channels = 32;
-  mo.rcnn_fc_channels = 64;
-  return mo;
-}
-
-// Three small synthetic validation images.
-std::string SmallDataset(data::CocoDataset* ds) {
-  const char* tmp = std::getenv("TEST_TMPDIR");
-  const std::string dir = std::string(tmp ? tmp : "/tmp") + "/inference_syn";
-  data::SyntheticOptions so;
-  so.train_images = 1;
-  so.val_images = 3;
-  so.min_side = 160;
-  so.max_side = 320;
-  data::SyntheticSplitStats a, b;
-  EXPECT_TRUE(data::WriteSyntheticDataset(dir, so, &a, &b).ok());
-  absl::StatusOr<data::CocoDataset> read =
-      data::ReadCocoInstances(dir + "/instances_val.json", {});
-  EXPECT_TRUE(read.ok()) << read.status();
-  if (read.ok()) *ds = *std::move(read);
-  return dir;
+// What Create refuses, in words naming the setting.
+TEST(MultiScaleDetectorTest, CreateRefusesWhatCannotRun) {
+  const data::ChipSamplerConfig scales = testing::LongSides({320, 160});
+  InferenceConfig ic;
+  *ic.mutable_scales() = scales.scales();
+  ic.mutable_autofocus()->set_enabled(true);
+  ic.mutable_autofocus()->add_steps();
+  const InferenceOptions o = Options(ic, scales);
+  const models::FasterRcnnOptions mo = testing::SmallDetector();  // no focus
+  auto create = [&](const InferenceOptions& opts) {
+    return MultiScaleDetector::Create(models::FasterRcnn(mo), opts,
+                                      data::ChipRenderOptions{},
+                                      torch::Device(torch::kCPU), std::nullopt)
+        .status();
+  };
+  EXPECT_THAT(create(o), StatusIs(absl::StatusCode::kInvalidArgument,
+                                  HasSubstr("model.focus.enabled")));
+  InferenceOptions two_steps = o;
+  two_steps.ground_truth_focus = true;  // needs no focus branch
+  EXPECT_TRUE(create(two_steps).ok());
+  two_steps.focus_steps.push_back(two_steps.focus_steps[0]);
+  EXPECT_THAT(create(two_steps),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("one step per test scale but the finest")));
+  EXPECT_THAT(create(InferenceOptions{}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("at least one test scale")));
 }
 
 // Batched views (padded to a common size) give the detections of one by
 // one, up to floating-point rounding.
 TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
   data::CocoDataset ds;
-  const std::string dir = SmallDataset(&ds);
+  const std::string dir = testing::SmallDataset(&ds);
   ASSERT_EQ(ds.num_images(), 3u);
 
   data::ChipSamplerConfig scales;
@@ -196,14 +80,13 @@ TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
   absl::StatusOr<InferenceOptions> o =
       BuildInferenceOptions(ic, scales, "PipelineConfig.eval");
   ASSERT_TRUE(o.ok()) << o.status();
-  models::FasterRcnnOptions mo = SmallDetector();
+  models::FasterRcnnOptions mo = testing::SmallDetector();
   torch::manual_seed(3);
-  MultiScaleDetector detector(models::FasterRcnn(mo), *o,
-                              data::ChipRenderOptions{},
-                              torch::Device(torch::kCPU), std::nullopt);
+  MultiScaleDetector detector = Detector(models::FasterRcnn(mo), *o);
   std::vector<PreparedImage> prepared;
   for (size_t i = 0; i < 3; ++i) {
-    absl::StatusOr<PreparedImage> p = detector.Prepare(ds, dir + "/images", i);
+    absl::StatusOr<PreparedImage> p =
+        detector.Prepare(ImageOf(ds, dir + "/images", i));
     ASSERT_TRUE(p.ok()) << p.status();
     ASSERT_EQ(p->views.size(), 2u);
     prepared.push_back(*std::move(p));
@@ -250,33 +133,13 @@ TEST(GroundTruthFocusMapTest, PositiveWhereABoxIsSmallAtThatScale) {
   EXPECT_EQ(m.at(0, 4), 0.0f);  // crowd
 }
 
-TEST(ChipProposalsTest, AChipGetsItsAreasShareAtLeastTheMinimum) {
-  ops::ProposalOptions image;
-  image.pre_nms_top_n = 3000;
-  image.post_nms_top_n = 300;
-  // A tenth of the image: 30 after NMS would be under the minimum of 50;
-  // before NMS, a tenth of 3000.
-  ops::ProposalOptions tenth = ChipProposals(image, 0.1, 50);
-  EXPECT_EQ(tenth.post_nms_top_n, 50);
-  EXPECT_EQ(tenth.pre_nms_top_n, 300);
-  ops::ProposalOptions half = ChipProposals(image, 0.5, 50);
-  EXPECT_EQ(half.post_nms_top_n, 150);
-  EXPECT_EQ(half.pre_nms_top_n, 1500);
-  // Never more than the whole image's; minimum 0 or the whole image: as is.
-  EXPECT_EQ(ChipProposals(image, 0.001, 500).post_nms_top_n, 300);
-  EXPECT_EQ(ChipProposals(image, 0.1, 0).post_nms_top_n, 300);
-  EXPECT_EQ(ChipProposals(image, 1.0, 50).pre_nms_top_n, 3000);
-  EXPECT_DOUBLE_EQ(ChipProposals(image, 0.1, 50).nms_threshold,
-                   image.nms_threshold);
-}
-
 // AutoFocus on an untrained focus branch (probabilities near 0.5): with
 // threshold 0 every cell is a FocusPixel, the FocusChip is the whole image
 // and the result is full inference's; with threshold 1 no cell is, and only
 // the coarsest scale runs.
 TEST(MultiScaleDetectorTest, AutoFocusBetweenFullInferenceAndCoarsestOnly) {
   data::CocoDataset ds;
-  const std::string dir = SmallDataset(&ds);
+  const std::string dir = testing::SmallDataset(&ds);
   ASSERT_EQ(ds.num_images(), 3u);
   data::ChipSamplerConfig scales;
   // Listed fine first, as the configs do: AutoFocus orders by resolution.
@@ -286,7 +149,7 @@ TEST(MultiScaleDetectorTest, AutoFocusBetweenFullInferenceAndCoarsestOnly) {
   coarse->mutable_valid_range()->set_min(40);
   InferenceConfig ic;
   *ic.mutable_scales() = scales.scales();
-  models::FasterRcnnOptions mo = SmallDetector();
+  models::FasterRcnnOptions mo = testing::SmallDetector();
   mo.focus = true;
   mo.focus_channels = 16;
   torch::manual_seed(4);
@@ -300,16 +163,16 @@ TEST(MultiScaleDetectorTest, AutoFocusBetweenFullInferenceAndCoarsestOnly) {
     absl::StatusOr<InferenceOptions> o =
         BuildInferenceOptions(c, scales, "PipelineConfig.eval");
     EXPECT_TRUE(o.ok()) << o.status();
-    return std::make_unique<MultiScaleDetector>(
-        model, *o, data::ChipRenderOptions{}, torch::Device(torch::kCPU),
-        std::nullopt);
+    return std::make_unique<MultiScaleDetector>(Detector(model, *o));
   };
   auto full = detector_with(false, 0);
   auto all = detector_with(true, 0);
   auto none = detector_with(true, 1);
   for (size_t i = 0; i < 3; ++i) {
-    absl::StatusOr<PreparedImage> pf = full->Prepare(ds, dir + "/images", i);
-    absl::StatusOr<PreparedImage> pa = all->Prepare(ds, dir + "/images", i);
+    absl::StatusOr<PreparedImage> pf =
+        full->Prepare(ImageOf(ds, dir + "/images", i));
+    absl::StatusOr<PreparedImage> pa =
+        all->Prepare(ImageOf(ds, dir + "/images", i));
     ASSERT_TRUE(pf.ok() && pa.ok());
     EXPECT_EQ(pf->views.size(), 2u);
     ASSERT_EQ(pa->views.size(), 1u);  // the coarsest scale only
@@ -338,7 +201,8 @@ TEST(MultiScaleDetectorTest, AutoFocusBetweenFullInferenceAndCoarsestOnly) {
     EXPECT_EQ(trace[0][1].windows, s0.next_chips);
     EXPECT_EQ(trace[0][1].next_scale_index, -1);
     // Threshold 1: no FocusChip; the detections are the coarse scale's.
-    absl::StatusOr<PreparedImage> pn = none->Prepare(ds, dir + "/images", i);
+    absl::StatusOr<PreparedImage> pn =
+        none->Prepare(ImageOf(ds, dir + "/images", i));
     ASSERT_TRUE(pn.ok());
     const ImageDetections n = none->RunBatch({&*pn}, &trace)[0];
     EXPECT_TRUE(trace[0][0].next_chips.empty());
@@ -363,7 +227,7 @@ TEST(MultiScaleDetectorTest, AutoFocusBetweenFullInferenceAndCoarsestOnly) {
 // fine one.
 TEST(MultiScaleDetectorTest, GroundTruthFocusChipsCoverTheSmallBoxes) {
   data::CocoDataset ds;
-  const std::string dir = SmallDataset(&ds);
+  const std::string dir = testing::SmallDataset(&ds);
   ASSERT_EQ(ds.num_images(), 3u);
   data::ChipSamplerConfig scales;
   scales.add_scales()->mutable_size()->set_long_side(640);
@@ -380,15 +244,14 @@ TEST(MultiScaleDetectorTest, GroundTruthFocusChipsCoverTheSmallBoxes) {
   absl::StatusOr<InferenceOptions> o =
       BuildInferenceOptions(ic, scales, "PipelineConfig.eval");
   ASSERT_TRUE(o.ok()) << o.status();
-  models::FasterRcnnOptions mo = SmallDetector();
+  models::FasterRcnnOptions mo = testing::SmallDetector();
   mo.focus_labels.small_min = 2;  // no focus branch (mo.focus false)
   torch::manual_seed(4);
-  MultiScaleDetector detector(models::FasterRcnn(mo), *o,
-                              data::ChipRenderOptions{},
-                              torch::Device(torch::kCPU), std::nullopt);
+  MultiScaleDetector detector = Detector(models::FasterRcnn(mo), *o);
   int small = 0;
   for (size_t i = 0; i < 3; ++i) {
-    absl::StatusOr<PreparedImage> p = detector.Prepare(ds, dir + "/images", i);
+    absl::StatusOr<PreparedImage> p =
+        detector.Prepare(ImageOf(ds, dir + "/images", i));
     ASSERT_TRUE(p.ok()) << p.status();
     std::vector<std::vector<FocusStep>> trace;
     detector.RunBatch({&*p}, &trace);
@@ -413,5 +276,61 @@ TEST(MultiScaleDetectorTest, GroundTruthFocusChipsCoverTheSmallBoxes) {
   EXPECT_GT(small, 0);
 }
 
+// Raw mode: per scale, the model's boxes of the whole scaled image brought
+// back to original pixels (an RPN-only model: its test proposals, at most
+// post_nms_top_n per scale), with the cost counted like Run's.
+TEST(MultiScaleDetectorTest, ProposalsPerScaleInImagePixels) {
+  data::CocoDataset ds;
+  const std::string dir = testing::SmallDataset(&ds);
+  const data::ChipSamplerConfig scales = testing::LongSides({320, 200});
+  InferenceConfig ic;
+  *ic.mutable_scales() = scales.scales();
+  models::FasterRcnnOptions mo = testing::SmallDetector();
+  mo.rpn_only = true;
+  mo.test_proposals.post_nms_top_n = 40;
+  torch::manual_seed(5);
+  models::FasterRcnn model(mo);
+  MultiScaleDetector detector = Detector(model, Options(ic, scales));
+  for (size_t i = 0; i < ds.num_images(); ++i) {
+    absl::StatusOr<PreparedImage> p =
+        detector.Prepare(ImageOf(ds, dir + "/images", i));
+    ASSERT_TRUE(p.ok()) << p.status();
+    const auto proposals = detector.Proposals(*p);
+    ASSERT_EQ(proposals.size(), 2u);
+    for (int s = 0; s < 2; ++s) {
+      const ScaledView& v = p->views[s];
+      ASSERT_EQ(v.scale_index, s);
+      // The model on this view, by hand.
+      const models::Detections d =
+          DetectOn(model, v.pixels,
+                   {{static_cast<double>(v.at.scaled_height),
+                     static_cast<double>(v.at.scaled_width)}},
+                   torch::Device(torch::kCPU), std::nullopt)[0];
+      ASSERT_EQ(static_cast<int64_t>(proposals[s].size()), d.boxes.size(0));
+      EXPECT_GT(proposals[s].size(), 0u);
+      EXPECT_LE(proposals[s].size(), 40u);
+      for (size_t k = 0; k < proposals[s].size(); ++k) {
+        EXPECT_FLOAT_EQ(proposals[s][k].box.x2,
+                        d.boxes[k][2].item<float>() / v.at.scale);
+        EXPECT_FLOAT_EQ(proposals[s][k].score, d.scores[k].item<float>());
+      }
+    }
+  }
+  EXPECT_EQ(detector.views_per_scale(), (std::vector<int64_t>{3, 3}));
+}
+
+TEST(InferenceCostTest, PerImageAndPerScale) {
+  InferenceCost c;
+  c.pixels_per_image = 1.5e6;
+  c.pixels_per_scale = {1.0e6, 0.5e6};
+  c.views_per_scale = {1, 2.5};
+  EXPECT_EQ(FormatInferenceCost(c),
+            "every scale over the whole image: 1.500 M network pixels per "
+            "image (scale 0: 1.000 M in 1.00 views, scale 1: 0.500 M in 2.50 "
+            "views)");
+  c.autofocus = true;
+  EXPECT_THAT(FormatInferenceCost(c), ::testing::StartsWith("AutoFocus: "));
+}
+
 }  // namespace
-}  // namespace sniper
+}  // namespace sniper::inference

@@ -1,4 +1,4 @@
-#include "sniper/inference_options.h"
+#include "inference/options.h"
 
 #include <cmath>
 #include <string>
@@ -8,7 +8,48 @@
 #include "port/field_path.h"
 #include "port/status_macros.h"
 
-namespace sniper {
+namespace sniper::inference {
+
+namespace {
+
+// AutoFocusConfig into `out` (whose scales are set).
+absl::Status BuildAutoFocus(const AutoFocusConfig& af, const std::string& path,
+                            InferenceOptions* out) {
+  out->autofocus = af.enabled();
+  if (out->autofocus) {
+    const int scales = static_cast<int>(out->scales.scales.size());
+    if (scales < 2) {
+      return InvalidField(path, "autofocus.enabled",
+                          "AutoFocus needs at least two test scales");
+    }
+    if (af.steps_size() != scales - 1) {
+      return InvalidField(
+          path, "autofocus.steps",
+          absl::StrCat("needs one step per test scale but the finest (",
+                       scales - 1, "), got ", af.steps_size()));
+    }
+  }
+  if (af.min_chip_proposals() < 0) {
+    return InvalidField(
+        path, "autofocus.min_chip_proposals",
+        absl::StrCat("must be >= 0, got ", af.min_chip_proposals()));
+  }
+  out->min_chip_proposals = af.min_chip_proposals();
+  out->ground_truth_focus = af.ground_truth_focus();
+  for (int i = 0; i < af.steps_size(); ++i) {
+    const AutoFocusConfig::Step& s = af.steps(i);
+    autofocus::FocusChipOptions o;
+    o.threshold = s.threshold();
+    o.dilation = s.dilation();
+    o.min_size = s.min_size();
+    RETURN_IF_ERROR(autofocus::ValidateFocusChipOptions(
+        o, FieldPath(path, absl::StrCat("autofocus.steps[", i, "]"))));
+    out->focus_steps.push_back(o);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<InferenceOptions> BuildInferenceOptions(
     const InferenceConfig& e, const data::ChipSamplerConfig& training,
@@ -71,38 +112,8 @@ absl::StatusOr<InferenceOptions> BuildInferenceOptions(
   }
   out.batch_size = e.batch_size();
 
-  const AutoFocusConfig& af = e.autofocus();
-  out.autofocus = af.enabled();
-  if (out.autofocus) {
-    const int scales = static_cast<int>(out.scales.scales.size());
-    if (scales < 2) {
-      return Invalid("autofocus.enabled",
-                     "AutoFocus needs at least two test scales");
-    }
-    if (af.steps_size() != scales - 1) {
-      return Invalid(
-          "autofocus.steps",
-          absl::StrCat("needs one step per test scale but the finest (",
-                       scales - 1, "), got ", af.steps_size()));
-    }
-  }
-  if (af.min_chip_proposals() < 0) {
-    return Invalid("autofocus.min_chip_proposals",
-                   absl::StrCat("must be >= 0, got ", af.min_chip_proposals()));
-  }
-  out.min_chip_proposals = af.min_chip_proposals();
-  out.ground_truth_focus = af.ground_truth_focus();
-  for (int i = 0; i < af.steps_size(); ++i) {
-    const AutoFocusConfig::Step& s = af.steps(i);
-    autofocus::FocusChipOptions o;
-    o.threshold = s.threshold();
-    o.dilation = s.dilation();
-    o.min_size = s.min_size();
-    RETURN_IF_ERROR(autofocus::ValidateFocusChipOptions(
-        o, FieldPath(path, absl::StrCat("autofocus.steps[", i, "]"))));
-    out.focus_steps.push_back(o);
-  }
+  RETURN_IF_ERROR(BuildAutoFocus(e.autofocus(), path, &out));
   return out;
 }
 
-}  // namespace sniper
+}  // namespace sniper::inference
