@@ -12,8 +12,8 @@
 
 #include "absl/strings/numbers.h"
 #include "configs/default_synthetic_embedded.h"
-#include "glog/logging.h"
 #include "data/synthetic.h"
+#include "glog/logging.h"
 #include "port/proto_io.h"
 #include "sniper/config.h"
 
