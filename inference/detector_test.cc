@@ -70,19 +70,14 @@ TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
   const std::string dir = testing::SmallDataset(&ds);
   ASSERT_EQ(ds.num_images(), 3u);
 
-  data::ChipSamplerConfig scales;
-  scales.add_scales()->mutable_size()->set_long_side(320);
-  auto* fine = scales.add_scales();
-  fine->mutable_size()->set_long_side(480);
+  const data::ChipSamplerConfig scales = testing::LongSides({320, 480});
   InferenceConfig ic;
   *ic.mutable_scales() = scales.scales();
   ic.set_batch_size(3);
-  absl::StatusOr<InferenceOptions> o =
-      BuildInferenceOptions(ic, scales, "PipelineConfig.eval");
-  ASSERT_TRUE(o.ok()) << o.status();
+  const InferenceOptions o = Options(ic, scales);
   models::FasterRcnnOptions mo = testing::SmallDetector();
   torch::manual_seed(3);
-  MultiScaleDetector detector = Detector(models::FasterRcnn(mo), *o);
+  MultiScaleDetector detector = Detector(models::FasterRcnn(mo), o);
   std::vector<PreparedImage> prepared;
   for (size_t i = 0; i < 3; ++i) {
     absl::StatusOr<PreparedImage> p =
@@ -160,10 +155,8 @@ TEST(MultiScaleDetectorTest, AutoFocusBetweenFullInferenceAndCoarsestOnly) {
     AutoFocusConfig::Step* step = c.mutable_autofocus()->add_steps();
     step->set_threshold(threshold);
     step->set_min_size(2);
-    absl::StatusOr<InferenceOptions> o =
-        BuildInferenceOptions(c, scales, "PipelineConfig.eval");
-    EXPECT_TRUE(o.ok()) << o.status();
-    return std::make_unique<MultiScaleDetector>(Detector(model, *o));
+    return std::make_unique<MultiScaleDetector>(
+        Detector(model, Options(c, scales)));
   };
   auto full = detector_with(false, 0);
   auto all = detector_with(true, 0);
@@ -229,9 +222,7 @@ TEST(MultiScaleDetectorTest, GroundTruthFocusChipsCoverTheSmallBoxes) {
   data::CocoDataset ds;
   const std::string dir = testing::SmallDataset(&ds);
   ASSERT_EQ(ds.num_images(), 3u);
-  data::ChipSamplerConfig scales;
-  scales.add_scales()->mutable_size()->set_long_side(640);
-  scales.add_scales()->mutable_size()->set_long_side(160);
+  const data::ChipSamplerConfig scales = testing::LongSides({640, 160});
   InferenceConfig ic;
   *ic.mutable_scales() = scales.scales();
   ic.set_batch_size(2);
@@ -241,13 +232,11 @@ TEST(MultiScaleDetectorTest, GroundTruthFocusChipsCoverTheSmallBoxes) {
   step->set_threshold(0.5);
   step->set_dilation(1);
   step->set_min_size(1);
-  absl::StatusOr<InferenceOptions> o =
-      BuildInferenceOptions(ic, scales, "PipelineConfig.eval");
-  ASSERT_TRUE(o.ok()) << o.status();
+  const InferenceOptions o = Options(ic, scales);
   models::FasterRcnnOptions mo = testing::SmallDetector();
   mo.focus_labels.small_min = 2;  // no focus branch (mo.focus false)
   torch::manual_seed(4);
-  MultiScaleDetector detector = Detector(models::FasterRcnn(mo), *o);
+  MultiScaleDetector detector = Detector(models::FasterRcnn(mo), o);
   int small = 0;
   for (size_t i = 0; i < 3; ++i) {
     absl::StatusOr<PreparedImage> p =

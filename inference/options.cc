@@ -49,6 +49,25 @@ absl::Status BuildAutoFocus(const AutoFocusConfig& af, const std::string& path,
   return absl::OkStatus();
 }
 
+// The test scales (or the first training scale's size) as a WHOLE_IMAGE
+// sampler's options: its "scales" are ours.
+absl::StatusOr<data::ChipSamplerOptions> TestScales(
+    const InferenceConfig& e, const data::ChipSamplerConfig& training,
+    const std::string& path) {
+  data::ChipSamplerConfig sampler;
+  if (e.scales_size() > 0) {
+    *sampler.mutable_scales() = e.scales();
+  } else if (training.scales_size() > 0) {
+    *sampler.add_scales()->mutable_size() = training.scales(0).size();
+  } else {
+    return InvalidField(path, "scales", "set at least one test scale");
+  }
+  sampler.set_mode(data::ChipSamplerConfig::WHOLE_IMAGE);
+  sampler.set_negatives_per_image(0);
+  sampler.set_shuffle(false);
+  return data::BuildChipSamplerOptions(sampler, path);
+}
+
 }  // namespace
 
 absl::StatusOr<InferenceOptions> BuildInferenceOptions(
@@ -58,19 +77,7 @@ absl::StatusOr<InferenceOptions> BuildInferenceOptions(
     return InvalidField(path, field, rule);
   };
   InferenceOptions out;
-  data::ChipSamplerConfig sampler;
-  if (e.scales_size() > 0) {
-    *sampler.mutable_scales() = e.scales();
-  } else if (training.scales_size() > 0) {
-    *sampler.add_scales()->mutable_size() = training.scales(0).size();
-  } else {
-    return Invalid("scales", "set at least one test scale");
-  }
-  sampler.set_mode(data::ChipSamplerConfig::WHOLE_IMAGE);
-  sampler.set_negatives_per_image(0);
-  sampler.set_shuffle(false);
-  // The test scales as a WHOLE_IMAGE sampler: its "scales" are ours.
-  ASSIGN_OR_RETURN(out.scales, data::BuildChipSamplerOptions(sampler, path));
+  ASSIGN_OR_RETURN(out.scales, TestScales(e, training, path));
   if (!(e.score_threshold() >= 0 && e.score_threshold() < 1)) {
     return Invalid("score_threshold", absl::StrCat("must be in [0, 1), got ",
                                                    e.score_threshold()));

@@ -17,6 +17,7 @@
 #include "port/main_guard.h"
 #include "port/paths.h"
 #include "sniper/cli.h"
+#include "sniper/config.h"
 #include "sniper/eval_stage.h"
 
 ABSL_FLAG(std::string, config, "",

@@ -124,7 +124,7 @@ TEST(TrainerTest, AllStagesThenInterruptAndResumeIsBitwiseIdentical) {
     EXPECT_EQ(e.stages[0].coco_stats, run.stages[3].coco_stats);
     EXPECT_FALSE(fs::exists(other.work_dir + "/config.pbtxt"));
     // The eval stage with batched inference (views of a scale from 3
-    // images padded together; sniper/inference_test checks the detections).
+    // images padded together; inference/detector_test checks the detections).
     const Pipeline batched =
         TinyPipeline("eval_batched", {"eval.batch_size=3"});
     ASSERT_OK_AND_ASSIGN(RunSummary eb, RunPipeline(batched, eval));
