@@ -162,7 +162,7 @@ TEST(ChipStatsTest, CocoMiniCoversEveryValidBox) {
   // README of shared/data: 890,553 px per image after the 800/1333 resize.
   EXPECT_NEAR(paper.per_image(paper.single_scale_pixels), 890553, 0.5);
   // The paper's positives cost about 1.3x the single-scale baseline's
-  // pixels and far less than the 3-scale pyramid (README.md's table).
+  // pixels and far less than the 3-scale pyramid (docs/COCO_CHIPS.md's table).
   EXPECT_GT(paper.ratio_vs_single_scale(), 1.2);
   EXPECT_LT(paper.ratio_vs_single_scale(), 1.4);
   EXPECT_LT(paper.ratio_vs_pyramid(), 0.5);
