@@ -259,6 +259,7 @@ std::string ChipStatsToJson(const ChipStats& st) {
     json.Key("negative_chips").Int(x.negative_chips);
     json.Key("chips_per_image")
         .Fixed(st.per_image(x.positive_chips + x.negative_chips), 6);
+    json.Key("pixels_per_image").Fixed(st.per_image(x.pixels), 3);
     json.Key("pyramid_pixels_per_image")
         .Fixed(st.per_image(x.pyramid_pixels), 3);
     if (st.has_proposals) {

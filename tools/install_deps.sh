@@ -23,6 +23,7 @@ PACKAGES=(
   libprotobuf-dev protobuf-compiler
   libgtest-dev libgmock-dev libbenchmark-dev
   libbenchmark-tools python3-scipy  # compare.py and its U test (tools/perf/ab.sh)
+  python3-matplotlib     # the docs' charts (tools/perf/report.py, tools/plot_pixels.py)
   libsimdjson-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
   libtorch-dev           # LibTorch: 1.13 on bookworm, 2.6 on trixie (CPU)
   libgloo-dev            # Gloo headers for c10d ProcessGroupGloo (multi-process)

@@ -1,74 +1,128 @@
 #!/usr/bin/env python3
-"""Bar chart (SVG) of pixels per image from //tools:chip_stats --json output.
+"""Pixels per image from //tools:chip_stats --json output, as a bar chart.
 
-  python3 tools/plot_pixels.py --json=stats.json --out=docs/pixels.svg \
-      --title="coco_mini (747 images), positive chips only"
+  python3 tools/plot_pixels.py --json=paper.json --label="paper's sampler" \\
+      --json=ours.json --label="ours" --out=docs/pixels_coco_mini.svg \\
+      --title="coco_mini (747 images), positive chips"
 
-Bars: SNIPER chips per scale (stacked), the single-scale 800x1333 baseline,
-and the full 3-scale pyramid. Standard library only.
+One stacked bar per --json (its chips' pixels per image, by scale), then
+the single-scale 800x1333 baseline and the full 3-scale pyramid (from the
+first file), each bar labelled with its total and its ratio to single
+scale. matplotlib (Debian: python3-matplotlib); the SVG keeps its text as
+text. --data_out writes the plotted values as JSON (tests).
 """
 import argparse
 import json
+import os
+import sys
 
-COLORS = ["#2f5aff", "#d62ad6", "#00b8c4", "#888888"]
+SCALE_COLORS = ["#2f5aff", "#d62ad6", "#00a88f", "#f0a000"]
+REFERENCE_COLOR = "#9a9a9a"
+
+
+def pyplot():
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        raise SystemExit(f"{sys.argv[0]}: matplotlib is missing ({e}); on "
+                         "Debian: apt-get install python3-matplotlib")
+    return plt
+
+
+def scale_pixels(stats, source):
+    """Chip pixels per image per scale (older files: chips x 512 x 512)."""
+    out = []
+    for k, s in enumerate(stats["scales"]):
+        if "pixels_per_image" in s:
+            out.append(s["pixels_per_image"])
+        elif "chips_per_image" in s:
+            out.append(s["chips_per_image"] * 512 * 512)
+        else:
+            raise SystemExit(f"{source}: scales[{k}] has no pixels_per_image")
+    return out
+
+
+def bars(files, labels):
+    """[(name, [pixels per part], reference?)], and the single-scale pixels."""
+    out = []
+    first = None
+    for path, label in zip(files, labels):
+        try:
+            with open(path) as f:
+                stats = json.load(f)
+        except (OSError, ValueError) as e:
+            raise SystemExit(f"{path}: {e}")
+        first = first or stats
+        out.append((f"SNIPER chips: {label}", scale_pixels(stats, path), False))
+    single = first["single_scale_pixels_per_image"]
+    out.append(("single scale 800x1333", [single], True))
+    out.append(("3-scale pyramid", [first["pyramid_pixels_per_image"]], True))
+    return out, single, first["images"]
+
+
+def render(chart, single, images, title, out):
+    plt = pyplot()
+    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "sniper",
+                         "font.size": 10})
+    fig, ax = plt.subplots(figsize=(2.2 + 1.9 * len(chart), 4.6))
+    for i, (name, parts, reference) in enumerate(chart):
+        bottom = 0.0
+        for k, p in enumerate(parts):
+            color = REFERENCE_COLOR if reference else SCALE_COLORS[k % 4]
+            ax.bar(i, p / 1e6, bottom=bottom / 1e6, width=0.62, color=color,
+                   label=None if reference or i else f"scale {k}")
+            if not reference and p > 0.25 * single:
+                ax.text(i, (bottom + p / 2) / 1e6, f"scale {k}\n{p / 1e3:.0f}k",
+                        ha="center", va="center", color="white", fontsize=8)
+            bottom += p
+        ax.text(i, bottom / 1e6, f"{bottom / 1e6:.3f} M\n"
+                f"{bottom / single:.2f}x single scale", ha="center",
+                va="bottom", fontsize=9)
+    ax.set_xticks(range(len(chart)))
+    ax.set_xticklabels([name.replace(": ", ":\n") for name, _, _ in chart])
+    ax.set_ylabel("network pixels per image (millions)")
+    top = max(sum(parts) for _, parts, _ in chart)
+    ax.set_ylim(0, top / 1e6 * 1.22)
+    ax.grid(True, axis="y", color="#e4e4e4")
+    ax.set_axisbelow(True)
+    ax.set_title(f"Pixels per image: {title} ({images} images)")
+    ax.legend(loc="upper left", title="chips at", fontsize=9)
+    fig.tight_layout()
+    tmp = out + ".tmp"
+    fmt = os.path.splitext(out)[1][1:].lower() or "svg"  # svg, png, pdf
+    fig.savefig(tmp, format=fmt, dpi=100,
+                metadata={"Date": None} if fmt == "svg" else None)
+    plt.close(fig)
+    os.replace(tmp, out)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--json", required=True)
+    ap.add_argument("--json", action="append", required=True,
+                    help="chip_stats --json output; repeat to compare")
+    ap.add_argument("--label", action="append", default=[],
+                    help="one per --json (default: the file name)")
     ap.add_argument("--out", required=True)
     ap.add_argument("--title", default="")
+    ap.add_argument("--data_out", default="")
     args = ap.parse_args()
-    st = json.load(open(args.json))
-    images = st["images"]
-    chip_px = 512 * 512
-    per_scale = [s["chips_per_image"] * chip_px for s in st["scales"]]
-    bars = [("SNIPER chips", per_scale),
-            ("single-scale 800x1333", [st["single_scale_pixels_per_image"]]),
-            ("3-scale pyramid", [st["pyramid_pixels_per_image"]])]
-    top = max(sum(v) for _, v in bars) * 1.1
-    W, H, left, bottom, bar_w = 640, 360, 70, 60, 120
-    scale_y = (H - bottom - 40) / top
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
-           'font-family="sans-serif" font-size="12">',
-           f'<rect width="{W}" height="{H}" fill="white"/>',
-           f'<text x="{W/2}" y="20" text-anchor="middle" font-size="14">'
-           f'Pixels per image: {args.title}</text>']
-    # y axis ticks every 500k
-    tick = 500000
-    v = 0
-    while v <= top:
-        y = H - bottom - v * scale_y
-        out.append(f'<line x1="{left}" x2="{W-20}" y1="{y:.1f}" y2="{y:.1f}" '
-                   'stroke="#ddd"/>')
-        out.append(f'<text x="{left-6}" y="{y+4:.1f}" text-anchor="end">'
-                   f'{v/1e6:.1f}M</text>')
-        v += tick
-    for i, (name, parts) in enumerate(bars):
-        x = left + 40 + i * (bar_w + 50)
-        y = H - bottom
-        for k, p in enumerate(parts):
-            h = p * scale_y
-            color = COLORS[k] if i == 0 else COLORS[3]
-            out.append(f'<rect x="{x}" y="{y-h:.1f}" width="{bar_w}" '
-                       f'height="{h:.1f}" fill="{color}"/>')
-            if i == 0:
-                out.append(f'<text x="{x+bar_w/2}" y="{y-h/2+4:.1f}" '
-                           f'text-anchor="middle" fill="white">scale {k}: '
-                           f'{p/1e3:.0f}k</text>')
-            y -= h
-        out.append(f'<text x="{x+bar_w/2}" y="{y-6:.1f}" text-anchor="middle">'
-                   f'{sum(parts)/1e6:.3f}M</text>')
-        out.append(f'<text x="{x+bar_w/2}" y="{H-bottom+18}" '
-                   f'text-anchor="middle">{name}</text>')
-    out.append(f'<text x="{W/2}" y="{H-14}" text-anchor="middle" fill="#444">'
-               f'SNIPER / single-scale = {st["ratio_vs_single_scale"]:.3f}, '
-               f'SNIPER / pyramid = {st["ratio_vs_pyramid"]:.3f} '
-               f'({images} images)</text>')
-    out.append("</svg>")
-    with open(args.out, "w") as f:
-        f.write("\n".join(out) + "\n")
+    labels = args.label or [os.path.basename(p) for p in args.json]
+    if len(labels) != len(args.json):
+        print(f"plot_pixels.py: {len(args.json)} --json but {len(labels)} "
+              "--label", file=sys.stderr)
+        return 2
+    chart, single, images = bars(args.json, labels)
+    render(chart, single, images, args.title, args.out)
+    if args.data_out:
+        with open(args.data_out, "w") as f:
+            json.dump({"single_scale": single, "images": images,
+                       "bars": [{"name": n, "parts": p, "reference": r}
+                                for n, p, r in chart]}, f, indent=1)
+    print(f"plot_pixels.py: {len(chart)} bars -> {args.out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Trend pictures from benchmarks/perf_history.jsonl (SVG, standard library).
+"""Trend pictures from benchmarks/perf_history.jsonl (SVG, matplotlib).
 
   python3 tools/perf/report.py --history=benchmarks/perf_history.jsonl \\
       --out=docs/perf_trend.svg [--machine=SUBSTRING]
@@ -11,7 +11,7 @@ different machines are not comparable. Benchmark names are matched without
 their "/iterations:N" part, so a change of the step count keeps a series.
 """
 import argparse
-import html
+import json
 import os
 import re
 import sys
@@ -95,79 +95,89 @@ def value(entry, key, metric):
     return None if v is None else v * scale
 
 
-def panel_svg(x0, y0, w, h, title, unit, series, entries):
-    out = [f'<g transform="translate({x0},{y0})">',
-           f'<text x="{w / 2}" y="14" text-anchor="middle" font-size="13" '
-           f'font-weight="bold">{html.escape(title)}</text>']
-    left, right, top, bottom = 48, 10, 24, 34
-    pw, ph = w - left - right, h - top - bottom
-    values = [[value(e, key, metric) for e in entries]
-              for _, key, metric in series]
-    flat = [v for vs in values for v in vs if v is not None]
-    out.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" '
-               'fill="none" stroke="#ccc"/>')
-    if not flat:
-        out.append(f'<text x="{w / 2}" y="{top + ph / 2}" text-anchor="middle" '
-                   'font-size="11" fill="#888">not recorded</text></g>')
-        return out
-    hi = max(flat) * 1.1
-    lo = 0.0
-    n = len(entries)
-
-    def xy(i, v):
-        x = left + (pw * (i + 0.5) / n)
-        y = top + ph - ph * (v - lo) / (hi - lo)
-        return x, y
-
-    for frac in (0, 0.5, 1):
-        v = lo + frac * (hi - lo)
-        _, y = xy(0, v)
-        out.append(f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" '
-                   f'font-size="9">{v:.3g}</text>')
-    out.append(f'<text x="4" y="{top - 6}" font-size="9" fill="#555">'
-               f'{html.escape(unit)}</text>')
-    for i, e in enumerate(entries):
-        x, _ = xy(i, lo)
-        out.append(f'<text x="{x:.1f}" y="{top + ph + 12}" text-anchor="middle"'
-                   f' font-size="8" fill="#555">{e["commit"][:7]}</text>')
-    for s, ((label, _, _), vs) in enumerate(zip(series, values)):
-        color = (BASELINE_COLOR if BASELINE.match(label)
-                 else COLORS[s % len(COLORS)])
-        pts = [xy(i, v) for i, v in enumerate(vs) if v is not None]
-        if len(pts) > 1:
-            out.append('<polyline fill="none" stroke="%s" stroke-width="2" '
-                       'points="%s"/>' % (color, " ".join(
-                           f"{x:.1f},{y:.1f}" for x, y in pts)))
-        for x, y in pts:
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" '
-                       f'fill="{color}"/>')
-        out.append(f'<text x="{left + 4 + 100 * s}" y="{top + ph + 26}" '
-                   f'font-size="9" fill="{color}">{html.escape(label)}</text>')
-    out.append("</g>")
-    return out
+def pyplot():
+    """matplotlib's pyplot on the Agg backend; SystemExit naming the package
+    where matplotlib is missing."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        raise SystemExit(f"{sys.argv[0]}: matplotlib is missing ({e}); on "
+                         "Debian: apt-get install python3-matplotlib")
+    return plt
 
 
-def render(entries, machine_label):
-    cols, pw, ph = 3, 300, 190
-    rows = (len(PANELS) + cols - 1) // cols
-    width, height = cols * pw, rows * ph + 40
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" '
-           f'height="{height}" font-family="sans-serif">',
-           f'<rect width="{width}" height="{height}" fill="white"/>',
-           f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="14">'
-           f'sniper-cpp performance by commit ({len(entries)} commits; '
-           f'{html.escape(machine_label)})</text>']
-    for k, (title, unit, series) in enumerate(PANELS):
-        out += panel_svg((k % cols) * pw, 34 + (k // cols) * ph, pw, ph,
-                         title, unit, series, entries)
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+def panel_data(entries):
+    """Per panel: its title, unit and series (label, whether a reference
+    baseline, one value or None per entry)."""
+    panels = []
+    for title, unit, series in PANELS:
+        panels.append({
+            "title": title, "unit": unit,
+            "series": [{"label": label,
+                        "baseline": bool(BASELINE.match(label)),
+                        "values": [value(e, key, metric) for e in entries]}
+                       for label, key, metric in series]})
+    return panels
+
+
+def render(entries, machine_label, out):
+    """The panels as one SVG at `out` (matplotlib; text kept as text)."""
+    plt = pyplot()
+    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "sniper",
+                         "font.size": 9, "axes.titlesize": 11,
+                         "axes.titleweight": "bold"})
+    panels = panel_data(entries)
+    cols = 3
+    rows = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 4.2, rows * 2.9),
+                             squeeze=False)
+    commits = [e["commit"][:7] for e in entries]
+    for ax, panel in zip(axes.flat, panels):
+        ax.set_title(panel["title"])
+        ax.set_ylabel(panel["unit"])
+        ax.grid(True, color="#e4e4e4", linewidth=0.8)
+        ax.set_axisbelow(True)
+        drawn = 0
+        for k, s in enumerate(panel["series"]):
+            pts = [(i, v) for i, v in enumerate(s["values"]) if v is not None]
+            if not pts:
+                continue
+            drawn += 1
+            color = BASELINE_COLOR if s["baseline"] else COLORS[k % len(COLORS)]
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
+                    markersize=3.5, linewidth=1.8, color=color,
+                    linestyle="--" if s["baseline"] else "-", label=s["label"])
+        ax.set_xticks(range(len(commits)))
+        ax.set_xticklabels(commits, rotation=60, ha="right", fontsize=7)
+        ax.set_xlim(-0.5, len(commits) - 0.5)
+        if drawn:
+            ax.set_ylim(bottom=0, top=ax.get_ylim()[1] * 1.15)
+            ax.legend(fontsize=7, loc="best", framealpha=0.85)
+        else:
+            ax.set_yticks([])
+            ax.text(0.5, 0.5, "not recorded", transform=ax.transAxes,
+                    ha="center", va="center", color="#888888")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(f"sniper-cpp performance by commit ({len(entries)} commits; "
+                 f"{machine_label})", fontsize=12)
+    fig.tight_layout()
+    tmp = out + ".tmp"
+    fmt = os.path.splitext(out)[1][1:].lower() or "svg"  # svg, png, pdf
+    fig.savefig(tmp, format=fmt, dpi=100,
+                metadata={"Date": None} if fmt == "svg" else None)
+    plt.close(fig)
+    os.replace(tmp, out)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--history", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--data_out", default="",
+                    help="also write the plotted values as JSON (tests)")
     ap.add_argument("--machine", default="",
                     help="a substring of the CPU model; default: the last "
                          "line's machine")
@@ -189,11 +199,11 @@ def main():
               file=sys.stderr)
         return 1
     m = chosen[-1]["machine"]
-    svg = render(chosen, f"{m.get('cpu')}, {m.get('cores')} cores")
-    tmp = args.out + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(svg)
-    os.replace(tmp, args.out)
+    render(chosen, f"{m.get('cpu')}, {m.get('cores')} cores", args.out)
+    if args.data_out:
+        with open(args.data_out, "w") as f:
+            json.dump({"commits": [e["commit"] for e in chosen],
+                       "panels": panel_data(chosen)}, f, indent=1)
     print(f"report.py: {len(chosen)} commits -> {args.out}")
     return 0
 

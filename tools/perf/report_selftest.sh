@@ -24,35 +24,42 @@ with open(sys.argv[1], "w") as f:
               line("ddddddd4", "2026-12-01T04:00:00+00:00", m, 7.0, 4.0)]:
         f.write(json.dumps(e) + "\n")
 PY
-python3 tools/perf/report.py --history="$dir/history.jsonl" --out="$dir/trend.svg"
-python3 - "$dir/trend.svg" <<'PY'
-import sys, xml.etree.ElementTree as ET
-ns = {"s": "http://www.w3.org/2000/svg"}
-root = ET.parse(sys.argv[1]).getroot()
-panels = root.findall("s:g", ns)
-assert len(panels) == 9, len(panels)
-texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
-assert "bbbbbbb" not in texts, "another machine's line was drawn"
-assert texts.count("aaaaaaa") == 4 and texts.count("ddddddd") == 4, texts  # panels with data
-def panel(title):
-    for g in panels:
-        if g.find("s:text", ns).text == title:
-            return g
-    raise AssertionError(title)
-train = panel("Training images/s")
-lines = train.findall("s:polyline", ns)
-assert len(lines) == 2, "SNIPER and single scale"
+# Debian's python3 has python3-matplotlib (tools/install_deps.sh).
+py="$(command -v /usr/bin/python3 || command -v python3)"
+"$py" tools/perf/report.py --history="$dir/history.jsonl" --out="$dir/trend.svg" \
+  --data_out="$dir/trend.json"
+"$py" - "$dir/trend.svg" "$dir/trend.json" <<'PY'
+import json, sys, xml.etree.ElementTree as ET
+data = json.load(open(sys.argv[2]))
+# The chosen machine's three commits, oldest first; the other machine's out.
+assert [c[:7] for c in data["commits"]] == ["aaaaaaa", "ccccccc", "ddddddd"], data["commits"]
+panels = {p["title"]: p for p in data["panels"]}
+assert len(panels) == 9, list(panels)
+train = panels["Training images/s"]["series"]
+assert [s["label"] for s in train] == ["SNIPER", "single scale"]
 # SNIPER's series spans the step-count change (iterations:60 -> 15).
-assert len(lines[0].get("points").split()) == 3, lines[0].get("points")
-nms = panel("NMS, 6000 boxes")
-assert len(nms.findall("s:polyline", ns)) == 1  # torchvision not recorded
-ys = [float(p.split(",")[1]) for p in nms.find("s:polyline", ns).get("points").split()]
-assert ys[2] > ys[0] > ys[1], ys  # 4.0 ms is drawn lowest (SVG y grows down)
-assert "not recorded" in [t.text for t in panel("COCO evaluation, 5k images").iter("{http://www.w3.org/2000/svg}text")]
+assert train[0]["values"] == [6.0, 6.5, 7.0], train[0]
+assert train[1]["baseline"] and not train[0]["baseline"]
+nms = panels["NMS, 6000 boxes"]["series"]
+assert nms[0]["values"] == [5.0, 5.5, 4.0], nms[0]
+assert nms[1]["values"] == [None, None, None]  # torchvision not recorded
+assert all(v is None for s in panels["COCO evaluation, 5k images"]["series"]
+           for v in s["values"])
+# The picture holds what it must show, as text: titles, units, legend
+# labels, commit ticks, "not recorded" where nothing was.
+texts = [t.text for t in ET.parse(sys.argv[1]).getroot().iter(
+    "{http://www.w3.org/2000/svg}text") if t.text]
+joined = "\n".join(texts)
+for want in ["Training images/s", "NMS, 6000 boxes", "images/s", "SNIPER",
+             "single scale", "ours", "aaaaaaa", "ddddddd", "not recorded",
+             "Test CPU, 2 cores"]:
+    assert want in joined, (want, texts)
+assert "bbbbbbb" not in joined, "another machine's line was drawn"
+assert "torchvision" not in texts, "a series without values got a legend entry"
 print("svg ok")
 PY
 echo '{"commit": "x"}' >> "$dir/history.jsonl"
-if python3 tools/perf/report.py --history="$dir/history.jsonl" --out="$dir/bad.svg" 2> "$dir/err.txt"; then
+if "$py" tools/perf/report.py --history="$dir/history.jsonl" --out="$dir/bad.svg" 2> "$dir/err.txt"; then
   echo "a line without 'machine' was accepted"; exit 1
 fi
 grep -q "history.jsonl:5: no 'machine'" "$dir/err.txt" || { cat "$dir/err.txt"; exit 1; }
