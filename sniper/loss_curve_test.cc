@@ -7,7 +7,9 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "port/status_matchers.h"
 
@@ -56,6 +58,49 @@ TEST(LossCurveTest, APanelPerStageWithRows) {
   ASSERT_OK_AND_ASSIGN(drawn, WriteLossCurve(none, {{"empty", {}}}));
   EXPECT_FALSE(drawn);
   EXPECT_FALSE(std::filesystem::exists(none));
+}
+
+// metrics.csv back into per-stage histories: each stage's own terms (the
+// columns with values in its rows), rows without a loss skipped, bad cells
+// named with their line.
+TEST(LossCurveTest, LossesFromMetricsCsv) {
+  const std::string dir = std::getenv("TEST_TMPDIR");
+  const std::string path = dir + "/metrics.csv";
+  std::ofstream(path)
+      << "stage,step,epoch,lr,loss,rpn_cls,rpn_box,rcnn_cls,focus,chips_per_s\n"
+         "rpn,10,0,0.01,0.7,0.6,0.1,,,80\n"
+         "rpn,20,0,0.01,0.5,0.45,0.05,,,81\n"
+         "detector,10,0,0.01,2.5,0.5,0.1,1.2,0.7,30\n"
+         "detector,15,0,0.01,,,,,,30\n"
+         "detector,20,0,0.01,2.0,0.4,0.1,1.0,0.5,31\n";
+  ASSERT_OK_AND_ASSIGN(const std::vector<StageLosses> stages,
+                       LossesFromMetricsCsv(path));
+  ASSERT_EQ(stages.size(), 2u);
+  EXPECT_EQ(stages[0].title, "rpn stage: short-schedule RPN loss");
+  EXPECT_EQ(stages[0].history.names,
+            (std::vector<std::string>{"rpn_cls", "rpn_box"}));
+  ASSERT_EQ(stages[0].history.rows.size(), 2u);
+  EXPECT_EQ(stages[0].history.rows[1],
+            (LossHistory::Row{20, 0.5, {0.45, 0.05}}));
+  EXPECT_EQ(stages[1].title, "detector stage: detector loss");
+  EXPECT_EQ(
+      stages[1].history.names,
+      (std::vector<std::string>{"rpn_cls", "rpn_box", "rcnn_cls", "focus"}));
+  ASSERT_EQ(stages[1].history.rows.size(), 2u);  // step 15 logged no loss
+  EXPECT_EQ(stages[1].history.rows[0].terms,
+            (std::vector<double>{0.5, 0.1, 1.2, 0.7}));
+  std::ofstream(dir + "/bad.csv") << "stage,step,loss,rpn_cls\nrpn,10,x,0.1\n";
+  EXPECT_THAT(
+      LossesFromMetricsCsv(dir + "/bad.csv").status(),
+      testing::StatusIs(absl::StatusCode::kDataLoss,
+                        ::testing::HasSubstr("bad.csv:2: 'x' in column loss")));
+  std::ofstream(dir + "/short.csv") << "stage,step,loss\nrpn,10\n";
+  EXPECT_THAT(LossesFromMetricsCsv(dir + "/short.csv").status(),
+              testing::StatusIs(absl::StatusCode::kDataLoss,
+                                ::testing::HasSubstr("short.csv:2: 2 cells")));
+  EXPECT_THAT(LossesFromMetricsCsv(dir + "/missing.csv").status(),
+              testing::StatusIs(absl::StatusCode::kNotFound,
+                                ::testing::HasSubstr("missing.csv")));
 }
 
 }  // namespace

@@ -40,11 +40,7 @@ std::vector<StageLosses> LossesOf(const Pipeline& p,
     if (stage != Stage::kRpn && stage != Stage::kDetector) continue;
     const LossHistory& history = sink.history(StageName(stage));
     if (history.empty()) continue;
-    out.push_back(
-        {absl::StrCat(StageName(stage), stage == Stage::kRpn
-                                            ? " stage: short-schedule RPN loss"
-                                            : " stage: detector loss"),
-         history});
+    out.push_back({LossPanelTitle(StageName(stage)), history});
   }
   return out;
 }

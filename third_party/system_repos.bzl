@@ -7,7 +7,7 @@ searches and Bazel already trusts).
 
 Environment variables (re-read when they change):
   SNIPER_SYSTEM_PREFIX  prefix of glog/gflags/absl/protobuf/gtest/benchmark/
-                        simdjson/turbojpeg/png/zlib (default /usr).
+                        simdjson/turbojpeg/png/zlib/cairo (default /usr).
   SNIPER_TORCH_PREFIX   a LibTorch prefix with include/ and lib/, e.g. the
                         torch/ directory of a PyTorch 2.x wheel. Unset:
                         Debian's libtorch-dev (CPU; 1.13 on Debian 12, 2.6
@@ -102,6 +102,7 @@ _SYSTEM_LIBS = {
     "jpeg": (["jpeg"], []),
     "png": (["png16"], [":zlib"]),
     "zlib": (["z"], []),
+    "cairo": (["cairo"], []),  # headers: <cairo/cairo.h> under the prefix
 }
 
 _TESTONLY = ["gtest", "gtest_main", "gmock", "benchmark", "benchmark_main"]

@@ -25,6 +25,7 @@ PACKAGES=(
   libbenchmark-tools python3-scipy  # compare.py and its U test (tools/perf/ab.sh)
   python3-matplotlib     # the docs' charts (tools/perf/report.py, tools/plot_pixels.py)
   libsimdjson-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
+  libcairo2-dev fonts-dejavu-core  # pictures: cairo (viz/canvas.h), its font
   libtorch-dev           # LibTorch: 1.13 on bookworm, 2.6 on trixie (CPU)
   libgloo-dev            # Gloo headers for c10d ProcessGroupGloo (multi-process)
   python3-torchvision    # torchvision's C++ kernels: test oracle, benchmark peer

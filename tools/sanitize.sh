@@ -51,6 +51,9 @@ if [ "${absl_release:-0}" -ge 20230802 ]; then
   echo "sanitize.sh: Abseil $absl_release: ASan's manual poisoning off (prebuilt library and" \
     "instrumented headers disagree on hash-table slots)"
 fi
+# Third-party libraries' own leaks (fontconfig under cairo's text), named
+# in the suppressions file with why.
+extra+=("--test_env=LSAN_OPTIONS=suppressions=$(pwd)/tools/lsan_suppressions.txt")
 echo "sanitize.sh: ${#targets[@]} test targets under ASan + UBSan"
 bazel test "${BAZEL_FLAGS[@]}" --config=asan --platform_suffix=asan "${extra[@]}" \
   --test_summary=terse --keep_going "$@" "${targets[@]}"

@@ -1,9 +1,10 @@
 // File: viz/draw.h
 //
-// Small raster drawing for the project's pictures (torch-free): filled and
-// outlined rectangles, lines, a 3x5 pixel font (letters in both cases,
-// digits, common punctuation), labels on a background, and detections with
-// "name 0.93" labels in class colours. Everything clips to the image.
+// Drawing for the project's pictures (torch-free; lines and text through
+// cairo, viz/canvas.h): filled and outlined rectangles, antialiased lines,
+// text in a real font, labels on a background, masks blended in, and
+// detections with "name 0.93" labels in class colours. Everything clips to
+// the image.
 //
 //   data::RgbImage im = Blank(640, 480);
 //   DrawRect(&im, 10, 10, 99, 59, PaletteColor(0), /*thickness=*/2);
@@ -37,11 +38,13 @@ void DrawLine(data::RgbImage* image, int x0, int y0, int x1, int y1,
 // to `thickness` pixels.
 void DrawRect(data::RgbImage* image, int x1, int y1, int x2, int y2,
               Color color, int thickness);
-// Text with its top-left corner at (x, y); glyphs are 3x5 cells scaled by
-// `scale` with one cell of spacing. Returns the width drawn.
+// Text (DejaVu Sans, 6.5 x `scale` pixels per em, antialiased) with the
+// top of its capitals at y, starting at x. Returns the width drawn.
 int DrawText(data::RgbImage* image, int x, int y, absl::string_view text,
              Color color, int scale = 2);
 int TextWidth(absl::string_view text, int scale = 2);
+// Capitals plus descenders at `scale`: the height a line of text needs.
+int TextHeight(int scale = 2);
 // Text on a filled background box (labels over pictures).
 void DrawLabel(data::RgbImage* image, int x, int y, absl::string_view text,
                Color background, Color foreground, int scale = 2);

@@ -36,21 +36,43 @@ TEST(DrawTest, RectOutlineHasItsPerimeter) {
   EXPECT_GT(CountColor(im, {0, 0, 255}), 0);
 }
 
-TEST(DrawTest, LineCoversEndpoints) {
-  data::RgbImage im = Blank(20, 20);
-  DrawLine(&im, 2, 3, 17, 11, kBlack);
-  EXPECT_EQ(im.at(2, 3)[0], 0);
-  EXPECT_EQ(im.at(17, 11)[0], 0);
-  EXPECT_EQ(CountColor(im, kBlack), 16);  // one pixel per column
+// Pixels darker than mid grey.
+int Dark(const data::RgbImage& im) {
+  int n = 0;
+  for (size_t i = 0; i < im.pixels.size(); i += 3) {
+    n += im.pixels[i] + im.pixels[i + 1] + im.pixels[i + 2] < 3 * 128;
+  }
+  return n;
 }
 
-TEST(DrawTest, TextDrawsGlyphsAndSpacesNothing) {
+TEST(DrawTest, LineReachesItsEndpoints) {
+  data::RgbImage im = Blank(20, 20);
+  DrawLine(&im, 2, 3, 17, 11, kBlack);
+  EXPECT_LT(im.at(2, 3)[0], 160);
+  EXPECT_LT(im.at(17, 11)[0], 160);
+  EXPECT_GE(Dark(im), 12);  // about one pixel per column (antialiased)
+  EXPECT_LE(Dark(im), 24);
+}
+
+TEST(DrawTest, TextDrawsInkAndSpacesNothing) {
   data::RgbImage im = Blank(100, 20);
   EXPECT_EQ(DrawText(&im, 0, 0, "   ", kBlack, 2), TextWidth("   ", 2));
-  EXPECT_EQ(CountColor(im, kBlack), 0);
-  DrawText(&im, 0, 0, "1", kBlack, 1);
-  EXPECT_EQ(CountColor(im, kBlack), 8);  // the glyph '1' has 8 cells
-  EXPECT_EQ(TextWidth("AB", 2), 14);
+  EXPECT_EQ(Dark(im), 0);
+  DrawText(&im, 2, 2, "1", kBlack, 2);
+  EXPECT_GT(Dark(im), 5);
+  EXPECT_GT(TextWidth("AB", 2), TextWidth("A", 2));
+  EXPECT_GT(TextWidth("A", 4), TextWidth("A", 2));
+  // The capitals start at y and fit in TextHeight.
+  data::RgbImage top = Blank(60, 40);
+  DrawText(&top, 2, 10, "HE", kBlack, 2);
+  for (int y = 0; y < 40; ++y) {
+    for (int x = 0; x < 60; ++x) {
+      if (top.at(x, y)[0] < 128) {
+        EXPECT_GE(y, 9) << x;
+        EXPECT_LT(y, 10 + TextHeight(2)) << x;
+      }
+    }
+  }
 }
 
 // Labels keep the data's case: COCO's names are lower case.
@@ -58,16 +80,16 @@ TEST(DrawTest, LowerCaseHasItsOwnGlyphs) {
   const std::string upper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
   const std::string lower = "abcdefghijklmnopqrstuvwxyz";
   for (size_t i = 0; i < upper.size(); ++i) {
-    data::RgbImage a = Blank(3, 5), b = Blank(3, 5);
-    DrawText(&a, 0, 0, upper.substr(i, 1), kBlack, 1);
-    DrawText(&b, 0, 0, lower.substr(i, 1), kBlack, 1);
-    EXPECT_GT(CountColor(b, kBlack), 0) << lower[i];
+    data::RgbImage a = Blank(24, 24), b = Blank(24, 24);
+    DrawText(&a, 2, 4, upper.substr(i, 1), kBlack, 2);
+    DrawText(&b, 2, 4, lower.substr(i, 1), kBlack, 2);
+    EXPECT_GT(Dark(b), 0) << lower[i];
     EXPECT_NE(a.pixels, b.pixels) << lower[i];
   }
   for (char c : std::string("!?'\"*#<>\\;")) {
-    data::RgbImage im = Blank(3, 5);
-    DrawText(&im, 0, 0, std::string(1, c), kBlack, 1);
-    EXPECT_GT(CountColor(im, kBlack), 0) << c;
+    data::RgbImage im = Blank(24, 24);
+    DrawText(&im, 2, 4, std::string(1, c), kBlack, 2);
+    EXPECT_GT(Dark(im), 0) << c;
   }
 }
 

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "absl/strings/str_format.h"
+#include "viz/canvas.h"
 
 namespace sniper::viz {
 namespace {
@@ -60,32 +61,72 @@ std::vector<double> LogTicks(double lo, double hi) {
   return LinearTicks(lo, hi, 4);
 }
 
+namespace {
+
+constexpr Color kInk = {30, 30, 30};
+constexpr Color kGrid = {228, 228, 228};
+
+// (x, y) points of `s` that can be drawn, in increasing x.
+std::vector<std::pair<double, double>> Usable(const Series& s, bool log_y) {
+  std::vector<std::pair<double, double>> pts;
+  for (const auto& [x, y] : s.points) {
+    if (std::isfinite(x) && std::isfinite(y) && (!log_y || y > 0)) {
+      pts.push_back({x, log_y ? std::log10(y) : y});
+    }
+  }
+  std::stable_sort(pts.begin(), pts.end(), [](const auto& a, const auto& b) {
+    return a.first < b.first;
+  });
+  return pts;
+}
+
+// Exponential moving average over the points (in the plotted space), with
+// a span of about a twentieth of the points; fewer than 20 points as they
+// are.
+std::vector<std::pair<double, double>> Smoothed(
+    const std::vector<std::pair<double, double>>& pts) {
+  if (pts.size() < 20) return pts;
+  const double alpha = 2.0 / (pts.size() / 20.0 + 1);
+  std::vector<std::pair<double, double>> out = pts;
+  for (size_t i = 1; i < out.size(); ++i) {
+    out[i].second = alpha * pts[i].second + (1 - alpha) * out[i - 1].second;
+  }
+  return out;
+}
+
+}  // namespace
+
 data::RgbImage PlotSeries(absl::string_view title, absl::string_view x_label,
                           const std::vector<Series>& series, int width,
                           int height, bool log_y) {
-  data::RgbImage image = Blank(width, height);
-  const Color kBlack = {0, 0, 0}, kGrid = {225, 225, 225};
-  const int left = 90, right = width - 20, top = 40, bottom = height - 50;
+  Canvas c(width, height, {255, 255, 255});
+  Canvas::TextStyle title_style, tick_style, legend_style;
+  title_style.size = 15;
+  title_style.bold = true;
+  tick_style.size = 11;
+  legend_style.size = 12;
+  std::vector<std::vector<std::pair<double, double>>> points;
   double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo;
   double y_lo = x_lo, y_hi = -x_lo;
-  auto ty = [&](double y) { return log_y ? std::log10(y) : y; };
-  auto usable = [&](double x, double y) {
-    return std::isfinite(x) && std::isfinite(y) && (!log_y || y > 0);
-  };
+  double legend_width = 0;
   for (const Series& s : series) {
-    for (const auto& [x, y] : s.points) {
-      if (!usable(x, y)) continue;
+    points.push_back(Usable(s, log_y));
+    for (const auto& [x, y] : points.back()) {
       x_lo = std::min(x_lo, x);
       x_hi = std::max(x_hi, x);
-      y_lo = std::min(y_lo, ty(y));
-      y_hi = std::max(y_hi, ty(y));
+      y_lo = std::min(y_lo, y);
+      y_hi = std::max(y_hi, y);
     }
+    legend_width = std::max(legend_width, c.TextWidth(s.name, legend_style));
   }
-  DrawText(&image, left, 12, title, kBlack, 3);
+  c.Text(16, 24, title, kInk, title_style);
   if (!(x_lo <= x_hi)) {
-    DrawText(&image, left, height / 2, "NO DATA", kBlack, 3);
-    return image;
+    c.Text(width / 2.0, height / 2.0, "no data", {140, 140, 140}, tick_style);
+    return c.Image();
   }
+  // The legend sits right of the axes, so it never covers a line.
+  const double left = 72, top = 40, bottom = height - 48;
+  const double right = width - 24 - (legend_width > 0 ? legend_width + 44 : 0);
   if (x_hi == x_lo) x_hi = x_lo + 1;
   if (y_hi == y_lo) {
     y_hi += 0.5;
@@ -95,56 +136,51 @@ data::RgbImage PlotSeries(absl::string_view title, absl::string_view x_label,
   y_lo -= pad;
   y_hi += pad;
   auto px = [&](double x) {
-    return left + static_cast<int>(
-                      std::lround((x - x_lo) / (x_hi - x_lo) * (right - left)));
+    return left + (x - x_lo) / (x_hi - x_lo) * (right - left);
   };
-  auto py = [&](double y) {
-    return bottom - static_cast<int>(std::lround(
-                        (ty(y) - y_lo) / (y_hi - y_lo) * (bottom - top)));
+  auto py = [&](double y) {  // y in the plotted space (log10 on a log axis)
+    return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top);
   };
-  for (const double fx : LinearTicks(x_lo, x_hi, 5)) {
-    const int gx = px(fx);
-    DrawLine(&image, gx, top, gx, bottom, kGrid);
-    const std::string lx = TickLabel(fx);
-    DrawText(&image, gx - TextWidth(lx) / 2, bottom + 8, lx, kBlack);
+  tick_style.align = Canvas::Align::kCenter;
+  for (const double fx : LinearTicks(x_lo, x_hi, 6)) {
+    const double gx = std::round(px(fx));
+    c.Line(gx, top, gx, bottom, kGrid, 1);
+    c.Text(gx, bottom + 17, TickLabel(fx), kInk, tick_style);
   }
-  // y ticks in data units (y_lo, y_hi are log10 on a log axis).
   const std::vector<double> y_ticks =
       log_y ? LogTicks(std::pow(10.0, y_lo), std::pow(10.0, y_hi))
             : LinearTicks(y_lo, y_hi, 5);
+  tick_style.align = Canvas::Align::kRight;
   for (const double fy : y_ticks) {
-    const int gy = py(fy);
-    DrawLine(&image, left, gy, right, gy, kGrid);
-    const std::string ly = TickLabel(fy);
-    DrawText(&image, left - 8 - TextWidth(ly), gy - 5, ly, kBlack);
+    const double gy = std::round(py(log_y ? std::log10(fy) : fy));
+    c.Line(left, gy, right, gy, kGrid, 1);
+    c.Text(left - 7, gy + 4, TickLabel(fy), kInk, tick_style);
   }
-  DrawLine(&image, left, top, left, bottom, kBlack);
-  DrawLine(&image, left, bottom, right, bottom, kBlack);
-  DrawText(&image, (left + right - TextWidth(x_label)) / 2, bottom + 28,
-           x_label, kBlack);
-  int legend_y = top + 6;
-  for (const Series& s : series) {
-    std::vector<std::pair<double, double>> pts;
-    for (const auto& p : s.points) {
-      if (usable(p.first, p.second)) pts.push_back(p);
-    }
-    std::stable_sort(pts.begin(), pts.end(), [](const auto& a, const auto& b) {
-      return a.first < b.first;
-    });
-    for (size_t i = 1; i < pts.size(); ++i) {
-      DrawLine(&image, px(pts[i - 1].first), py(pts[i - 1].second),
-               px(pts[i].first), py(pts[i].second), s.color);
-    }
-    if (pts.size() == 1) {
-      FillRect(&image, px(pts[0].first) - 2, py(pts[0].second) - 2,
-               px(pts[0].first) + 3, py(pts[0].second) + 3, s.color);
-    }
-    const int lx = right - TextWidth(s.name) - 40;
-    FillRect(&image, lx, legend_y + 4, lx + 24, legend_y + 7, s.color);
-    DrawText(&image, lx + 30, legend_y, s.name, kBlack);
-    legend_y += 16;
+  c.StrokeRect(static_cast<int>(left), static_cast<int>(top),
+               static_cast<int>(right), static_cast<int>(bottom),
+               {150, 150, 150}, 1);
+  tick_style.align = Canvas::Align::kCenter;
+  c.Text((left + right) / 2, height - 10, x_label, kInk, tick_style);
+  if (log_y) {
+    Canvas::TextStyle axis = tick_style;
+    axis.angle = 90;
+    c.Text(16, (top + bottom) / 2, "log scale", {110, 110, 110}, axis);
   }
-  return image;
+  double legend_y = top + 14;
+  for (size_t k = 0; k < series.size(); ++k) {
+    const Series& s = series[k];
+    std::vector<std::pair<double, double>> raw;
+    for (const auto& [x, y] : points[k]) raw.push_back({px(x), py(y)});
+    const std::vector<std::pair<double, double>> smooth = Smoothed(raw);
+    if (raw.size() >= 20) c.Polyline(raw, s.color, 1.0, 0.28);  // faint
+    c.Polyline(smooth, s.color, 2.0);
+    if (raw.size() == 1) c.Circle(raw[0].first, raw[0].second, 3, s.color);
+    const double lx = right + 16;
+    c.Line(lx, legend_y - 4, lx + 22, legend_y - 4, s.color, 3);
+    c.Text(lx + 28, legend_y, s.name, kInk, legend_style);
+    legend_y += 20;
+  }
+  return c.Image();
 }
 
 data::RgbImage StackVertically(const std::vector<data::RgbImage>& images) {

@@ -10,6 +10,8 @@ namespace sniper::viz {
 namespace {
 
 using ::sniper::viz::testing::CountColor;
+using ::sniper::viz::testing::CountNear;
+using ::sniper::viz::testing::CountNearInColumns;
 using ::testing::DoubleNear;
 using ::testing::ElementsAre;
 
@@ -34,19 +36,41 @@ TEST(TicksTest, LogTicksAreDecadesOrOneTwoFive) {
   EXPECT_TRUE(LogTicks(0, 1).empty());
 }
 
-TEST(PlotTest, SeriesAreDrawnInTheirColours) {
+TEST(PlotTest, SeriesAreDrawnInTheirColoursWithALegendBeside) {
   Series a{"A", {200, 0, 0}, {{0, 1.0}, {10, 0.5}, {20, 0.1}}};
   Series b{"B", {0, 150, 0}, {{0, 2.0}, {20, NAN}, {30, 0.2}}};
   data::RgbImage im = PlotSeries("LOSS", "STEP", {a, b}, 400, 300, true);
   EXPECT_EQ(im.width, 400);
   EXPECT_EQ(im.height, 300);
-  EXPECT_GT(CountColor(im, a.color), 100);
-  EXPECT_GT(CountColor(im, b.color), 100);
+  EXPECT_GT(CountNear(im, a.color, 40), 100);
+  EXPECT_GT(CountNear(im, b.color, 40), 100);
+  // The legend's samples lie right of the axes' frame, whose right edge is
+  // the rightmost grey column left of them.
+  int frame_right = 0;
+  for (int x = 0; x < im.width; ++x) {
+    if (im.at(x, 150)[0] == 150 && im.at(x, 150)[1] == 150) frame_right = x;
+  }
+  ASSERT_GT(frame_right, 200);
+  EXPECT_GT(CountNearInColumns(im, a.color, 10, frame_right + 1, im.width), 40);
+  EXPECT_GT(CountNearInColumns(im, b.color, 10, frame_right + 1, im.width), 40);
   data::RgbImage empty = PlotSeries("LOSS", "STEP", {}, 200, 100);
   EXPECT_EQ(empty.width, 200);
   data::RgbImage both = StackVertically({im, empty});
   EXPECT_EQ(both.height, 400);
   EXPECT_EQ(both.width, 400);
+}
+
+// A long noisy series: the smoothed line in full colour, the raw values
+// faint (the colour blended with white) behind it.
+TEST(PlotTest, LongSeriesSmoothedWithTheRawFaintBehind) {
+  Series s{"loss", {0, 0, 220}, {}};
+  for (int i = 0; i < 400; ++i) {
+    s.points.push_back({i, 1.0 + 0.5 * ((i * 7919) % 13) / 13.0});
+  }
+  const data::RgbImage im = PlotSeries("noisy", "step", {s}, 600, 300);
+  EXPECT_GT(CountNear(im, {0, 0, 220}, 40), 300);  // the smoothed line
+  // Faint: about 28% of the colour over white.
+  EXPECT_GT(CountNear(im, {184, 184, 245}, 30), 300);
 }
 
 TEST(PlotTest, StackHorizontallyPadsAndLeavesGaps) {

@@ -27,6 +27,13 @@ export SNIPER_TORCH_PREFIX="$torch_dir"
 export SNIPER_CUDA_PATH="${SNIPER_CUDA_PATH:-/usr/local/cuda}"
 export PATH="$root/prefix/usr/bin:$SNIPER_CUDA_PATH/bin:$PATH"
 export LD_LIBRARY_PATH="$root/prefix/usr/lib/x86_64-linux-gnu:$torch_dir/lib:${LD_LIBRARY_PATH:-}"
+# The pictures' text (cairo through fontconfig): the carried configuration,
+# pointed at the carried DejaVu fonts (the machine may have none).
+if [ -f "$root/prefix/etc/fonts/fonts.conf" ] && [ ! -f "$root/fonts.conf" ]; then
+  sed "s|<dir>/usr/share/fonts</dir>|<dir>$root/prefix/usr/share/fonts</dir>|" \
+    "$root/prefix/etc/fonts/fonts.conf" > "$root/fonts.conf"
+fi
+[ -f "$root/fonts.conf" ] && export FONTCONFIG_FILE="$root/fonts.conf"
 # The wheel's C++ ABI (pip wheels switched to the C++11 ABI in 2.7) and
 # language standard: PyTorch moved its own build to C++20 in 2026, so try
 # its headers with C++17 (the project's default) and fall back to C++20.

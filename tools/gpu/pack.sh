@@ -7,7 +7,9 @@
 #                               (JDK embedded; our WORKSPACE loads in it)
 #   .gpu_carry/prefix.tar.gz    glog, gflags, absl, protobuf (+ protoc),
 #                               gtest/gmock, benchmark, simdjson,
-#                               libjpeg-turbo, libpng, unwind from Debian
+#                               libjpeg-turbo, libpng, unwind, cairo (with
+#                               fontconfig, freetype, its X libraries and
+#                               DejaVu fonts) from Debian
 #                               bookworm, unpacked with dpkg -x (no docs, no
 #                               static libraries except the test ones)
 #   .gpu_carry/coco_subset/     the first coco_mini images (by id) within
@@ -24,7 +26,11 @@ PKGS=(libgoogle-glog0v6 libgoogle-glog-dev libgflags2.2 libgflags-dev
       libabsl20220623 libabsl-dev libunwind8 libunwind-dev
       libsimdjson14 libsimdjson-dev libturbojpeg0 libturbojpeg0-dev
       libjpeg62-turbo libjpeg62-turbo-dev libpng16-16 libpng-dev zlib1g-dev
-      libgtest-dev libgmock-dev libbenchmark1debian libbenchmark-dev)
+      libgtest-dev libgmock-dev libbenchmark1debian libbenchmark-dev
+      libcairo2 libcairo2-dev libpixman-1-0 libfontconfig1 fontconfig-config
+      libfreetype6 libbrotli1 libexpat1 libx11-6 libxcb1
+      libxcb-render0 libxcb-shm0 libxext6 libxrender1 libxau6 libxdmcp6
+      libbsd0 libmd0 fonts-dejavu-core)
 rm -rf "$out"
 mkdir -p "$out"
 work=$(mktemp -d)
@@ -37,6 +43,9 @@ mkdir -p "$work/debs" "$work/prefix"
 (cd "$work/debs" && apt-get download "${PKGS[@]}" 2> /dev/null)
 for d in "$work"/debs/*.deb; do dpkg -x "$d" "$work/prefix"; done
 rm -rf "$work"/prefix/usr/share/{doc,man,lintian,bug}
+# The pictures use DejaVu Sans and its bold only.
+find "$work/prefix/usr/share/fonts" -name '*.ttf' ! -name DejaVuSans.ttf \
+  ! -name DejaVuSans-Bold.ttf -delete
 find "$work/prefix" -name '*.a' ! -name 'libgtest*' ! -name 'libgmock*' \
   ! -name 'libbenchmark_main*' -delete
 tar czf "$out/prefix.tar.gz" -C "$work" prefix
