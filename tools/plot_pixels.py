@@ -16,19 +16,11 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import charts  # noqa: E402
+
 SCALE_COLORS = ["#2f5aff", "#d62ad6", "#00a88f", "#f0a000"]
 REFERENCE_COLOR = "#9a9a9a"
-
-
-def pyplot():
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as e:
-        raise SystemExit(f"{sys.argv[0]}: matplotlib is missing ({e}); on "
-                         "Debian: apt-get install python3-matplotlib")
-    return plt
 
 
 def scale_pixels(stats, source):
@@ -63,9 +55,8 @@ def bars(files, labels):
 
 
 def render(chart, single, images, title, out):
-    plt = pyplot()
-    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "sniper",
-                         "font.size": 10})
+    plt = charts.pyplot()
+    plt.rcParams.update({"font.size": 10})
     fig, ax = plt.subplots(figsize=(2.2 + 1.9 * len(chart), 4.6))
     for i, (name, parts, reference) in enumerate(chart):
         bottom = 0.0
@@ -90,12 +81,7 @@ def render(chart, single, images, title, out):
     ax.set_title(f"Pixels per image: {title} ({images} images)")
     ax.legend(loc="upper left", title="chips at", fontsize=9)
     fig.tight_layout()
-    tmp = out + ".tmp"
-    fmt = os.path.splitext(out)[1][1:].lower() or "svg"  # svg, png, pdf
-    fig.savefig(tmp, format=fmt, dpi=100,
-                metadata={"Date": None} if fmt == "svg" else None)
-    plt.close(fig)
-    os.replace(tmp, out)
+    charts.save(plt, fig, out)
 
 
 def main():

@@ -1,30 +1,16 @@
 #include "viz/canvas.h"
 
 #include "gtest/gtest.h"
+#include "viz/testing_util.h"
 
 namespace sniper::viz {
 namespace {
 
+using ::sniper::viz::testing::CountColor;
+using ::sniper::viz::testing::CountDark;
+
 constexpr Color kWhite = {255, 255, 255};
 constexpr Color kBlack = {0, 0, 0};
-
-int Count(const data::RgbImage& im, Color c) {
-  int n = 0;
-  for (size_t i = 0; i < im.pixels.size(); i += 3) {
-    n += im.pixels[i] == c[0] && im.pixels[i + 1] == c[1] &&
-         im.pixels[i + 2] == c[2];
-  }
-  return n;
-}
-
-// Pixels darker than mid grey.
-int Dark(const data::RgbImage& im) {
-  int n = 0;
-  for (size_t i = 0; i < im.pixels.size(); i += 3) {
-    n += im.pixels[i] + im.pixels[i + 1] + im.pixels[i + 2] < 3 * 128;
-  }
-  return n;
-}
 
 TEST(CanvasTest, ImageRoundTripsThroughTheSurface) {
   data::RgbImage im;
@@ -35,34 +21,35 @@ TEST(CanvasTest, ImageRoundTripsThroughTheSurface) {
   const data::RgbImage blank = Canvas(4, 5, {9, 8, 7}).Image();
   EXPECT_EQ(blank.width, 4);
   EXPECT_EQ(blank.height, 5);
-  EXPECT_EQ(Count(blank, {9, 8, 7}), 20);
+  EXPECT_EQ(CountColor(blank, {9, 8, 7}), 20);
 }
 
 // An outline of odd width is crisp: exactly its pixels, in its colour.
 TEST(CanvasTest, StrokeRectCoversItsPerimeterExactly) {
   Canvas c(50, 40, kWhite);
   c.StrokeRect(10, 5, 29, 24, {255, 0, 0}, 1);
-  EXPECT_EQ(Count(c.Image(), {255, 0, 0}), 4 * 19);
+  EXPECT_EQ(CountColor(c.Image(), {255, 0, 0}), 4 * 19);
   Canvas thick(50, 40, kWhite);
   thick.StrokeRect(10, 5, 29, 24, {0, 0, 255}, 3);  // grows outwards
   const data::RgbImage im = thick.Image();
-  EXPECT_EQ(Count(im, {0, 0, 255}), 24 * 24 - 18 * 18);
-  EXPECT_EQ(Count(im, kWhite), 50 * 40 - (24 * 24 - 18 * 18));
+  EXPECT_EQ(CountColor(im, {0, 0, 255}), 24 * 24 - 18 * 18);
+  EXPECT_EQ(CountColor(im, kWhite), 50 * 40 - (24 * 24 - 18 * 18));
 }
 
 TEST(CanvasTest, FillRectWithAlphaBlends) {
   Canvas c(10, 10, kWhite);
   c.FillRect(0, 0, 5, 10, kBlack, 0.5);
   const data::RgbImage im = c.Image();
-  EXPECT_EQ(Count(im, kWhite), 50);
-  EXPECT_EQ(Count(im, {128, 128, 128}) + Count(im, {127, 127, 127}), 50);
+  EXPECT_EQ(CountColor(im, kWhite), 50);
+  EXPECT_EQ(CountColor(im, {128, 128, 128}) + CountColor(im, {127, 127, 127}),
+            50);
 }
 
 TEST(CanvasTest, LinesAreAntialiasedAndReachTheirEnds) {
   Canvas c(40, 40, kWhite);
   c.Line(2.5, 3.5, 37.5, 30.5, kBlack, 1.5);
   const data::RgbImage im = c.Image();
-  const int dark = Dark(im);
+  const int dark = CountDark(im);
   EXPECT_GE(dark, 30);  // about one pixel per column, a bit more
   EXPECT_LE(dark, 80);
   int grey = 0;  // partly covered pixels: antialiasing
@@ -79,11 +66,11 @@ TEST(CanvasTest, TextHasInkWidthAndAlignment) {
   style.size = 20;
   Canvas c(200, 40, kWhite);
   EXPECT_EQ(c.Text(10, 30, "   ", kBlack, style), c.TextWidth("   ", style));
-  EXPECT_EQ(Dark(c.Image()), 0);  // spaces draw nothing
+  EXPECT_EQ(CountDark(c.Image()), 0);  // spaces draw nothing
   const double w = c.Text(10, 30, "AP 0.593", kBlack, style);
   EXPECT_GT(w, 60);
   EXPECT_LT(w, 120);
-  EXPECT_GT(Dark(c.Image()), 50);
+  EXPECT_GT(CountDark(c.Image()), 50);
   EXPECT_GT(c.CapHeight(style), 10);
   EXPECT_LT(c.CapHeight(style), 20);
   // A real, proportional font.

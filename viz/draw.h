@@ -19,10 +19,11 @@
 
 #include "absl/strings/string_view.h"
 #include "data/image_io.h"
+#include "viz/canvas.h"
 
 namespace sniper::viz {
 
-using Color = std::array<uint8_t, 3>;
+// Color: std::array<uint8_t, 3> (viz/canvas.h).
 
 // Distinct colours for classes and series.
 Color PaletteColor(int i);

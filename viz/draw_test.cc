@@ -7,6 +7,7 @@ namespace sniper::viz {
 namespace {
 
 using ::sniper::viz::testing::CountColor;
+using ::sniper::viz::testing::CountDark;
 
 constexpr Color kBlack = {0, 0, 0};
 
@@ -36,30 +37,21 @@ TEST(DrawTest, RectOutlineHasItsPerimeter) {
   EXPECT_GT(CountColor(im, {0, 0, 255}), 0);
 }
 
-// Pixels darker than mid grey.
-int Dark(const data::RgbImage& im) {
-  int n = 0;
-  for (size_t i = 0; i < im.pixels.size(); i += 3) {
-    n += im.pixels[i] + im.pixels[i + 1] + im.pixels[i + 2] < 3 * 128;
-  }
-  return n;
-}
-
 TEST(DrawTest, LineReachesItsEndpoints) {
   data::RgbImage im = Blank(20, 20);
   DrawLine(&im, 2, 3, 17, 11, kBlack);
   EXPECT_LT(im.at(2, 3)[0], 160);
   EXPECT_LT(im.at(17, 11)[0], 160);
-  EXPECT_GE(Dark(im), 12);  // about one pixel per column (antialiased)
-  EXPECT_LE(Dark(im), 24);
+  EXPECT_GE(CountDark(im), 12);  // about one pixel per column (antialiased)
+  EXPECT_LE(CountDark(im), 24);
 }
 
 TEST(DrawTest, TextDrawsInkAndSpacesNothing) {
   data::RgbImage im = Blank(100, 20);
   EXPECT_EQ(DrawText(&im, 0, 0, "   ", kBlack, 2), TextWidth("   ", 2));
-  EXPECT_EQ(Dark(im), 0);
+  EXPECT_EQ(CountDark(im), 0);
   DrawText(&im, 2, 2, "1", kBlack, 2);
-  EXPECT_GT(Dark(im), 5);
+  EXPECT_GT(CountDark(im), 5);
   EXPECT_GT(TextWidth("AB", 2), TextWidth("A", 2));
   EXPECT_GT(TextWidth("A", 4), TextWidth("A", 2));
   // The capitals start at y and fit in TextHeight.
@@ -83,13 +75,13 @@ TEST(DrawTest, LowerCaseHasItsOwnGlyphs) {
     data::RgbImage a = Blank(24, 24), b = Blank(24, 24);
     DrawText(&a, 2, 4, upper.substr(i, 1), kBlack, 2);
     DrawText(&b, 2, 4, lower.substr(i, 1), kBlack, 2);
-    EXPECT_GT(Dark(b), 0) << lower[i];
+    EXPECT_GT(CountDark(b), 0) << lower[i];
     EXPECT_NE(a.pixels, b.pixels) << lower[i];
   }
   for (char c : std::string("!?'\"*#<>\\;")) {
     data::RgbImage im = Blank(24, 24);
     DrawText(&im, 2, 4, std::string(1, c), kBlack, 2);
-    EXPECT_GT(Dark(im), 0) << c;
+    EXPECT_GT(CountDark(im), 0) << c;
   }
 }
 

@@ -51,6 +51,15 @@ inline int CountNearInColumns(const data::RgbImage& image, Color c,
   return n;
 }
 
+// Pixels darker than mid grey (ink on a light background).
+inline int CountDark(const data::RgbImage& image) {
+  int n = 0;
+  for (size_t i = 0; i < image.pixels.size(); i += 3) {
+    n += image.pixels[i] + image.pixels[i + 1] + image.pixels[i + 2] < 3 * 128;
+  }
+  return n;
+}
+
 }  // namespace sniper::viz::testing
 
 #endif  // SNIPER_VIZ_TESTING_UTIL_H_

@@ -17,6 +17,8 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import charts  # noqa: E402  (tools/charts.py)
 import history  # noqa: E402
 
 # (title, unit, [(series label, "binary:benchmark", metric)]): metric is
@@ -95,19 +97,6 @@ def value(entry, key, metric):
     return None if v is None else v * scale
 
 
-def pyplot():
-    """matplotlib's pyplot on the Agg backend; SystemExit naming the package
-    where matplotlib is missing."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as e:
-        raise SystemExit(f"{sys.argv[0]}: matplotlib is missing ({e}); on "
-                         "Debian: apt-get install python3-matplotlib")
-    return plt
-
-
 def panel_data(entries):
     """Per panel: its title, unit and series (label, whether a reference
     baseline, one value or None per entry)."""
@@ -124,9 +113,8 @@ def panel_data(entries):
 
 def render(entries, machine_label, out):
     """The panels as one SVG at `out` (matplotlib; text kept as text)."""
-    plt = pyplot()
-    plt.rcParams.update({"svg.fonttype": "none", "svg.hashsalt": "sniper",
-                         "font.size": 9, "axes.titlesize": 11,
+    plt = charts.pyplot()
+    plt.rcParams.update({"font.size": 9, "axes.titlesize": 11,
                          "axes.titleweight": "bold"})
     panels = panel_data(entries)
     cols = 3
@@ -164,12 +152,7 @@ def render(entries, machine_label, out):
     fig.suptitle(f"sniper-cpp performance by commit ({len(entries)} commits; "
                  f"{machine_label})", fontsize=12)
     fig.tight_layout()
-    tmp = out + ".tmp"
-    fmt = os.path.splitext(out)[1][1:].lower() or "svg"  # svg, png, pdf
-    fig.savefig(tmp, format=fmt, dpi=100,
-                metadata={"Date": None} if fmt == "svg" else None)
-    plt.close(fig)
-    os.replace(tmp, out)
+    charts.save(plt, fig, out)
 
 
 def main():
