@@ -64,8 +64,7 @@ TEST(ChipStatsTest, HandCountedImage) {
         "\"sniper_pixels_per_image\": 786432.000",
         "\"single_scale_pixels_per_image\": 853600.000",
         "\"pyramid_pixels_per_image\"", "\"ratio_vs_single_scale\": 0.921312",
-        "\"covered_fraction\": 1.000000",
-        "\"pixels_per_image\": 262144.000"}) {
+        "\"covered_fraction\": 1.000000", "\"pixels_per_image\": 262144.000"}) {
     EXPECT_THAT(json, ::testing::HasSubstr(key));
   }
 }
