@@ -6,14 +6,15 @@
 #ifndef SNIPER_BENCHMARKS_BENCH_COMMON_H_
 #define SNIPER_BENCHMARKS_BENCH_COMMON_H_
 
+#include <cstdint>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "configs/default_synthetic_embedded.h"
 #include "data/synthetic.h"
 #include "glog/logging.h"
+#include "port/peak_memory.h"
 #include "port/proto_io.h"
 #include "sniper/config.h"
 
@@ -54,16 +55,12 @@ inline int EnvInt(const char* name, int fallback) {
 }
 
 // Resets the peak resident memory (VmHWM) of this process.
-inline void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+inline void ResetPeakRss() { sniper::ResetPeakRss(); }
 
-// The peak resident memory since the last reset, MiB.
+// The peak resident memory since the last reset, MiB (-1: unreadable).
 inline double PeakRssMib() {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024;
-  }
-  return -1;
+  const int64_t bytes = sniper::PeakRssBytes();
+  return bytes < 0 ? -1 : bytes / (1024.0 * 1024.0);
 }
 
 }  // namespace sniper::bench

@@ -207,6 +207,21 @@ ChipBatch ChipLoader::Build(int64_t index, absl::Status* error) const {
   batch.pixels.resize(static_cast<size_t>(end - begin) * canvas);
   // Consecutive chips of one image (group_by_image epochs) share a single
   // decode at the finest scale among them over the union of their windows.
+  const bool whole_images = sampler_.options().mode == ChipMode::kWholeImage;
+  for (int64_t k = begin; whole_images && k < end; ++k) {
+    const Chip& c = chips_[k].chip;
+    if (c.x2 - c.x1 > options_.render.width() ||
+        c.y2 - c.y1 > options_.render.height()) {
+      // Whole images at a factor scale: the config cannot bound them.
+      *error = absl::InvalidArgumentError(absl::StrCat(
+          image_dir_, "/", dataset_.image(chips_[k].image_index).file_name,
+          ": resized for scale ", chips_[k].scale_index, " it is ", c.x2 - c.x1,
+          "x", c.y2 - c.y1, ", larger than the ", options_.render.width(), "x",
+          options_.render.height(),
+          " canvas; raise sampler.chip_size to at least its longer side"));
+      return batch;
+    }
+  }
   for (int64_t k = begin; k < end;) {
     int64_t group_end = k + 1;
     while (group_end < end &&

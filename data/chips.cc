@@ -197,6 +197,9 @@ void AssignChipLabels(const ChipSamplerOptions& options, int scale_index,
   out->ignore_crowd.clear();
   out->dropped = 0;
   out->scale = image.scale;
+  const ScaleSpec& spec = options.scales[scale_index];
+  out->valid_min = static_cast<float>(spec.valid_min * image.scale);
+  out->valid_max = static_cast<float>(spec.valid_max * image.scale);
   const float cw = static_cast<float>(chip.x2 - chip.x1);
   const float ch = static_cast<float>(chip.y2 - chip.y1);
   const float ox = static_cast<float>(chip.x1);

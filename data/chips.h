@@ -229,6 +229,11 @@ struct ChipLabels {
   // The chip's scale (image pixel x -> scaled pixel x * scale), so that
   // image-space ground truth (segmentations) can be mapped into the chip.
   double scale = 1.0;
+  // The scale's valid range of sqrt(w * h) in chip pixels (the range in
+  // image pixels times `scale`): proposals outside it are left out of the
+  // RCNN head's training (SNIPER.md sections 5 and 10).
+  float valid_min = 0;
+  float valid_max = std::numeric_limits<float>::infinity();
 };
 
 // Assigns the image's ground truth to a chip (SNIPER.md section 5): a box is

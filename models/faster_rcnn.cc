@@ -21,6 +21,19 @@ torch::Tensor SmoothL1Sum(const torch::Tensor& a, const torch::Tensor& b,
   return torch::smooth_l1_loss(a, b, at::Reduction::Sum, beta);
 }
 
+torch::Tensor BoxesInSizeRange(const torch::Tensor& boxes, double min_size,
+                               double max_size) {
+  if (boxes.size(0) == 0 || (min_size <= 0 && std::isinf(max_size))) {
+    return boxes;
+  }
+  const torch::Tensor size = ((boxes.select(1, 2) - boxes.select(1, 0)) *
+                              (boxes.select(1, 3) - boxes.select(1, 1)))
+                                 .clamp_min(0)
+                                 .sqrt();
+  return boxes.index_select(
+      0, ((size >= min_size) & (size < max_size)).nonzero().view(-1));
+}
+
 std::vector<std::string> FasterRcnnOptions::LossNames() const {
   std::vector<std::string> names = {kRpnClsLoss, kRpnBoxLoss};
   if (rpn_only) return names;
@@ -300,6 +313,18 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
     losses[kFocusLoss] = per_chip.sum() * (options_.focus_loss_weight / b);
   }
 
+  RcnnLosses(f, logits, deltas, anchors, targets, seed, first_chip, losses);
+  return losses;
+}
+
+void FasterRcnnImpl::RcnnLosses(const torch::Tensor& f,
+                                const torch::Tensor& logits,
+                                const torch::Tensor& deltas,
+                                const torch::Tensor& anchors,
+                                const std::vector<ChipTargets>& targets,
+                                uint64_t seed, int64_t first_chip,
+                                std::map<std::string, torch::Tensor>& losses) {
+  const int64_t b = logits.size(0);
   std::vector<double> size_values;
   for (const ChipTargets& t : targets) {
     size_values.push_back(t.height);
@@ -313,11 +338,14 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
                                        anchors, sizes, options_.train_proposals)
                     .first;
   }
-  std::vector<torch::Tensor> rois, labels, box_targets, gt_index;
+  std::vector<torch::Tensor> rois, labels, box_targets, gt_index, weights;
   for (int64_t i = 0; i < b; ++i) {
     const ChipTargets& t = targets[i];
     const torch::Tensor mine = (proposals.select(1, 0) == i).nonzero().view(-1);
-    const torch::Tensor p = proposals.index_select(0, mine).slice(1, 1, 5);
+    torch::Tensor p = proposals.index_select(0, mine).slice(1, 1, 5);
+    if (options_.drop_out_of_range_proposals) {
+      p = BoxesInSizeRange(p, t.valid_min, t.valid_max);
+    }
     const ops::RcnnTargets rt = ops::AssignRcnnTargets(
         p, t.boxes, t.labels, t.ignore, options_.rcnn_targets,
         seed * 7919 + first_chip + i);
@@ -329,6 +357,12 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
     labels.push_back(rt.labels);
     box_targets.push_back(rt.deltas);
     gt_index.push_back(rt.gt_index);
+    // Each chip's RoIs weigh 1 / (its RoI count x chips): the mean over a
+    // chip's RoIs, averaged over the chips (as the RPN's loss), so that any
+    // split of a batch across processes gives the same gradients.
+    const int64_t n = rt.rois.size(0);
+    weights.push_back(torch::full({n}, 1.0 / (std::max<int64_t>(n, 1) * b),
+                                  logits.options().dtype(torch::kFloat32)));
   }
   const torch::Tensor all_rois = torch::cat(rois, 0);
   const torch::Tensor all_labels = torch::cat(labels, 0);
@@ -339,21 +373,29 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
     if (options_.has_mask()) {
       losses[kMaskLoss] = torch::zeros({}, logits.options());
     }
-    return losses;
+    return;
   }
   const torch::Tensor head_input = HeadInput(f);
   const auto [cls, box, res5] = Rcnn(head_input, all_rois);
-  losses[kRcnnClsLoss] = F::cross_entropy(cls, all_labels);
+  const torch::Tensor all_weights = torch::cat(weights, 0);
+  losses[kRcnnClsLoss] =
+      (F::cross_entropy(cls, all_labels,
+                        F::CrossEntropyFuncOptions().reduction(torch::kNone)) *
+       all_weights)
+          .sum();
   const torch::Tensor fg = (all_labels > 0).nonzero().view(-1);
-  losses[kRcnnBoxLoss] = SmoothL1Sum(box.index_select(0, fg),
-                                     all_targets.index_select(0, fg), 1.0) /
-                         all_rois.size(0);
+  losses[kRcnnBoxLoss] =
+      (torch::smooth_l1_loss(box.index_select(0, fg).to(torch::kFloat32),
+                             all_targets.index_select(0, fg),
+                             at::Reduction::None, 1.0)
+           .sum(1) *
+       all_weights.index_select(0, fg))
+          .sum();
   if (options_.has_mask()) {
     losses[kMaskLoss] =
         MaskBranchLoss(head_input, targets, all_rois, all_labels,
                        torch::cat(gt_index, 0), res5);
   }
-  return losses;
 }
 
 std::vector<Detections> FasterRcnnImpl::Detect(

@@ -24,6 +24,7 @@
 
 #include <torch/torch.h>
 
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -68,6 +69,9 @@ struct FasterRcnnOptions {
   ops::ProposalOptions test_proposals = {6000, 300, 0.7, 0.0};
   ops::RpnTargetOptions rpn_targets;
   ops::RcnnTargetOptions rcnn_targets;
+  // Training proposals whose size lies outside their chip's valid range
+  // (ChipTargets::valid_min/max) are dropped before the RCNN targets.
+  bool drop_out_of_range_proposals = true;
   ops::RoIAlignOptions roi_align;  // 7x7 (kC4: 14x14), stride 16
   double test_score_threshold = 1e-3;
   double test_nms_threshold = 0.5;
@@ -100,6 +104,11 @@ struct ChipTargets {
   // them don't care whatever their size); undefined: none.
   torch::Tensor ignore_crowd;
   double height = 0, width = 0;  // the chip's valid area
+  // The chip scale's valid range of sqrt(w * h), chip pixels: with
+  // FasterRcnnOptions::drop_out_of_range_proposals, the RCNN head trains
+  // on no proposal outside it (SNIPER.md sections 5 and 10).
+  double valid_min = 0;
+  double valid_max = std::numeric_limits<double>::infinity();
   // The boxes' segmentations (the mask branch needs them: one per box).
   ChipMasks masks;
 };
@@ -174,6 +183,13 @@ class FasterRcnnImpl : public torch::nn::Module {
                            const torch::Tensor& res5 = torch::Tensor());
   // The "mask" loss of the sampled RoIs (all_rois [R, 5] with labels and
   // matched boxes per RoI).
+  // The RCNN head's losses (and the mask branch's) on the RPN's proposals
+  // for `targets`, added to `losses`.
+  void RcnnLosses(const torch::Tensor& f, const torch::Tensor& logits,
+                  const torch::Tensor& deltas, const torch::Tensor& anchors,
+                  const std::vector<ChipTargets>& targets, uint64_t seed,
+                  int64_t first_chip,
+                  std::map<std::string, torch::Tensor>& losses);
   torch::Tensor MaskBranchLoss(const torch::Tensor& head_input,
                                const std::vector<ChipTargets>& targets,
                                const torch::Tensor& all_rois,
@@ -201,6 +217,11 @@ TORCH_MODULE(FasterRcnn);
 // head 1 (Detectron, torchvision).
 torch::Tensor SmoothL1Sum(const torch::Tensor& a, const torch::Tensor& b,
                           double beta);
+
+// The rows of `boxes` [N, 4] whose sqrt(w * h) lies in [min_size,
+// max_size): the training proposals a chip's scale keeps.
+torch::Tensor BoxesInSizeRange(const torch::Tensor& boxes, double min_size,
+                               double max_size);
 
 }  // namespace sniper::models
 

@@ -19,30 +19,15 @@
 // LibTorch's intra-op threads: the default (1 here) unless --threads.
 #include <ATen/Parallel.h>
 
-#include <fstream>
 #include <string>
 
 #include "benchmark/benchmark.h"
 #include "models/faster_rcnn.h"
+#include "port/peak_memory.h"
 #include "port/torch_compat.h"
 
 namespace sniper::models {
 namespace {
-
-void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
-double PeakRssMiB() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmHWM:") {
-      double kib = 0;
-      in >> kib;
-      return kib / 1024.0;
-    }
-  }
-  return 0;
-}
 
 FasterRcnnOptions Options(int depth, int width_pct,
                           RcnnHead head = RcnnHead::kTwoFc) {
@@ -94,7 +79,7 @@ void RunStep(benchmark::State& state, const FasterRcnnOptions& options,
                         torch::optim::SGDOptions(0.001).momentum(0.9));
   const torch::Tensor images = torch::randn({batch, 3, h, w});
   const std::vector<ChipTargets> targets(batch, Targets(h, w));
-  ResetPeakRss();
+  sniper::ResetPeakRss();
   uint64_t step = 0;
   for (auto _ : state) {
     const auto losses = model->Losses(images, targets, step++);
@@ -105,7 +90,7 @@ void RunStep(benchmark::State& state, const FasterRcnnOptions& options,
     opt.step();
   }
   state.SetItemsProcessed(state.iterations() * batch);
-  state.counters["peak_rss_mib"] = PeakRssMiB();
+  state.counters["peak_rss_mib"] = sniper::PeakRssBytes() / (1024.0 * 1024.0);
   state.counters["pixels_per_item"] = static_cast<double>(h * w);
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ops/box_iou.h"
 #include "port/torch_compat.h"
@@ -133,6 +134,26 @@ TEST(SmoothL1SumTest, QuadraticBelowBetaLinearAbove) {
   // beta 1: all but 2 are quadratic.
   const double want1 = 0.5 * (0.05 * 0.05 * 2 + 0.25) + (2.0 - 0.5);
   EXPECT_NEAR(SmoothL1Sum(a, b, 1.0).item<double>(), want1, 1e-12);
+}
+
+TEST(BoxesInSizeRangeTest, KeepsRowsWhoseSqrtAreaIsInRange) {
+  // sqrt(area): 10, 20, 40 (a 20x80 box), 0 (degenerate).
+  const torch::Tensor boxes = torch::tensor({{0.f, 0.f, 10.f, 10.f},
+                                             {5.f, 5.f, 25.f, 25.f},
+                                             {0.f, 0.f, 20.f, 80.f},
+                                             {3.f, 3.f, 3.f, 9.f}});
+  auto kept = [&](double lo, double hi) {
+    const torch::Tensor k = BoxesInSizeRange(boxes, lo, hi);
+    std::vector<float> x1;
+    for (int64_t i = 0; i < k.size(0); ++i) {
+      x1.push_back(k[i][2].item<float>());
+    }
+    return x1;
+  };
+  EXPECT_THAT(kept(0, INFINITY), ::testing::ElementsAre(10, 25, 20, 3));
+  EXPECT_THAT(kept(10, 40), ::testing::ElementsAre(10, 25));  // [10, 40)
+  EXPECT_THAT(kept(15, INFINITY), ::testing::ElementsAre(25, 20));
+  EXPECT_THAT(kept(0, 10), ::testing::ElementsAre(3));
 }
 
 TEST(FasterRcnnTest, TinyModelOverfitsOneChip) {

@@ -178,6 +178,7 @@ absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(
   o.rcnn_targets.add_gt = t.add_gt();
   o.rcnn_targets.batch_size = t.batch_size();
   o.rcnn_targets.fg_fraction = t.fg_fraction();
+  o.drop_out_of_range_proposals = t.drop_out_of_range_proposals();
 
   RETURN_IF_ERROR(Proposals(c.train_proposals(),
                             FieldPath(path, "train_proposals"),

@@ -43,6 +43,8 @@ void ChipBatchToTensors(const data::ChipBatch& batch,
     }
     t.height = c.y2 - c.y1;
     t.width = c.x2 - c.x1;
+    t.valid_min = l.valid_min;
+    t.valid_max = l.valid_max;
     if (masks_from != nullptr) {
       const absl::Span<const masks::Segmentation> all =
           masks_from->segmentations_of(batch.records[i].image_index);

@@ -172,6 +172,30 @@ absl::Status ValidateDataset(const DatasetConfig& d) {
   return absl::OkStatus();
 }
 
+// Whole-image training (single scale, SNIP) renders each resized image into
+// one chip_size x chip_size canvas: every scale with a bounded long side
+// must fit (a factor scale is checked per image by the loader).
+absl::Status CheckWholeImageCanvas(const data::ChipSamplerOptions& s) {
+  if (s.mode != data::ChipMode::kWholeImage) return absl::OkStatus();
+  for (size_t i = 0; i < s.scales.size(); ++i) {
+    const data::ScaleSpec& scale = s.scales[i];
+    const int32_t longest =
+        scale.kind == data::ScaleSpec::Kind::kLongSide     ? scale.long_side
+        : scale.kind == data::ScaleSpec::Kind::kResolution ? scale.max_long_side
+                                                           : 0;
+    if (longest > s.chip_size) {
+      return Invalid(
+          "sampler.chip_size",
+          absl::StrCat("whole-image training renders each resized image into "
+                       "a chip_size x chip_size canvas; scales[",
+                       i, "] resizes long sides up to ", longest,
+                       ", so chip_size must be at least ", longest, ", got ",
+                       s.chip_size));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // The sampler, loader, detector and RPN-only model options.
 absl::Status BuildComponents(const PipelineConfig& c, Pipeline& p) {
   ASSIGN_OR_RETURN(p.sampler, data::BuildChipSamplerOptions(
@@ -182,6 +206,7 @@ absl::Status BuildComponents(const PipelineConfig& c, Pipeline& p) {
   if (p.loader.render.layout != data::ChipLayout::kChwFloat32) {
     return Invalid("loader.layout", "the trainer takes CHW_FLOAT32 chips");
   }
+  RETURN_IF_ERROR(CheckWholeImageCanvas(p.sampler));
   if (p.loader.group_by_shape && p.sampler.group_by_image) {
     return Invalid("loader.group_by_shape",
                    "cannot be combined with sampler.group_by_image (one "

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "configs/default_synthetic_embedded.h"
+#include "experiment/matrix.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "port/status_matchers.h"
@@ -156,12 +157,30 @@ TEST(ConfigTest, AutoFocusNeedsTheFocusBranch) {
 }
 
 TEST(ConfigTest, WholeImageTrainingNeedsNoNegatives) {
-  EXPECT_THAT(Build({"sampler.mode=WHOLE_IMAGE"}),
+  EXPECT_THAT(Build({"sampler.mode=WHOLE_IMAGE", "sampler.chip_size=1536"}),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("negatives.source")));
   ASSERT_OK_AND_ASSIGN(
-      Pipeline p, Build({"sampler.mode=WHOLE_IMAGE", "negatives.source=NONE"}));
+      Pipeline p, Build({"sampler.mode=WHOLE_IMAGE", "sampler.chip_size=1536",
+                         "negatives.source=NONE"}));
   EXPECT_EQ(p.stages, (std::vector<Stage>{Stage::kDetector, Stage::kEval}));
+}
+
+TEST(ConfigTest, WholeImageCanvasMustHoldTheLargestResizedImage) {
+  // The default's finest scale resizes long sides to 1536.
+  EXPECT_THAT(
+      Build({"sampler.mode=WHOLE_IMAGE", "negatives.source=NONE",
+             "sampler.chip_size=1024"}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("PipelineConfig.sampler.chip_size: whole-image "
+                         "training renders each resized image into a "
+                         "chip_size x chip_size canvas; scales[0] resizes "
+                         "long sides up to 1536, so chip_size must be at "
+                         "least 1536, got 1024")));
+  EXPECT_OK(
+      Build({"sampler.mode=WHOLE_IMAGE", "negatives.source=NONE",
+             "sampler.chip_size=1024", "sampler.scales[0].size.long_side=1024"})
+          .status());
 }
 
 TEST(ConfigTest, MissingConfigFileIsAnError) {
@@ -198,7 +217,75 @@ TEST(ConfigTest, AllPipelineConfigsBuild) {
                    "coco_sniper_r101.pbtxt", "coco_single_scale_r50.pbtxt",
                    "synthetic_single_scale.pbtxt", "coco_mini_rpn.pbtxt",
                    "coco_sniper_mask_r50.pbtxt", "coco_sniper_mask_r101.pbtxt",
-                   "synthetic_mask.pbtxt"}));
+                   "synthetic_mask.pbtxt", "synthetic_snip.pbtxt",
+                   "coco_snip_r50.pbtxt"}));
+}
+
+// Every run of the shipped experiment matrices builds: its config file and
+// --set lines (//tools:experiment hands them to //sniper:train) validate.
+TEST(ConfigTest, ExperimentMatrixRunsBuild) {
+  ASSERT_OK_AND_ASSIGN(
+      experiment::Matrix m,
+      experiment::LoadMatrix("configs/experiments/paper_miniature.pbtxt", ".",
+                             "/tmp/unused"));
+  for (const experiment::Cell& c : m.cells) {
+    std::string file;
+    std::vector<std::string> sets;
+    for (const std::string& a : c.args) {
+      if (a.rfind("--config=", 0) == 0) file = a.substr(9);
+      if (a.rfind("--set=", 0) == 0) sets.push_back(a.substr(6));
+    }
+    absl::StatusOr<Pipeline> p = Build(sets, file);
+    EXPECT_TRUE(p.ok()) << m.variants[c.variant].name << " seed " << c.seed
+                        << ": " << p.status();
+    if (p.ok()) EXPECT_EQ(p->config.seed(), c.seed);
+  }
+}
+
+// SNIP differs from SNIPER only in the sampler: whole images at the same
+// scales with the same valid ranges, so no negative chips (and, on COCO, a
+// batch of whole images that fits with its learning rate).
+TEST(ConfigTest, SnipConfigsAreSniperWithWholeImages) {
+  struct Pair {
+    const char* sniper;
+    const char* snip;
+  };
+  for (const Pair& c :
+       {Pair{"", "configs/synthetic_snip.pbtxt"},
+        Pair{"configs/coco_sniper_r50.pbtxt", "configs/coco_snip_r50.pbtxt"}}) {
+    ASSERT_OK_AND_ASSIGN(Pipeline sniper, Build({}, c.sniper));
+    ASSERT_OK_AND_ASSIGN(Pipeline snip, Build({}, c.snip));
+    EXPECT_EQ(snip.sampler.mode, data::ChipMode::kWholeImage) << c.snip;
+    EXPECT_EQ(snip.stages,
+              (std::vector<Stage>{Stage::kDetector, Stage::kEval}));
+    ASSERT_EQ(snip.sampler.scales.size(), sniper.sampler.scales.size());
+    for (size_t i = 0; i < snip.sampler.scales.size(); ++i) {
+      const data::ScaleSpec &a = sniper.sampler.scales[i],
+                            &b = snip.sampler.scales[i];
+      EXPECT_EQ(a.long_side, b.long_side);
+      EXPECT_EQ(a.short_side, b.short_side);
+      EXPECT_EQ(a.max_long_side, b.max_long_side);
+      EXPECT_EQ(a.valid_min, b.valid_min);
+      EXPECT_EQ(a.valid_max, b.valid_max);
+    }
+    PipelineConfig a = sniper.config, b = snip.config;
+    for (PipelineConfig* x : {&a, &b}) {
+      x->clear_name();
+      x->clear_sampler();
+      x->clear_negatives();
+      x->mutable_output()->clear_work_dir();
+    }
+    if (std::string(c.sniper).empty()) {
+      EXPECT_EQ(a.DebugString(), b.DebugString()) << c.snip;
+    } else {
+      EXPECT_EQ(b.loader().batch_size(), 4);
+      EXPECT_FLOAT_EQ(b.optimizer().base_lr(),
+                      a.optimizer().base_lr() * 4 / a.loader().batch_size());
+      b.mutable_loader()->set_batch_size(a.loader().batch_size());
+      b.mutable_optimizer()->set_base_lr(a.optimizer().base_lr());
+      EXPECT_EQ(a.DebugString(), b.DebugString()) << c.snip;
+    }
+  }
 }
 
 TEST(ConfigTest, MaskConfigsAreTheBoxConfigsWithTheMaskBranch) {

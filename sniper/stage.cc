@@ -8,6 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "data/synthetic.h"
+#include "port/json_writer.h"
+#include "port/peak_memory.h"
+#include "port/proto_io.h"
 #include "port/status_macros.h"
 #include "sniper/checkpoint.h"
 #include "sniper/device.h"
@@ -168,6 +171,56 @@ absl::Status RunSession::Start(const Pipeline& p,
     env_.events = events_.get();
   }
   return absl::OkStatus();
+}
+
+std::string StageSummaryPath(const std::string& work_dir, Stage stage) {
+  return absl::StrCat(work_dir, "/summary/", StageName(stage), ".json");
+}
+
+std::string StageSummaryJson(const StageSummary& s) {
+  JsonWriter w(/*break_depth=*/1);
+  w.BeginObject();
+  w.Key("stage").String(StageName(s.stage));
+  w.Key("seconds").Double(s.seconds);
+  w.Key("peak_rss_bytes").Int(s.peak_rss_bytes);
+  if (s.stage == Stage::kRpn || s.stage == Stage::kDetector) {
+    w.Key("steps").Int(s.steps);
+    w.Key("chips").Int(s.chips);
+    w.Key("chips_per_s").Double(s.chips / std::max(s.seconds, 1e-9));
+    w.Key("images_per_s").Double(s.images_per_s);
+    w.Key("pixels_per_image").Double(s.pixels_per_image);
+    w.Key("final_loss").Double(s.final_loss);
+    w.Key("nonfinite_steps").Int(s.nonfinite_steps);
+    w.Key("skipped_chips").Int(s.skipped_chips);
+  } else {
+    w.Key("images").Int(s.images);
+    w.Key("images_per_s").Double(s.images / std::max(s.seconds, 1e-9));
+  }
+  if (s.stage == Stage::kProposals) w.Key("proposals").Int(s.proposals);
+  if (s.stage == Stage::kEval) {
+    w.Key("stats").BeginArray();
+    for (double v : s.coco_stats) w.Double(v);
+    w.EndArray();
+    if (!s.mask_stats.empty()) {
+      w.Key("mask_stats").BeginArray();
+      for (double v : s.mask_stats) w.Double(v);
+      w.EndArray();
+    }
+  }
+  w.EndObject();
+  return w.Finish();
+}
+
+absl::Status WriteStageSummary(const std::string& work_dir,
+                               const StageSummary& summary) {
+  std::error_code ec;
+  std::filesystem::create_directories(work_dir + "/summary", ec);
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat("cannot create ", work_dir, "/summary: ", ec.message()));
+  }
+  return WriteFileAtomically(StageSummaryPath(work_dir, summary.stage),
+                             StageSummaryJson(summary));
 }
 
 }  // namespace sniper

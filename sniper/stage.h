@@ -71,7 +71,27 @@ struct StageSummary {
   std::vector<double> coco_stats;
   // eval with the mask branch: the 12 COCO segm numbers.
   std::vector<double> mask_stats;
+  // Training stages: network input pixels per image (padding included) and
+  // images/s over this process's part of the stage (a resumed stage: the
+  // steps after the resume).
+  double pixels_per_image = 0;
+  double images_per_s = 0;
+  // This process's peak resident memory during the stage, bytes (VmHWM
+  // reset at the stage's start; -1 where unreadable).
+  int64_t peak_rss_bytes = -1;
 };
+
+// Each finished stage of a run leaves <work_dir>/summary/<stage>.json: what
+// it did and cost (seconds, peak memory; training stages: steps, chips,
+// chips/s, images/s, network pixels per image; proposals and eval: images,
+// images/s; eval: the COCO numbers), so that tools that compare runs
+// (//tools:experiment) read numbers, not log lines. The file of a stage a
+// resumed run skips stays as its run left it.
+std::string StageSummaryPath(const std::string& work_dir, Stage stage);
+std::string StageSummaryJson(const StageSummary& summary);
+// Writes it atomically (creating <work_dir>/summary).
+absl::Status WriteStageSummary(const std::string& work_dir,
+                               const StageSummary& summary);
 
 struct RunSummary {
   std::vector<StageSummary> stages;

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "data/chip_sampler.h"
 #include "data/proposals.h"
+#include "port/peak_memory.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
 #include "sniper/checkpoint.h"
@@ -61,6 +62,9 @@ absl::Status ClearOutputs(const Pipeline& p, std::optional<Stage> only) {
   if (clearing(Stage::kProposals) &&
       p.config.negatives().source() == NegativeChipConfig::RPN) {
     fs::remove(p.proposals_file, ec);
+  }
+  for (Stage s : p.stages) {
+    if (clearing(s)) fs::remove(StageSummaryPath(p.work_dir, s), ec);
   }
   if (clearing(Stage::kEval)) {
     for (const char* name :
@@ -154,7 +158,7 @@ absl::Status PrepareWorkDir(const Pipeline& p, const RunOptions& options,
 // to a checkpoint's size each) in the work directory and the stage
 // directories. Before the other ranks are let go, so nobody is writing.
 void RemoveInterruptedWrites(const Pipeline& p, RunLog& log) {
-  std::vector<std::string> dirs = {p.work_dir};
+  std::vector<std::string> dirs = {p.work_dir, p.work_dir + "/summary"};
   for (Stage stage : p.stages) {
     if (stage == Stage::kRpn || stage == Stage::kDetector) {
       dirs.push_back(TrainingDir(p, stage));
@@ -228,6 +232,7 @@ absl::Status RunStages(const Pipeline& p, const RunOptions& options,
       continue;
     }
     StageSummary s;
+    ResetPeakRss();
     switch (stage) {
       case Stage::kRpn:
       case Stage::kDetector: {
@@ -255,6 +260,10 @@ absl::Status RunStages(const Pipeline& p, const RunOptions& options,
         ASSIGN_OR_RETURN(s, RunEvalStage(o, data.val_split(), env));
         break;
       }
+    }
+    s.peak_rss_bytes = PeakRssBytes();
+    if (env.rank() == 0 && !s.skipped && !s.interrupted) {
+      RETURN_IF_ERROR(WriteStageSummary(p.work_dir, s));
     }
     run.stages.push_back(s);
     if (s.interrupted) break;

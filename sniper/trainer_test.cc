@@ -76,6 +76,18 @@ TEST(TrainerTest, AllStagesThenInterruptAndResumeIsBitwiseIdentical) {
         "eval_stats.json"}) {
     EXPECT_TRUE(fs::exists(w + "/" + f)) << f;
   }
+  // Each stage's summary file holds what the run returned; the training
+  // stages measured their pixels, speed and memory.
+  for (const StageSummary& s : run.stages) {
+    EXPECT_EQ(ReadAll(StageSummaryPath(w, s.stage)), StageSummaryJson(s))
+        << StageName(s.stage);
+    EXPECT_GT(s.peak_rss_bytes, 1 << 20) << StageName(s.stage);
+  }
+  EXPECT_GT(run.stages[2].pixels_per_image, 0);
+  EXPECT_GT(run.stages[2].images_per_s, 0);
+  EXPECT_NE(ReadAll(StageSummaryPath(w, Stage::kDetector))
+                .find("\"pixels_per_image\": "),
+            std::string::npos);
   // Checkpoints every 2 steps, the last 2 kept, none at the final step.
   EXPECT_TRUE(fs::exists(w + "/detector/ckpt-00000004.pt"));
   EXPECT_TRUE(fs::exists(w + "/detector/ckpt-00000002.pt"));
@@ -148,6 +160,9 @@ TEST(TrainerTest, AllStagesThenInterruptAndResumeIsBitwiseIdentical) {
   EXPECT_TRUE(again.stages[1].skipped);
   EXPECT_TRUE(again.stages[2].skipped);
   EXPECT_EQ(again.stages[3].coco_stats, run.stages[3].coco_stats);
+  // Skipped stages keep the summaries of the run that did them.
+  EXPECT_EQ(ReadAll(StageSummaryPath(w, Stage::kDetector)),
+            StageSummaryJson(run.stages[2]));
 
   // Interrupted after detector step 3 (between checkpoints), then resumed.
   const Pipeline split = TinyPipeline("split");
@@ -158,7 +173,12 @@ TEST(TrainerTest, AllStagesThenInterruptAndResumeIsBitwiseIdentical) {
   EXPECT_TRUE(first.stages[2].interrupted);
   EXPECT_EQ(first.stages[2].steps, 3);
   EXPECT_FALSE(fs::exists(split.work_dir + "/detector/final.pt"));
+  // An interrupted stage leaves no summary; its resumed end writes one.
+  EXPECT_FALSE(fs::exists(StageSummaryPath(split.work_dir, Stage::kDetector)));
+  EXPECT_TRUE(fs::exists(StageSummaryPath(split.work_dir, Stage::kRpn)));
   ASSERT_OK_AND_ASSIGN(RunSummary second, RunPipeline(split, resume));
+  EXPECT_EQ(ReadAll(StageSummaryPath(split.work_dir, Stage::kDetector)),
+            StageSummaryJson(second.stages[2]));
   EXPECT_EQ(second.stages[2].steps, 6);
   EXPECT_EQ(second.stages[2].chips, run.stages[2].chips);
 

@@ -248,6 +248,13 @@ void TrainingStage::Finish() {
   summary_.seconds = counters_.seconds;
   const LossHistory& history = history_.history(name_);
   summary_.final_loss = history.empty() ? NAN : history.rows.back().total;
+  const double seconds = ElapsedSeconds() - seconds_before_;
+  if (chips_since_start_ > 0) {
+    summary_.pixels_per_image =
+        pixels_since_start_ / (chips_since_start_ * images_per_chip_);
+    summary_.images_per_s =
+        chips_since_start_ * images_per_chip_ / std::max(seconds, 1e-9);
+  }
   if (summary_.interrupted) return;
   log_.Line(absl::StrFormat(
       "[%s] done: %d steps, %d chips in %s (%.2f chips/s), final loss "
@@ -256,9 +263,7 @@ void TrainingStage::Finish() {
       name_, summary_.steps, summary_.chips, FormatDuration(summary_.seconds),
       summary_.chips / std::max(summary_.seconds, 1e-9), summary_.final_loss,
       summary_.nonfinite_steps, summary_.skipped_chips,
-      chips_since_start_ > 0
-          ? pixels_since_start_ / (chips_since_start_ * images_per_chip_)
-          : 0.0));
+      summary_.pixels_per_image));
 }
 
 absl::StatusOr<StageSummary> TrainingStage::Run() {

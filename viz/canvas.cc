@@ -135,6 +135,19 @@ void Canvas::Circle(double x, double y, double radius, Color color) {
   cairo_fill(state_->cr);
 }
 
+void Canvas::FillPolygon(const std::vector<std::pair<double, double>>& points,
+                         Color color, double alpha) {
+  if (points.size() < 3) return;
+  cairo_t* cr = state_->cr;
+  SetColor(cr, color, alpha);
+  cairo_move_to(cr, points[0].first, points[0].second);
+  for (size_t i = 1; i < points.size(); ++i) {
+    cairo_line_to(cr, points[i].first, points[i].second);
+  }
+  cairo_close_path(cr);
+  cairo_fill(cr);
+}
+
 double Canvas::TextWidth(absl::string_view text, const TextStyle& style) const {
   if (text.empty()) return 0;
   cairo_t* cr = state_->cr;

@@ -59,6 +59,9 @@ class Canvas {
                 Color color, double width, double alpha = 1.0,
                 bool dashed = false);
   void Circle(double x, double y, double radius, Color color);
+  // The closed polygon through `points`, filled.
+  void FillPolygon(const std::vector<std::pair<double, double>>& points,
+                   Color color, double alpha = 1.0);
 
   // Text whose baseline starts at (x, y) (aligned per style); returns its
   // advance width.

@@ -18,16 +18,10 @@
 
 #include "absl/strings/string_view.h"
 #include "data/image_io.h"
+#include "viz/axes.h"
 #include "viz/draw.h"
 
 namespace sniper::viz {
-
-// Tick values in [lo, hi]: multiples of a 1, 2 or 5 times 10^k step, about
-// `target` of them (empty for an empty or non-finite range).
-std::vector<double> LinearTicks(double lo, double hi, int target);
-// Tick values in [lo, hi] (0 < lo) for a log axis: the powers of ten, or
-// where fewer than two fit, 1-2-5 (then 1..9) times them, else LinearTicks.
-std::vector<double> LogTicks(double lo, double hi);
 
 struct Series {
   std::string name;
