@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The sanitizer job: every C++ test of the torch-free packages (port, data,
-# evaluation, viz) and every fuzz target's corpus + mutations, built with
-# GCC's ASan + UBSan (.bazelrc --config=asan) into their own output
-# directory (k8-fastbuildasan), so the plain build is untouched.
+# evaluation, viz, autofocus, experiment) and every fuzz target's corpus +
+# mutations, built with GCC's ASan + UBSan (.bazelrc --config=asan) into
+# their own output directory (k8-fastbuildasan), so the plain build is
+# untouched.
 # Usage: bash tools/sanitize.sh [extra bazel test args]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tools/bazel_flags.sh
-query='kind(cc_test, //port/... + //data/... + //evaluation/... + //viz/... + //autofocus/... + attr(tags, fuzz, //...)) except rdeps(//..., @libtorch//:torch)'
+query='kind(cc_test, //port/... + //data/... + //evaluation/... + //viz/... + //autofocus/... + //experiment/... + attr(tags, fuzz, //...)) except rdeps(//..., @libtorch//:torch)'
 mapfile -t targets < <(bazel query "${BAZEL_FLAGS[@]}" "$query" 2>/dev/null)
 if [ "${#targets[@]}" -lt 20 ]; then
   echo "sanitize.sh: only ${#targets[@]} targets from: $query" >&2
