@@ -16,6 +16,38 @@
 
 namespace sniper::data {
 
+std::string ClipBoxToImage(double box[4], int32_t width, int32_t height,
+                           float tolerance, absl::string_view image_name,
+                           bool* clipped) {
+  double& x = box[0];
+  double& y = box[1];
+  double& w = box[2];
+  double& h = box[3];
+  *clipped = false;
+  if (!(w > 0) || !(h > 0)) {
+    return absl::StrCat("box has non-positive size ", w, "x", h);
+  }
+  if (!(x >= -tolerance) || !(y >= -tolerance) ||
+      !(x + w <= width + tolerance) || !(y + h <= height + tolerance)) {
+    return absl::StrCat("box [", x, ", ", y, ", ", w, ", ", h,
+                        "] lies outside ", image_name, " (", width, "x", height,
+                        ") by more than ", tolerance, " px");
+  }
+  // Clip into the image (within tolerance by the check above).
+  const double x1 = std::max(0.0, x), y1 = std::max(0.0, y);
+  const double x2 = std::min<double>(width, x + w);
+  const double y2 = std::min<double>(height, y + h);
+  if (x1 == x && y1 == y && x2 == x + w && y2 == y + h) return "";
+  *clipped = true;
+  if (!(x2 > x1) || !(y2 > y1))
+    return "box is empty after clipping to the image";
+  x = x1;
+  y = y1;
+  w = x2 - x1;
+  h = y2 - y1;
+  return "";
+}
+
 absl::Span<const BoxXYWH> CocoDataset::boxes_of(size_t i) const {
   return absl::MakeConstSpan(boxes_).subspan(images_[i].first_box,
                                              images_[i].num_boxes);
@@ -330,45 +362,17 @@ absl::StatusOr<CocoDataset> Reader::Assemble() {
                                 "] is not image ", a.image_id, "'s [",
                                 image.height, ", ", image.width, "]"));
     }
-    double& x = a.bbox[0];
-    double& y = a.bbox[1];
-    double& w = a.bbox[2];
-    double& h = a.bbox[3];
-    std::string problem;
-    if (!(w > 0) || !(h > 0)) {
-      problem = absl::StrCat("box has non-positive size ", w, "x", h);
-    } else if (x < -tol || y < -tol || x + w > image.width + tol ||
-               y + h > image.height + tol) {
-      problem =
-          absl::StrCat("box [", x, ", ", y, ", ", w, ", ", h,
-                       "] lies outside image ", a.image_id, " (", image.width,
-                       "x", image.height, ") by more than ", tol, " px");
-    }
+    bool clipped = false;
+    const std::string problem =
+        ClipBoxToImage(a.bbox, image.width, image.height, tol,
+                       absl::StrCat("image ", a.image_id), &clipped);
+    if (clipped) ++stats.clipped_boxes;
     if (!problem.empty()) {
       if (options_.invalid_box_policy == InvalidBoxPolicy::kError) {
         return Error(path.Field("bbox"), problem);
       }
       ++stats.skipped_invalid_boxes;
       continue;
-    }
-    // Clip into the image (within tolerance by the check above).
-    const double x1 = std::max(0.0, x), y1 = std::max(0.0, y);
-    const double x2 = std::min<double>(image.width, x + w);
-    const double y2 = std::min<double>(image.height, y + h);
-    if (x1 != x || y1 != y || x2 != x + w || y2 != y + h) {
-      ++stats.clipped_boxes;
-      if (!(x2 > x1) || !(y2 > y1)) {
-        if (options_.invalid_box_policy == InvalidBoxPolicy::kError) {
-          return Error(path.Field("bbox"),
-                       "box is empty after clipping to the image");
-        }
-        ++stats.skipped_invalid_boxes;
-        continue;
-      }
-      x = x1;
-      y = y1;
-      w = x2 - x1;
-      h = y2 - y1;
     }
     owner[i] = img->second;
     ++counts[img->second];

@@ -180,6 +180,15 @@ class CocoDatasetBuilder {
   absl::Status status_;
 };
 
+// What is wrong with box [x, y, w, h] (original pixels) in an image of
+// `width` x `height` named `image_name` in the message: a non-positive or
+// non-finite size, lying outside the image by more than `tolerance` px, or
+// nothing left after clipping; "" when the box is fine, clipped into the
+// image in place (*clipped says whether it moved). Every reader's rule.
+std::string ClipBoxToImage(double box[4], int32_t width, int32_t height,
+                           float tolerance, absl::string_view image_name,
+                           bool* clipped);
+
 // Parses a COCO instances JSON document. `source_name` prefixes every error.
 absl::StatusOr<CocoDataset> ParseCocoInstances(
     absl::string_view json, absl::string_view source_name,

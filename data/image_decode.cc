@@ -5,6 +5,7 @@
 #include <png.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <csetjmp>
 #include <cstddef>
@@ -13,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "port/proto_io.h"
+#include "port/status_macros.h"
 
 namespace sniper::data {
 namespace {
@@ -191,7 +193,95 @@ absl::StatusOr<DecodedRegion> DecodePng(absl::string_view bytes,
   return out;
 }
 
+absl::StatusOr<ImageSize> JpegSize(absl::string_view bytes,
+                                   absl::string_view source) {
+  jpeg_decompress_struct cinfo;
+  JpegError err;
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = OnJpegError;
+  err.mgr.emit_message = OnJpegMessage;
+  if (setjmp(err.jump)) {
+    jpeg_destroy_decompress(&cinfo);
+    return absl::DataLossError(
+        absl::StrCat(source, ": corrupt JPEG header (", err.message, ")"));
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, reinterpret_cast<const unsigned char*>(bytes.data()),
+               static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&cinfo, TRUE);
+  ImageSize size;
+  size.width = static_cast<int32_t>(cinfo.image_width);
+  size.height = static_cast<int32_t>(cinfo.image_height);
+  jpeg_destroy_decompress(&cinfo);
+  return size;
+}
+
+// PNG's first chunk is IHDR (the specification requires it): length 13,
+// then width and height as big-endian 32-bit integers.
+absl::StatusOr<ImageSize> PngSize(absl::string_view bytes,
+                                  absl::string_view source) {
+  if (bytes.size() < 24 || bytes.substr(12, 4) != "IHDR") {
+    return absl::DataLossError(
+        absl::StrCat(source, ": corrupt PNG header (no IHDR chunk first)"));
+  }
+  auto be32 = [&](size_t at) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; ++i) {
+      v = (v << 8) | static_cast<uint8_t>(bytes[at + i]);
+    }
+    return v;
+  };
+  const uint32_t w = be32(16), h = be32(20);
+  if (w > 0x7fffffffu || h > 0x7fffffffu) {
+    return absl::DataLossError(absl::StrCat(
+        source, ": corrupt PNG header (size ", w, "x", h, " out of range)"));
+  }
+  return ImageSize{static_cast<int32_t>(w), static_cast<int32_t>(h)};
+}
+
 }  // namespace
+
+absl::StatusOr<ImageSize> ReadImageSize(absl::string_view bytes,
+                                        absl::string_view source,
+                                        int64_t max_pixels) {
+  if (bytes.empty()) {
+    return absl::DataLossError(absl::StrCat(source, ": empty file"));
+  }
+  absl::StatusOr<ImageSize> size =
+      IsJpeg(bytes) ? JpegSize(bytes, source)
+      : IsPng(bytes)
+          ? PngSize(bytes, source)
+          : absl::DataLossError(absl::StrCat(
+                source, ": neither JPEG nor PNG (unknown signature)"));
+  if (!size.ok()) return size;
+  DecodeRequest limits;
+  limits.max_pixels = max_pixels;
+  RETURN_IF_ERROR(CheckDeclaredSize(IsJpeg(bytes) ? "JPEG" : "PNG", size->width,
+                                    size->height, source, limits));
+  return size;
+}
+
+absl::StatusOr<ImageSize> ReadImageFileSize(const std::string& path,
+                                            int64_t max_pixels) {
+  constexpr size_t kPrefix = 64 * 1024;
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    return absl::NotFoundError(
+        absl::StrCat(path, ": cannot open (", std::strerror(errno), ")"));
+  }
+  std::string bytes(kPrefix, '\0');
+  bytes.resize(std::fread(bytes.data(), 1, kPrefix, f));
+  const bool whole = bytes.size() < kPrefix;
+  std::fclose(f);
+  // Nothing read: a directory or an empty file, which the whole-file reader
+  // names.
+  if (bytes.empty()) RETURN_IF_ERROR(ReadFileToString(path, &bytes));
+  absl::StatusOr<ImageSize> size = ReadImageSize(bytes, path, max_pixels);
+  // A JPEG whose frame header lies past the prefix reads as cut short.
+  if (size.ok() || whole || !IsJpeg(bytes)) return size;
+  RETURN_IF_ERROR(ReadFileToString(path, &bytes));
+  return ReadImageSize(bytes, path, max_pixels);
+}
 
 int DctScaleNumerator(double scale) {
   if (!(scale < 1.0)) return 8;

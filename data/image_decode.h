@@ -62,6 +62,26 @@ absl::StatusOr<DecodedRegion> DecodeImageRegion(absl::string_view bytes,
 absl::StatusOr<DecodedRegion> DecodeImageFileRegion(
     const std::string& path, const DecodeRequest& request);
 
+// An image's size as its header declares it.
+struct ImageSize {
+  int32_t width = 0;
+  int32_t height = 0;
+};
+
+// The size `bytes` (a JPEG or PNG file, or its first bytes) declares,
+// read from the header without decoding any pixel: libjpeg-turbo's header
+// reader for JPEG (it stops at the frame header), the IHDR chunk for PNG.
+// A header cut short, an empty size or an unknown signature is DataLoss
+// naming `source`; a size over `max_pixels` is InvalidArgument.
+absl::StatusOr<ImageSize> ReadImageSize(absl::string_view bytes,
+                                        absl::string_view source,
+                                        int64_t max_pixels = kMaxImagePixels);
+
+// The same for a file, reading only its first 64 KiB unless the JPEG
+// header runs past them (large EXIF or ICC segments).
+absl::StatusOr<ImageSize> ReadImageFileSize(
+    const std::string& path, int64_t max_pixels = kMaxImagePixels);
+
 // The DCT numerator k (of k/8) used for `scale`.
 int DctScaleNumerator(double scale);
 

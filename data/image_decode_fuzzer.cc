@@ -1,6 +1,6 @@
-// libFuzzer target: the one image reader (data/image_decode.h), whole and
-// by region at a reduced scale, with a declared-size limit low enough for
-// a fuzzer's memory.
+// libFuzzer target: the one image reader (data/image_decode.h), whole, by
+// region at a reduced scale and its header alone, with a declared-size
+// limit low enough for a fuzzer's memory.
 #include <cstddef>
 #include <cstdint>
 
@@ -21,5 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   region.y1 = 33;
   region.max_pixels = 1 << 22;
   (void)sniper::data::DecodeImageRegion(bytes, "fuzz", region);
+  // The header-only size reader (YOLO and size-less VOC images).
+  (void)sniper::data::ReadImageSize(bytes, "fuzz", 1 << 22);
   return 0;
 }

@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -194,6 +195,85 @@ TEST(ImageDecodeTest, DirectoryIsNotAnEmptyFile) {
   EXPECT_THAT(DecodeImageFileRegion(::testing::TempDir(), {}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("is a directory, not a file")));
+}
+
+TEST(ImageSizeTest, HeaderSizesMatchDecodedSizes) {
+  const std::string dir = ::testing::TempDir();
+  for (const auto& [w, h] : {std::pair{64, 48}, {17, 301}, {1, 1}}) {
+    const RgbImage im = RandomImage(w, h, 7);
+    ASSERT_OK_AND_ASSIGN(ImageSize j, ReadImageSize(EncodeJpeg(im), "a.jpg"));
+    EXPECT_EQ(j.width, w);
+    EXPECT_EQ(j.height, h);
+    const std::string png = dir + "/size.png";
+    ASSERT_OK(WritePngFile(png, im));
+    ASSERT_OK_AND_ASSIGN(ImageSize p, ReadImageFileSize(png));
+    EXPECT_EQ(p.width, w);
+    EXPECT_EQ(p.height, h);
+  }
+  // A header declaring more than it holds is read as declared (nothing is
+  // decoded) unless over the limit.
+  const std::string jpeg = EncodeJpeg(RandomImage(16, 16, 5), 90);
+  ASSERT_OK_AND_ASSIGN(ImageSize d,
+                       ReadImageSize(WithDeclaredSize(jpeg, 4000, 3000), "d"));
+  EXPECT_EQ(d.width, 4000);
+  EXPECT_THAT(ReadImageSize(WithDeclaredSize(jpeg, 65500, 65500), "huge.jpg"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("huge.jpg: JPEG declares 65500x65500")));
+}
+
+TEST(ImageSizeTest, HeaderAfterLargeMetadataIsFound) {
+  // An APP1 segment of 65000 bytes x 2 before the frame header: the size
+  // lies past the first 64 KiB the file reader looks at.
+  const std::string jpeg = EncodeJpeg(RandomImage(40, 30, 9), 90);
+  std::string big = jpeg.substr(0, 2);
+  for (int k = 0; k < 2; ++k) {
+    big += "\xFF\xE1";
+    big += static_cast<char>(65000 >> 8);
+    big += static_cast<char>(65000 & 0xFF);
+    big += std::string(65000 - 2, 'x');
+  }
+  big += jpeg.substr(2);
+  const std::string path = ::testing::TempDir() + "/exif.jpg";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(big.data(), 1, big.size(), f);
+    std::fclose(f);
+  }
+  ASSERT_OK_AND_ASSIGN(ImageSize s, ReadImageFileSize(path));
+  EXPECT_EQ(s.width, 40);
+  EXPECT_EQ(s.height, 30);
+  ASSERT_OK_AND_ASSIGN(DecodedRegion r, DecodeImageFileRegion(path, {}));
+  EXPECT_EQ(r.full_width, 40);
+}
+
+TEST(ImageSizeTest, BadHeadersNameTheFile) {
+  const std::string jpeg = EncodeJpeg(RandomImage(16, 16, 5), 90);
+  EXPECT_THAT(ReadImageSize("", "e.jpg"),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("e.jpg: empty")));
+  EXPECT_THAT(ReadImageSize(jpeg.substr(0, 20), "cut.jpg"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("cut.jpg: corrupt JPEG header")));
+  EXPECT_THAT(ReadImageSize("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", "cut.png"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("cut.png: corrupt PNG header")));
+  EXPECT_THAT(ReadImageSize("BM....", "x.bmp"),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       HasSubstr("x.bmp: neither JPEG nor PNG")));
+  EXPECT_THAT(ReadImageFileSize(::testing::TempDir() + "/none.jpg"),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("none.jpg")));
+  EXPECT_THAT(ReadImageFileSize(::testing::TempDir()),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("is a directory")));
+}
+
+TEST(ImageSizeTest, RealCocoHeaders) {
+  const std::string path =
+      sniper::testing::SharedDataPath("coco_mini/images/000000000139.jpg");
+  if (path.empty()) GTEST_SKIP() << sniper::testing::kNoSharedData;
+  ASSERT_OK_AND_ASSIGN(ImageSize s, ReadImageFileSize(path));
+  EXPECT_EQ(s.width, 640);
+  EXPECT_EQ(s.height, 426);
 }
 
 }  // namespace

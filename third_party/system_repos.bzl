@@ -103,6 +103,8 @@ _SYSTEM_LIBS = {
     "png": (["png16"], [":zlib"]),
     "zlib": (["z"], []),
     "cairo": (["cairo"], []),  # headers: <cairo/cairo.h> under the prefix
+    "expat": (["expat"], []),  # Pascal VOC's XML (data/voc_dataset.h)
+    "yaml": (["yaml"], []),  # YOLO's data.yaml (data/yolo_dataset.h)
 }
 
 _TESTONLY = ["gtest", "gtest_main", "gmock", "benchmark", "benchmark_main"]

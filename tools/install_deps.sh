@@ -26,6 +26,7 @@ PACKAGES=(
   python3-matplotlib     # the docs' charts (tools/perf/report.py, tools/plot_pixels.py)
   libsimdjson-dev libturbojpeg0-dev libjpeg62-turbo-dev libpng-dev zlib1g-dev
   libcairo2-dev fonts-dejavu-core  # pictures: cairo (viz/canvas.h), its font
+  libexpat1-dev libyaml-dev  # Pascal VOC XML, YOLO data.yaml (data/)
   libtorch-dev           # LibTorch: 1.13 on bookworm, 2.6 on trixie (CPU)
   libgloo-dev            # Gloo headers for c10d ProcessGroupGloo (multi-process)
   python3-torchvision    # torchvision's C++ kernels: test oracle, benchmark peer

@@ -28,7 +28,8 @@ PKGS=(libgoogle-glog0v6 libgoogle-glog-dev libgflags2.2 libgflags-dev
       libjpeg62-turbo libjpeg62-turbo-dev libpng16-16 libpng-dev zlib1g-dev
       libgtest-dev libgmock-dev libbenchmark1debian libbenchmark-dev
       libcairo2 libcairo2-dev libpixman-1-0 libfontconfig1 fontconfig-config
-      libfreetype6 libbrotli1 libexpat1 libx11-6 libxcb1
+      libfreetype6 libbrotli1 libexpat1 libexpat1-dev libyaml-0-2 libyaml-dev
+      libx11-6 libxcb1
       libxcb-render0 libxcb-shm0 libxext6 libxrender1 libxau6 libxdmcp6
       libbsd0 libmd0 fonts-dejavu-core)
 rm -rf "$out"
