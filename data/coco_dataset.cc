@@ -48,6 +48,12 @@ std::string ClipBoxToImage(double box[4], int32_t width, int32_t height,
   return "";
 }
 
+size_t CocoDataset::num_images_without_boxes() const {
+  size_t n = 0;
+  for (const CocoImage& im : images_) n += im.num_boxes == 0;
+  return n;
+}
+
 absl::Span<const BoxXYWH> CocoDataset::boxes_of(size_t i) const {
   return absl::MakeConstSpan(boxes_).subspan(images_[i].first_box,
                                              images_[i].num_boxes);

@@ -84,6 +84,9 @@ class CocoDataset {
   size_t num_images() const { return images_.size(); }
   size_t num_boxes() const { return boxes_.size(); }
   size_t num_categories() const { return categories_.size(); }
+  // Images with no box at all (they give no positive chips; negative chips
+  // and whole-image training still use them).
+  size_t num_images_without_boxes() const;
 
   absl::Span<const CocoImage> images() const { return images_; }
   const CocoImage& image(size_t index) const { return images_[index]; }

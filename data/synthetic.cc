@@ -254,11 +254,13 @@ absl::Status WriteSplit(const std::string& out_dir, const std::string& split,
     // Objects: none in ~5% of images; otherwise ~7 on average, sometimes a
     // crowded group of small ones.
     std::vector<Ann> objs;
-    const double max_size = 0.6 * std::min(w, h);
+    double max_size = 0.6 * std::min(w, h);
+    if (o.max_object_side > 0) max_size = std::min(max_size, o.max_object_side);
     if (rng.U() >= 0.05) {
       const int n = 1 + static_cast<int>(rng.I(12));
       for (int k = 0; k < n; ++k) {
-        const double s = std::exp(rng.U(std::log(14.0), std::log(max_size)));
+        const double s =
+            std::exp(rng.U(std::log(o.min_object_side), std::log(max_size)));
         const double ar = std::exp(rng.U(-0.5, 0.5));
         const double ow = std::min(s * ar, w - 1.0),
                      oh = std::min(s / ar, h - 1.0);
@@ -272,10 +274,15 @@ absl::Status WriteSplit(const std::string& out_dir, const std::string& split,
                         {}});
       }
       if (rng.U() < 0.2) {  // crowded group of small and medium objects
+        // 8 to 48 px with the default options, scaled with min_object_side
+        // and capped like the others.
+        const double group_min = 8.0 * (o.min_object_side / 14.0);
+        const double group_max = std::max(std::min(48.0, max_size), group_min);
         const double gx = rng.U(0, w), gy = rng.U(0, h);
         const int n2 = 4 + static_cast<int>(rng.I(7));
         for (int k = 0; k < n2; ++k) {
-          const double s = std::exp(rng.U(std::log(8.0), std::log(48.0)));
+          const double s =
+              std::exp(rng.U(std::log(group_min), std::log(group_max)));
           const double x = std::clamp(gx + rng.U(-60, 60), 0.0, w - s);
           const double y = std::clamp(gy + rng.U(-60, 60), 0.0, h - s);
           objs.push_back(
@@ -378,6 +385,15 @@ absl::Status WriteSyntheticDataset(const std::string& out_dir,
         "quality in [1, 100]; got ",
         o.train_images, "/", o.val_images, ", ", o.min_side, "..", o.max_side,
         ", q", o.jpeg_quality));
+  }
+  const double cap = o.max_object_side > 0
+                         ? std::min(o.max_object_side, 0.6 * o.min_side)
+                         : 0.6 * o.min_side;
+  if (!(o.min_object_side >= 2) || !(o.min_object_side < cap)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "SyntheticOptions: need 2 <= min_object_side < min(max_object_side, "
+        "0.6 x min_side) = ",
+        cap, "; got ", o.min_object_side));
   }
   // The directory and its parents (a fresh cache root may not exist yet).
   std::error_code ec;

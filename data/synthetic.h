@@ -38,6 +38,13 @@ struct SyntheticOptions {
   int32_t min_side = 480;
   int32_t max_side = 1600;
   int32_t jpeg_quality = 85;
+  // Object sides are log-uniform from min_object_side to 0.6 x the image's
+  // short side, capped at max_object_side when that is > 0 (a dataset of
+  // tiny objects in large images: large sides, a small cap); crowded groups
+  // from 8 / 14 x min_object_side to 48 px, capped the same way. The
+  // defaults write the default dataset.
+  double min_object_side = 14;
+  double max_object_side = 0;
 };
 
 // Bumped when the files change meaning; caches of another version are

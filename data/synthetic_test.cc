@@ -88,6 +88,34 @@ TEST(SyntheticTest, RejectsBadOptions) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(SyntheticTest, ObjectSidesFollowTheObjectOptions) {
+  // Tiny objects in large images: sides sqrt(w * h) within [6, 20] (the
+  // aspect ratio keeps the area; nothing is clipped in a 900 px image),
+  // crowded groups' from 6 x 8 / 14 = 3.4 px.
+  SyntheticOptions o;
+  o.train_images = 6;
+  o.val_images = 1;
+  o.min_side = 900;
+  o.max_side = 1000;
+  o.min_object_side = 6;
+  o.max_object_side = 20;
+  const std::string dir = ::testing::TempDir() + "/synthetic_tiny";
+  SyntheticSplitStats t, v;
+  ASSERT_OK(WriteSyntheticDataset(dir, o, &t, &v));
+  ASSERT_OK_AND_ASSIGN(CocoDataset ds,
+                       ReadCocoInstances(dir + "/instances_train.json", {}));
+  ASSERT_GT(ds.num_boxes(), 6u);
+  for (const BoxXYWH& b : ds.boxes()) {
+    const double side = std::sqrt(double{b.w} * b.h);
+    EXPECT_GE(side, 6 * 8 / 14.0 - 1e-3);
+    EXPECT_LE(side, 20 + 1e-3);
+  }
+  EXPECT_EQ(t.large, 0);
+  o.min_object_side = 25;  // above the cap
+  EXPECT_EQ(WriteSyntheticDataset(dir, o, &t, &v).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(SyntheticTest, MasksAreTheVisiblePixelsOfEachObject) {
   const std::string dir = std::string(::testing::TempDir()) + "/syn_masks";
   SyntheticOptions o;

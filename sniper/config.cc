@@ -19,6 +19,7 @@
 #include "port/paths.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
+#include "sniper/dataset_config.h"
 
 namespace sniper {
 namespace {
@@ -140,37 +141,6 @@ absl::StatusOr<PipelineConfig> LayerConfigs(
 }
 
 namespace {
-
-absl::Status ValidateDataset(const DatasetConfig& d) {
-  if (d.has_synthetic()) {
-    const SyntheticDataConfig& s = d.synthetic();
-    if (s.train_images() < 1 || s.val_images() < 1) {
-      return Invalid("dataset.synthetic",
-                     "train_images and val_images must be >= 1");
-    }
-    if (s.min_side() < 64 || s.max_side() < s.min_side()) {
-      return Invalid("dataset.synthetic",
-                     absl::StrCat("need 64 <= min_side <= max_side, got ",
-                                  s.min_side(), ", ", s.max_side()));
-    }
-  } else if (d.has_coco()) {
-    const CocoFilesConfig& f = d.coco();
-    if (f.train_annotations().empty() || f.train_images().empty()) {
-      return Invalid("dataset.coco", "set train_annotations and train_images");
-    }
-    if (f.val_annotations().empty() != f.val_images().empty()) {
-      return Invalid("dataset.coco",
-                     "set both val_annotations and val_images, or neither");
-    }
-  } else {
-    return Invalid("dataset", "set synthetic {} or coco { ... }");
-  }
-  if (d.max_train_images() < 0 || d.max_val_images() < 0) {
-    return Invalid("dataset",
-                   "max_train_images and max_val_images must be >= 0");
-  }
-  return absl::OkStatus();
-}
 
 // Whole-image training (single scale, SNIP) renders each resized image into
 // one chip_size x chip_size canvas: every scale with a bounded long side
@@ -294,10 +264,7 @@ absl::Status BuildStages(PipelineConfig& c, Pipeline& p) {
     p.stages = {Stage::kRpn, Stage::kProposals};
   }
   p.stages.push_back(Stage::kDetector);
-  const DatasetConfig& d = c.dataset();
-  if (d.has_synthetic() || !d.coco().val_annotations().empty()) {
-    p.stages.push_back(Stage::kEval);
-  }
+  if (HasValidationSplit(c.dataset())) p.stages.push_back(Stage::kEval);
   return absl::OkStatus();
 }
 
@@ -363,15 +330,7 @@ void ResolvePaths(PipelineConfig& c, Pipeline& p) {
     c.mutable_dataset()->mutable_synthetic()->set_cache_dir(
         Absolute(d.synthetic().cache_dir()));
   }
-  if (d.has_coco()) {
-    CocoFilesConfig* f = c.mutable_dataset()->mutable_coco();
-    f->set_train_annotations(Absolute(f->train_annotations()));
-    f->set_train_images(Absolute(f->train_images()));
-    if (!f->val_annotations().empty()) {
-      f->set_val_annotations(Absolute(f->val_annotations()));
-      f->set_val_images(Absolute(f->val_images()));
-    }
-  }
+  ResolveDatasetPaths(Absolute, c.mutable_dataset());
   if (!c.init_backbone().empty()) {
     c.set_init_backbone(Absolute(c.init_backbone()));
   }
@@ -386,7 +345,7 @@ absl::StatusOr<Pipeline> BuildPipeline(const PipelineConfig& config) {
   // Seeds: one knob.
   c.mutable_sampler()->set_seed(c.seed());
   c.mutable_loader()->set_seed(c.seed());
-  RETURN_IF_ERROR(ValidateDataset(c.dataset()));
+  RETURN_IF_ERROR(ValidateDatasetConfig(c.dataset()));
   RETURN_IF_ERROR(BuildComponents(c, p));
   RETURN_IF_ERROR(ValidateOptimizer(c.optimizer()));
   RETURN_IF_ERROR(BuildStages(c, p));

@@ -43,7 +43,8 @@ int Main(int argc, char** argv) {
     has_eval |= s == sniper::Stage::kEval;
   if (!has_eval) {
     return sniper::FailWith(absl::InvalidArgumentError(
-        "the config has no validation split (dataset.coco.val_annotations)"));
+        "the config has no validation split (dataset.coco.val_annotations, "
+        "dataset.voc.val_split or dataset.yolo.val_images)"));
   }
   sniper::RunOptions options;
   options.progress = !absl::GetFlag(FLAGS_quiet);

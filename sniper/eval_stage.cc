@@ -15,6 +15,7 @@
 #include "data/image_io.h"
 #include "evaluation/coco_eval.h"
 #include "evaluation/coco_json.h"
+#include "evaluation/voc_ap.h"
 #include "inference/detector.h"
 #include "port/json_writer.h"
 #include "port/prefetcher.h"
@@ -33,6 +34,8 @@ namespace {
 struct EvalReport {
   evaluation::CocoEvalResult boxes;
   std::optional<evaluation::CocoEvalResult> masks;
+  // Pascal VOC's AP at IoU 0.5 (all points; ignore regions skipped).
+  evaluation::VocApResult voc;
   int64_t images = 0, detections = 0;
   double seconds = 0;
   inference::InferenceCost cost;  // network pixels and views per image
@@ -69,10 +72,13 @@ absl::Status DrawDetections(const EvalStageOptions& o, const Split& val,
 }
 
 // The ground truth as the reference API reads it (raw boxes, the area
-// field; masks for segm), restricted to the images evaluated.
+// field; masks for segm), restricted to the images evaluated. Pascal VOC and
+// YOLO splits (no JSON): the dataset's boxes, area w * h, VOC's difficult
+// objects as crowd regions.
 absl::StatusOr<evaluation::EvalGroundTruth> GroundTruthOf(const Split& val,
                                                           bool with_masks) {
   const data::CocoDataset& ds = *val.dataset;
+  if (val.annotations.empty()) return evaluation::GroundTruthFromDataset(ds);
   ASSIGN_OR_RETURN(
       evaluation::EvalGroundTruth gt,
       evaluation::ReadGroundTruthJson(val.annotations, with_masks));
@@ -140,6 +146,7 @@ absl::Status WriteEvalStats(const std::string& path, const EvalReport& r,
     json.Key(ds.categories()[ds.LabelOfCategory(id)].name).Double(ap);
   }
   json.EndObject();
+  json.Key("voc_ap50").Double(r.voc.mean_ap);
   if (r.masks.has_value()) {
     json.Key("segm_stats").BeginArray();
     for (double v : r.masks->stats) json.Double(v);
@@ -179,6 +186,10 @@ void LogEvalReport(const EvalReport& r, const data::CocoDataset& ds,
                           ds.categories()[ds.LabelOfCategory(id)].name, ap);
   }
   log.Line(per_cat);
+  log.Line(absl::StrFormat(
+      "[eval] Pascal VOC AP50 (all points, ignore regions neither hit nor "
+      "miss): %.3f",
+      r.voc.mean_ap));
   if (r.masks.has_value()) {
     log.Line("[eval] COCO mask (segm) metrics on the validation split:");
     log.Line(StatsTable(r.masks->stats));
@@ -191,6 +202,7 @@ absl::Status WriteEvalScalars(const EvalReport& r, EventWriter& events) {
   for (int k = 0; k < 12; ++k) {
     m.Set(evaluation::kCocoStatNames[k], r.boxes.stats[k]);
   }
+  m.Set("voc_AP50", r.voc.mean_ap);
   if (r.masks.has_value()) {
     for (int k = 0; k < 12; ++k) {
       m.Set(absl::StrCat("segm_", evaluation::kCocoStatNames[k]),
@@ -211,6 +223,7 @@ absl::StatusOr<EvalReport> Evaluate(
   ASSIGN_OR_RETURN(const evaluation::EvalGroundTruth gt,
                    GroundTruthOf(val, o.model.has_mask()));
   ASSIGN_OR_RETURN(r.boxes, evaluation::EvaluateBoxes(gt, all));
+  ASSIGN_OR_RETURN(r.voc, evaluation::EvaluateVocAp(gt, all));
   if (o.model.has_mask()) {
     ASSIGN_OR_RETURN(r.masks, evaluation::EvaluateMasks(gt, all));
   }
@@ -255,6 +268,7 @@ absl::StatusOr<StageSummary> RunEvalStage(const EvalStageOptions& options,
   summary.seconds = seconds;
   summary.coco_stats.assign(report.boxes.stats.begin(),
                             report.boxes.stats.end());
+  summary.voc_ap50 = report.voc.mean_ap;
   if (report.masks.has_value()) {
     summary.mask_stats.assign(report.masks->stats.begin(),
                               report.masks->stats.end());

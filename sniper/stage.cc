@@ -8,6 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "data/synthetic.h"
+#include "data/voc_dataset.h"
+#include "data/yolo_dataset.h"
 #include "port/json_writer.h"
 #include "port/peak_memory.h"
 #include "port/proto_io.h"
@@ -73,6 +75,32 @@ absl::Status EnsureSynthetic(const DatasetOptions& d, RunLog& log) {
                                      &train, &val);
 }
 
+// One split in its format: the training split (`train`) or the validation
+// split labelled by `train_classes` (VOC and YOLO give their class names,
+// in training's order).
+absl::StatusOr<data::CocoDataset> ReadSplit(
+    const DatasetOptions& d, bool train,
+    const std::vector<std::string>& train_classes,
+    const data::CocoReaderOptions& ro) {
+  if (d.voc.has_value()) {
+    std::vector<std::string> names(d.voc->class_names().begin(),
+                                   d.voc->class_names().end());
+    if (!train) names = train_classes;
+    return data::ReadVocSplit(
+        *d.voc, train ? d.voc->train_split() : d.voc->val_split(), names, ro);
+  }
+  if (d.yolo.has_value()) {
+    std::vector<std::string> names = train_classes;
+    if (train) {
+      ASSIGN_OR_RETURN(names, data::YoloClassNames(*d.yolo));
+    }
+    return data::ReadYoloSplit(
+        *d.yolo, train ? d.yolo->train_images() : d.yolo->val_images(), names,
+        ro);
+  }
+  return data::ReadCocoInstances(train ? d.train_json : d.val_json, ro);
+}
+
 }  // namespace
 
 absl::StatusOr<Datasets> LoadDatasets(const DatasetOptions& d, RunLog& log) {
@@ -82,40 +110,46 @@ absl::StatusOr<Datasets> LoadDatasets(const DatasetOptions& d, RunLog& log) {
   out.train_images = d.train_images;
   out.val_json = d.val_json;
   out.val_images = d.val_images;
-  out.has_val = !d.val_json.empty();
+  out.has_val = d.has_val;
   data::CocoReaderOptions ro;
   ro.invalid_box_policy = d.skip_invalid_boxes ? data::InvalidBoxPolicy::kSkip
                                                : data::InvalidBoxPolicy::kError;
   ro.keep_segmentations = d.keep_segmentations;
-  ASSIGN_OR_RETURN(data::CocoDataset train,
-                   data::ReadCocoInstances(out.train_json, ro));
+  ASSIGN_OR_RETURN(data::CocoDataset train, ReadSplit(d, true, {}, ro));
   out.train = FirstImages(std::move(train), d.max_train_images);
+  const std::string& train_source = out.train.source();
   if (static_cast<int64_t>(out.train.num_categories()) != d.num_classes) {
     return absl::InvalidArgumentError(absl::StrCat(
         "PipelineConfig.model.num_classes is ", d.num_classes, " but ",
-        out.train_json, " has ", out.train.num_categories(), " categories"));
+        train_source, " has ", out.train.num_categories(), " categories"));
   }
   if (ro.keep_segmentations && out.train.stats().segmentations == 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "PipelineConfig.model.mask_head is enabled but ", out.train_json,
+        "PipelineConfig.model.mask_head is enabled but ", train_source,
         " has no segmentations to learn masks from"));
   }
   if (out.has_val) {
-    ASSIGN_OR_RETURN(data::CocoDataset val,
-                     data::ReadCocoInstances(out.val_json, ro));
+    std::vector<std::string> classes;
+    for (const data::CocoCategory& c : out.train.categories()) {
+      classes.push_back(c.name);
+    }
+    ASSIGN_OR_RETURN(data::CocoDataset val, ReadSplit(d, false, classes, ro));
     out.val = FirstImages(std::move(val), d.max_val_images);
     if (out.val.num_categories() != out.train.num_categories()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          out.val_json, " has ", out.val.num_categories(), " categories but ",
-          out.train_json, " has ", out.train.num_categories()));
+      return absl::InvalidArgumentError(
+          absl::StrCat(out.val.source(), " has ", out.val.num_categories(),
+                       " categories but ", train_source, " has ",
+                       out.train.num_categories()));
     }
   }
-  log.Line(absl::StrCat("Data: ", out.train.num_images(), " training images (",
-                        out.train.num_boxes(), " boxes)",
-                        out.has_val ? absl::StrCat(", ", out.val.num_images(),
-                                                   " validation images")
-                                    : std::string(),
-                        ", ", out.train.num_categories(), " categories"));
+  log.Line(absl::StrCat(
+      "Data: ", out.train.num_images(), " training images (",
+      out.train.num_boxes(), " boxes, ", out.train.num_images_without_boxes(),
+      " images without any)",
+      out.has_val
+          ? absl::StrCat(", ", out.val.num_images(), " validation images")
+          : std::string(),
+      ", ", out.train.num_categories(), " categories"));
   return out;
 }
 
@@ -192,6 +226,8 @@ std::string StageSummaryJson(const StageSummary& s) {
     w.Key("final_loss").Double(s.final_loss);
     w.Key("nonfinite_steps").Int(s.nonfinite_steps);
     w.Key("skipped_chips").Int(s.skipped_chips);
+    w.Key("images").Int(s.images);
+    w.Key("images_without_boxes").Int(s.images_without_boxes);
   } else {
     w.Key("images").Int(s.images);
     w.Key("images_per_s").Double(s.images / std::max(s.seconds, 1e-9));
@@ -201,6 +237,7 @@ std::string StageSummaryJson(const StageSummary& s) {
     w.Key("stats").BeginArray();
     for (double v : s.coco_stats) w.Double(v);
     w.EndArray();
+    w.Key("voc_ap50").Double(s.voc_ap50);
     if (!s.mask_stats.empty()) {
       w.Key("mask_stats").BeginArray();
       for (double v : s.mask_stats) w.Double(v);

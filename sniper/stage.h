@@ -66,9 +66,13 @@ struct StageSummary {
   int64_t skipped_chips = 0;  // loader kSkip
   double final_loss = 0;
   // proposals: images and proposals written; eval: the 12 COCO numbers.
+  // Training stages: the training split's images, and those without a box
+  // (no positive chips; only negative chips come from them).
   int64_t images = 0;
+  int64_t images_without_boxes = 0;
   int64_t proposals = 0;
   std::vector<double> coco_stats;
+  double voc_ap50 = -1;  // eval: Pascal VOC's AP at IoU 0.5
   // eval with the mask branch: the 12 COCO segm numbers.
   std::vector<double> mask_stats;
   // Training stages: network input pixels per image (padding included) and
@@ -104,7 +108,7 @@ struct RunSummary {
 struct Split {
   const data::CocoDataset* dataset = nullptr;
   std::string image_dir;    // the images' file names are relative to it
-  std::string annotations;  // the JSON file it was read from
+  std::string annotations;  // the JSON file it was read from; "": VOC, YOLO
 };
 
 // The training and validation splits (the synthetic dataset is generated

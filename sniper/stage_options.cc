@@ -6,8 +6,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "data/voc_dataset.h"
 #include "google/protobuf/text_format.h"
 #include "sniper/config.h"
+#include "sniper/dataset_config.h"
 
 namespace sniper {
 
@@ -67,12 +69,20 @@ DatasetOptions DatasetsOf(const Pipeline& p) {
     o.train_json = s.cache_dir() + "/instances_train.json";
     o.val_json = s.cache_dir() + "/instances_val.json";
     o.train_images = o.val_images = s.cache_dir() + "/images";
-  } else {
+  } else if (d.has_coco()) {
     o.train_json = d.coco().train_annotations();
     o.train_images = d.coco().train_images();
     o.val_json = d.coco().val_annotations();
     o.val_images = d.coco().val_images();
+  } else if (d.has_voc()) {
+    o.voc = d.voc();
+    o.train_images = o.val_images = data::VocImageDir(d.voc());
+  } else if (d.has_yolo()) {
+    o.yolo = d.yolo();
+    o.train_images = d.yolo().train_images();
+    o.val_images = d.yolo().val_images();
   }
+  o.has_val = HasValidationSplit(d);
   o.skip_invalid_boxes = d.skip_invalid_boxes();
   o.max_train_images = d.max_train_images();
   o.max_val_images = d.max_val_images();

@@ -13,6 +13,7 @@
 #define SNIPER_SNIPER_STAGE_OPTIONS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "data/chip_loader.h"
@@ -35,9 +36,14 @@ struct DatasetOptions {
   bool synthetic = false;
   data::SyntheticOptions synthetic_options;
   std::string synthetic_dir;
-  std::string train_json, train_images;
-  std::string val_json, val_images;  // empty: no validation split
-  bool skip_invalid_boxes = false;   // else an invalid box is an error
+  // COCO JSON (and the synthetic dataset): the instances files. Pascal VOC
+  // and YOLO: `voc` or `yolo` is set and the *_json fields are empty.
+  std::string train_json, val_json;  // val_json empty: no validation split
+  std::optional<data::VocDatasetConfig> voc;
+  std::optional<data::YoloDatasetConfig> yolo;
+  std::string train_images, val_images;  // the image directories
+  bool has_val = false;
+  bool skip_invalid_boxes = false;  // else an invalid box is an error
   int64_t max_train_images = 0, max_val_images = 0;  // 0: every image
   bool keep_segmentations = false;  // the mask branch learns from them
   int64_t num_classes = 0;  // the model's: the training set's categories

@@ -246,6 +246,9 @@ void TrainingStage::Finish() {
   summary_.nonfinite_steps = counters_.nonfinite;
   summary_.skipped_chips = counters_.skipped_chips;
   summary_.seconds = counters_.seconds;
+  summary_.images = static_cast<int64_t>(train_.dataset->num_images());
+  summary_.images_without_boxes =
+      static_cast<int64_t>(train_.dataset->num_images_without_boxes());
   const LossHistory& history = history_.history(name_);
   summary_.final_loss = history.empty() ? NAN : history.rows.back().total;
   const double seconds = ElapsedSeconds() - seconds_before_;

@@ -1,6 +1,9 @@
-// chip_stats: SNIPER's pixel accounting for a COCO-format dataset.
+// chip_stats: SNIPER's pixel accounting for a dataset (COCO JSON, Pascal
+// VOC or YOLO labels; tools/dataset_flags.h).
 //
 //   bazel run //tools:chip_stats -- --annotations=instances.json
+//       (or --voc_root=VOC2007 [--voc_split=trainval],
+//        or --yolo_images=d/images/train --yolo_names=d/data.yaml)
 //       [--config=sampler.pbtxt] [--baseline_config=single.pbtxt]
 //       [--proposals=proposals.bin] [--json=out.json] [--epoch=0]
 //       [--compare_config=configs/coco_sniper_paper_sampler.pbtxt]
@@ -24,9 +27,9 @@
 #include "port/main_guard.h"
 #include "port/paths.h"
 #include "port/proto_io.h"
+#include "tools/dataset_flags.h"
 #include "tools/tool_common.h"
 
-ABSL_FLAG(std::string, annotations, "", "COCO instances JSON (required).");
 ABSL_FLAG(std::string, config, "",
           "ChipSamplerConfig text file; default: the embedded "
           "configs/coco_sniper_sampler.pbtxt.");
@@ -49,21 +52,20 @@ namespace {
 using sniper::ResolveUserPath;
 
 int Run() {
-  const std::string annotations =
-      ResolveUserPath(absl::GetFlag(FLAGS_annotations));
-  if (annotations.empty()) {
-    std::cerr << "chip_stats: --annotations is required\n";
-    return 2;
-  }
   sniper::data::CocoReaderOptions reader;
   if (absl::GetFlag(FLAGS_skip_invalid_boxes)) {
     reader.invalid_box_policy = sniper::data::InvalidBoxPolicy::kSkip;
   }
-  auto dataset = sniper::data::ReadCocoInstances(annotations, reader);
-  if (!dataset.ok()) {
-    std::cerr << "chip_stats: " << dataset.status().message() << "\n";
+  if (absl::Status usage = sniper::tools::CheckDatasetFlags(); !usage.ok()) {
+    std::cerr << "chip_stats: " << usage.message() << "\n";
+    return 2;
+  }
+  auto loaded = sniper::tools::DatasetFromFlags(reader);
+  if (!loaded.ok()) {
+    std::cerr << "chip_stats: " << loaded.status().message() << "\n";
     return 1;
   }
+  const sniper::data::CocoDataset* dataset = &loaded->dataset;
   auto sniper_options = sniper::tools::SamplerOptionsFromFlag(
       absl::GetFlag(FLAGS_config), sniper::embedded::kCocoSniperSampler,
       "embedded:configs/coco_sniper_sampler.pbtxt");
@@ -97,8 +99,10 @@ int Run() {
       *dataset, sniper_sampler, baseline_sampler,
       *proposals ? &**proposals : nullptr, absl::GetFlag(FLAGS_epoch));
 
-  std::cout << "dataset: " << annotations << " (" << dataset->num_images()
-            << " images, " << dataset->num_boxes() << " boxes)\n"
+  std::cout << "dataset: " << loaded->description << " ("
+            << dataset->num_images() << " images, " << dataset->num_boxes()
+            << " boxes, " << dataset->num_images_without_boxes()
+            << " images without any)\n"
             << "negative chips: "
             << (*proposals ? "from --proposals" : "none (no --proposals)")
             << "\n\n"
@@ -154,8 +158,11 @@ int Run() {
 int Main(int argc, char** argv) {
   sniper::tools::InitTool(
       argc, argv,
-      "SNIPER pixel accounting: chip_stats --annotations=instances.json "
-      "[--config=...] [--proposals=...] [--json=...]");
+      absl::StrCat("SNIPER pixel accounting: chip_stats <dataset> "
+                   "[--config=...] [--proposals=...] [--json=...]\n"
+                   "<dataset>:\n",
+                   sniper::tools::kDatasetFlagsUsage)
+          .c_str());
   return Run();
 }
 

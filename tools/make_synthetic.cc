@@ -22,6 +22,10 @@ ABSL_FLAG(int32_t, val, 50, "Validation images.");
 ABSL_FLAG(uint64_t, seed, 0, "Seed: the same seed writes the same bytes.");
 ABSL_FLAG(int32_t, min_side, 480, "Smallest image side, pixels.");
 ABSL_FLAG(int32_t, max_side, 1600, "Largest image side, pixels.");
+ABSL_FLAG(double, min_object_side, 14, "Smallest object side, pixels.");
+ABSL_FLAG(double, max_object_side, 0,
+          "Largest object side, pixels (0: 0.6 x the image's short side); "
+          "small values with large images make tiny objects.");
 
 namespace {
 
@@ -52,6 +56,8 @@ int Main(int argc, char** argv) {
   o.seed = absl::GetFlag(FLAGS_seed);
   o.min_side = absl::GetFlag(FLAGS_min_side);
   o.max_side = absl::GetFlag(FLAGS_max_side);
+  o.min_object_side = absl::GetFlag(FLAGS_min_object_side);
+  o.max_object_side = absl::GetFlag(FLAGS_max_object_side);
   sniper::data::SyntheticSplitStats train, val;
   const auto start = std::chrono::steady_clock::now();
   const absl::Status s =

@@ -4,6 +4,10 @@
 //       --images=<dir> --image_id=N --out=x.png [--config=...]
 //       [--proposals=...] [--epoch=0]
 //
+// or --voc_root=... / --yolo_images=... --yolo_names=... instead of
+// --annotations and --images (tools/dataset_flags.h); there the image ids
+// are 1, 2, ... in the split's order.
+//
 // One panel per scale, side by side, each the original image (dimmed) with,
 // in original pixels:
 //   positive chips of that scale   in the scale's colour (blue, magenta,
@@ -19,6 +23,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "configs/coco_sniper_sampler_embedded.h"
 #include "data/chip_sampler.h"
 #include "data/coco_dataset.h"
@@ -27,13 +32,13 @@
 #include "data/proposals.h"
 #include "port/main_guard.h"
 #include "port/paths.h"
+#include "tools/dataset_flags.h"
 #include "tools/tool_common.h"
 #include "viz/draw.h"
 #include "viz/plot.h"
 
-ABSL_FLAG(std::string, annotations, "", "COCO instances JSON (required).");
-ABSL_FLAG(std::string, images, "", "Directory of the image files (required).");
-ABSL_FLAG(int64_t, image_id, -1, "COCO image id to draw (required).");
+ABSL_FLAG(int64_t, image_id, -1,
+          "Image id to draw (required; VOC and YOLO: 1, 2, ... in order).");
 ABSL_FLAG(std::string, out, "chips.png", "Output PNG.");
 ABSL_FLAG(std::string, config, "",
           "ChipSamplerConfig; default: embedded coco_sniper_sampler.pbtxt.");
@@ -129,18 +134,26 @@ RgbImage Downscale(const RgbImage& canvas, int32_t max_width) {
 
 int Run() {
   using sniper::ResolveUserPath;
-  const std::string ann = ResolveUserPath(absl::GetFlag(FLAGS_annotations));
-  const std::string dir = ResolveUserPath(absl::GetFlag(FLAGS_images));
   const int64_t image_id = absl::GetFlag(FLAGS_image_id);
-  if (ann.empty() || dir.empty() || image_id < 0) {
-    std::cerr << "visualize_chips: --annotations, --images and --image_id are "
-                 "required\n";
+  if (image_id < 0) {
+    std::cerr << "visualize_chips: --image_id is required\n";
     return 2;
   }
-  auto ds = sniper::data::ReadCocoInstances(ann, {});
-  if (!ds.ok()) {
-    std::cerr << "visualize_chips: " << ds.status().message() << "\n";
+  if (absl::Status usage = sniper::tools::CheckDatasetFlags(); !usage.ok()) {
+    std::cerr << "visualize_chips: " << usage.message() << "\n";
+    return 2;
+  }
+  auto loaded = sniper::tools::DatasetFromFlags({});
+  if (!loaded.ok()) {
+    std::cerr << "visualize_chips: " << loaded.status().message() << "\n";
     return 1;
+  }
+  const sniper::data::CocoDataset* ds = &loaded->dataset;
+  const std::string& ann = loaded->description;
+  const std::string& dir = loaded->image_dir;
+  if (dir.empty()) {
+    std::cerr << "visualize_chips: --images is required with --annotations\n";
+    return 2;
   }
   const int64_t index = ds->IndexOfImage(image_id);
   if (index < 0) {
@@ -212,9 +225,12 @@ int Run() {
 }  // namespace
 
 int Main(int argc, char** argv) {
-  sniper::tools::InitTool(argc, argv,
-                          "visualize_chips --annotations=... --images=DIR "
-                          "--image_id=N --out=x.png");
+  sniper::tools::InitTool(
+      argc, argv,
+      absl::StrCat("visualize_chips <dataset> --image_id=N --out=x.png\n"
+                   "<dataset>:\n",
+                   sniper::tools::kDatasetFlagsUsage)
+          .c_str());
   return Run();
 }
 
