@@ -33,6 +33,7 @@
 #include "data/chip_sampler_builder.h"
 #include "data/synthetic.h"
 #include "data/testing/shared_data.h"
+#include "data/testing/text_sampler.h"
 #include "glog/logging.h"
 #include "port/proto_io.h"
 
@@ -79,9 +80,7 @@ const Data* CocoMini() {
 }
 
 ChipSampler Sampler(const char* text) {
-  auto o = ParseChipSamplerOptions(text, "embedded");
-  CHECK(o.ok()) << o.status();
-  return ChipSampler(*o);
+  return sniper::testing::SamplerFromText(text);
 }
 
 double PeakRssKiB() {

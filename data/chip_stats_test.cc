@@ -7,6 +7,7 @@
 #include "configs/coco_sniper_sampler_embedded.h"
 #include "data/chip_sampler_builder.h"
 #include "data/testing/shared_data.h"
+#include "data/testing/text_sampler.h"
 #include "glog/logging.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -17,10 +18,7 @@ namespace sniper::data {
 namespace {
 
 ChipSampler Sampler(const char* text) {
-  absl::StatusOr<ChipSamplerOptions> o =
-      ParseChipSamplerOptions(text, "embedded");
-  CHECK(o.ok()) << o.status();
-  return ChipSampler(*o);
+  return sniper::testing::SamplerFromText(text);
 }
 
 CocoDataset OneImage(int32_t w, int32_t h, std::vector<BoxXYWH> boxes) {

@@ -15,6 +15,7 @@
 #include "data/coco_dataset.h"
 #include "data/dataset_export.h"
 #include "data/testing/shared_data.h"
+#include "data/testing/text_sampler.h"
 #include "data/voc_dataset.h"
 #include "data/yolo_dataset.h"
 #include "glog/logging.h"
@@ -25,10 +26,7 @@ namespace sniper::data {
 namespace {
 
 ChipSampler Sampler(const char* text) {
-  absl::StatusOr<ChipSamplerOptions> o =
-      ParseChipSamplerOptions(text, "embedded");
-  CHECK(o.ok()) << o.status();
-  return ChipSampler(*o);
+  return sniper::testing::SamplerFromText(text);
 }
 
 std::string BaseName(const std::string& path) {

@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "evaluation/testing/boxes.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -18,32 +19,8 @@ using ::testing::HasSubstr;
 
 enum Stat { kAP, kAP50, kAP75, kAPs, kAPm, kAPl, kAR1, kAR10, kAR100 };
 
-GtBox Gt(int64_t image, int64_t cat, double x, double y, double w, double h,
-         bool crowd = false) {
-  GtBox g;
-  g.image_id = image;
-  g.category_id = cat;
-  g.x = x;
-  g.y = y;
-  g.w = w;
-  g.h = h;
-  g.area = w * h;
-  g.iscrowd = crowd;
-  return g;
-}
-
-Detection Det(int64_t image, int64_t cat, double x, double y, double w,
-              double h, double score) {
-  Detection d;
-  d.image_id = image;
-  d.category_id = cat;
-  d.x = x;
-  d.y = y;
-  d.w = w;
-  d.h = h;
-  d.score = score;
-  return d;
-}
+using ::sniper::evaluation::testing::Det;
+using ::sniper::evaluation::testing::Gt;
 
 CocoEvalResult Evaluate(const EvalGroundTruth& gt,
                         const std::vector<Detection>& dets) {

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "evaluation/testing/boxes.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "port/status_matchers.h"
@@ -12,32 +13,8 @@ namespace {
 using ::sniper::testing::StatusIs;
 using ::testing::HasSubstr;
 
-GtBox Gt(int64_t image, int64_t category, double x, double y, double w,
-         double h, bool crowd = false) {
-  GtBox g;
-  g.image_id = image;
-  g.category_id = category;
-  g.x = x;
-  g.y = y;
-  g.w = w;
-  g.h = h;
-  g.area = w * h;
-  g.iscrowd = crowd;
-  return g;
-}
-
-Detection Det(int64_t image, int64_t category, double x, double y, double w,
-              double h, double score) {
-  Detection d;
-  d.image_id = image;
-  d.category_id = category;
-  d.x = x;
-  d.y = y;
-  d.w = w;
-  d.h = h;
-  d.score = score;
-  return d;
-}
+using ::sniper::evaluation::testing::Det;
+using ::sniper::evaluation::testing::Gt;
 
 EvalGroundTruth HandMade() {
   EvalGroundTruth gt;
