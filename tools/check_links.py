@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Every relative link and image in the user's documentation resolves.
+"""Every relative link and image in the user's documentation resolves, and
+every table row has its header's number of cells.
 
 Reads README.md and docs/*.md of the workspace (found from README.md's real
 path, so that a Bazel test sees the source tree itself: a linked file need
 not be a declared input), and checks each Markdown link or image outside
 code: a relative target must exist (relative to the page), and a #anchor
 must name a heading of its page (GitHub's rule: lower case, punctuation
-dropped, spaces to hyphens). Web addresses are not fetched.
+dropped, spaces to hyphens). Web addresses are not fetched. A table row
+(a line starting with "|") with more or fewer cells than its table's header
+is reported too: GitHub would shift or drop its cells.
 
   python3 tools/check_links.py [ROOT]      # exit 1 listing every broken link
 """
@@ -50,11 +53,38 @@ def pages(root):
     return out
 
 
+def cells(row):
+    """The number of cells of a table row (inline code already removed)."""
+    body = row.strip()
+    body = body[1:] if body.startswith("|") else body
+    body = body[:-1] if body.endswith("|") and not body.endswith("\\|") \
+        else body
+    return len(re.split(r"(?<!\\)\|", body))
+
+
+def table_rows(page, name, lines):
+    """Rows whose cell count differs from their table's header."""
+    out, header, previous = [], None, 0
+    for number, line in lines:
+        if not line.lstrip().startswith("|"):
+            header = None
+            continue
+        if header is None or number != previous + 1:
+            header = cells(line)
+        elif cells(line) != header:
+            out.append(f"{name}:{number}: table row has {cells(line)} cells, "
+                       f"its header {header}")
+        previous = number
+    return out
+
+
 def check(root):
     broken, checked = [], 0
     for page in pages(root):
         with open(page, encoding="utf-8") as f:
             text = f.read()
+        broken += table_rows(page, os.path.relpath(page, root),
+                             prose_lines(text))
         for number, line in prose_lines(text):
             for target in LINK.findall(line):
                 if re.match(r"^[a-z][a-z0-9+.-]*:", target):
