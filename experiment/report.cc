@@ -38,6 +38,8 @@ std::vector<Column> Columns(bool masks) {
                  },
                  3, false});
   }
+  c.push_back(
+      {"detector steps", [](const RunResult& r) { return r.steps; }, 0, true});
   c.push_back({"detector pixels / image",
                [](const RunResult& r) { return r.pixels_per_image; }, 0, true});
   c.push_back({"images/s", [](const RunResult& r) { return r.images_per_s; }, 2,
@@ -186,6 +188,7 @@ std::string ResultsJson(const Matrix& m, const Results& results) {
         for (double s : r.mask_stats) w.Double(s);
         w.EndArray();
       }
+      w.Key("steps").Double(r.steps);
       w.Key("pixels_per_image").Double(r.pixels_per_image);
       w.Key("images_per_s").Double(r.images_per_s);
       w.Key("peak_rss_mib").Double(r.peak_rss_mib);

@@ -100,6 +100,7 @@ absl::StatusOr<std::optional<RunResult>> ReadRunResult(const std::string& dir) {
     const std::string path = dir + "/summary/detector.json";
     ASSIGN_OR_RETURN(const dom::object o, ReadObject(parser, path));
     ASSIGN_OR_RETURN(r.pixels_per_image, Number(o, "pixels_per_image", path));
+    ASSIGN_OR_RETURN(r.steps, Number(o, "steps", path));
     ASSIGN_OR_RETURN(r.images_per_s, Number(o, "images_per_s", path));
     ASSIGN_OR_RETURN(const double peak, Number(o, "peak_rss_bytes", path));
     r.peak_rss_mib = peak / (1024.0 * 1024.0);

@@ -2,8 +2,9 @@
 //
 // What one finished run (a cell of an experiment matrix) measured, read
 // back from the files //sniper:train leaves in its work directory: the
-// COCO numbers from eval_stats.json, the detector stage's network pixels
-// per image, images/s and peak memory from summary/detector.json, and the
+// COCO numbers from eval_stats.json, the detector stage's optimizer steps,
+// network pixels per image, images/s and peak memory from
+// summary/detector.json, and the
 // run's time as the sum of its stages' seconds (summary/*.json). Nothing
 // is taken from logs.
 //
@@ -27,6 +28,7 @@ inline constexpr int kAp = 0, kAp50 = 1, kAp75 = 2, kApSmall = 3, kApMedium = 4,
 struct RunResult {
   std::vector<double> stats;       // the 12 COCO box numbers
   std::vector<double> mask_stats;  // the 12 segm numbers; empty without
+  double steps = 0;                // detector stage's optimizer steps
   double pixels_per_image = 0;     // detector stage, network input
   double images_per_s = 0;         // detector stage
   double peak_rss_mib = 0;         // detector stage

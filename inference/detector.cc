@@ -132,6 +132,8 @@ MultiScaleDetector::MultiScaleDetector(models::FasterRcnn model,
       stride_(static_cast<int32_t>(model_->options().anchors.stride)) {
   model_->to(device_);
   model_->eval();
+  // Set either way: the model may come from a detector that set it.
+  model_->backbone()->SetEvalBatchStatistics(options_.batch_norm_per_batch);
   pixels_per_scale_.assign(options_.scales.scales.size(), 0);
   views_per_scale_.assign(options_.scales.scales.size(), 0);
 }

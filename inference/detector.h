@@ -100,7 +100,8 @@ std::string FormatInferenceCost(const InferenceCost& cost);
 
 class MultiScaleDetector {
  public:
-  // `model` goes to `device` in eval mode; `autocast` runs it in mixed
+  // `model` goes to `device` in eval mode (its backbone's batch norm with
+  // per-batch statistics when options say so); `autocast` runs it in mixed
   // precision. AutoFocus needs the model's focus branch unless the maps
   // come from the ground truth, and one step per test scale but the finest.
   static absl::StatusOr<MultiScaleDetector> Create(

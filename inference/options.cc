@@ -118,6 +118,10 @@ absl::StatusOr<InferenceOptions> BuildInferenceOptions(
                    absl::StrCat("must be >= 1, got ", e.batch_size()));
   }
   out.batch_size = e.batch_size();
+  if (e.batch_norm() == InferenceConfig::BATCH_NORM_UNSPECIFIED) {
+    return Invalid("batch_norm", "must be RUNNING or PER_BATCH");
+  }
+  out.batch_norm_per_batch = e.batch_norm() == InferenceConfig::PER_BATCH;
 
   RETURN_IF_ERROR(BuildAutoFocus(e.autofocus(), path, &out));
   return out;

@@ -36,6 +36,9 @@ struct InferenceOptions {
   std::vector<autofocus::FocusChipOptions> focus_steps;
   int64_t min_chip_proposals = 50;  // 0: whole-image counts per chip
   bool ground_truth_focus = false;  // maps from the images' boxes
+  // Batch norm with each forward pass's own statistics (InferenceConfig's
+  // PER_BATCH) instead of the running averages.
+  bool batch_norm_per_batch = false;
 };
 
 // Validates `config`; with no scales, the first of `training`'s scales with

@@ -27,6 +27,10 @@ TEST(InferenceOptionsTest, NoTestScalesTakesTheFirstTrainingSizeUnlimited) {
   ASSERT_EQ(o.scales.scales.size(), 1u);
   EXPECT_EQ(o.scales.mode, data::ChipMode::kWholeImage);
   EXPECT_TRUE(o.soft_nms);
+  EXPECT_FALSE(o.batch_norm_per_batch);
+  e.set_batch_norm(InferenceConfig::PER_BATCH);
+  ASSERT_OK_AND_ASSIGN(o, BuildInferenceOptions(e, Training(), "X.eval"));
+  EXPECT_TRUE(o.batch_norm_per_batch);
 }
 
 TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
@@ -54,6 +58,12 @@ TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
   EXPECT_THAT(BuildInferenceOptions(batch, Training()),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("InferenceConfig.batch_size")));
+  InferenceConfig bn;
+  bn.set_batch_norm(InferenceConfig::BATCH_NORM_UNSPECIFIED);
+  EXPECT_THAT(BuildInferenceOptions(bn, Training()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("InferenceConfig.batch_norm: must be RUNNING "
+                                 "or PER_BATCH")));
 }
 
 TEST(InferenceOptionsTest, AutoFocusNeedsOneValidStepPerScaleButTheFinest) {

@@ -151,7 +151,8 @@ ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
           bottleneck, first ? in : out, width, out, first ? stride : 1,
           // torchvision: the first block of a dilated stage
           // uses the previous dilation (1).
-          first ? 1 : dilation, first && (stride != 1 || in != out), bn_sync_));
+          first ? 1 : dilation, first && (stride != 1 || in != out),
+          s == 0 && options.freeze_stem_and_layer1 ? frozen_sync_ : bn_sync_));
     }
     *layers[s] = register_module(absl::StrCat("layer", s + 1), seq);
     stride_so_far *= stride;
@@ -184,6 +185,10 @@ void ResNetImpl::SetBatchNormSync(AllReduceSum all_reduce) {
   bn_sync_->Set(std::move(all_reduce));
 }
 
+void ResNetImpl::SetEvalBatchStatistics(bool on) {
+  bn_sync_->SetEvalBatchStatistics(on && !options_.freeze_all_bn);
+}
+
 void ResNetImpl::train(bool on) {
   nn::Module::train(on);
   if (options_.freeze_stem_and_layer1) {
@@ -201,7 +206,9 @@ std::map<std::string, torch::Tensor> ResNetImpl::forward(torch::Tensor x) {
   if (options_.channels_last) {
     x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   }
-  x = torch::relu(BatchNorm(*bn1_, conv1_(x), bn_sync_.get()));
+  x = torch::relu(BatchNorm(
+      *bn1_, conv1_(x),
+      options_.freeze_stem_and_layer1 ? frozen_sync_.get() : bn_sync_.get()));
   x = torch::max_pool2d(x, 3, 2, 1);
   std::map<std::string, torch::Tensor> out;
   x = layer1_->forward(x);

@@ -66,6 +66,10 @@ class ResNetImpl : public torch::nn::Module {
   // Synchronized batch norm (models/sync_batch_norm.h) for every BN layer
   // of this backbone while training; an empty function turns it off.
   void SetBatchNormSync(AllReduceSum all_reduce);
+  // In eval mode, every BN layer that trained normalises with the batch's
+  // own statistics (models/sync_batch_norm.h; a diagnostic, off by
+  // default); frozen ones keep their running statistics, as in training.
+  void SetEvalBatchStatistics(bool on);
 
   const ResNetOptions& options() const { return options_; }
   // Output channels and stride of "res2".."res5".
@@ -79,8 +83,11 @@ class ResNetImpl : public torch::nn::Module {
   torch::nn::Sequential layer1_{nullptr}, layer2_{nullptr}, layer3_{nullptr},
       layer4_{nullptr};
   std::map<std::string, int64_t> channels_, strides_;
-  // Shared with every block; set by SetBatchNormSync.
+  // Shared with every block; set by SetBatchNormSync. Frozen stem and
+  // layer1 (always in eval mode) hold frozen_sync_, which stays empty.
   std::shared_ptr<BatchNormSync> bn_sync_ = std::make_shared<BatchNormSync>();
+  std::shared_ptr<BatchNormSync> frozen_sync_ =
+      std::make_shared<BatchNormSync>();
 };
 TORCH_MODULE(ResNet);
 

@@ -126,6 +126,62 @@ TEST(ResNetTest, FrozenBatchNormStaysInEvalMode) {
   }
 }
 
+// Batch statistics at test time: in eval mode the features are those of
+// training mode (every BN layer normalised by the batch's own statistics),
+// the running averages stay as they were, and switching back restores the
+// running-average features.
+TEST(ResNetTest, EvalBatchStatisticsNormaliseByTheBatch) {
+  torch::manual_seed(0);
+  ResNetOptions o = Small(18);
+  o.freeze_stem_and_layer1 = false;
+  ResNet net(o);
+  torch::NoGradGuard no_grad;
+  for (const auto& m : net->modules(/*include_self=*/false)) {
+    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+      bn->running_mean.uniform_(-0.5, 0.5);
+      bn->running_var.uniform_(0.5, 1.5);
+    }
+  }
+  std::vector<torch::Tensor> before;
+  for (const auto& b : net->named_buffers())
+    before.push_back(b.value().clone());
+  const torch::Tensor x = torch::randn({2, 3, 64, 96});
+  net->eval();
+  const torch::Tensor running = net->forward(x).at("res5");
+  net->SetEvalBatchStatistics(true);
+  const torch::Tensor batch = net->forward(x).at("res5");
+  size_t i = 0;
+  for (const auto& b : net->named_buffers()) {
+    EXPECT_TRUE(torch::equal(b.value(), before[i++])) << b.key();
+  }
+  net->train(true);
+  const torch::Tensor trained = net->forward(x).at("res5");
+  EXPECT_TRUE(torch::allclose(batch, trained, 1e-4, 1e-5));
+  EXPECT_FALSE(torch::allclose(batch, running, 1e-2, 1e-3));
+  net->eval();
+  net->SetEvalBatchStatistics(false);
+  // The training-mode pass moved the running averages: put them back.
+  i = 0;
+  for (const auto& b : net->named_buffers()) b.value().copy_(before[i++]);
+  EXPECT_TRUE(torch::allclose(net->forward(x).at("res5"), running));
+  // Frozen layers keep their running statistics: the stem and layer1 here
+  // (res2 unchanged, res3 not), every layer with freeze_all_bn.
+  ResNet frozen(Small(18));
+  frozen->eval();
+  const auto plain = frozen->forward(x);
+  frozen->SetEvalBatchStatistics(true);
+  const auto stats = frozen->forward(x);
+  EXPECT_TRUE(torch::equal(stats.at("res2"), plain.at("res2")));
+  EXPECT_FALSE(torch::allclose(stats.at("res3"), plain.at("res3"), 1e-2, 1e-3));
+  ResNetOptions all = Small(18);
+  all.freeze_all_bn = true;
+  ResNet none(all);
+  none->eval();
+  const torch::Tensor none_plain = none->forward(x).at("res5");
+  none->SetEvalBatchStatistics(true);
+  EXPECT_TRUE(torch::equal(none->forward(x).at("res5"), none_plain));
+}
+
 // torchvision makes a random model, saves its state dict, an input and its
 // features; ours loads the checkpoint and must give the same features.
 constexpr char kScript[] = R"PY(

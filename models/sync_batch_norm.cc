@@ -88,6 +88,12 @@ class SyncBatchNormFunction
 
 torch::Tensor BatchNorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x,
                         const BatchNormSync* sync) {
+  if (sync != nullptr && !bn.is_training() && sync->eval_batch_statistics()) {
+    return torch::batch_norm(x, bn.weight, bn.bias, /*running_mean=*/{},
+                             /*running_var=*/{}, /*training=*/true,
+                             /*momentum=*/0.0, bn.options.eps(),
+                             at::globalContext().userEnabledCuDNN());
+  }
   if (sync == nullptr || !sync->active() || !bn.is_training()) {
     return bn.forward(x);
   }

@@ -9,6 +9,14 @@
 // sets one for a training stage with distributed.sync_bn). Each model owns
 // its synchronizer: nothing is process-wide. Without one, or in eval mode,
 // it is BatchNorm2d's own forward.
+//
+// The same shared object carries one eval-mode switch: batch statistics at
+// test time (SetEvalBatchStatistics), where each forward pass is normalised
+// with its own per-channel mean and variance instead of the running
+// averages, which stay untouched. It is a diagnostic: a model whose
+// training batches each held one kind of input (SNIP's whole images,
+// batched by canvas shape, hence by scale) learns per-batch statistics that
+// its running averages blur together.
 #ifndef SNIPER_MODELS_SYNC_BATCH_NORM_H_
 #define SNIPER_MODELS_SYNC_BATCH_NORM_H_
 
@@ -32,13 +40,19 @@ class BatchNormSync {
   bool active() const { return static_cast<bool>(all_reduce_); }
   void AllReduce(torch::Tensor& t) const { all_reduce_(t); }
 
+  // In eval mode, normalise with each batch's own statistics (see above).
+  void SetEvalBatchStatistics(bool on) { eval_batch_statistics_ = on; }
+  bool eval_batch_statistics() const { return eval_batch_statistics_; }
+
  private:
   AllReduceSum all_reduce_;
+  bool eval_batch_statistics_ = false;
 };
 
 // `bn` applied to `x`: synchronized over the processes when `sync` is
-// non-null and active and `bn` is training; bn.forward(x) otherwise.
-// `sync` must outlive the backward pass.
+// non-null and active and `bn` is training; in eval mode with the batch's
+// own statistics when `sync` says so (running averages unchanged);
+// bn.forward(x) otherwise. `sync` must outlive the backward pass.
 torch::Tensor BatchNorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x,
                         const BatchNormSync* sync);
 

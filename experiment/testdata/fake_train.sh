@@ -30,6 +30,6 @@ ap_var="FAKE_AP_$seed"
 ap="${!ap_var:-0.5}"
 printf '{"stats": [%s, 0.7, 0.6, 0.3, 0.6, 0.6, 0.3, 0.6, 0.6, 0.5, 0.7, 0.7]}\n' "$ap" \
   >"$work_dir/eval_stats.json"
-printf '{"stage": "detector", "seconds": 2, "peak_rss_bytes": 104857600, "images_per_s": 4, "pixels_per_image": 1000}\n' \
+printf '{"stage": "detector", "seconds": 2, "peak_rss_bytes": 104857600, "steps": 30, "images_per_s": 4, "pixels_per_image": 1000}\n' \
   >"$work_dir/summary/detector.json"
 printf '{"stage": "eval", "seconds": 1}\n' >"$work_dir/summary/eval.json"

@@ -19,6 +19,7 @@ namespace sniper::experiment::testing {
 
 struct FakeRun {
   double ap = 0.5, ap_small = 0.3;
+  double steps = 400;
   double pixels_per_image = 250000;
   double images_per_s = 5;
   double peak_rss_bytes = 600.0 * 1024 * 1024;
@@ -45,6 +46,7 @@ inline void WriteFakeRun(const std::string& dir, const FakeRun& r) {
   det.Key("stage").String("detector");
   det.Key("seconds").Double(r.detector_seconds);
   det.Key("peak_rss_bytes").Double(r.peak_rss_bytes);
+  det.Key("steps").Double(r.steps);
   det.Key("images_per_s").Double(r.images_per_s);
   det.Key("pixels_per_image").Double(r.pixels_per_image);
   det.EndObject();
