@@ -4,9 +4,8 @@
 // back from the files //sniper:train leaves in its work directory: the
 // COCO numbers from eval_stats.json, the detector stage's optimizer steps,
 // network pixels per image, images/s and peak memory from
-// summary/detector.json, and the
-// run's time as the sum of its stages' seconds (summary/*.json). Nothing
-// is taken from logs.
+// summary/detector.json, and the run's time as the sum of its stages'
+// seconds (summary/*.json). Nothing is taken from logs.
 //
 //   ASSIGN_OR_RETURN(std::optional<RunResult> r, ReadRunResult(dir));
 //   if (r.has_value()) table.Add(r->stats[kAp], r->pixels_per_image, ...);

@@ -62,17 +62,18 @@ def cells(row):
     return len(re.split(r"(?<!\\)\|", body))
 
 
-def table_rows(page, name, lines):
+def table_rows(name, lines):
     """Rows whose cell count differs from their table's header."""
     out, header, previous = [], None, 0
     for number, line in lines:
         if not line.lstrip().startswith("|"):
             header = None
             continue
+        count = cells(line)
         if header is None or number != previous + 1:
-            header = cells(line)
-        elif cells(line) != header:
-            out.append(f"{name}:{number}: table row has {cells(line)} cells, "
+            header = count
+        elif count != header:
+            out.append(f"{name}:{number}: table row has {count} cells, "
                        f"its header {header}")
         previous = number
     return out
@@ -83,8 +84,7 @@ def check(root):
     for page in pages(root):
         with open(page, encoding="utf-8") as f:
             text = f.read()
-        broken += table_rows(page, os.path.relpath(page, root),
-                             prose_lines(text))
+        broken += table_rows(os.path.relpath(page, root), prose_lines(text))
         for number, line in prose_lines(text):
             for target in LINK.findall(line):
                 if re.match(r"^[a-z][a-z0-9+.-]*:", target):
