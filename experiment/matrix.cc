@@ -109,6 +109,10 @@ absl::Status AddVariant(const Common& common, int v, Matrix& m) {
     c.seed = seed;
     c.seed_index = k;
     c.dir = absl::StrCat(m.work_dir, "/", variant.name(), "/seed_", seed);
+    if (!m.results_dir.empty()) {
+      c.kept_dir =
+          absl::StrCat(m.results_dir, "/", variant.name(), "/seed_", seed);
+    }
     if (!config_path.empty()) c.args.push_back("--config=" + config_path);
     for (const std::string& s : common.config.set()) {
       c.args.push_back("--set=" + s);
@@ -157,6 +161,16 @@ absl::StatusOr<Matrix> Build(const ExperimentMatrix& config,
   m.work_dir = !work_dir.empty()       ? Against(cwd, work_dir)
                : config.has_work_dir() ? Against(cwd, config.work_dir())
                                        : Against(cwd, "experiments/" + m.name);
+  if (config.has_results_dir()) {
+    if (config.results_dir().empty()) {
+      return InvalidField(kRoot, "results_dir",
+                          "must be a directory, or left unset");
+    }
+    m.results_dir = Against(common.base_dir, config.results_dir());
+    while (m.results_dir.size() > 1 && m.results_dir.back() == '/') {
+      m.results_dir.pop_back();
+    }
+  }
   for (int v = 0; v < config.variants_size(); ++v) {
     RETURN_IF_ERROR(AddVariant(common, v, m));
   }

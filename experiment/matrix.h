@@ -30,6 +30,9 @@ struct Cell {
   uint64_t seed = 0;
   int seed_index = 0;  // the seed's position in its variant's list
   std::string dir;     // its work directory, absolute
+  // Where its result files are kept (<results_dir>/<variant>/seed_<n>,
+  // absolute); empty when the matrix keeps none.
+  std::string kept_dir;
   // //sniper:train's arguments after the binary: --config (absolute) when
   // the variant has one, the matrix's and the variant's --set lines, the
   // seed's, then --work_dir.
@@ -40,6 +43,8 @@ struct Matrix {
   std::string name;
   std::string description;
   std::string work_dir;  // absolute
+  // Where finished cells' result files are kept (absolute); empty: none.
+  std::string results_dir;
   std::vector<VariantInfo> variants;
   // Variant by variant, seeds in the order given.
   std::vector<Cell> cells;

@@ -74,6 +74,29 @@ TEST(MatrixTest, CellsCarryTheirDirectoryAndTrainArguments) {
   EXPECT_EQ(a.work_dir, "/abs/out");
 }
 
+TEST(MatrixTest, KeptResultsGoUnderTheMatrixFilesDirectory) {
+  ASSERT_OK_AND_ASSIGN(Matrix none, FromText(R"pb(name: "k"
+                                                  seeds: [ 0, 4 ]
+                                                  variants { name: "a" })pb"));
+  EXPECT_EQ(none.results_dir, "");
+  EXPECT_EQ(none.cells[0].kept_dir, "");
+  ASSERT_OK_AND_ASSIGN(Matrix m, FromText(R"pb(name: "k"
+                                               seeds: [ 0, 4 ]
+                                               results_dir: "../docs/results/k/"
+                                               variants { name: "a" })pb"));
+  EXPECT_EQ(m.results_dir, "/docs/results/k");  // against /base, normalised
+  EXPECT_EQ(m.cells[1].kept_dir, "/docs/results/k/a/seed_4");
+  EXPECT_EQ(m.cells[1].dir, "/cwd/experiments/k/a/seed_4");  // unchanged
+  EXPECT_THAT(FromText(R"pb(name: "k"
+                            seeds: 0
+                            results_dir: ""
+                            variants { name: "a" })pb")
+                  .status(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("m.pbtxt: ExperimentMatrix.results_dir: "
+                                 "must be a directory")));
+}
+
 TEST(MatrixTest, SeedFieldsCanBeChosen) {
   ASSERT_OK_AND_ASSIGN(Matrix m, FromText(R"pb(name: "s"
                                                seeds: 3
@@ -137,6 +160,8 @@ TEST(MatrixTest, ShippedMatricesBuild) {
     ASSERT_OK_AND_ASSIGN(Matrix m, LoadMatrix(file, ".", "/tmp/out"));
     EXPECT_GE(m.variants.size(), 7u) << file;
     for (const Cell& c : m.cells) EXPECT_EQ(c.dir.rfind("/tmp/out/", 0), 0u);
+    // Its kept runs are a folder of the repository (committed).
+    EXPECT_EQ(m.results_dir, "docs/results/paper_miniature") << file;
   }
 }
 

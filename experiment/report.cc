@@ -1,6 +1,7 @@
 #include "experiment/report.h"
 
 #include <cmath>
+#include <filesystem>
 #include <functional>
 
 #include "absl/strings/str_cat.h"
@@ -114,7 +115,8 @@ std::string FormatMeanStd(const MeanStd& s, int decimals, bool thousands) {
 absl::StatusOr<Results> ReadResults(const Matrix& matrix) {
   Results out;
   for (const Cell& c : matrix.cells) {
-    ASSIGN_OR_RETURN(std::optional<RunResult> r, ReadRunResult(c.dir));
+    ASSIGN_OR_RETURN(std::optional<RunResult> r,
+                     ReadCellResult(c.dir, c.kept_dir));
     out.push_back(std::move(r));
   }
   return out;
@@ -177,6 +179,7 @@ std::string ResultsJson(const Matrix& m, const Results& results) {
     w.Key("variant").String(m.variants[c.variant].name);
     w.Key("seed").Int(static_cast<int64_t>(c.seed));
     w.Key("work_dir").String(c.dir);
+    if (!c.kept_dir.empty()) w.Key("kept_dir").String(c.kept_dir);
     w.Key("finished").Bool(results[i].has_value());
     if (results[i].has_value()) {
       const RunResult& r = *results[i];
@@ -245,12 +248,19 @@ data::RgbImage ResultsPicture(const Matrix& m, const Results& results) {
 }
 
 absl::Status WriteReport(const Matrix& m, const Results& results) {
-  RETURN_IF_ERROR(WriteFileAtomically(m.work_dir + "/results.md",
-                                      ResultsMarkdown(m, results)));
+  const std::string md = ResultsMarkdown(m, results);
+  const data::RgbImage picture = ResultsPicture(m, results);
+  RETURN_IF_ERROR(WriteFileAtomically(m.work_dir + "/results.md", md));
   RETURN_IF_ERROR(WriteFileAtomically(m.work_dir + "/results.json",
                                       ResultsJson(m, results)));
-  return data::WritePngFile(m.work_dir + "/results.png",
-                            ResultsPicture(m, results));
+  RETURN_IF_ERROR(data::WritePngFile(m.work_dir + "/results.png", picture));
+  if (m.results_dir.empty()) return absl::OkStatus();
+  // Beside the kept runs: the table and picture a document links to (the
+  // JSON names this machine's work directories, so it stays here).
+  std::error_code ec;
+  std::filesystem::create_directories(m.results_dir, ec);
+  RETURN_IF_ERROR(WriteFileAtomically(m.results_dir + "/results.md", md));
+  return data::WritePngFile(m.results_dir + "/results.png", picture);
 }
 
 }  // namespace sniper::experiment

@@ -44,7 +44,8 @@ std::string ResultsMarkdown(const Matrix& matrix, const Results& results);
 std::string ResultsJson(const Matrix& matrix, const Results& results);
 data::RgbImage ResultsPicture(const Matrix& matrix, const Results& results);
 
-// results.md, results.json and results.png in matrix.work_dir, atomically.
+// results.md, results.json and results.png in matrix.work_dir, atomically;
+// with a results_dir, results.md and results.png there too.
 absl::Status WriteReport(const Matrix& matrix, const Results& results);
 
 }  // namespace sniper::experiment

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "absl/strings/str_format.h"
@@ -108,6 +109,18 @@ TEST(ReportTest, TableNumbersComeFromTheRunsFiles) {
     EXPECT_TRUE(std::filesystem::exists(f.matrix.work_dir + "/" + name))
         << name;
   }
+  // With a results folder: the table and picture there too, not the JSON
+  // (it names this machine's directories).
+  Matrix kept = f.matrix;
+  kept.results_dir = f.matrix.work_dir + "_kept";
+  std::filesystem::remove_all(kept.results_dir);
+  ASSERT_OK(WriteReport(kept, results));
+  std::ifstream in(kept.results_dir + "/results.md");
+  const std::string kept_md((std::istreambuf_iterator<char>(in)),
+                            std::istreambuf_iterator<char>());
+  EXPECT_EQ(kept_md, md);
+  EXPECT_TRUE(std::filesystem::exists(kept.results_dir + "/results.png"));
+  EXPECT_FALSE(std::filesystem::exists(kept.results_dir + "/results.json"));
 }
 
 TEST(ReportTest, ADamagedRunFileIsAnErrorNamingIt) {

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "port/json_types.h"
@@ -115,6 +116,62 @@ absl::StatusOr<std::optional<RunResult>> ReadRunResult(const std::string& dir) {
     r.seconds += s;
   }
   return std::optional<RunResult>(std::move(r));
+}
+
+absl::StatusOr<std::optional<RunResult>> ReadCellResult(
+    const std::string& dir, const std::string& kept_dir) {
+  if (RunFinished(dir) || kept_dir.empty()) return ReadRunResult(dir);
+  return ReadRunResult(kept_dir);
+}
+
+absl::Status KeepRunResult(const std::string& run_dir,
+                           const std::string& kept_dir) {
+  if (!RunFinished(run_dir)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(run_dir,
+                     ": not finished (no summary/eval.json and "
+                     "eval_stats.json), nothing to keep"));
+  }
+  std::vector<std::string> files = {"eval_stats.json", "config.pbtxt",
+                                    "metrics.csv"};
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(run_dir + "/summary", ec)) {
+    if (e.path().extension() == ".json") {
+      files.push_back("summary/" + e.path().filename().string());
+    }
+  }
+  if (ec) {
+    return absl::InternalError(
+        absl::StrCat(run_dir, "/summary: ", ec.message()));
+  }
+  const std::string tmp = kept_dir + ".tmp";
+  const std::string old = kept_dir + ".old";
+  auto fail = [&](const std::string& what) {
+    fs::remove_all(tmp, ec);
+    return absl::InternalError(
+        absl::StrCat("keeping ", run_dir, " in ", kept_dir, ": ", what));
+  };
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp + "/summary", ec);
+  if (ec) return fail(absl::StrCat("cannot create ", tmp, ": ", ec.message()));
+  for (const std::string& f : files) {
+    const std::string from = run_dir + "/" + f;
+    if (!fs::exists(from, ec)) continue;  // config/metrics of older runs
+    fs::copy_file(from, tmp + "/" + f, fs::copy_options::overwrite_existing,
+                  ec);
+    if (ec) return fail(absl::StrCat(from, ": ", ec.message()));
+  }
+  fs::remove_all(old, ec);
+  if (fs::exists(kept_dir, ec)) {
+    fs::rename(kept_dir, old, ec);
+    if (ec)
+      return fail(
+          absl::StrCat("cannot move the old copy aside: ", ec.message()));
+  }
+  fs::rename(tmp, kept_dir, ec);
+  if (ec) return fail(absl::StrCat("cannot rename ", tmp, ": ", ec.message()));
+  fs::remove_all(old, ec);
+  return absl::OkStatus();
 }
 
 }  // namespace sniper::experiment

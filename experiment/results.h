@@ -5,7 +5,9 @@
 // COCO numbers from eval_stats.json, the detector stage's optimizer steps,
 // network pixels per image, images/s and peak memory from
 // summary/detector.json, and the run's time as the sum of its stages'
-// seconds (summary/*.json). Nothing is taken from logs.
+// seconds (summary/*.json). Nothing is taken from logs. KeepRunResult
+// copies those files (with the run's config and loss curve) out of a
+// work directory into a small folder that can be committed.
 //
 //   ASSIGN_OR_RETURN(std::optional<RunResult> r, ReadRunResult(dir));
 //   if (r.has_value()) table.Add(r->stats[kAp], r->pixels_per_image, ...);
@@ -41,6 +43,19 @@ bool RunFinished(const std::string& dir);
 // The finished run's numbers; nullopt when it has not finished. A file
 // that is there but unreadable or lacks a field is an error naming both.
 absl::StatusOr<std::optional<RunResult>> ReadRunResult(const std::string& dir);
+
+// ReadRunResult on the work directory `dir`, else on the kept copy in
+// `kept_dir` (when not empty): a cell finished on another machine.
+absl::StatusOr<std::optional<RunResult>> ReadCellResult(
+    const std::string& dir, const std::string& kept_dir);
+
+// The files a finished run's numbers come from (eval_stats.json,
+// summary/*.json) and what says how it ran (config.pbtxt, metrics.csv),
+// copied from the work directory `run_dir` into `kept_dir`, which is
+// replaced whole: written beside it, then renamed into place, so that a
+// stopped copy leaves the old one. Fails when the run has not finished.
+absl::Status KeepRunResult(const std::string& run_dir,
+                           const std::string& kept_dir);
 
 }  // namespace sniper::experiment
 

@@ -19,6 +19,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "experiment/results.h"
+#include "port/status_macros.h"
 
 extern char** environ;
 
@@ -265,9 +266,15 @@ absl::StatusOr<RunnerReport> Runner::Run() {
                      return a->seed_index < b->seed_index;
                    });
   RunnerReport report;
+  ASSIGN_OR_RETURN(report.kept, KeepFinishedCells(m_));
+  if (report.kept > 0) {
+    Print(absl::StrCat("[experiment] ", report.kept, " finished cells kept in ",
+                       m_.results_dir));
+  }
   done_.assign(order_.size(), false);
   for (size_t k = 0; k < order_.size(); ++k) {
-    absl::StatusOr<std::optional<RunResult>> r = ReadRunResult(order_[k]->dir);
+    absl::StatusOr<std::optional<RunResult>> r =
+        ReadCellResult(order_[k]->dir, order_[k]->kept_dir);
     if (r.ok() && r->has_value()) {
       done_[k] = true;
       ++report.skipped;
@@ -297,6 +304,11 @@ absl::StatusOr<RunnerReport> Runner::Run() {
     ++report.ran;
     absl::StatusOr<std::optional<RunResult>> r = ReadRunResult(c.dir);
     if (!r.ok()) return r.status();
+    if (!c.kept_dir.empty()) {
+      RETURN_IF_ERROR(KeepRunResult(c.dir, c.kept_dir));
+      ++report.kept;
+      Print(absl::StrCat("[experiment] ", Name(c), " kept in ", c.kept_dir));
+    }
     estimate_.Add(c.variant, (*r)->seconds);
   }
   if (!failures.empty()) {
@@ -313,6 +325,16 @@ std::string FormatSeconds(double seconds) {
   if (s >= 3600) return absl::StrFormat("%dh%02dm", s / 3600, s % 3600 / 60);
   if (s >= 60) return absl::StrFormat("%dm%02ds", s / 60, s % 60);
   return absl::StrFormat("%ds", s);
+}
+
+absl::StatusOr<int> KeepFinishedCells(const Matrix& matrix) {
+  int kept = 0;
+  for (const Cell& c : matrix.cells) {
+    if (c.kept_dir.empty() || !RunFinished(c.dir)) continue;
+    RETURN_IF_ERROR(KeepRunResult(c.dir, c.kept_dir));
+    ++kept;
+  }
+  return kept;
 }
 
 absl::StatusOr<RunnerReport> RunMatrix(const Matrix& matrix,

@@ -7,7 +7,10 @@
 // (--resume). A cell's output goes to <dir>/experiment.log; the runner
 // prints one line per cell and, while a cell runs, a heartbeat with the
 // cell's latest progress line and the ETA of the whole matrix (from the
-// durations of the cells finished so far, per variant).
+// durations of the cells finished so far, per variant). When the matrix
+// keeps results (results_dir), every finished cell's files are copied
+// there, and a cell kept there counts as finished even without its work
+// directory: a matrix carries on from a fresh clone on another machine.
 //
 //   RunnerOptions o;
 //   o.train_binary = "bazel-bin/sniper/train";
@@ -40,6 +43,7 @@ struct RunnerReport {
   int ran = 0;      // cells trained to the end now
   int skipped = 0;  // finished before
   int failed = 0;
+  int kept = 0;  // copies written to the matrix's results_dir
 };
 
 // Runs every unfinished cell (of `options.only`). Fails on the first cell
@@ -48,6 +52,11 @@ struct RunnerReport {
 // checkpoints let the next run resume it).
 absl::StatusOr<RunnerReport> RunMatrix(const Matrix& matrix,
                                        const RunnerOptions& options);
+
+// Copies every cell finished in its work directory into its kept_dir
+// (replacing a missing or stale copy; none when the matrix keeps no
+// results); how many. RunMatrix does it first, --report_only too.
+absl::StatusOr<int> KeepFinishedCells(const Matrix& matrix);
 
 // "1h02m", "12m05s", "45s".
 std::string FormatSeconds(double seconds);

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "experiment/report.h"
+#include "experiment/results.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "port/proto_io.h"
@@ -30,17 +32,22 @@ struct Fixture {
   std::string calls;
 };
 
-Fixture Make(const std::string& name) {
+// `extra`: more ExperimentMatrix fields; `fresh`: an empty directory.
+Fixture Make(const std::string& name, const std::string& extra = "",
+             bool fresh = true) {
   Fixture s;
   const std::string dir = ::testing::TempDir() + "/" + name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
+  if (fresh) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
   ExperimentMatrix config;
-  EXPECT_OK(ParseTextProto(R"pb(name: "m"
-                                seeds: [ 0, 1 ]
-                                seed_fields: "seed"
-                                variants { name: "a" }
-                                variants { name: "b" })pb",
+  EXPECT_OK(ParseTextProto(absl::StrCat(R"pb(name: "m"
+                                             seeds: [ 0, 1 ]
+                                             seed_fields: "seed"
+                                             variants { name: "a" }
+                                             variants { name: "b" })pb",
+                                        extra),
                            "m", &config));
   absl::StatusOr<Matrix> m = BuildMatrix(config, "m", dir, dir, "out");
   EXPECT_OK(m.status());
@@ -150,6 +157,81 @@ TEST(RunnerTest, OnlyRunsTheNamedVariants) {
   EXPECT_THAT(RunMatrix(s.matrix, o).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        HasSubstr("/nonexistent/train")));
+}
+
+TEST(RunnerTest, KeptResultsCarryTheMatrixToAFreshWorkDirectory) {
+  Fixture s = Make("runner_kept", R"pb(results_dir: "kept")pb");
+  const std::string kept = s.matrix.results_dir;
+  EXPECT_EQ(kept, fs::path(::testing::TempDir() + "/runner_kept/kept")
+                      .lexically_normal()
+                      .string());
+  setenv("FAKE_AP_1", "0.7", 1);
+  std::vector<std::string> lines;
+  ASSERT_OK_AND_ASSIGN(RunnerReport r, RunMatrix(s.matrix, Options(&lines)));
+  unsetenv("FAKE_AP_1");
+  EXPECT_EQ(r.ran, 4);
+  EXPECT_EQ(r.kept, 4);
+  EXPECT_THAT(lines, ::testing::Contains(
+                         HasSubstr("b seed 1 kept in " + kept + "/b/seed_1")));
+  // The numbers' files are kept, not the checkpoints or logs.
+  EXPECT_TRUE(fs::is_regular_file(kept + "/a/seed_1/eval_stats.json"));
+  EXPECT_TRUE(fs::is_regular_file(kept + "/a/seed_1/summary/detector.json"));
+  EXPECT_TRUE(fs::is_regular_file(kept + "/a/seed_1/summary/eval.json"));
+  EXPECT_FALSE(fs::exists(kept + "/a/seed_1/detector"));
+  EXPECT_FALSE(fs::exists(kept + "/a/seed_1/train.log"));
+  EXPECT_FALSE(fs::exists(kept + "/a/seed_1.tmp"));
+  // Another machine: the work directories are gone, the kept folder is
+  // there. Nothing runs again and the report reads the kept numbers.
+  fs::remove_all(s.matrix.work_dir);
+  ASSERT_OK_AND_ASSIGN(const int kept_now, KeepFinishedCells(s.matrix));
+  EXPECT_EQ(kept_now, 0);  // nothing finished here; the copies stay
+  EXPECT_TRUE(fs::is_regular_file(kept + "/b/seed_0/eval_stats.json"));
+  lines.clear();
+  ASSERT_OK_AND_ASSIGN(r, RunMatrix(s.matrix, Options(&lines)));
+  EXPECT_EQ(r.skipped, 4);
+  EXPECT_EQ(r.ran, 0);
+  EXPECT_EQ(r.kept, 0);
+  EXPECT_EQ(Calls(s.calls).size(), 4u);
+  ASSERT_OK_AND_ASSIGN(const Results results, ReadResults(s.matrix));
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_DOUBLE_EQ(results[0]->stats[kAp], 0.5);  // a seed 0
+  EXPECT_DOUBLE_EQ(results[1]->stats[kAp], 0.7);  // a seed 1
+  EXPECT_DOUBLE_EQ(results[1]->steps, 30);
+}
+
+TEST(RunnerTest, CellsFinishedBeforeAResultsDirAreKeptAtTheStart) {
+  Fixture s = Make("runner_kept_late");
+  std::vector<std::string> lines;
+  RunnerOptions o = Options(&lines);
+  o.only = {"a"};
+  ASSERT_OK_AND_ASSIGN(RunnerReport r, RunMatrix(s.matrix, o));
+  EXPECT_EQ(r.kept, 0);
+  // The same matrix, now with a results_dir: a's runs are copied there
+  // before b runs, and a stale copy is replaced.
+  s = Make("runner_kept_late", R"pb(results_dir: "kept")pb", /*fresh=*/false);
+  const std::string stale = s.matrix.results_dir + "/a/seed_0";
+  fs::create_directories(stale);
+  std::ofstream(stale + "/stale.txt") << "old";
+  o.only = {"b"};
+  lines.clear();
+  ASSERT_OK_AND_ASSIGN(r, RunMatrix(s.matrix, o));
+  EXPECT_EQ(r.ran, 2);
+  EXPECT_EQ(r.kept, 4);  // a's two at the start, b's two as they finished
+  EXPECT_THAT(lines.front(),
+              HasSubstr("2 finished cells kept in " + s.matrix.results_dir));
+  EXPECT_TRUE(fs::is_regular_file(stale + "/eval_stats.json"));
+  EXPECT_FALSE(fs::exists(stale + "/stale.txt"));
+  EXPECT_FALSE(fs::exists(stale + ".old"));
+}
+
+TEST(RunnerTest, AnUnfinishedRunIsNotKept) {
+  const std::string dir = ::testing::TempDir() + "/runner_unfinished";
+  fs::remove_all(dir);
+  fs::create_directories(dir + "/run/summary");
+  EXPECT_THAT(KeepRunResult(dir + "/run", dir + "/kept"),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(dir + "/run: not finished")));
+  EXPECT_FALSE(fs::exists(dir + "/kept"));
 }
 
 TEST(RunnerTest, FormatSeconds) {

@@ -8,6 +8,9 @@
 // (results.md, results.json, results.png; experiment/report.h). Stopped at
 // any point (Ctrl-C, a lost session), the same command continues: finished
 // cells are skipped and the unfinished one resumes from its checkpoints.
+// A matrix with a results_dir keeps every finished cell's result files
+// (and results.md, results.png) in that folder of the repository: commit
+// it, and the matrix carries on from a fresh clone on another machine.
 // Progress lines give the running cell's latest line and the whole
 // matrix's ETA.
 //
@@ -107,6 +110,13 @@ absl::Status Run(const char* argv0) {
                   report->ran, report->skipped, report->failed);
     }
     ran = report.status();
+  } else {
+    ASSIGN_OR_RETURN(const int kept,
+                     sniper::experiment::KeepFinishedCells(matrix));
+    if (kept > 0) {
+      std::printf("%d finished runs kept in %s\n", kept,
+                  matrix.results_dir.c_str());
+    }
   }
   // The report covers whatever has finished, also after a failure.
   std::error_code ec;
