@@ -35,6 +35,25 @@ if sniper/train --work_dir="$tmp/run" --quiet "${sets[@]}" 2> "$tmp/err.txt"; th
   echo "expected a refusal"; exit 1
 fi
 grep -q -- "--resume" "$tmp/err.txt"
+# One run per work directory: while a run lives, a second one there
+# (--overwrite included) stops at once naming it; after the first is
+# killed with SIGKILL, no stale lock is left.
+sniper/train --work_dir="$tmp/busy" --quiet "${sets[@]}" \
+  --set negatives.rpn_schedule.max_steps=100000 > /dev/null 2>&1 &
+busy_pid=$!
+for _ in $(seq 600); do
+  grep -q "^pid $busy_pid " "$tmp/busy/run.lock" 2> /dev/null && break
+  sleep 0.1
+done
+if sniper/train --work_dir="$tmp/busy" --overwrite --quiet "${sets[@]}" 2> "$tmp/err.txt"; then
+  echo "expected a refusal while pid $busy_pid runs"; exit 1
+fi
+grep -q "$tmp/busy is in use by another run (pid $busy_pid on host " "$tmp/err.txt"
+test "$(wc -l < "$tmp/err.txt")" -eq 1
+kill -9 "$busy_pid"
+wait "$busy_pid" || true
+sniper/train --work_dir="$tmp/busy" --overwrite --stage=rpn --quiet "${sets[@]}" > /dev/null
+grep -q "^pid " "$tmp/busy/run.lock"
 # Bad flags name the field.
 if sniper/train --set optimizer.base_lr=-1 2> "$tmp/err.txt"; then exit 1; fi
 grep -q "PipelineConfig.optimizer.base_lr" "$tmp/err.txt"

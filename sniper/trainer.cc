@@ -27,6 +27,7 @@
 #include "sniper/proposals_stage.h"
 #include "sniper/stage.h"
 #include "sniper/training_stage.h"
+#include "sniper/work_dir_lock.h"
 
 namespace sniper {
 namespace {
@@ -286,6 +287,13 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
                    ConnectIfLaunched(p, launch, device));
   session.set_dist(dist.get());
   const bool leader = launch.rank == 0;
+  // One run per work directory: rank 0 holds the lock for its group until
+  // the run ends, taken before anything in the directory is touched.
+  std::optional<WorkDirLock> lock;
+  if (leader) {
+    RETURN_IF_ERROR(CreateWorkDir(p.work_dir));
+    ASSIGN_OR_RETURN(lock, WorkDirLock::Acquire(p.work_dir));
+  }
   RETURN_IF_ERROR(PrepareWorkDir(p, options, dist.get(), leader));
   // Only rank 0 logs (the others' errors come back as their status) and
   // writes TensorBoard events.

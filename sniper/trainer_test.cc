@@ -24,6 +24,7 @@
 #include "sniper/config.h"
 #include "sniper/event_writer.h"
 #include "sniper/testing/tiny_pipeline.h"
+#include "sniper/work_dir_lock.h"
 
 namespace sniper {
 namespace {
@@ -252,6 +253,30 @@ TEST(TrainerTest, AllStagesThenInterruptAndResumeIsBitwiseIdentical) {
   ASSERT_OK_AND_ASSIGN(RunSummary fresh, RunPipeline(split, overwrite));
   ASSERT_EQ(fresh.stages.size(), 1u);
   EXPECT_FALSE(fresh.stages[0].skipped);
+}
+
+TEST(TrainerTest, ASecondRunOnAWorkDirectoryInUseIsRefused) {
+  const Pipeline p = TinyPipeline("in_use");
+  fs::create_directories(p.work_dir);
+  // Another run holds the directory (the lock conflicts between two opens
+  // of the file, also within one process).
+  ASSERT_OK_AND_ASSIGN(const WorkDirLock holder,
+                       WorkDirLock::Acquire(p.work_dir));
+  for (const bool overwrite : {false, true}) {
+    RunOptions o = Quiet();
+    o.overwrite = overwrite;
+    o.resume = !overwrite;
+    EXPECT_THAT(RunPipeline(p, o),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr(p.work_dir +
+                                   " is in use by another run "
+                                   "(pid " +
+                                   std::to_string(getpid()) + " on host ")))
+        << "overwrite " << overwrite;
+  }
+  // Refused before touching anything.
+  EXPECT_FALSE(fs::exists(p.work_dir + "/config.pbtxt"));
+  EXPECT_FALSE(fs::exists(p.work_dir + "/train.log"));
 }
 
 TEST(TrainerTest, DivergingTrainingStopsWithAClearMessage) {
