@@ -74,6 +74,37 @@ for trial in $(seq 1 "$trials"); do
     echo "trial $trial: weights differ:"; cat "$tmp/cmp.txt"; mismatches=$((mismatches + 1))
   fi
 done
+# Preemption: SIGTERM in the middle of the detector stage (checkpoints
+# only every 1000 steps here): the step finishes, a checkpoint of it is
+# written, exit 75 with a line naming the step and --resume; resumed, the
+# run ends on the reference's weights exactly.
+work="$tmp/preempted"
+"$train" --work_dir="$work" "${sets[@]}" --set output.checkpoint_every_steps=1000 \
+  > /dev/null 2> "$tmp/err.txt" &
+pid=$!
+for _ in $(seq 2400); do
+  grep -q "^\[detector\] step 1/" "$work/train.log" 2> /dev/null && break
+  sleep 0.05
+done
+kill -TERM "$pid"
+set +e
+wait "$pid"
+rc=$?
+set -e
+if [ "$rc" -ne 75 ]; then
+  echo "SIGTERM: exit $rc, expected 75"; cat "$tmp/err.txt"; exit 1
+fi
+grep -q "^stopped by SIGTERM after step [0-9]* of the detector stage, checkpoint written (exit 75): run the same command with --resume" "$tmp/err.txt" \
+  || { echo "SIGTERM: unexpected message:"; cat "$tmp/err.txt"; exit 1; }
+step=$(sed -n 's/^stopped by SIGTERM after step \([0-9]*\) .*/\1/p' "$tmp/err.txt")
+test -f "$work/detector/$(printf 'ckpt-%08d.pt' "$step")" \
+  || { echo "SIGTERM: no checkpoint of step $step"; ls "$work/detector"; exit 1; }
+"$train" --work_dir="$work" "${sets[@]}" > /dev/null
+if ! "$compare" "$tmp/reference/detector/final.pt" "$work/detector/final.pt" \
+    --tolerance=0 > "$tmp/cmp.txt"; then
+  echo "SIGTERM then --resume: weights differ:"; cat "$tmp/cmp.txt"; mismatches=$((mismatches + 1))
+fi
+echo "SIGTERM after detector step $step: exit 75, resumed to the reference's weights"
 echo "$trials trials, $kills kills ($mid_write during a file write), $corrupt corrupt checkpoints, $mismatches weight mismatches"
 test "$corrupt" -eq 0 && test "$mismatches" -eq 0
 echo PASS

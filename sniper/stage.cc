@@ -18,6 +18,7 @@
 #include "sniper/device.h"
 #include "sniper/distributed.h"
 #include "sniper/event_writer.h"
+#include "sniper/stop_signals.h"
 
 namespace sniper {
 
@@ -178,6 +179,20 @@ absl::Status CreateWorkDir(const std::string& dir) {
 }
 
 int RunEnv::rank() const { return dist != nullptr ? dist->rank() : 0; }
+
+absl::StatusOr<int> AgreeOnStop(const RunEnv& env) {
+  const int local = StopRequested();
+  if (env.dist == nullptr) return local;
+  // {ranks asking, the sum of their signals}: exact when they got the same.
+  torch::Tensor votes = torch::tensor(
+      {local != 0 ? 1.0 : 0.0, static_cast<double>(local)}, torch::kFloat64);
+  RETURN_IF_ERROR(env.dist->SumInPlace(votes));
+  const double asking = votes[0].item<double>();
+  if (asking == 0) return 0;
+  if (local != 0) return local;
+  const double mean = votes[1].item<double>() / asking;
+  return mean == static_cast<int>(mean) ? static_cast<int>(mean) : -1;
+}
 
 int RunEnv::world_size() const {
   return dist != nullptr ? dist->world_size() : 1;

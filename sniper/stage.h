@@ -59,6 +59,9 @@ struct StageSummary {
   Stage stage = Stage::kDetector;
   bool skipped = false;  // already finished (resume)
   bool interrupted = false;
+  // The stop signal (SIGTERM, ...) that interrupted it after a checkpoint
+  // (AgreeOnStop); 0: none.
+  int stop_signal = 0;
   int64_t steps = 0;  // training stages: the stage's step count reached
   int64_t chips = 0;
   double seconds = 0;
@@ -100,6 +103,9 @@ absl::Status WriteStageSummary(const std::string& work_dir,
 struct RunSummary {
   std::vector<StageSummary> stages;
   std::string work_dir;
+  // Non-zero: the run stopped on a signal (StageSummary::stop_signal),
+  // after a checkpoint; --resume continues it.
+  int stop_signal = 0;
   // The training stages' loss histories (sniper/loss_curve.h draws them).
   std::vector<StageLosses> losses;
 };
@@ -140,6 +146,12 @@ struct RunEnv {
   int rank() const;
   int world_size() const;
 };
+
+// Whether to stop here: this process's stop request (sniper/stop_signals.h)
+// or any other rank's, the same answer on every rank (summed over the
+// process group; one small collective): this process's signal, else the
+// others' (-1 when they got different ones), or 0.
+absl::StatusOr<int> AgreeOnStop(const RunEnv& env);
 
 // What opening a run's environment needs besides the pipeline.
 struct SessionOptions {

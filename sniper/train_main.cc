@@ -32,6 +32,7 @@
 #include "sniper/cli.h"
 #include "sniper/config.h"
 #include "sniper/loss_curve.h"
+#include "sniper/stop_signals.h"
 #include "sniper/trainer.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -69,7 +70,7 @@ constexpr char kUsage[] =
 // cannot keep the launcher waiting forever. 0 when every rank succeeded.
 int WaitForRanks(const std::vector<pid_t>& pids) {
   constexpr int kGraceSeconds = 60;
-  int failed = 0;
+  int failed = 0, stopped = 0;
   size_t done = 0;
   std::vector<bool> running(pids.size(), true);
   auto first_failure = std::chrono::steady_clock::time_point::max();
@@ -91,7 +92,9 @@ int WaitForRanks(const std::vector<pid_t>& pids) {
     if (r >= pids.size()) continue;
     running[r] = false;
     ++done;
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (WIFEXITED(status) && WEXITSTATUS(status) == sniper::kStoppedExitCode) {
+      ++stopped;  // a requested stop, after a checkpoint: not a failure
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
       ++failed;
       first_failure = std::min(first_failure, std::chrono::steady_clock::now());
       std::fprintf(
@@ -100,7 +103,23 @@ int WaitForRanks(const std::vector<pid_t>& pids) {
           WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
     }
   }
-  return failed == 0 ? 0 : 1;
+  return failed > 0 ? 1 : stopped > 0 ? sniper::kStoppedExitCode : 0;
+}
+
+// The ranks --nproc started, for the launcher's signal handler.
+constexpr int kMaxLocalRanks = 256;
+pid_t g_ranks[kMaxLocalRanks];
+int g_num_ranks = 0;
+
+// The launcher passes a stop signal sent to it by a process (a scheduler,
+// `kill`) on to its ranks; one from the terminal (Ctrl-C) reaches them
+// directly, through the process group.
+void ForwardStopSignal(int sig, siginfo_t* info, void*) {
+  if (info != nullptr && info->si_code != SI_USER &&
+      info->si_code != SI_QUEUE) {
+    return;
+  }
+  for (int r = 0; r < g_num_ranks; ++r) kill(g_ranks[r], sig);
 }
 
 // A free loopback port for the rendezvous, or 0.
@@ -128,6 +147,11 @@ int LaunchLocal(int n, char** argv) {
     std::fprintf(stderr, "error: no free port for the rendezvous\n");
     return 1;
   }
+  if (n > kMaxLocalRanks) {
+    std::fprintf(stderr, "error: --nproc=%d: at most %d processes\n", n,
+                 kMaxLocalRanks);
+    return 1;
+  }
   std::vector<pid_t> pids;
   for (int r = 0; r < n; ++r) {
     const pid_t pid = fork();
@@ -143,7 +167,13 @@ int LaunchLocal(int n, char** argv) {
       _exit(127);
     }
     pids.push_back(pid);
+    g_ranks[g_num_ranks++] = pid;
   }
+  struct sigaction sa = {};
+  sa.sa_sigaction = ForwardStopSignal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGTERM, SIGINT, SIGUSR1}) sigaction(sig, &sa, nullptr);
   return WaitForRanks(pids);
 }
 
@@ -157,6 +187,21 @@ absl::StatusOr<sniper::Stage> StageNamed(const std::string& name,
   }
   return absl::InvalidArgumentError(
       absl::StrCat("--stage=", name, ": this config's stages are ", names));
+}
+
+// What a run stopped by a signal says: where, and how to continue.
+std::string StoppedLine(const sniper::RunSummary& run) {
+  std::string where = "between stages";
+  if (!run.stages.empty() && run.stages.back().interrupted) {
+    const sniper::StageSummary& s = run.stages.back();
+    where =
+        absl::StrCat("after step ", s.steps, " of the ",
+                     sniper::StageName(s.stage), " stage, checkpoint written");
+  }
+  return absl::StrCat("stopped by ", sniper::StopSignalName(run.stop_signal),
+                      " ", where, " (exit ", sniper::kStoppedExitCode,
+                      "): run the same command with --resume to continue in ",
+                      run.work_dir);
 }
 
 // The finished run's loss curve and COCO tables (rank 0).
@@ -202,13 +247,19 @@ int Main(int argc, char** argv) {
     if (!s.ok()) return sniper::FailWith(s.status());
     options.only_stage = *s;
   }
+  // Preemption: the first SIGTERM/SIGINT/SIGUSR1 stops after the current
+  // step with a checkpoint; a second one at once.
+  sniper::InstallStopSignals();
   absl::StatusOr<sniper::RunSummary> run =
       sniper::RunPipeline(*pipeline, options);
   if (!run.ok()) return sniper::FailWith(run.status());
-  if (const char* rank = std::getenv("RANK");
-      rank != nullptr && std::string(rank) != "0") {
-    return 0;  // rank 0 reports
+  const char* rank = std::getenv("RANK");
+  const bool leader = rank == nullptr || std::string(rank) == "0";
+  if (run->stop_signal != 0) {
+    if (leader) std::fprintf(stderr, "%s\n", StoppedLine(*run).c_str());
+    return sniper::kStoppedExitCode;
   }
+  if (!leader) return 0;  // rank 0 reports
   if (const int rc = Report(*run); rc != 0) return rc;
   std::printf(
       "Outputs in %s: checkpoints (rpn/, detector/), train.log, "

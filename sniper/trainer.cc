@@ -26,6 +26,7 @@
 #include "sniper/metrics.h"
 #include "sniper/proposals_stage.h"
 #include "sniper/stage.h"
+#include "sniper/stop_signals.h"
 #include "sniper/training_stage.h"
 #include "sniper/work_dir_lock.h"
 
@@ -232,6 +233,15 @@ absl::Status RunStages(const Pipeline& p, const RunOptions& options,
     if (options.only_stage.has_value() && *options.only_stage != stage) {
       continue;
     }
+    // A stop requested during a stage that does not checkpoint (proposals,
+    // eval) or at a training stage's last step: before the next stage.
+    ASSIGN_OR_RETURN(const int stop, AgreeOnStop(env));
+    if (stop != 0) {
+      run.stop_signal = stop;
+      env.log->Line(absl::StrCat("stopped by ", StopSignalName(stop),
+                                 " before the ", StageName(stage), " stage"));
+      break;
+    }
     StageSummary s;
     ResetPeakRss();
     switch (stage) {
@@ -267,7 +277,10 @@ absl::Status RunStages(const Pipeline& p, const RunOptions& options,
       RETURN_IF_ERROR(WriteStageSummary(p.work_dir, s));
     }
     run.stages.push_back(s);
-    if (s.interrupted) break;
+    if (s.interrupted) {
+      run.stop_signal = s.stop_signal;
+      break;
+    }
   }
   return absl::OkStatus();
 }

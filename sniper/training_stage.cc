@@ -23,6 +23,7 @@
 #include "sniper/distributed.h"
 #include "sniper/loss_scaler.h"
 #include "sniper/optimizer.h"
+#include "sniper/stop_signals.h"
 #include "sniper/train_step.h"
 #include "sniper/training_stage_impl.h"
 
@@ -222,14 +223,23 @@ absl::Status TrainingStage::Loop() {
     if (batch->size == 0) continue;
     RETURN_IF_ERROR(Step(*batch));
     const bool last = pos_.step == total;
+    // Preemption: every rank stops after the same step (the last step's
+    // stop is taken between stages, after final.pt).
+    ASSIGN_OR_RETURN(const int stop, AgreeOnStop(env_));
     const bool interrupt =
-        o_.interrupt_after_step > 0 && pos_.step == o_.interrupt_after_step;
+        (o_.interrupt_after_step > 0 && pos_.step == o_.interrupt_after_step) ||
+        stop != 0;
     if (!last && (pos_.step % o_.checkpoint_every_steps == 0 || interrupt)) {
       RETURN_IF_ERROR(Save(false));
     }
     if (interrupt && !last) {
       summary_.interrupted = true;
-      log_.Line(absl::StrCat(Where(), " interrupted after step ", pos_.step));
+      summary_.stop_signal = stop;
+      log_.Line(
+          stop != 0
+              ? absl::StrCat(Where(), " stopped by ", StopSignalName(stop),
+                             " after step ", pos_.step, " (checkpoint written)")
+              : absl::StrCat(Where(), " interrupted after step ", pos_.step));
       break;
     }
   }
