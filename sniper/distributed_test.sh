@@ -8,6 +8,8 @@
 #     rank 1, and leaves the last checkpoint intact;
 #  3. --resume from there reaches bit for bit the weights of an
 #     uninterrupted 2-process run;
+#  3b. SIGTERM to rank 1 alone stops both ranks after the same step with
+#     a checkpoint of it (exit 75), and --resume reaches the same weights;
 #  4. asking for NCCL with the network on the CPU fails at once, naming
 #     the field.
 #  5. a launched single process (RANK=0 WORLD_SIZE=1) joins a one-process
@@ -51,6 +53,23 @@ if "$compare" "$tmp/bn_one/detector/final.pt" "$tmp/bn_local/detector/final.pt" 
   echo "per-process BN statistics should differ from the global batch's"; exit 1
 fi
 
+# The pid of the launcher $1's rank 1, from /proc (no procps: minimal roots
+# lack pgrep).
+rank_one_of() {
+  local stat kid parent
+  for stat in /proc/[0-9]*/stat; do
+    kid=${stat#/proc/}
+    kid=${kid%/stat}
+    # Field 4 (the parent) follows the ")" that ends the command name.
+    parent=$(sed 's/.*) [A-Za-z] \([0-9]*\) .*/\1/' "$stat" 2> /dev/null) || continue
+    [ "$parent" = "$1" ] || continue
+    if tr '\0' '\n' < "/proc/$kid/environ" 2> /dev/null | grep -qx "RANK=1"; then
+      echo "$kid"
+      return
+    fi
+  done
+}
+
 # 2. Kill rank 1 mid-run.
 long=(--set schedule.max_steps=30 --set loader.batch_size=2 --nproc=2)
 "$train" --work_dir="$tmp/killed" "${common[@]}" "${long[@]}" > "$tmp/killed.out" 2>&1 &
@@ -59,16 +78,7 @@ for _ in $(seq 1 600); do
   [ -f "$tmp/killed/detector/ckpt-00000010.pt" ] && break
   sleep 0.1
 done
-rank1=""
-# The launcher's children from /proc (no procps: minimal roots lack pgrep).
-for stat in /proc/[0-9]*/stat; do
-  kid=${stat#/proc/}
-  kid=${kid%/stat}
-  # Field 4 (the parent) follows the ")" that ends the command name.
-  parent=$(sed 's/.*) [A-Za-z] \([0-9]*\) .*/\1/' "$stat" 2> /dev/null) || continue
-  [ "$parent" = "$launcher" ] || continue
-  if tr '\0' '\n' < "/proc/$kid/environ" 2> /dev/null | grep -qx "RANK=1"; then rank1=$kid; fi
-done
+rank1=$(rank_one_of "$launcher")
 [ -n "$rank1" ] || { echo "rank 1 not found"; cat "$tmp/killed.out"; exit 1; }
 killed_at=$(date +%s)
 kill -9 "$rank1"
@@ -84,6 +94,33 @@ last=$(ls "$tmp"/killed/detector/ckpt-*.pt | tail -1)
 "$train" --work_dir="$tmp/killed" "${common[@]}" "${long[@]}" --resume > /dev/null
 "$train" --work_dir="$tmp/straight" "${common[@]}" "${long[@]}" > /dev/null
 "$compare" "$tmp/killed/detector/final.pt" "$tmp/straight/detector/final.pt" --tolerance=0
+# 3b. Preemption seen by one rank only: SIGTERM to rank 1 alone stops both
+# after the same step (they agree every step), rank 0 checkpoints it (no
+# periodic checkpoints here), the launcher exits 75; --resume reaches the
+# uninterrupted run's weights bit for bit.
+"$train" --work_dir="$tmp/preempted" "${common[@]}" "${long[@]}" \
+  --set output.checkpoint_every_steps=1000 --set output.log_every_steps=1 \
+  > "$tmp/preempted.out" 2>&1 &
+launcher=$!
+for _ in $(seq 1 600); do
+  grep -q "^\[detector\] step 3/" "$tmp/preempted/train.log" 2> /dev/null && break
+  sleep 0.1
+done
+rank1=$(rank_one_of "$launcher")
+[ -n "$rank1" ] || { echo "rank 1 not found"; cat "$tmp/preempted.out"; exit 1; }
+kill -TERM "$rank1"
+set +e
+wait "$launcher"
+rc=$?
+set -e
+[ "$rc" -eq 75 ] || { echo "preempted group: exit $rc, expected 75"; cat "$tmp/preempted.out"; exit 1; }
+step=$(sed -n 's/^stopped by SIGTERM after step \([0-9]*\) of the detector stage.*/\1/p' "$tmp/preempted.out")
+[ -n "$step" ] || { echo "no stop line"; cat "$tmp/preempted.out"; exit 1; }
+test -f "$tmp/preempted/detector/$(printf 'ckpt-%08d.pt' "$step")"
+grep -q "stopped by SIGTERM after step $step" "$tmp/preempted/train.log"
+"$train" --work_dir="$tmp/preempted" "${common[@]}" "${long[@]}" --resume > /dev/null
+"$compare" "$tmp/preempted/detector/final.pt" "$tmp/straight/detector/final.pt" --tolerance=0
+
 # 4. NCCL on the CPU: every rank refuses before the rendezvous.
 started=$(date +%s)
 if "$train" --work_dir="$tmp/nccl" "${common[@]}" --set schedule.max_steps=1 \
