@@ -30,11 +30,17 @@ assert full["autofocus"] is False and af["autofocus"] is True, (full, af)
 assert 0 < af["pixels_per_image"] <= full["pixels_per_image"], (full, af)
 assert len(af["pixels_per_image_per_scale"]) == 3, af
 PY
-# A second training run into the same directory is refused.
-if sniper/train --work_dir="$tmp/run" --quiet "${sets[@]}" 2> "$tmp/err.txt"; then
+# A second training run into the same directory with another config is
+# refused, naming the difference; with the same config it continues the
+# run (finished here: the training stages are skipped).
+if sniper/train --work_dir="$tmp/run" --quiet "${sets[@]}" --set optimizer.base_lr=0.03 \
+    2> "$tmp/err.txt"; then
   echo "expected a refusal"; exit 1
 fi
-grep -q -- "--resume" "$tmp/err.txt"
+grep -q "another config than its $tmp/run/config.pbtxt: modified: optimizer.base_lr.*pass --resume" "$tmp/err.txt"
+sniper/train --work_dir="$tmp/run" --quiet "${sets[@]}" > /dev/null
+grep -q "holds checkpoints of an earlier run (the same config as its .*): continuing it" "$tmp/run/train.log"
+grep -q "^\[detector\] already finished" "$tmp/run/train.log"
 # One run per work directory: while a run lives, a second one there
 # (--overwrite included) stops at once naming it; after the first is
 # killed with SIGKILL, no stale lock is left.

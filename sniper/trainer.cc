@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "data/chip_sampler.h"
 #include "data/proposals.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "port/peak_memory.h"
 #include "port/proto_io.h"
 #include "port/status_macros.h"
@@ -128,24 +130,72 @@ absl::StatusOr<std::unique_ptr<Distributed>> ConnectIfLaunched(
       device);
 }
 
-// The work directory: created; rank 0 clears it (--overwrite) or refuses
-// an earlier run's checkpoints without --resume, and writes config.pbtxt
-// for a training run; the other ranks wait until rank 0 is ready.
-absl::Status PrepareWorkDir(const Pipeline& p, const RunOptions& options,
-                            Distributed* dist, bool leader) {
-  RETURN_IF_ERROR(CreateWorkDir(p.work_dir));
-  if (!leader) {
-    return dist->WaitFor(
-        "setup", std::chrono::seconds(p.config.distributed().timeout_s()) +
-                     std::chrono::hours(1));
+// Whether an earlier run's checkpoints in the work directory continue
+// without --resume: when torchrun restarted the worker group
+// (TORCHELASTIC_RESTART_COUNT > 0) or the run has this very config (its
+// config.pbtxt). `why` says why, or what differs.
+struct Continuation {
+  bool ok = false;
+  std::string why;
+};
+Continuation CanContinue(const Pipeline& p) {
+  if (const char* c = std::getenv("TORCHELASTIC_RESTART_COUNT");
+      c != nullptr && std::atoi(c) > 0) {
+    return {true,
+            absl::StrCat("torchrun restarted the workers (restart ", c, ")")};
   }
+  const std::string path = p.work_dir + "/config.pbtxt";
+  PipelineConfig saved;
+  if (!ReadTextProtoFile(path, &saved).ok()) {
+    return {false, absl::StrCat(path, " is missing or unreadable")};
+  }
+  std::string diff;
+  google::protobuf::util::MessageDifferencer differ;
+  differ.ReportDifferencesToString(&diff);
+  if (differ.Compare(saved, p.config)) {
+    return {true, absl::StrCat("the same config as its ", path)};
+  }
+  std::string first = diff.substr(0, diff.find('\n'));
+  if (first.size() > 160) first = first.substr(0, 157) + "...";
+  return {false, absl::StrCat("another config than its ", path, ": ", first)};
+}
+
+// The work directory (created; its lock is held): rank 0 clears it
+// (--overwrite), continues an earlier run's checkpoints (--resume, or
+// CanContinue) or refuses them, and writes config.pbtxt for a training
+// run; the other ranks wait until rank 0 is ready. Rank 0's answer:
+// whether the run resumes, and the line that says why when not asked.
+struct Preparation {
+  bool resume = false;
+  std::string note;
+};
+absl::StatusOr<Preparation> PrepareWorkDir(const Pipeline& p,
+                                           const RunOptions& options,
+                                           Distributed* dist, bool leader) {
+  RETURN_IF_ERROR(CreateWorkDir(p.work_dir));
+  Preparation out;
+  if (!leader) {
+    RETURN_IF_ERROR(dist->WaitFor(
+        "setup", std::chrono::seconds(p.config.distributed().timeout_s()) +
+                     std::chrono::hours(1)));
+    return out;
+  }
+  out.resume = options.resume;
   if (options.overwrite) {
     RETURN_IF_ERROR(ClearOutputs(p, options.only_stage));
   } else if (!options.resume && HoldsRun(p, options.only_stage)) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        p.work_dir,
-        " holds checkpoints of an earlier run: pass --resume to continue "
-        "it or --overwrite to start over"));
+    const Continuation c = CanContinue(p);
+    if (!c.ok) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          p.work_dir, " holds checkpoints of an earlier run with ", c.why,
+          "; pass --resume to continue it with this config or --overwrite "
+          "to start over"));
+    }
+    out.resume = true;
+    out.note = absl::StrCat(p.work_dir,
+                            " holds checkpoints of an earlier run (", c.why,
+                            "): continuing it as --resume would "
+                            "(--overwrite starts over)");
   }
   const bool trains = !options.only_stage.has_value() ||
                       *options.only_stage == Stage::kRpn ||
@@ -153,7 +203,15 @@ absl::Status PrepareWorkDir(const Pipeline& p, const RunOptions& options,
   if (trains) {
     RETURN_IF_ERROR(WriteTextProtoFile(p.work_dir + "/config.pbtxt", p.config));
   }
-  return absl::OkStatus();
+  return out;
+}
+
+// Rank 0's `flag` on every rank (a sum to which only rank 0 adds).
+absl::StatusOr<bool> LeadersFlag(Distributed* dist, bool leader, bool flag) {
+  if (dist == nullptr) return flag;
+  torch::Tensor t = torch::tensor({leader && flag ? 1.0 : 0.0});
+  RETURN_IF_ERROR(dist->SumInPlace(t));
+  return t.item<double>() > 0;
 }
 
 // What a killed run left mid-write (WriteFileAtomically's temporaries, up
@@ -307,7 +365,8 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
     RETURN_IF_ERROR(CreateWorkDir(p.work_dir));
     ASSIGN_OR_RETURN(lock, WorkDirLock::Acquire(p.work_dir));
   }
-  RETURN_IF_ERROR(PrepareWorkDir(p, options, dist.get(), leader));
+  ASSIGN_OR_RETURN(const Preparation prepared,
+                   PrepareWorkDir(p, options, dist.get(), leader));
   // Only rank 0 logs (the others' errors come back as their status) and
   // writes TensorBoard events.
   SessionOptions so;
@@ -323,14 +382,20 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   RETURN_IF_ERROR(session.Start(p, so));
   RunLog& log = session.log();
   if (leader) RemoveInterruptedWrites(p, log);
+  if (!prepared.note.empty()) log.Line(prepared.note);
   ASSIGN_OR_RETURN(const Datasets data, LoadDatasets(p.dataset, log));
   if (dist != nullptr && leader) RETURN_IF_ERROR(dist->Announce("setup"));
+  // Every rank resumes as rank 0 decided (its proposals stage keeps the
+  // file or waits for rank 0's).
+  RunOptions run_options = options;
+  ASSIGN_OR_RETURN(run_options.resume,
+                   LeadersFlag(dist.get(), leader, prepared.resume));
   RunMetrics metrics;
   RETURN_IF_ERROR(OpenMetrics(p, session.env(), metrics));
 
   RunSummary run;
   run.work_dir = p.work_dir;
-  RETURN_IF_ERROR(RunStages(p, options, data, session.env(), metrics, run));
+  RETURN_IF_ERROR(RunStages(p, run_options, data, session.env(), metrics, run));
   run.losses = LossesOf(p, metrics.history);
   return run;
 }

@@ -31,6 +31,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::sniper::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 using ::sniper::testing::TestDir;
@@ -148,10 +149,42 @@ TEST(TrainerTest, AllStagesThenInterruptAndResumeIsBitwiseIdentical) {
     }
   }
 
-  // A second run in a directory that holds one: refused without flags.
-  EXPECT_THAT(
-      RunPipeline(full, Quiet()),
-      StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr("--resume")));
+  // A second run in a directory that holds one with another config:
+  // refused without flags, naming the difference.
+  {
+    Pipeline changed = TinyPipeline("full", {"optimizer.base_lr=0.0123"});
+    ASSERT_EQ(changed.work_dir, full.work_dir);
+    EXPECT_THAT(
+        RunPipeline(changed, Quiet()),
+        StatusIs(absl::StatusCode::kAlreadyExists,
+                 AllOf(HasSubstr("holds checkpoints of an earlier run with "
+                                 "another config than its " +
+                                 w +
+                                 "/config.pbtxt: modified: "
+                                 "optimizer.base_lr"),
+                       HasSubstr("0.0123"), HasSubstr("pass --resume"))));
+    // A torchrun restart continues whatever the config file says.
+    setenv("TORCHELASTIC_RESTART_COUNT", "1", 1);
+    RunOptions only_rpn = Quiet();
+    only_rpn.only_stage = Stage::kRpn;
+    absl::StatusOr<RunSummary> restarted = RunPipeline(changed, only_rpn);
+    unsetenv("TORCHELASTIC_RESTART_COUNT");
+    ASSERT_OK(restarted.status());
+    EXPECT_TRUE(restarted->stages[0].skipped);  // finished: nothing to do
+    EXPECT_THAT(ReadAll(w + "/train.log"),
+                HasSubstr("torchrun restarted the workers (restart 1)"));
+    // (it wrote its config: put the run's back for what follows)
+    ASSERT_OK(WriteTextProtoFile(w + "/config.pbtxt", full.config));
+  }
+  // The same config without flags continues it as --resume would.
+  {
+    ASSERT_OK_AND_ASSIGN(RunSummary same, RunPipeline(full, Quiet()));
+    for (int k = 0; k < 3; ++k) EXPECT_TRUE(same.stages[k].skipped) << k;
+    EXPECT_THAT(ReadAll(w + "/train.log"),
+                HasSubstr("holds checkpoints of an earlier run (the same "
+                          "config as its " +
+                          w + "/config.pbtxt): continuing it"));
+  }
   // --resume on a finished run: everything is skipped or recomputed the
   // same way (evaluation).
   RunOptions resume = Quiet();
