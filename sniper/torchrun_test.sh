@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# //sniper:train launched by torchrun (PyTorch's elastic launcher, here
+# Debian's python3-torch 1.13: `python3 -m torch.distributed.run`), two
+# workers on one node over Gloo:
+#  1. the same weights as --nproc=2 (bit for bit);
+#  2. rank 1 killed with SIGKILL mid-stage: torchrun restarts the worker
+#     group (--max_restarts=1), the restarted workers continue from the
+#     last checkpoint without --resume (TORCHELASTIC_RESTART_COUNT), and
+#     the run ends on the uninterrupted run's weights bit for bit;
+#  3. SIGTERM to torchrun (what a scheduler sends): it passes it on, the
+#     workers stop after a step with a checkpoint of it, and the same
+#     command continues to the same weights.
+# Skips (exit 0, saying why) where python3 has no torch.distributed.run.
+set -euo pipefail
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+train="$PWD/sniper/train"
+compare=tools/compare_checkpoints
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+if ! "$py" -c "import torch.distributed.run" 2> /dev/null; then
+  echo "SKIP: python3 has no torch.distributed.run (Debian: apt install python3-torch)"
+  exit 0
+fi
+common=(--quiet
+  --set dataset.synthetic.train_images=12 --set dataset.synthetic.val_images=2
+  --set dataset.synthetic.min_side=160 --set dataset.synthetic.max_side=320
+  --set "dataset.synthetic.cache_dir=$tmp/syn"
+  --set 'sampler.scales[0].size.long_side=512' --set 'eval.scales[0].size.long_side=512'
+  --set negatives.source=NONE --set schedule.warmup_steps=1 --set threads=1
+  --set distributed.timeout_s=30 --set output.checkpoint_every_steps=5
+  --set output.log_every_steps=1 --set schedule.max_steps=24
+  --set loader.batch_size=2)
+# --redirects=1 --tee=1 (workers' stdout to files under --log_dir and the
+# console): torchrun 1.13 on Python 3.11 fails on their defaults, 0
+# (Std.from_str("0") is None there).
+torchrun=("$py" -m torch.distributed.run --no_python --standalone --nnodes=1
+  --nproc_per_node=2 --monitor_interval=1 --redirects=1 --tee=1
+  --log_dir="$tmp/torchrun_logs")
+
+# The pid of the worker with RANK=1 training in work directory $1 (torchrun
+# starts the workers under its Python agent, under this shell's subshell).
+rank_one_of() {
+  local dir kid
+  for dir in /proc/[0-9]*; do
+    kid=${dir#/proc/}
+    tr '\0' '\n' < "$dir/cmdline" 2> /dev/null | grep -qx -- "--work_dir=$1" || continue
+    if tr '\0' '\n' < "$dir/environ" 2> /dev/null | grep -qx "RANK=1"; then
+      echo "$kid"
+      return
+    fi
+  done
+}
+
+wait_for_line() {  # file pattern
+  for _ in $(seq 1 1200); do
+    grep -q "$2" "$1" 2> /dev/null && return 0
+    sleep 0.05
+  done
+  echo "timed out waiting for '$2' in $1"; return 1
+}
+
+# 1. torchrun against the built-in launcher.
+"$train" --work_dir="$tmp/nproc" "${common[@]}" --nproc=2 > /dev/null
+start=$(date +%s.%N)
+"${torchrun[@]}" --max_restarts=0 "$train" --work_dir="$tmp/torchrun" "${common[@]}" \
+  > "$tmp/torchrun.out" 2>&1 || { cat "$tmp/torchrun.out"; exit 1; }
+straight_s=$("$py" -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$start" "$(date +%s.%N)")
+grep -q "2 processes, Gloo" "$tmp/torchrun/train.log"
+"$compare" "$tmp/nproc/detector/final.pt" "$tmp/torchrun/detector/final.pt" --tolerance=0
+
+# 2. SIGKILL to rank 1 after the step-10 checkpoint: torchrun restarts
+# the group, which continues by itself.
+"${torchrun[@]}" --max_restarts=1 "$train" --work_dir="$tmp/restarted" "${common[@]}" \
+  > "$tmp/restarted.out" 2>&1 &
+agent=$!
+wait_for_line "$tmp/restarted/train.log" "^\[detector\] step 11/"
+rank1=$(rank_one_of "$tmp/restarted")
+[ -n "$rank1" ] || { echo "rank 1 not found"; cat "$tmp/restarted.out"; exit 1; }
+killed_at=$(date +%s.%N)
+kill -9 "$rank1"
+wait "$agent" || { echo "torchrun did not finish after a restart"; cat "$tmp/restarted.out"; exit 1; }
+restart_s=$("$py" -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$killed_at" "$(date +%s.%N)")
+grep -q "torchrun restarted the workers (restart 1)" "$tmp/restarted/train.log" \
+  || { echo "no automatic resume in the log"; cat "$tmp/restarted/train.log"; exit 1; }
+grep -q "^\[detector\] resuming from .*ckpt-[0-9]*.pt at step" "$tmp/restarted/train.log"
+"$compare" "$tmp/torchrun/detector/final.pt" "$tmp/restarted/detector/final.pt" --tolerance=0
+
+# 3. SIGTERM to torchrun mid-stage.
+"${torchrun[@]}" --max_restarts=0 "$train" --work_dir="$tmp/preempted" "${common[@]}" \
+  --set output.checkpoint_every_steps=1000 > "$tmp/preempted.out" 2>&1 &
+agent=$!
+wait_for_line "$tmp/preempted/train.log" "^\[detector\] step 3/"
+kill -TERM "$agent"
+set +e
+wait "$agent"
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || { echo "torchrun ended 0 after SIGTERM"; exit 1; }
+step=$(sed -n 's/^\[detector\] stopped by SIGTERM after step \([0-9]*\) .*/\1/p' "$tmp/preempted/train.log")
+[ -n "$step" ] || { echo "no stop line in train.log"; cat "$tmp/preempted.out"; exit 1; }
+test -f "$tmp/preempted/detector/$(printf 'ckpt-%08d.pt' "$step")"
+"${torchrun[@]}" --max_restarts=0 "$train" --work_dir="$tmp/preempted" "${common[@]}" \
+  --set output.checkpoint_every_steps=1000 > /dev/null 2>&1
+grep -q "the same config as its" "$tmp/preempted/train.log"
+"$compare" "$tmp/torchrun/detector/final.pt" "$tmp/preempted/detector/final.pt" --tolerance=0
+echo "PASS (torchrun run ${straight_s}s; SIGKILL of rank 1 to the restarted run's end ${restart_s}s; SIGTERM stopped at detector step $step, exit $rc)"
