@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "port/torch_compat.h"
 #include "sniper/process_groups.h"
 
@@ -91,9 +92,36 @@ Distributed::Distributed(DistributedEnv env, std::chrono::seconds timeout,
       device_(device),
       state_(std::make_unique<ProcessGroupState>()) {}
 
+// What the heartbeat thread reads and writes; it holds a reference, so a
+// thread left behind (detached) never touches a destroyed Distributed.
+struct Distributed::HeartbeatState {
+  std::atomic<bool> stop{false};
+  std::atomic<bool> ended{false};
+  std::atomic<int64_t> progress{0};  // collectives entered by this rank
+#ifdef SNIPER_HAS_C10D
+  c10::intrusive_ptr<c10d::TCPStore> store;
+#endif
+};
+
+void Distributed::CountCollective() {
+  if (beat_ != nullptr) ++beat_->progress;
+}
+
 Distributed::~Distributed() {
-  stop_ = true;
-  if (heartbeat_.joinable()) heartbeat_.join();
+  if (!heartbeat_.joinable()) return;
+  beat_->stop = true;
+  // The loop sees `stop` within 100 ms, unless a beat is blocked: the
+  // store client's reply wait has no timeout, and a lost link (a host gone,
+  // a cable out) blocks it for good. Such a thread is left behind rather
+  // than keeping the process from ending.
+  for (int i = 0; i < 50 && !beat_->ended; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (beat_->ended) {
+    heartbeat_.join();
+  } else {
+    heartbeat_.detach();
+  }
 }
 
 #ifdef SNIPER_HAS_C10D
@@ -127,10 +155,22 @@ Groups MakeGroups(const DistributedEnv& env, std::chrono::seconds timeout,
 #ifdef SNIPER_HAS_GLOO
   auto po = c10d::ProcessGroupGloo::Options::create();
   po->timeout = ms;
-  po->devices.push_back(
-      env.IsLoopback()
-          ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-          : c10d::ProcessGroupGloo::createDefaultDevice());
+  // GLOO_SOCKET_IFNAME (comma-separated interfaces, as PyTorch's Python
+  // front end reads it): Gloo's traffic goes over those; else loopback for
+  // a loopback rendezvous, else the interface the hostname resolves to.
+  const char* ifnames = std::getenv("GLOO_SOCKET_IFNAME");
+  if (ifnames != nullptr && *ifnames != '\0') {
+    for (absl::string_view name : absl::StrSplit(ifnames, ',')) {
+      if (name.empty()) continue;
+      po->devices.push_back(
+          c10d::ProcessGroupGloo::createDeviceForInterface(std::string(name)));
+    }
+  } else {
+    po->devices.push_back(
+        env.IsLoopback()
+            ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
+            : c10d::ProcessGroupGloo::createDefaultDevice());
+  }
   g.gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(
       c10::make_intrusive<c10d::PrefixStore>("gloo", store), env.rank,
       env.world_size, po);
@@ -183,7 +223,8 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
     o.timeout = timeout;
     compat::UseSocketTcpStore(o);
     d->state_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
-    d->state_->heartbeat = ClientStore(env, std::chrono::seconds(10));
+    d->beat_ = std::make_shared<HeartbeatState>();
+    d->beat_->store = ClientStore(env, std::chrono::seconds(10));
     d->state_->main = MakeGroups(
         env, timeout, backend,
         c10::static_intrusive_pointer_cast<c10d::Store>(d->state_->store));
@@ -197,26 +238,26 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
         torch_error != nullptr ? torch_error->what_without_backtrace()
                                : e.what()));
   }
-  Distributed* self = d.get();
   // Every second: bump this rank's heartbeat and publish how many
   // collectives it has entered (a failure report compares the ranks).
-  d->heartbeat_ = std::thread([self] {
-    const std::string beat = absl::StrCat("heartbeat/", self->env_.rank);
-    const std::string progress = absl::StrCat("progress/", self->env_.rank);
+  d->heartbeat_ = std::thread([state = d->beat_, rank = env.rank] {
+    const std::string beat = absl::StrCat("heartbeat/", rank);
+    const std::string progress = absl::StrCat("progress/", rank);
     int64_t published = 0;
-    while (!self->stop_) {
+    while (!state->stop) {
       try {
-        self->state_->heartbeat->add(beat, 1);
-        const int64_t now = self->progress_;
-        self->state_->heartbeat->add(progress, now - published);
+        state->store->add(beat, 1);
+        const int64_t now = state->progress;
+        state->store->add(progress, now - published);
         published = now;
       } catch (const std::exception&) {
-        return;  // the store is gone: collectives will say so
+        break;  // the store is gone: collectives will say so
       }
-      for (int i = 0; i < 10 && !self->stop_; ++i) {
+      for (int i = 0; i < 10 && !state->stop; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     }
+    state->ended = true;
   });
   return d;
 }
@@ -271,7 +312,7 @@ absl::Status Distributed::Failure(const std::string& what,
 absl::Status Distributed::Collective(const char* what,
                                      const std::function<void()>& body) {
   try {
-    ++progress_;
+    CountCollective();
     body();
   } catch (const std::exception& e) {
     return Failure(what, e);

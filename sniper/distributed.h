@@ -132,6 +132,8 @@ class Distributed {
               CommBackend backend, torch::Device device);
   // A failed collective, with the ranks whose heartbeat stopped.
   absl::Status Failure(const std::string& what, const std::exception& e);
+  // Counts a collective this rank enters (the heartbeat publishes it).
+  void CountCollective();
   // Runs one collective: counts it, turns exceptions into Failure().
   absl::Status Collective(const char* what, const std::function<void()>& body);
 
@@ -140,8 +142,10 @@ class Distributed {
   CommBackend backend_;
   torch::Device device_;
   std::unique_ptr<ProcessGroupState> state_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int64_t> progress_{0};  // collectives entered by this rank
+  // The heartbeat thread's state, shared with it: a beat blocked on a lost
+  // link is left behind (detached) rather than joined forever.
+  struct HeartbeatState;
+  std::shared_ptr<HeartbeatState> beat_;
   std::thread heartbeat_;
 };
 

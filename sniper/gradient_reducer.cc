@@ -80,7 +80,7 @@ void GradientReducer::LaunchReady() {
          buckets_[next_launch_]->pending == 0) {
     Bucket& b = *buckets_[next_launch_++];
     try {
-      ++dist_->progress_;
+      dist_->CountCollective();
       std::vector<at::Tensor> one{b.flat};
       b.work = GroupFor(dist_->state_->main, b.flat)->allreduce(one);
     } catch (const std::exception& e) {

@@ -43,8 +43,8 @@ rank_one_of() {
   local dir kid
   for dir in /proc/[0-9]*; do
     kid=${dir#/proc/}
-    tr '\0' '\n' < "$dir/cmdline" 2> /dev/null | grep -qx -- "--work_dir=$1" || continue
-    if tr '\0' '\n' < "$dir/environ" 2> /dev/null | grep -qx "RANK=1"; then
+    tr '\0' '\n' 2> /dev/null < "$dir/cmdline" | grep -qx -- "--work_dir=$1" || continue
+    if tr '\0' '\n' 2> /dev/null < "$dir/environ" | grep -qx "RANK=1"; then
       echo "$kid"
       return
     fi

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Two hosts on one machine: two network namespaces joined by a veth pair
+# (10.213.<id>.1 and .2, addresses that exist only inside them), each
+# with its own hostname (unshare --uts) and /etc/hosts (ip netns exec
+# mounts /etc/netns/<ns>/hosts), one torchrun node per namespace
+# (--nnodes=2, c10d rendezvous on the first namespace's address), Gloo over
+# the veth (GLOO_SOCKET_IFNAME); the work directory is shared, as on a
+# cluster's shared file system.
+#  1. the two-host run ends on --nproc=2's weights bit for bit;
+#  2. the link taken down for longer than distributed.timeout_s: both
+#     workers stop within the timeout (plus the failure report) naming
+#     the peer, every checkpoint reads back, and a relaunch with the link
+#     up continues by itself to the uninterrupted run's weights;
+#  3. one host's whole process tree SIGKILLed: the other host's worker
+#     stops (no hang), and the relaunch with both hosts finishes on the
+#     same weights.
+# Everything runs inside the namespaces this test makes, removed at the
+# end whatever happens. Skips (exit 0, saying why) without root, ip(8),
+# unshare(1) or python3's torch.distributed.run.
+set -euo pipefail
+tmp="${TEST_TMPDIR:-$(mktemp -d)}"
+train="$PWD/sniper/train"
+compare=tools/compare_checkpoints
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+skip() { echo "SKIP: $*"; exit 0; }
+[ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
+command -v ip > /dev/null || skip "no ip(8) (Debian: iproute2)"
+command -v unshare > /dev/null || skip "no unshare(1)"
+"$py" -c "import torch.distributed.run" 2> /dev/null ||
+  skip "python3 has no torch.distributed.run (Debian: python3-torch)"
+
+id=$(( $$ % 200 + 20 ))
+ns=(snp${id}a snp${id}b)        # namespace = its veth end's name
+addr=(10.213.$id.1 10.213.$id.2)
+hosts=(sniper-host-a sniper-host-b)
+cleanup() {
+  local n
+  for n in "${ns[@]}"; do
+    ip netns pids "$n" 2> /dev/null | xargs -r kill -9 2> /dev/null || true
+    ip netns del "$n" 2> /dev/null || true
+    rm -rf "/etc/netns/$n"
+  done
+}
+trap cleanup EXIT
+cleanup
+ip netns add "${ns[0]}" 2> /dev/null || skip "cannot create a network namespace here"
+ip netns add "${ns[1]}"
+ip link add "${ns[0]}" type veth peer name "${ns[1]}"
+for k in 0 1; do
+  n=${ns[$k]}
+  ip link set "$n" netns "$n"
+  ip -n "$n" addr add "${addr[$k]}/24" dev "$n"
+  ip -n "$n" link set "$n" up
+  ip -n "$n" link set lo up
+  mkdir -p "/etc/netns/$n"
+  printf '127.0.0.1 localhost\n%s %s\n%s %s\n' "${addr[0]}" "${hosts[0]}" \
+    "${addr[1]}" "${hosts[1]}" > "/etc/netns/$n/hosts"
+done
+
+common=(--quiet
+  --set dataset.synthetic.train_images=12 --set dataset.synthetic.val_images=2
+  --set dataset.synthetic.min_side=160 --set dataset.synthetic.max_side=320
+  --set "dataset.synthetic.cache_dir=$tmp/syn"
+  --set 'sampler.scales[0].size.long_side=512' --set 'eval.scales[0].size.long_side=512'
+  --set negatives.source=NONE --set schedule.warmup_steps=1 --set threads=1
+  --set distributed.timeout_s=10 --set output.checkpoint_every_steps=5
+  --set output.log_every_steps=1 --set schedule.max_steps=30
+  --set loader.batch_size=2)
+
+# Host $1 (0 or 1) runs one torchrun node training in work directory $2;
+# its output goes to $3; $4: the rendezvous id (the same on both hosts).
+# --redirects/--tee: see torchrun_test.sh.
+node() {
+  ip netns exec "${ns[$1]}" unshare --uts sh -c 'hostname "$0" && exec "$@"' \
+    "${hosts[$1]}" env GLOO_SOCKET_IFNAME="${ns[$1]}" \
+    "$py" -m torch.distributed.run --no_python --nnodes=2 --nproc_per_node=1 \
+    --rdzv_backend=c10d --rdzv_endpoint="${addr[0]}:29400" --rdzv_id="$4" \
+    --max_restarts=0 --monitor_interval=1 --redirects=1 --tee=1 \
+    --log_dir="$tmp/logs" "$train" --work_dir="$2" "${common[@]}" > "$3" 2>&1
+}
+# Both hosts, waiting for both; $1: work directory, $2: output prefix.
+both() {
+  local a b rc=0 run_id="run$RANDOM"
+  node 0 "$1" "$2.a.out" "$run_id" & a=$!
+  node 1 "$1" "$2.b.out" "$run_id" & b=$!
+  wait "$a" || rc=1
+  wait "$b" || rc=1
+  return $rc
+}
+# The pids of the workers training in $1.
+workers() {
+  local d
+  for d in /proc/[0-9]*; do
+    tr '\0' '\n' 2> /dev/null < "$d/cmdline" | grep -qx -- "--work_dir=$1" &&
+      tr '\0' '\n' 2> /dev/null < "$d/environ" | grep -q "^TORCHELASTIC_RUN_ID=" &&
+      echo "${d#/proc/}"
+  done
+  return 0
+}
+wait_for_step() {  # work_dir step
+  for _ in $(seq 1 2400); do
+    grep -q "^\[detector\] step $2/" "$1/train.log" 2> /dev/null && return 0
+    sleep 0.05
+  done
+  echo "timed out waiting for step $2 in $1/train.log"; return 1
+}
+# Seconds until no worker trains in $1 (at most $2 s; then fails).
+seconds_until_workers_gone() {
+  local start now
+  start=$(date +%s.%N)
+  while [ -n "$(workers "$1")" ]; do
+    now=$(date +%s.%N)
+    if "$py" -c "import sys; sys.exit(float(sys.argv[2]) - float(sys.argv[1]) < $2)" "$start" "$now"; then
+      echo "workers in $1 still running after $2 s" >&2; return 1
+    fi
+    sleep 0.1
+  done
+  "$py" -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$start" "$(date +%s.%N)"
+}
+checkpoints_read_back() {
+  local f
+  for f in "$1"/detector/ckpt-*.pt; do
+    [ -e "$f" ] || continue
+    "$compare" "$f" "$f" --tolerance=0 > /dev/null || { echo "damaged: $f"; return 1; }
+  done
+}
+
+# 1. Two hosts against --nproc=2 on loopback.
+"$train" --work_dir="$tmp/loopback" "${common[@]}" --nproc=2 > /dev/null
+start=$(date +%s.%N)
+both "$tmp/two" "$tmp/two" || { cat "$tmp/two".*.out; exit 1; }
+two_s=$("$py" -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$start" "$(date +%s.%N)")
+grep -q "2 processes, Gloo" "$tmp/two/train.log"
+"$compare" "$tmp/loopback/detector/final.pt" "$tmp/two/detector/final.pt" --tolerance=0
+
+# 2. The link down (for good) after step 8.
+both "$tmp/link" "$tmp/link" &
+pair=$!
+wait_for_step "$tmp/link" 8
+ip -n "${ns[1]}" link set "${ns[1]}" down
+link_s=$(seconds_until_workers_gone "$tmp/link" 40) || { cat "$tmp/link".*.out; exit 1; }
+kill "$pair" 2> /dev/null || true  # torchrun's agents may wait on each other
+cleanup_agents() { for n in "${ns[@]}"; do ip netns pids "$n" | xargs -r kill -9 2> /dev/null || true; done; }
+cleanup_agents
+wait "$pair" 2> /dev/null || true
+grep -h "rank [01].*failed" "$tmp/link".*.out | sed 's/^\[default0\]://' | head -2 > "$tmp/link.msgs"
+grep -q "stopped (no heartbeat)\|is unreachable: it stopped" "$tmp/link.msgs" ||
+  { echo "no message naming the peer:"; cat "$tmp/link".*.out; exit 1; }
+checkpoints_read_back "$tmp/link"
+ip -n "${ns[1]}" link set "${ns[1]}" up
+both "$tmp/link" "$tmp/link.again" || { cat "$tmp/link.again".*.out; exit 1; }
+grep -q "holds checkpoints of an earlier run (the same config" "$tmp/link/train.log"
+"$compare" "$tmp/two/detector/final.pt" "$tmp/link/detector/final.pt" --tolerance=0
+
+# 3. Host b's whole process tree killed after step 8.
+both "$tmp/host" "$tmp/host" &
+pair=$!
+wait_for_step "$tmp/host" 8
+ip netns pids "${ns[1]}" | xargs -r kill -9
+host_s=$(seconds_until_workers_gone "$tmp/host" 40) || { cat "$tmp/host".*.out; exit 1; }
+cleanup_agents
+wait "$pair" 2> /dev/null || true
+checkpoints_read_back "$tmp/host"
+both "$tmp/host" "$tmp/host.again" || { cat "$tmp/host.again".*.out; exit 1; }
+"$compare" "$tmp/two/detector/final.pt" "$tmp/host/detector/final.pt" --tolerance=0
+
+echo "link down: $(tr '\n' ' ' < "$tmp/link.msgs")"
+echo "PASS (two hosts: ${two_s}s for 30 steps and the evaluation; link down: workers gone ${link_s}s after it (timeout 10 s); host b killed: host a's worker gone ${host_s}s after)"
