@@ -99,7 +99,7 @@ struct Distributed::HeartbeatState {
   std::atomic<bool> ended{false};
   std::atomic<int64_t> progress{0};  // collectives entered by this rank
 #ifdef SNIPER_HAS_C10D
-  c10::intrusive_ptr<c10d::TCPStore> store;
+  c10::intrusive_ptr<c10d::Store> store;
 #endif
 };
 
@@ -130,17 +130,30 @@ namespace {
 
 using Groups = ProcessGroupState::Groups;
 
+// `store` as this group sees it: torchrun's agent store holds every restart
+// attempt's keys, each attempt under its own prefix (as PyTorch's workers
+// do), so a restarted group never reads the last one's.
+c10::intrusive_ptr<c10d::Store> InAttempt(
+    const DistributedEnv& env, c10::intrusive_ptr<c10d::TCPStore> store) {
+  if (!env.agent_store) {
+    return c10::static_intrusive_pointer_cast<c10d::Store>(store);
+  }
+  return c10::make_intrusive<c10d::PrefixStore>(
+      absl::StrCat("/worker/attempt_", env.restart_count), std::move(store));
+}
+
 // Another connection to rank 0's store (the heartbeat thread's, a waiter's,
 // a failure report's).
-c10::intrusive_ptr<c10d::TCPStore> ClientStore(const DistributedEnv& env,
-                                               std::chrono::seconds timeout) {
+c10::intrusive_ptr<c10d::Store> ClientStore(const DistributedEnv& env,
+                                            std::chrono::seconds timeout) {
   c10d::TCPStoreOptions o;
   o.port = static_cast<uint16_t>(env.master_port);
   o.isServer = false;
   o.waitWorkers = false;
   o.timeout = timeout;
   compat::UseSocketTcpStore(o);
-  return c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+  return InAttempt(env,
+                   c10::make_intrusive<c10d::TCPStore>(env.master_addr, o));
 }
 
 // The groups of `backend` over `store`: Gloo whenever the build has it
@@ -217,17 +230,16 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
   try {
     c10d::TCPStoreOptions o;
     o.port = static_cast<uint16_t>(env.master_port);
-    o.isServer = env.rank == 0;
+    o.isServer = env.rank == 0 && !env.agent_store;  // else torchrun's
     o.numWorkers = env.world_size;
     o.waitWorkers = true;
     o.timeout = timeout;
     compat::UseSocketTcpStore(o);
-    d->state_->store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
+    d->state_->store =
+        InAttempt(env, c10::make_intrusive<c10d::TCPStore>(env.master_addr, o));
     d->beat_ = std::make_shared<HeartbeatState>();
     d->beat_->store = ClientStore(env, std::chrono::seconds(10));
-    d->state_->main = MakeGroups(
-        env, timeout, backend,
-        c10::static_intrusive_pointer_cast<c10d::Store>(d->state_->store));
+    d->state_->main = MakeGroups(env, timeout, backend, d->state_->store);
   } catch (const std::exception& e) {
     // LibTorch's errors carry a backtrace after their message.
     const auto* torch_error = dynamic_cast<const c10::Error*>(&e);
@@ -355,9 +367,7 @@ absl::Status Distributed::EnableSyncBatchNorm() {
   return Collective("creating the batch-norm process group", [&] {
     state_->bn = MakeGroups(
         env_, timeout_, backend_,
-        c10::make_intrusive<c10d::PrefixStore>(
-            "syncbn",
-            c10::static_intrusive_pointer_cast<c10d::Store>(state_->store)));
+        c10::make_intrusive<c10d::PrefixStore>("syncbn", state_->store));
   });
 }
 

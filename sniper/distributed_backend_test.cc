@@ -119,5 +119,29 @@ TEST(DistributedEnv, LaunchedEvenAlone) {
   unsetenv("RANK");
 }
 
+// torchrun's agent store: every rank a client, keys per restart attempt.
+TEST(DistributedEnv, TorchrunAgentStore) {
+  setenv("RANK", "1", 1);
+  setenv("WORLD_SIZE", "2", 1);
+  setenv("TORCHELASTIC_USE_AGENT_STORE", "True", 1);
+  setenv("TORCHELASTIC_RESTART_COUNT", "2", 1);
+  absl::StatusOr<DistributedEnv> env = DistributedEnvFromEnvironment();
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_TRUE(env->agent_store);
+  EXPECT_EQ(env->restart_count, 2);
+  setenv("TORCHELASTIC_USE_AGENT_STORE", "False", 1);
+  env = DistributedEnvFromEnvironment();
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_FALSE(env->agent_store);
+  setenv("TORCHELASTIC_USE_AGENT_STORE", "True", 1);
+  setenv("TORCHELASTIC_RESTART_COUNT", "x", 1);
+  EXPECT_THAT(std::string(DistributedEnvFromEnvironment().status().message()),
+              HasSubstr("TORCHELASTIC_RESTART_COUNT"));
+  for (const char* v : {"RANK", "WORLD_SIZE", "TORCHELASTIC_USE_AGENT_STORE",
+                        "TORCHELASTIC_RESTART_COUNT"}) {
+    unsetenv(v);
+  }
+}
+
 }  // namespace
 }  // namespace sniper

@@ -1,6 +1,7 @@
 #include "sniper/launch_env.h"
 
 #include <cstdlib>
+#include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -54,6 +55,16 @@ absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment() {
   } else if (env.local_world_size < 1) {
     return absl::InvalidArgumentError(absl::StrCat(
         "LOCAL_WORLD_SIZE=", env.local_world_size, " must be >= 1"));
+  }
+  if (const char* a = std::getenv("TORCHELASTIC_USE_AGENT_STORE");
+      a != nullptr && std::string(a) == "True") {
+    env.agent_store = true;
+    bool has_restart = false;
+    if (absl::Status r = EnvInt("TORCHELASTIC_RESTART_COUNT",
+                                &env.restart_count, &has_restart);
+        !r.ok()) {
+      return r;
+    }
   }
   if (env.launched && (env.master_port <= 0 || env.master_port > 65535)) {
     return absl::InvalidArgumentError(

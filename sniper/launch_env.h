@@ -25,13 +25,20 @@ struct DistributedEnv {
   // joins a process group even when WORLD_SIZE is 1, as torchrun's
   // one-process runs do (and as a one-GPU machine tests NCCL).
   bool launched = false;
+  // TORCHELASTIC_USE_AGENT_STORE=True (torchrun's static rendezvous; 2.x's
+  // c10d one too): the agent hosts the store at MASTER_ADDR:MASTER_PORT,
+  // every rank is a client, and a restarted group's keys live apart
+  // (/worker/attempt_<TORCHELASTIC_RESTART_COUNT>/).
+  bool agent_store = false;
+  int restart_count = 0;
   bool IsLoopback() const {
     return master_addr == "127.0.0.1" || master_addr == "localhost";
   }
 };
 
-// From RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT; none set:
-// one process, no process group. Errors name the variable and its value.
+// From RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (and
+// torchrun's TORCHELASTIC_USE_AGENT_STORE, TORCHELASTIC_RESTART_COUNT); none
+// set: one process, no process group. Errors name the variable and its value.
 absl::StatusOr<DistributedEnv> DistributedEnvFromEnvironment();
 
 }  // namespace sniper

@@ -39,7 +39,7 @@ class ProcessGroupState {
     c10::intrusive_ptr<compat::C10dGroup> gloo;
     c10::intrusive_ptr<compat::C10dGroup> nccl;
   };
-  c10::intrusive_ptr<c10d::TCPStore> store;  // collectives' rendezvous
+  c10::intrusive_ptr<c10d::Store> store;  // collectives' rendezvous
   Groups main;
   Groups bn;  // synchronized BN
 };

@@ -68,6 +68,14 @@ straight_s=$("$py" -c "import sys; print(round(float(sys.argv[2]) - float(sys.ar
 grep -q "2 processes, Gloo" "$tmp/torchrun/train.log"
 "$compare" "$tmp/nproc/detector/final.pt" "$tmp/torchrun/detector/final.pt" --tolerance=0
 
+# 1b. torchrun's static rendezvous (--master_addr/--master_port): its agent
+# hosts the store (TORCHELASTIC_USE_AGENT_STORE=True, as 2.x's c10d
+# rendezvous does too); every worker joins it as a client.
+"${torchrun[@]/--standalone/--master_addr=127.0.0.1}" --master_port=$(( 20000 + RANDOM % 20000 )) \
+  --max_restarts=0 "$train" --work_dir="$tmp/static" "${common[@]}" \
+  > "$tmp/static.out" 2>&1 || { cat "$tmp/static.out"; exit 1; }
+"$compare" "$tmp/nproc/detector/final.pt" "$tmp/static/detector/final.pt" --tolerance=0
+
 # 2. SIGKILL to rank 1 after the step-10 checkpoint: torchrun restarts
 # the group, which continues by itself.
 "${torchrun[@]}" --max_restarts=1 "$train" --work_dir="$tmp/restarted" "${common[@]}" \
