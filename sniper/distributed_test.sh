@@ -19,14 +19,10 @@ set -euo pipefail
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 train=sniper/train
 compare=tools/compare_checkpoints
-common=(--quiet
-  --set dataset.synthetic.train_images=12 --set dataset.synthetic.val_images=2
-  --set dataset.synthetic.min_side=160 --set dataset.synthetic.max_side=320
-  --set "dataset.synthetic.cache_dir=$tmp/syn"
-  --set 'sampler.scales[0].size.long_side=512' --set 'eval.scales[0].size.long_side=512'
-  --set negatives.source=NONE --set schedule.warmup_steps=1 --set threads=1
+source sniper/testing/multiprocess.sh
+common=("${tiny_run_sets[@]}"
   --set model.backbone.freeze_all_bn=true --set distributed.timeout_s=30
-  --set output.checkpoint_every_steps=5 --set output.log_every_steps=5
+  --set output.log_every_steps=5
   # Equal chip shapes: losses are means per process, so one process with
   # the global batch matches N processes only when every chip has the same
   # anchors (tight canvases mix shapes in an epoch's last batches).
@@ -53,23 +49,6 @@ if "$compare" "$tmp/bn_one/detector/final.pt" "$tmp/bn_local/detector/final.pt" 
   echo "per-process BN statistics should differ from the global batch's"; exit 1
 fi
 
-# The pid of the launcher $1's rank 1, from /proc (no procps: minimal roots
-# lack pgrep).
-rank_one_of() {
-  local stat kid parent
-  for stat in /proc/[0-9]*/stat; do
-    kid=${stat#/proc/}
-    kid=${kid%/stat}
-    # Field 4 (the parent) follows the ")" that ends the command name.
-    parent=$(sed 's/.*) [A-Za-z] \([0-9]*\) .*/\1/' "$stat" 2> /dev/null) || continue
-    [ "$parent" = "$1" ] || continue
-    if tr '\0' '\n' < "/proc/$kid/environ" 2> /dev/null | grep -qx "RANK=1"; then
-      echo "$kid"
-      return
-    fi
-  done
-}
-
 # 2. Kill rank 1 mid-run.
 long=(--set schedule.max_steps=30 --set loader.batch_size=2 --nproc=2)
 "$train" --work_dir="$tmp/killed" "${common[@]}" "${long[@]}" > "$tmp/killed.out" 2>&1 &
@@ -78,7 +57,7 @@ for _ in $(seq 1 600); do
   [ -f "$tmp/killed/detector/ckpt-00000010.pt" ] && break
   sleep 0.1
 done
-rank1=$(rank_one_of "$launcher")
+rank1=$(trainers_in "$tmp/killed" "RANK=1")
 [ -n "$rank1" ] || { echo "rank 1 not found"; cat "$tmp/killed.out"; exit 1; }
 killed_at=$(date +%s)
 kill -9 "$rank1"
@@ -106,7 +85,7 @@ for _ in $(seq 1 600); do
   grep -q "^\[detector\] step 3/" "$tmp/preempted/train.log" 2> /dev/null && break
   sleep 0.1
 done
-rank1=$(rank_one_of "$launcher")
+rank1=$(trainers_in "$tmp/preempted" "RANK=1")
 [ -n "$rank1" ] || { echo "rank 1 not found"; cat "$tmp/preempted.out"; exit 1; }
 kill -TERM "$rank1"
 set +e

@@ -2,7 +2,9 @@
 # //sniper:train launched by torchrun (PyTorch's elastic launcher, here
 # Debian's python3-torch 1.13: `python3 -m torch.distributed.run`), two
 # workers on one node over Gloo:
-#  1. the same weights as --nproc=2 (bit for bit);
+#  1. the same weights as --nproc=2 (bit for bit), with the c10d
+#     rendezvous and with the static one (its agent hosts the store:
+#     every worker a client);
 #  2. rank 1 killed with SIGKILL mid-stage: torchrun restarts the worker
 #     group (--max_restarts=1), the restarted workers continue from the
 #     last checkpoint without --resume (TORCHELASTIC_RESTART_COUNT), and
@@ -15,56 +17,20 @@ set -euo pipefail
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 train="$PWD/sniper/train"
 compare=tools/compare_checkpoints
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
-if ! "$py" -c "import torch.distributed.run" 2> /dev/null; then
-  echo "SKIP: python3 has no torch.distributed.run (Debian: apt install python3-torch)"
-  exit 0
-fi
-common=(--quiet
-  --set dataset.synthetic.train_images=12 --set dataset.synthetic.val_images=2
-  --set dataset.synthetic.min_side=160 --set dataset.synthetic.max_side=320
-  --set "dataset.synthetic.cache_dir=$tmp/syn"
-  --set 'sampler.scales[0].size.long_side=512' --set 'eval.scales[0].size.long_side=512'
-  --set negatives.source=NONE --set schedule.warmup_steps=1 --set threads=1
-  --set distributed.timeout_s=30 --set output.checkpoint_every_steps=5
+source sniper/testing/multiprocess.sh
+need_torchrun
+common=("${tiny_run_sets[@]}" --set distributed.timeout_s=30
   --set output.log_every_steps=1 --set schedule.max_steps=24
   --set loader.batch_size=2)
-# --redirects=1 --tee=1 (workers' stdout to files under --log_dir and the
-# console): torchrun 1.13 on Python 3.11 fails on their defaults, 0
-# (Std.from_str("0") is None there).
-torchrun=("$py" -m torch.distributed.run --no_python --standalone --nnodes=1
-  --nproc_per_node=2 --monitor_interval=1 --redirects=1 --tee=1
-  --log_dir="$tmp/torchrun_logs")
-
-# The pid of the worker with RANK=1 training in work directory $1 (torchrun
-# starts the workers under its Python agent, under this shell's subshell).
-rank_one_of() {
-  local dir kid
-  for dir in /proc/[0-9]*; do
-    kid=${dir#/proc/}
-    tr '\0' '\n' 2> /dev/null < "$dir/cmdline" | grep -qx -- "--work_dir=$1" || continue
-    if tr '\0' '\n' 2> /dev/null < "$dir/environ" | grep -qx "RANK=1"; then
-      echo "$kid"
-      return
-    fi
-  done
-}
-
-wait_for_line() {  # file pattern
-  for _ in $(seq 1 1200); do
-    grep -q "$2" "$1" 2> /dev/null && return 0
-    sleep 0.05
-  done
-  echo "timed out waiting for '$2' in $1"; return 1
-}
+torchrun_cmd
+torchrun+=(--standalone --nnodes=1 --nproc_per_node=2)
 
 # 1. torchrun against the built-in launcher.
 "$train" --work_dir="$tmp/nproc" "${common[@]}" --nproc=2 > /dev/null
 start=$(date +%s.%N)
 "${torchrun[@]}" --max_restarts=0 "$train" --work_dir="$tmp/torchrun" "${common[@]}" \
   > "$tmp/torchrun.out" 2>&1 || { cat "$tmp/torchrun.out"; exit 1; }
-straight_s=$("$py" -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$start" "$(date +%s.%N)")
+straight_s=$(seconds_since "$start")
 grep -q "2 processes, Gloo" "$tmp/torchrun/train.log"
 "$compare" "$tmp/nproc/detector/final.pt" "$tmp/torchrun/detector/final.pt" --tolerance=0
 
@@ -82,12 +48,12 @@ grep -q "2 processes, Gloo" "$tmp/torchrun/train.log"
   > "$tmp/restarted.out" 2>&1 &
 agent=$!
 wait_for_line "$tmp/restarted/train.log" "^\[detector\] step 11/"
-rank1=$(rank_one_of "$tmp/restarted")
+rank1=$(trainers_in "$tmp/restarted" "RANK=1")
 [ -n "$rank1" ] || { echo "rank 1 not found"; cat "$tmp/restarted.out"; exit 1; }
 killed_at=$(date +%s.%N)
 kill -9 "$rank1"
 wait "$agent" || { echo "torchrun did not finish after a restart"; cat "$tmp/restarted.out"; exit 1; }
-restart_s=$("$py" -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$killed_at" "$(date +%s.%N)")
+restart_s=$(seconds_since "$killed_at")
 grep -q "torchrun restarted the workers (restart 1)" "$tmp/restarted/train.log" \
   || { echo "no automatic resume in the log"; cat "$tmp/restarted/train.log"; exit 1; }
 grep -q "^\[detector\] resuming from .*ckpt-[0-9]*.pt at step" "$tmp/restarted/train.log"

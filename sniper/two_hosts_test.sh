@@ -21,14 +21,12 @@ set -euo pipefail
 tmp="${TEST_TMPDIR:-$(mktemp -d)}"
 train="$PWD/sniper/train"
 compare=tools/compare_checkpoints
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
+source sniper/testing/multiprocess.sh
 skip() { echo "SKIP: $*"; exit 0; }
 [ "$(id -u)" = 0 ] || skip "needs root for network namespaces"
 command -v ip > /dev/null || skip "no ip(8) (Debian: iproute2)"
 command -v unshare > /dev/null || skip "no unshare(1)"
-"$py" -c "import torch.distributed.run" 2> /dev/null ||
-  skip "python3 has no torch.distributed.run (Debian: python3-torch)"
+need_torchrun
 
 id=$(( $$ % 200 + 20 ))
 ns=(snp${id}a snp${id}b)        # namespace = its veth end's name
@@ -58,15 +56,10 @@ for k in 0 1; do
     "${addr[1]}" "${hosts[1]}" > "/etc/netns/$n/hosts"
 done
 
-common=(--quiet
-  --set dataset.synthetic.train_images=12 --set dataset.synthetic.val_images=2
-  --set dataset.synthetic.min_side=160 --set dataset.synthetic.max_side=320
-  --set "dataset.synthetic.cache_dir=$tmp/syn"
-  --set 'sampler.scales[0].size.long_side=512' --set 'eval.scales[0].size.long_side=512'
-  --set negatives.source=NONE --set schedule.warmup_steps=1 --set threads=1
-  --set distributed.timeout_s=10 --set output.checkpoint_every_steps=5
+common=("${tiny_run_sets[@]}" --set distributed.timeout_s=10
   --set output.log_every_steps=1 --set schedule.max_steps=30
   --set loader.batch_size=2)
+torchrun_cmd
 
 # Host $1 (0 or 1) runs one torchrun node training in work directory $2;
 # its output goes to $3; $4: the rendezvous id (the same on both hosts).
@@ -74,10 +67,9 @@ common=(--quiet
 node() {
   ip netns exec "${ns[$1]}" unshare --uts sh -c 'hostname "$0" && exec "$@"' \
     "${hosts[$1]}" env GLOO_SOCKET_IFNAME="${ns[$1]}" \
-    "$py" -m torch.distributed.run --no_python --nnodes=2 --nproc_per_node=1 \
-    --rdzv_backend=c10d --rdzv_endpoint="${addr[0]}:29400" --rdzv_id="$4" \
-    --max_restarts=0 --monitor_interval=1 --redirects=1 --tee=1 \
-    --log_dir="$tmp/logs" "$train" --work_dir="$2" "${common[@]}" > "$3" 2>&1
+    "${torchrun[@]}" --nnodes=2 --nproc_per_node=1 --rdzv_backend=c10d \
+    --rdzv_endpoint="${addr[0]}:29400" --rdzv_id="$4" --max_restarts=0 \
+    "$train" --work_dir="$2" "${common[@]}" > "$3" 2>&1
 }
 # Both hosts, waiting for both; $1: work directory, $2: output prefix.
 both() {
@@ -88,35 +80,18 @@ both() {
   wait "$b" || rc=1
   return $rc
 }
-# The pids of the workers training in $1.
-workers() {
-  local d
-  for d in /proc/[0-9]*; do
-    tr '\0' '\n' 2> /dev/null < "$d/cmdline" | grep -qx -- "--work_dir=$1" &&
-      tr '\0' '\n' 2> /dev/null < "$d/environ" | grep -q "^TORCHELASTIC_RUN_ID=" &&
-      echo "${d#/proc/}"
-  done
-  return 0
-}
-wait_for_step() {  # work_dir step
-  for _ in $(seq 1 2400); do
-    grep -q "^\[detector\] step $2/" "$1/train.log" 2> /dev/null && return 0
-    sleep 0.05
-  done
-  echo "timed out waiting for step $2 in $1/train.log"; return 1
-}
 # Seconds until no worker trains in $1 (at most $2 s; then fails).
 seconds_until_workers_gone() {
-  local start now
+  local start
   start=$(date +%s.%N)
-  while [ -n "$(workers "$1")" ]; do
-    now=$(date +%s.%N)
-    if "$py" -c "import sys; sys.exit(float(sys.argv[2]) - float(sys.argv[1]) < $2)" "$start" "$now"; then
-      echo "workers in $1 still running after $2 s" >&2; return 1
+  while [ -n "$(trainers_in "$1" 'TORCHELASTIC_RUN_ID=.*')" ]; do
+    if awk -v s="$(seconds_since "$start")" -v m="$2" 'BEGIN { exit !(s > m) }'; then
+      echo "workers in $1 still running after $2 s" >&2
+      return 1
     fi
     sleep 0.1
   done
-  "$py" -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$start" "$(date +%s.%N)"
+  seconds_since "$start"
 }
 checkpoints_read_back() {
   local f
@@ -130,14 +105,14 @@ checkpoints_read_back() {
 "$train" --work_dir="$tmp/loopback" "${common[@]}" --nproc=2 > /dev/null
 start=$(date +%s.%N)
 both "$tmp/two" "$tmp/two" || { cat "$tmp/two".*.out; exit 1; }
-two_s=$("$py" -c "import sys; print(round(float(sys.argv[2]) - float(sys.argv[1]), 1))" "$start" "$(date +%s.%N)")
+two_s=$(seconds_since "$start")
 grep -q "2 processes, Gloo" "$tmp/two/train.log"
 "$compare" "$tmp/loopback/detector/final.pt" "$tmp/two/detector/final.pt" --tolerance=0
 
 # 2. The link down (for good) after step 8.
 both "$tmp/link" "$tmp/link" &
 pair=$!
-wait_for_step "$tmp/link" 8
+wait_for_line "$tmp/link/train.log" "^\[detector\] step 8/"
 ip -n "${ns[1]}" link set "${ns[1]}" down
 link_s=$(seconds_until_workers_gone "$tmp/link" 40) || { cat "$tmp/link".*.out; exit 1; }
 kill "$pair" 2> /dev/null || true  # torchrun's agents may wait on each other
@@ -156,7 +131,7 @@ grep -q "holds checkpoints of an earlier run (the same config" "$tmp/link/train.
 # 3. Host b's whole process tree killed after step 8.
 both "$tmp/host" "$tmp/host" &
 pair=$!
-wait_for_step "$tmp/host" 8
+wait_for_line "$tmp/host/train.log" "^\[detector\] step 8/"
 ip netns pids "${ns[1]}" | xargs -r kill -9
 host_s=$(seconds_until_workers_gone "$tmp/host" 40) || { cat "$tmp/host".*.out; exit 1; }
 cleanup_agents
