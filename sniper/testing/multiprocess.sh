@@ -36,10 +36,11 @@ torchrun_cmd() {
 # has a line matching the regular expression $2 whole (RANK=1,
 # 'TORCHELASTIC_RUN_ID=.*'). /proc, not procps: minimal roots lack pgrep.
 trainers_in() {
-  local d
-  for d in /proc/[0-9]*; do
-    tr '\0' '\n' 2> /dev/null < "$d/cmdline" | grep -qx -- "--work_dir=$1" || continue
-    tr '\0' '\n' 2> /dev/null < "$d/environ" | grep -qx -- "$2" && echo "${d#/proc/}"
+  local f pid
+  for f in $(grep -lzx -- "--work_dir=$1" /proc/[0-9]*/cmdline 2> /dev/null); do
+    pid=${f#/proc/}
+    pid=${pid%/cmdline}
+    grep -qzx -- "$2" "/proc/$pid/environ" 2> /dev/null && echo "$pid"
   done
   return 0
 }
