@@ -13,13 +13,19 @@ tiny_run_sets=(--quiet
   --set negatives.source=NONE --set schedule.warmup_steps=1 --set threads=1
   --set output.checkpoint_every_steps=5)
 
-# python3 with torch.distributed.run (Debian's python3-torch), or exits 0
-# saying why the test is skipped.
+# python3 with a torch.distributed.run that can rendezvous (Debian's
+# python3-torch), or exits 0 saying why the test is skipped. Debian 13's
+# python3-torch 2.6 is built without libuv, which its TCPStore asks for by
+# default: torchrun cannot host its store there with either rendezvous.
 need_torchrun() {
   py=/usr/bin/python3
   [ -x "$py" ] || py=python3
   if ! "$py" -c "import torch.distributed.run" 2> /dev/null; then
     echo "SKIP: python3 has no torch.distributed.run (Debian: apt install python3-torch)"
+    exit 0
+  fi
+  if ! "$py" -c "import datetime, random; from torch.distributed import TCPStore; TCPStore('127.0.0.1', random.randint(20000, 40000), is_master=True, timeout=datetime.timedelta(seconds=5))" 2> "$tmp/store_probe.txt"; then
+    echo "SKIP: this PyTorch's TCPStore cannot host a store with its defaults, so torchrun cannot rendezvous: $(tail -1 "$tmp/store_probe.txt")"
     exit 0
   fi
 }
