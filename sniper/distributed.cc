@@ -92,6 +92,27 @@ Distributed::Distributed(DistributedEnv env, std::chrono::seconds timeout,
       device_(device),
       state_(std::make_unique<ProcessGroupState>()) {}
 
+std::chrono::milliseconds CollectiveWait(std::chrono::seconds timeout) {
+  const std::chrono::milliseconds all = timeout;
+  return timeout >= 2 * kFailureReportBudget ? all - kFailureReportBudget
+                                             : all / 2;
+}
+
+namespace {
+
+// A failure report's parts (within kFailureReportBudget with a second to
+// end the heartbeat thread): reaching rank 0's store (a LAN connect takes
+// milliseconds; on the cut side of a lost link it never succeeds), then
+// watching the heartbeats, which every live rank bumps each kBeatEvery.
+constexpr std::chrono::seconds kReportConnect{2};
+constexpr std::chrono::milliseconds kReportSampling{1500};
+constexpr std::chrono::milliseconds kBeatEvery{500};
+static_assert(kReportConnect + kReportSampling + std::chrono::seconds(1) <
+              kFailureReportBudget);
+static_assert(kReportSampling >= 3 * kBeatEvery);
+
+}  // namespace
+
 // What the heartbeat thread reads and writes; it holds a reference, so a
 // thread left behind (detached) never touches a destroyed Distributed.
 struct Distributed::HeartbeatState {
@@ -112,9 +133,9 @@ Distributed::~Distributed() {
   beat_->stop = true;
   // The loop sees `stop` within 100 ms, unless a beat is blocked: the
   // store client's reply wait has no timeout, and a lost link (a host gone,
-  // a cable out) blocks it for good. Such a thread is left behind rather
-  // than keeping the process from ending.
-  for (int i = 0; i < 50 && !beat_->ended; ++i) {
+  // a cable out) blocks it for good. Such a thread is left behind after a
+  // second rather than keeping the process from ending.
+  for (int i = 0; i < 10 && !beat_->ended; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   if (beat_->ended) {
@@ -163,8 +184,7 @@ Groups MakeGroups(const DistributedEnv& env, std::chrono::seconds timeout,
                   CommBackend backend,
                   const c10::intrusive_ptr<c10d::Store>& store) {
   Groups g;
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  const std::chrono::milliseconds ms = CollectiveWait(timeout);
 #ifdef SNIPER_HAS_GLOO
   auto po = c10d::ProcessGroupGloo::Options::create();
   po->timeout = ms;
@@ -250,7 +270,7 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
         torch_error != nullptr ? torch_error->what_without_backtrace()
                                : e.what()));
   }
-  // Every second: bump this rank's heartbeat and publish how many
+  // Every kBeatEvery: bump this rank's heartbeat and publish how many
   // collectives it has entered (a failure report compares the ranks).
   d->heartbeat_ = std::thread([state = d->beat_, rank = env.rank] {
     const std::string beat = absl::StrCat("heartbeat/", rank);
@@ -265,7 +285,9 @@ absl::StatusOr<std::unique_ptr<Distributed>> Distributed::Connect(
       } catch (const std::exception&) {
         break;  // the store is gone: collectives will say so
       }
-      for (int i = 0; i < 10 && !state->stop; ++i) {
+      for (auto slept = std::chrono::milliseconds(0);
+           slept < kBeatEvery && !state->stop;
+           slept += std::chrono::milliseconds(100)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     }
@@ -282,7 +304,7 @@ absl::Status Distributed::Failure(const std::string& what,
   }
   std::string who;
   try {
-    auto store = ClientStore(env_, std::chrono::seconds(3));
+    auto store = ClientStore(env_, kReportConnect);
     auto read = [&](const std::string& prefix) {
       std::vector<int64_t> v;
       for (int r = 0; r < env_.world_size; ++r) {
@@ -291,7 +313,7 @@ absl::Status Distributed::Failure(const std::string& what,
       return v;
     };
     const std::vector<int64_t> before = read("heartbeat/");
-    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    std::this_thread::sleep_for(kReportSampling);
     const std::vector<int64_t> after = read("heartbeat/");
     const std::vector<int64_t> progress = read("progress/");
     const int64_t most = *std::max_element(progress.begin(), progress.end());
@@ -312,13 +334,17 @@ absl::Status Distributed::Failure(const std::string& what,
                       " is alive but behind (hung?)");
     }
   } catch (const std::exception&) {
-    who = "; rank 0 (the rendezvous store) is unreachable: it stopped";
+    who = absl::StrCat("; rank 0 (the rendezvous store at ", env_.master_addr,
+                       ":", env_.master_port,
+                       ") is unreachable: it stopped, or the network to it "
+                       "is down");
   }
-  return absl::UnavailableError(
-      absl::StrCat("rank ", env_.rank, " of ", env_.world_size, ": ", what,
-                   " failed (", message, ")", who,
-                   ". The last checkpoint is intact; fix the rank "
-                   "and resume with --resume."));
+  return absl::UnavailableError(absl::StrCat(
+      "rank ", env_.rank, " of ", env_.world_size, ": ", what, " failed (",
+      message, ")", who,
+      ". The last checkpoint is intact; fix the rank or the network and run "
+      "the same command again: it continues from there (torchrun's "
+      "--max_restarts does so by itself)."));
 }
 
 absl::Status Distributed::Collective(const char* what,

@@ -13,8 +13,9 @@
 // rank that hangs makes them time out (NCCL: blocking wait, so the timeout
 // surfaces as an error here instead of a watchdog aborting the process).
 // Either way the error names the ranks that stopped sending heartbeats
-// (each rank bumps a counter in the store every second) and training stops
-// with it; the last checkpoint (written atomically by rank 0) stays intact.
+// (each rank bumps a counter in the store twice a second) and training
+// stops with it, within the timeout, the report included (CollectiveWait);
+// the last checkpoint (written atomically by rank 0) stays intact.
 #ifndef SNIPER_SNIPER_DISTRIBUTED_H_
 #define SNIPER_SNIPER_DISTRIBUTED_H_
 
@@ -50,6 +51,13 @@ bool NcclAvailable();
 absl::StatusOr<CommBackend> ResolveCommBackend(CommBackendRequest requested,
                                                const torch::Device& device,
                                                bool gpu_per_process);
+
+// A failed collective's report (which ranks stopped) takes at most this;
+// collectives wait distributed.timeout_s less this (half the timeout when
+// that is under twice this), so a rank stops within timeout_s of the
+// moment it started waiting for a peer that went silent.
+inline constexpr std::chrono::seconds kFailureReportBudget{5};
+std::chrono::milliseconds CollectiveWait(std::chrono::seconds timeout);
 
 class ProcessGroupState;  // c10d objects (distributed.cc)
 class Distributed;

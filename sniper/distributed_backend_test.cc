@@ -143,5 +143,19 @@ TEST(DistributedEnv, TorchrunAgentStore) {
   }
 }
 
+TEST(CollectiveWait, LeavesTheFailureReportItsBudgetWithinTheTimeout) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  EXPECT_EQ(CollectiveWait(seconds(300)), milliseconds(295000));
+  EXPECT_EQ(CollectiveWait(seconds(10)), milliseconds(5000));
+  EXPECT_EQ(CollectiveWait(seconds(9)), milliseconds(4500));
+  EXPECT_EQ(CollectiveWait(seconds(1)), milliseconds(500));
+  for (int s = 1; s <= 600; ++s) {
+    const milliseconds wait = CollectiveWait(seconds(s));
+    EXPECT_GT(wait, milliseconds(0)) << s;
+    if (s >= 10) EXPECT_LE(wait + kFailureReportBudget, seconds(s)) << s;
+  }
+}
+
 }  // namespace
 }  // namespace sniper

@@ -14,6 +14,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "data/chip_sampler.h"
 #include "data/proposals.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -354,8 +357,10 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   // This process's GPU is the current device (cuDNN handles, NCCL, new
   // tensors without a device) for the whole run.
   RunSession session(device);
+  const absl::Time join_start = absl::Now();
   ASSIGN_OR_RETURN(std::unique_ptr<Distributed> dist,
                    ConnectIfLaunched(p, launch, device));
+  const double join_s = absl::ToDoubleSeconds(absl::Now() - join_start);
   session.set_dist(dist.get());
   const bool leader = launch.rank == 0;
   // One run per work directory: rank 0 holds the lock for its group until
@@ -375,8 +380,10 @@ absl::StatusOr<RunSummary> RunPipeline(const Pipeline& p,
   so.echo = leader;
   so.processes_on_machine = launch.local_world_size;
   if (dist != nullptr) {
-    so.header_extra = absl::StrCat("; ", launch.world_size, " processes, ",
-                                   CommBackendName(dist->backend()));
+    so.header_extra =
+        absl::StrCat("; ", launch.world_size, " processes, ",
+                     CommBackendName(dist->backend()),
+                     absl::StrFormat(", joined in %.2f s", join_s));
   }
   so.events = leader;
   RETURN_IF_ERROR(session.Start(p, so));

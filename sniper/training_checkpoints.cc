@@ -7,6 +7,9 @@
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "port/status_macros.h"
 #include "sniper/training_stage_impl.h"
 
@@ -30,6 +33,7 @@ absl::StatusOr<bool> TrainingStage::ResumeOrSkip() {
                            l.position.step, " steps"));
     return true;
   }
+  const absl::Time read_start = absl::Now();
   ASSIGN_OR_RETURN(std::optional<ResumePoint> r, LoadNewestIntact());
   if (!r.has_value()) return false;
   const std::string& path = r->path;
@@ -40,9 +44,11 @@ absl::StatusOr<bool> TrainingStage::ResumeOrSkip() {
   if (o_.fp16) {
     scaler_.Restore(l.counters.loss_scale, l.counters.scaler_clean_steps);
   }
-  log_.Line(absl::StrCat(Where(), " resuming from ", path, " at step ",
-                         pos_.step, " (epoch ", pos_.epoch, ", batch ",
-                         pos_.batch, ")"));
+  log_.Line(absl::StrCat(
+      Where(), " resuming from ", path, " at step ", pos_.step, " (epoch ",
+      pos_.epoch, ", batch ", pos_.batch, "; read in ",
+      absl::StrFormat("%.2f", absl::ToDoubleSeconds(absl::Now() - read_start)),
+      " s)"));
   return false;
 }
 

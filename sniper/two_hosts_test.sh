@@ -6,10 +6,12 @@
 # (--nnodes=2, c10d rendezvous on the first namespace's address), Gloo over
 # the veth (GLOO_SOCKET_IFNAME); the work directory is shared, as on a
 # cluster's shared file system.
-#  1. the two-host run ends on --nproc=2's weights bit for bit;
+#  1. the two-host run ends on --nproc=2's weights bit for bit, and, with
+#     frozen BN and equal chip shapes (as distributed_test.sh), on one
+#     process's weights at the same global batch (1e-5);
 #  2. the link taken down for longer than distributed.timeout_s: both
-#     workers stop within the timeout (plus the failure report) naming
-#     the peer, every checkpoint reads back, and a relaunch with the link
+#     workers stop within about the timeout (the failure report included)
+#     naming the peer, every checkpoint reads back, and a relaunch with the link
 #     up continues by itself to the uninterrupted run's weights;
 #  3. one host's whole process tree SIGKILLed: the other host's worker
 #     stops (no hang), and the relaunch with both hosts finishes on the
@@ -69,8 +71,9 @@ node() {
     "${hosts[$1]}" env GLOO_SOCKET_IFNAME="${ns[$1]}" \
     "${torchrun[@]}" --nnodes=2 --nproc_per_node=1 --rdzv_backend=c10d \
     --rdzv_endpoint="${addr[0]}:29400" --rdzv_id="$4" --max_restarts=0 \
-    "$train" --work_dir="$2" "${common[@]}" > "$3" 2>&1
+    "$train" --work_dir="$2" "${common[@]}" "${extra[@]}" > "$3" 2>&1
 }
+extra=()  # more --set flags for both hosts
 # Both hosts, waiting for both; $1: work directory, $2: output prefix.
 both() {
   local a b rc=0 run_id="run$RANDOM"
@@ -108,19 +111,28 @@ both "$tmp/two" "$tmp/two" || { cat "$tmp/two".*.out; exit 1; }
 two_s=$(seconds_since "$start")
 grep -q "2 processes, Gloo" "$tmp/two/train.log"
 "$compare" "$tmp/loopback/detector/final.pt" "$tmp/two/detector/final.pt" --tolerance=0
+# 1b. Two hosts x 2 chips against one process x 4 chips.
+equal=(--set model.backbone.freeze_all_bn=true --set sampler.cover=GREEDY
+  --set sampler.canvas=FIXED --set schedule.max_steps=6)
+"$train" --work_dir="$tmp/one" "${common[@]}" "${equal[@]}" \
+  --set loader.batch_size=4 > /dev/null
+extra=("${equal[@]}")
+both "$tmp/two_equal" "$tmp/two_equal" || { cat "$tmp/two_equal".*.out; exit 1; }
+extra=()
+"$compare" "$tmp/one/detector/final.pt" "$tmp/two_equal/detector/final.pt" --tolerance=1e-5
 
 # 2. The link down (for good) after step 8.
 both "$tmp/link" "$tmp/link" &
 pair=$!
 wait_for_line "$tmp/link/train.log" "^\[detector\] step 8/"
 ip -n "${ns[1]}" link set "${ns[1]}" down
-link_s=$(seconds_until_workers_gone "$tmp/link" 40) || { cat "$tmp/link".*.out; exit 1; }
+link_s=$(seconds_until_workers_gone "$tmp/link" 20) || { cat "$tmp/link".*.out; exit 1; }
 kill "$pair" 2> /dev/null || true  # torchrun's agents may wait on each other
 cleanup_agents() { for n in "${ns[@]}"; do ip netns pids "$n" | xargs -r kill -9 2> /dev/null || true; done; }
 cleanup_agents
 wait "$pair" 2> /dev/null || true
 grep -h "rank [01].*failed" "$tmp/link".*.out | sed 's/^\[default0\]://' | head -2 > "$tmp/link.msgs"
-grep -q "stopped (no heartbeat)\|is unreachable: it stopped" "$tmp/link.msgs" ||
+grep -q "stopped (no heartbeat)\|is unreachable: it stopped, or the network" "$tmp/link.msgs" ||
   { echo "no message naming the peer:"; cat "$tmp/link".*.out; exit 1; }
 checkpoints_read_back "$tmp/link"
 ip -n "${ns[1]}" link set "${ns[1]}" up
@@ -137,8 +149,14 @@ host_s=$(seconds_until_workers_gone "$tmp/host" 40) || { cat "$tmp/host".*.out; 
 cleanup_agents
 wait "$pair" 2> /dev/null || true
 checkpoints_read_back "$tmp/host"
+start=$(date +%s.%N)
 both "$tmp/host" "$tmp/host.again" || { cat "$tmp/host.again".*.out; exit 1; }
+again_s=$(seconds_since "$start")
 "$compare" "$tmp/two/detector/final.pt" "$tmp/host/detector/final.pt" --tolerance=0
 
 echo "link down: $(tr '\n' ' ' < "$tmp/link.msgs")"
-echo "PASS (two hosts: ${two_s}s for 30 steps and the evaluation; link down: workers gone ${link_s}s after it (timeout 10 s); host b killed: host a's worker gone ${host_s}s after)"
+joined=$(sed -n 's/.*, joined in \([0-9.]*\) s.*/\1/p' "$tmp/two/train.log" | head -1)
+read_s=$(sed -n 's/.*resuming from .*; read in \([0-9.]*\) s).*/\1/p' "$tmp/host/train.log" | tail -1)
+[ -n "$joined" ] && [ -n "$read_s" ] || { echo "no join or resume time in train.log"; exit 1; }
+echo "process group joined in ${joined}s (after torchrun's rendezvous); relaunch after host b was killed: checkpoint read in ${read_s}s, ${again_s}s to the end of the run"
+echo "PASS (two hosts: ${two_s}s for 30 steps and the evaluation, one process's weights at the same global batch; link down: workers gone ${link_s}s after it (timeout 10 s); host b killed: host a's worker gone ${host_s}s after)"
