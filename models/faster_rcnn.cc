@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 
+#include "models/mobilenet_v2.h"
+#include "models/resnet.h"
 #include "ops/box_coder.h"
 #include "ops/nms.h"
 
@@ -43,19 +46,30 @@ std::vector<std::string> FasterRcnnOptions::LossNames() const {
   return names;
 }
 
+namespace {
+
+std::shared_ptr<BackboneImpl> MakeBackbone(const BackboneOptions& o) {
+  if (o.type == BackboneType::kMobileNetV2) {
+    return std::make_shared<MobileNetV2Impl>(o);
+  }
+  return std::make_shared<ResNetImpl>(o);
+}
+
+}  // namespace
+
 FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
   // Stride-16 features: dilated res5, or res4 (then res5 is not built: it
   // would cost compute and receive no gradient).
   const bool c4 = o.head == RcnnHead::kC4 && !o.rpn_only;
   const bool dilated =
-      !c4 && o.backbone.depth >= 50 && o.backbone.res5_dilation;
-  feature_level_ = dilated ? "res5" : "res4";
+      !c4 && o.backbone.res5_dilation &&
+      (o.backbone.type == BackboneType::kMobileNetV2 || o.backbone.depth >= 50);
   options_.backbone.stages = dilated || c4 ? 4 : 3;
   options_.backbone.res5_as_head = c4;
-  backbone_ = register_module("backbone", ResNet(options_.backbone));
-  TORCH_CHECK(backbone_->stride(feature_level_) == 16,
+  backbone_ = register_module("backbone", MakeBackbone(options_.backbone));
+  TORCH_CHECK(backbone_->feature_stride() == 16,
               "FasterRcnn: features must be at stride 16");
-  const int64_t c = backbone_->channels(feature_level_);
+  const int64_t c = backbone_->feature_channels();
   const int64_t a = o.anchors.num_anchors();
   rpn_conv_ = register_module(
       "rpn_conv",
@@ -69,7 +83,7 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
     nn::init::zeros_((*m)->bias);
   }
   if (c4) {
-    const int64_t channels = backbone_->channels("res5");
+    const int64_t channels = backbone_->head_channels();
     cls_score_ =
         register_module("cls_score", nn::Linear(channels, o.num_classes + 1));
     bbox_pred_ = register_module("bbox_pred", nn::Linear(channels, 4));
@@ -116,7 +130,7 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
     mask_align_.pooled_height = mask_align_.pooled_width = m / 2;
     mask_head_ = register_module(
         "mask_head",
-        MaskHead(c4 ? backbone_->channels("res5") : o.rcnn_reduce_channels,
+        MaskHead(c4 ? backbone_->head_channels() : o.rcnn_reduce_channels,
                  o.num_classes, o.mask, /*from_res5=*/c4));
   }
   if (!o.rpn_only) {
@@ -130,7 +144,7 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
 torch::Tensor FasterRcnnImpl::Features(const torch::Tensor& images) {
   TORCH_CHECK(images.dim() == 4 && images.size(1) == 3,
               "FasterRcnn: images must be [B, 3, H, W], got ", images.sizes());
-  return backbone_->forward(images).at(feature_level_);
+  return backbone_->Features(images);
 }
 
 std::pair<torch::Tensor, torch::Tensor> FasterRcnnImpl::Rpn(
@@ -193,7 +207,7 @@ FasterRcnnImpl::RcnnOutputs FasterRcnnImpl::Rcnn(const torch::Tensor& input,
   const torch::Tensor pooled = ops::RoIAlign(
       input.to(torch::kFloat), rois.to(torch::kFloat), options_.roi_align);
   if (options_.head == RcnnHead::kC4) {
-    torch::Tensor res5 = backbone_->RunRes5(pooled);
+    torch::Tensor res5 = backbone_->RunHead(pooled);
     const torch::Tensor x = res5.mean({2, 3});
     return {cls_score_(x).to(torch::kFloat), bbox_pred_(x).to(torch::kFloat),
             std::move(res5)};
@@ -211,7 +225,7 @@ torch::Tensor FasterRcnnImpl::MaskLogits(const torch::Tensor& input,
                                          const torch::Tensor& res5) {
   if (options_.head == RcnnHead::kC4) {
     if (res5.defined()) return mask_head_(res5);
-    return mask_head_(backbone_->RunRes5(ops::RoIAlign(
+    return mask_head_(backbone_->RunHead(ops::RoIAlign(
         input.to(torch::kFloat), rois.to(torch::kFloat), options_.roi_align)));
   }
   return mask_head_(ops::RoIAlign(input.to(torch::kFloat),

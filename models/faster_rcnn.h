@@ -1,7 +1,8 @@
 // File: models/faster_rcnn.h
 //
-// The detector SNIPER trains (SNIPER.md sections 5-6): a ResNet backbone at
-// stride 16 (res5 dilated, or res4), an RPN over the 21 SNIPER anchors, and a
+// The detector SNIPER trains (SNIPER.md sections 5-6): a ResNet or
+// MobileNetV2 backbone (models/backbone.h) at stride 16 (res5 dilated, or
+// res4), an RPN over the 21 SNIPER anchors, and a
 // 2-fc RCNN head on RoIAlign 7x7 features (or the classic C4 head: res5 on
 // RoIAlign 14x14 res4 features) with a class-agnostic box regressor. Training
 // forward takes a chip batch with valid boxes and ignore regions and returns
@@ -30,8 +31,8 @@
 #include <vector>
 
 #include "autofocus/focus_labels.h"
+#include "models/backbone.h"
 #include "models/mask_head.h"
-#include "models/resnet.h"
 #include "ops/anchors.h"
 #include "ops/proposal_layer.h"
 #include "ops/roi_align.h"
@@ -57,7 +58,7 @@ inline constexpr char kFocusLoss[] = "focus";
 inline constexpr char kMaskLoss[] = "mask";
 
 struct FasterRcnnOptions {
-  ResNetOptions backbone;
+  BackboneOptions backbone;
   RcnnHead head = RcnnHead::kTwoFc;
   int64_t num_classes = 80;  // foreground classes (background added)
   int64_t rpn_channels = 512;
@@ -158,7 +159,7 @@ class FasterRcnnImpl : public torch::nn::Module {
       const ops::ProposalOptions* proposals = nullptr);
 
   const FasterRcnnOptions& options() const { return options_; }
-  ResNet backbone() const { return backbone_; }
+  std::shared_ptr<BackboneImpl> backbone() const { return backbone_; }
 
  private:
   torch::Tensor Features(const torch::Tensor& images);
@@ -201,8 +202,7 @@ class FasterRcnnImpl : public torch::nn::Module {
                    std::vector<Detections>* out);
 
   FasterRcnnOptions options_;
-  std::string feature_level_;
-  ResNet backbone_{nullptr};
+  std::shared_ptr<BackboneImpl> backbone_;
   torch::nn::Conv2d rpn_conv_{nullptr}, rpn_cls_{nullptr}, rpn_box_{nullptr};
   torch::nn::Conv2d rcnn_reduce_{nullptr}, fc1_{nullptr}, fc2_{nullptr};
   torch::nn::Linear cls_score_{nullptr}, bbox_pred_{nullptr};

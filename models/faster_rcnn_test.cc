@@ -14,11 +14,13 @@
 namespace sniper::models {
 namespace {
 
-// A narrow ResNet-18 (res4 at stride 16): small enough for CI.
-FasterRcnnOptions Tiny(bool rpn_only = false,
-                       RcnnHead head = RcnnHead::kTwoFc) {
+// A narrow ResNet-18 (res4 at stride 16), or a MobileNetV2 at a quarter
+// width (dilated res5, or res5 as the C4 head): small enough for CI.
+FasterRcnnOptions Tiny(bool rpn_only = false, RcnnHead head = RcnnHead::kTwoFc,
+                       BackboneType backbone = BackboneType::kResNet) {
   FasterRcnnOptions o;
   o.head = head;
+  o.backbone.type = backbone;
   if (head == RcnnHead::kC4) {
     o.roi_align.pooled_height = o.roi_align.pooled_width = 14;
   }
@@ -59,11 +61,15 @@ std::pair<torch::Tensor, ChipTargets> OneChip() {
   return {img, t};
 }
 
-class FasterRcnnHeadTest : public ::testing::TestWithParam<RcnnHead> {};
+struct HeadCase {
+  RcnnHead head;
+  BackboneType backbone;
+};
+class FasterRcnnHeadTest : public ::testing::TestWithParam<HeadCase> {};
 
 TEST_P(FasterRcnnHeadTest, LossesAreFiniteAndGradientsFlow) {
   torch::manual_seed(0);
-  FasterRcnn model(Tiny(false, GetParam()));
+  FasterRcnn model(Tiny(false, GetParam().head, GetParam().backbone));
   model->train();
   auto [img, t] = OneChip();
   const auto images = torch::cat({img, img.flip({3})}, 0);
@@ -96,12 +102,15 @@ TEST_P(FasterRcnnHeadTest, LossesAreFiniteAndGradientsFlow) {
     }
   }
   EXPECT_GT(with_grad, 20);
-  // The C4 head trains res5 on the RoIs; the 2-fc head has no res5.
+  // The C4 head trains res5 on the RoIs; the 2-fc head has no res5 on
+  // ResNet-18 (res4 features), a dilated one on MobileNetV2.
   bool has_res5 = false;
   for (const auto& p : model->named_parameters()) {
-    has_res5 = has_res5 || p.key().rfind("backbone.layer4.", 0) == 0;
+    has_res5 = has_res5 || p.key().rfind("backbone.layer4.", 0) == 0 ||
+               p.key().rfind("backbone.features.18.", 0) == 0;
   }
-  EXPECT_EQ(has_res5, GetParam() == RcnnHead::kC4);
+  EXPECT_EQ(has_res5, GetParam().head == RcnnHead::kC4 ||
+                          GetParam().backbone == BackboneType::kMobileNetV2);
   // Detections have the documented shapes.
   model->eval();
   const auto dets = model->Detect(images, {{128.0, 128.0}, {128.0, 128.0}});
@@ -114,13 +123,17 @@ TEST_P(FasterRcnnHeadTest, LossesAreFiniteAndGradientsFlow) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Heads, FasterRcnnHeadTest,
-                         ::testing::Values(RcnnHead::kTwoFc, RcnnHead::kC4),
-                         [](const auto& info) {
-                           return info.param == RcnnHead::kC4
-                                      ? std::string("C4")
-                                      : std::string("TwoFc");
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Heads, FasterRcnnHeadTest,
+    ::testing::Values(HeadCase{RcnnHead::kTwoFc, BackboneType::kResNet},
+                      HeadCase{RcnnHead::kC4, BackboneType::kResNet},
+                      HeadCase{RcnnHead::kTwoFc, BackboneType::kMobileNetV2},
+                      HeadCase{RcnnHead::kC4, BackboneType::kMobileNetV2}),
+    [](const auto& info) {
+      return std::string(info.param.head == RcnnHead::kC4 ? "C4" : "TwoFc") +
+             (info.param.backbone == BackboneType::kMobileNetV2 ? "MobileNetV2"
+                                                                : "ResNet");
+    });
 
 TEST(SmoothL1SumTest, QuadraticBelowBetaLinearAbove) {
   const torch::Tensor a =
@@ -342,11 +355,11 @@ TriangleChip Triangles() {
 
 TEST_P(FasterRcnnHeadTest, MaskBranchHasALossAndAMaskPerDetection) {
   torch::manual_seed(2);
-  FasterRcnnOptions o = Tiny(false, GetParam());
+  FasterRcnnOptions o = Tiny(false, GetParam().head, GetParam().backbone);
   o.mask.enabled = true;
   o.mask.channels = 16;
   o.mask.convs = 2;
-  o.mask.resolution = GetParam() == RcnnHead::kC4 ? 14 : 28;
+  o.mask.resolution = GetParam().head == RcnnHead::kC4 ? 14 : 28;
   FasterRcnn model(o);
   model->train();
   const TriangleChip c = Triangles();

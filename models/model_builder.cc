@@ -86,6 +86,9 @@ absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(
   };
   FasterRcnnOptions o;
   const BackboneConfig& b = c.backbone();
+  o.backbone.type = b.type() == BackboneConfig::MOBILENET_V2
+                        ? BackboneType::kMobileNetV2
+                        : BackboneType::kResNet;
   o.backbone.depth = b.depth();
   o.backbone.width_multiplier = b.width_multiplier();
   o.backbone.freeze_stem_and_layer1 = b.freeze_stem_and_layer1();
@@ -93,7 +96,7 @@ absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(
   o.backbone.res5_dilation = b.res5_dilation();
   o.backbone.channels_last = b.channels_last();
   RETURN_IF_ERROR(
-      ValidateResNetOptions(o.backbone, FieldPath(path, "backbone")));
+      ValidateBackboneOptions(o.backbone, FieldPath(path, "backbone")));
   if (c.num_classes() < 1) {
     return Invalid("num_classes",
                    absl::StrCat("must be >= 1, got ", c.num_classes()));
@@ -235,6 +238,9 @@ std::string Text(int v) { return absl::StrCat(v); }
 std::string Text(int64_t v) { return absl::StrCat(v); }
 std::string Text(double v) { return absl::StrCat(v); }
 std::string Text(RcnnHead h) { return h == RcnnHead::kC4 ? "C4" : "TWO_FC"; }
+std::string Text(BackboneType t) {
+  return t == BackboneType::kMobileNetV2 ? "MOBILENET_V2" : "RESNET";
+}
 std::string Text(const std::vector<double>& v) {
   return absl::StrCat("[", absl::StrJoin(v, ", "), "]");
 }
@@ -247,7 +253,11 @@ std::vector<ArchitectureDifference> ArchitectureDifferences(
   auto compare = [&out](const char* field, const auto& x, const auto& y) {
     if (!(x == y)) out.push_back({field, Text(x), Text(y)});
   };
-  compare("backbone.depth", a.backbone.depth, b.backbone.depth);
+  compare("backbone.type", a.backbone.type, b.backbone.type);
+  if (a.backbone.type == BackboneType::kResNet &&
+      b.backbone.type == BackboneType::kResNet) {
+    compare("backbone.depth", a.backbone.depth, b.backbone.depth);
+  }
   compare("backbone.width_multiplier", a.backbone.width_multiplier,
           b.backbone.width_multiplier);
   compare("backbone.res5_dilation", a.backbone.res5_dilation,

@@ -55,12 +55,41 @@ TEST(ModelBuilderTest, C4HeadPoolsAt14AndKeepsRes5ForTheHead) {
   EXPECT_TRUE(
       model->named_parameters().contains("backbone.layer4.0.conv1.weight"));
   EXPECT_EQ(model->named_parameters()["cls_score.weight"].size(1),
-            model->backbone()->channels("res5"));
+            model->backbone()->head_channels());
   ASSERT_OK_AND_ASSIGN(o, Build("rcnn_head: C4 roi_pooled_size: 8"));
   EXPECT_EQ(o.roi_align.pooled_height, 8);
   EXPECT_THAT(Build("rcnn_head: C4 backbone { res5_dilation: true }"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("backbone.res5_dilation")));
+}
+
+TEST(ModelBuilderTest, MobileNetV2HasStride16FeaturesFromItsDilatedRes5) {
+  ASSERT_OK_AND_ASSIGN(
+      FasterRcnnOptions o,
+      Build("backbone { type: MOBILENET_V2 width_multiplier: 0.25 } "
+            "num_classes: 3 rpn_channels: 16 rcnn_fc_channels: 32"));
+  EXPECT_EQ(o.backbone.type, BackboneType::kMobileNetV2);
+  FasterRcnn model(o);
+  EXPECT_EQ(model->backbone()->feature_stride(), 16);
+  EXPECT_EQ(model->backbone()->feature_channels(), 1280);
+  EXPECT_EQ(model->named_parameters()["rpn_conv.weight"].size(1), 1280);
+  EXPECT_TRUE(model->named_parameters().contains(
+      "backbone.features.17.conv.1.0.weight"));
+  // Without the dilation, the features are res4's 96 x width channels.
+  ASSERT_OK_AND_ASSIGN(
+      o, Build("backbone { type: MOBILENET_V2 width_multiplier: 0.5 "
+               "res5_dilation: false } num_classes: 3"));
+  FasterRcnn trunk(o);
+  EXPECT_EQ(trunk->backbone()->feature_channels(), 48);
+  EXPECT_FALSE(trunk->named_parameters().contains(
+      "backbone.features.14.conv.0.0.weight"));
+  // The backbone type is architecture: a checkpoint of the other refuses.
+  ASSERT_OK_AND_ASSIGN(FasterRcnnOptions r, Build(""));
+  const std::vector<ArchitectureDifference> d = ArchitectureDifferences(r, o);
+  ASSERT_FALSE(d.empty());
+  EXPECT_EQ(d[0].field, "backbone.type");
+  EXPECT_EQ(d[0].a, "RESNET");
+  EXPECT_EQ(d[0].b, "MOBILENET_V2");
 }
 
 TEST(ModelBuilderTest, RejectsNamingTheField) {

@@ -1,6 +1,5 @@
 #include "models/resnet.h"
 
-#include <cmath>
 #include <memory>
 #include <utility>
 
@@ -97,31 +96,8 @@ void Freeze(nn::Module& m) {
 
 }  // namespace
 
-absl::Status ValidateResNetOptions(const ResNetOptions& o,
-                                   const std::string& path) {
-  if (o.depth != 18 && o.depth != 34 && o.depth != 50 && o.depth != 101) {
-    return InvalidField(
-        path, "depth",
-        absl::StrCat("must be 18, 34, 50 or 101, got ", o.depth));
-  }
-  if (o.res5_as_head && o.stages != 4) {
-    return InvalidField(path, "res5_as_head", "needs stages = 4");
-  }
-  if (o.stages != 3 && o.stages != 4) {
-    return InvalidField(path, "stages",
-                        absl::StrCat("must be 3 or 4, got ", o.stages));
-  }
-  if (!(std::isfinite(o.width_multiplier) && o.width_multiplier > 0 &&
-        o.width_multiplier <= 4)) {
-    return InvalidField(
-        path, "width_multiplier",
-        absl::StrCat("must be in (0, 4], got ", o.width_multiplier));
-  }
-  return absl::OkStatus();
-}
-
-ResNetImpl::ResNetImpl(const ResNetOptions& options) : options_(options) {
-  const absl::Status valid = ValidateResNetOptions(options);
+ResNetImpl::ResNetImpl(const BackboneOptions& options) : options_(options) {
+  const absl::Status valid = ValidateBackboneOptions(options);
   TORCH_CHECK(valid.ok(), std::string(valid.message()));
   const bool bottleneck = options.depth >= 50;
   const int expansion = bottleneck ? 4 : 1;
@@ -221,9 +197,23 @@ std::map<std::string, torch::Tensor> ResNetImpl::forward(torch::Tensor x) {
   return out;
 }
 
-torch::Tensor ResNetImpl::RunRes5(torch::Tensor x) {
+torch::Tensor ResNetImpl::Features(torch::Tensor images) {
+  return forward(std::move(images)).at(feature_level());
+}
+
+int64_t ResNetImpl::feature_channels() const {
+  return channels(feature_level());
+}
+
+int64_t ResNetImpl::head_channels() const { return channels("res5"); }
+
+std::string ResNetImpl::feature_level() const {
+  return layer4_ && !options_.res5_as_head ? "res5" : "res4";
+}
+
+torch::Tensor ResNetImpl::RunHead(torch::Tensor x) {
   TORCH_CHECK(layer4_ && options_.res5_as_head,
-              "ResNet::RunRes5 needs stages = 4 and res5_as_head");
+              "ResNet::RunHead needs stages = 4 and res5_as_head");
   if (options_.channels_last) {
     x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   }
@@ -240,45 +230,6 @@ int64_t ResNetImpl::stride(const std::string& level) const {
   auto it = strides_.find(level);
   TORCH_CHECK(it != strides_.end(), "ResNet has no level ", level);
   return it->second;
-}
-
-absl::Status LoadTorchvisionStateDict(const std::string& path,
-                                      nn::Module& module,
-                                      int64_t* ignored_entries) {
-  absl::StatusOr<StateDictEntries> read = ReadStateDict(path);
-  if (!read.ok()) return read.status();
-  std::map<std::string, torch::Tensor> entries;
-  for (auto& [name, tensor] : *read) entries[name] = std::move(tensor);
-  torch::NoGradGuard no_grad;
-  int64_t used = 0;
-  auto assign = [&](const std::string& name,
-                    torch::Tensor& target) -> absl::Status {
-    auto it = entries.find(name);
-    if (it == entries.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(path, ": missing entry ", name));
-    }
-    if (it->second.sizes() != target.sizes()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": entry ", name, " has shape ", c10::str(it->second.sizes()),
-          ", the model expects ", c10::str(target.sizes())));
-    }
-    target.copy_(it->second);
-    ++used;
-    return absl::OkStatus();
-  };
-  for (auto& p : module.named_parameters()) {
-    absl::Status s = assign(p.key(), p.value());
-    if (!s.ok()) return s;
-  }
-  for (auto& b : module.named_buffers()) {
-    absl::Status s = assign(b.key(), b.value());
-    if (!s.ok()) return s;
-  }
-  if (ignored_entries != nullptr) {
-    *ignored_entries = static_cast<int64_t>(entries.size()) - used;
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace sniper::models

@@ -10,8 +10,8 @@
 namespace sniper::models {
 namespace {
 
-ResNetOptions Small(int depth, double width = 0.25) {
-  ResNetOptions o;
+BackboneOptions Small(int depth, double width = 0.25) {
+  BackboneOptions o;
   o.depth = depth;
   o.width_multiplier = width;
   return o;
@@ -21,7 +21,7 @@ TEST(ResNetTest, ShapesAndStrides) {
   torch::manual_seed(0);
   for (int depth : {18, 34, 50, 101}) {
     for (bool dilate : {true, false}) {
-      ResNetOptions o = Small(depth);
+      BackboneOptions o = Small(depth);
       o.res5_dilation = dilate;
       ResNet net(o);
       const auto out = net->forward(torch::randn({2, 3, 64, 96}));
@@ -40,7 +40,7 @@ TEST(ResNetTest, ShapesAndStrides) {
 }
 
 TEST(ResNetTest, ParameterNamesAndCountsMatchTorchvision) {
-  ResNetOptions o;
+  BackboneOptions o;
   o.depth = 50;
   o.res5_dilation = false;
   ResNet net(o);
@@ -94,7 +94,7 @@ TEST(ResNetTest, GradientsReachTrainableParametersOnly) {
 }
 
 TEST(ResNetTest, FrozenBatchNormStaysInEvalMode) {
-  ResNetOptions o = Small(18);
+  BackboneOptions o = Small(18);
   ResNet net(o);
   net->train(true);
   for (const auto& m : net->named_modules()) {
@@ -111,11 +111,11 @@ TEST(ResNetTest, FrozenBatchNormStaysInEvalMode) {
       EXPECT_FALSE(bn->weight.requires_grad()) << m.key();
     }
   }
-  ResNetOptions bad;
+  BackboneOptions bad;
   bad.depth = 42;
-  EXPECT_THAT(std::string(ValidateResNetOptions(bad).message()),
+  EXPECT_THAT(std::string(ValidateBackboneOptions(bad).message()),
               ::testing::HasSubstr("depth: must be 18, 34, 50 or 101, got 42"));
-  ResNetOptions three = Small(18);
+  BackboneOptions three = Small(18);
   three.stages = 3;
   ResNet r(three);
   const auto out = r->forward(torch::randn({1, 3, 64, 64}));
@@ -132,7 +132,7 @@ TEST(ResNetTest, FrozenBatchNormStaysInEvalMode) {
 // running-average features.
 TEST(ResNetTest, EvalBatchStatisticsNormaliseByTheBatch) {
   torch::manual_seed(0);
-  ResNetOptions o = Small(18);
+  BackboneOptions o = Small(18);
   o.freeze_stem_and_layer1 = false;
   ResNet net(o);
   torch::NoGradGuard no_grad;
@@ -173,7 +173,7 @@ TEST(ResNetTest, EvalBatchStatisticsNormaliseByTheBatch) {
   const auto stats = frozen->forward(x);
   EXPECT_TRUE(torch::equal(stats.at("res2"), plain.at("res2")));
   EXPECT_FALSE(torch::allclose(stats.at("res3"), plain.at("res3"), 1e-2, 1e-3));
-  ResNetOptions all = Small(18);
+  BackboneOptions all = Small(18);
   all.freeze_all_bn = true;
   ResNet none(all);
   none->eval();
@@ -248,7 +248,7 @@ TEST(ResNetTest, MatchesTorchvisionOnItsCheckpoint) {
   };
   for (const Case& c : {Case{"r18", 18, false}, Case{"r50", 50, false},
                         Case{"r50d", 50, true}}) {
-    ResNetOptions o;
+    BackboneOptions o;
     o.depth = c.depth;
     o.res5_dilation = c.dilate;
     ResNet net(o);

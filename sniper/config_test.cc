@@ -218,7 +218,9 @@ TEST(ConfigTest, AllPipelineConfigsBuild) {
                    "synthetic_single_scale.pbtxt", "coco_mini_rpn.pbtxt",
                    "coco_sniper_mask_r50.pbtxt", "coco_sniper_mask_r101.pbtxt",
                    "synthetic_mask.pbtxt", "synthetic_snip.pbtxt",
-                   "coco_snip_r50.pbtxt", "coco_mini_voc.pbtxt"}));
+                   "coco_snip_r50.pbtxt", "coco_mini_voc.pbtxt",
+                   "coco_sniper_mobilenetv2.pbtxt",
+                   "synthetic_mobilenetv2.pbtxt"}));
 }
 
 // Every run of the shipped experiment matrices builds: its config file and

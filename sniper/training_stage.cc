@@ -16,7 +16,7 @@
 #include "data/chip_loader.h"
 #include "data/chip_sampler.h"
 #include "models/faster_rcnn.h"
-#include "models/resnet.h"
+#include "models/backbone.h"
 #include "port/status_macros.h"
 #include "sniper/batch.h"
 #include "sniper/checkpoint.h"
