@@ -50,6 +50,13 @@ inline constexpr char kNcclBlockingWaitEnv[] = "NCCL_BLOCKING_WAIT";
 #define SNIPER_AUTOCAST_BY_DEVICE 1
 #endif
 
+// c10::Allocator: allocate() const in 1.x, non-const with a pure virtual
+// copy_data() from 2.3 on (port/huge_page_allocator.cc).
+#if TORCH_VERSION_MAJOR > 2 || \
+    (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
+#define SNIPER_ALLOCATOR_MUTABLE 1
+#endif
+
 inline bool AutocastEnabled(c10::DeviceType device) {
 #ifdef SNIPER_AUTOCAST_BY_DEVICE
   return at::autocast::is_autocast_enabled(device);
