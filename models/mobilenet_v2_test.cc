@@ -5,14 +5,12 @@
 #include <torch/torch.h>
 
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "models/backbone.h"
+#include "models/testing/python_oracle.h"
 
 namespace sniper::models {
 namespace {
@@ -162,34 +160,12 @@ for name, width in [("w100", 1.0), ("w050", 0.5), ("w035", 0.35)]:
     torch.save({"x": x, "res4": r4, "res5": r5}, f"{out}/{name}_io.pt")
 )PY";
 
-std::map<std::string, torch::Tensor> LoadTensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
-                                std::istreambuf_iterator<char>());
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& kv : torch::pickle_load(bytes).toGenericDict()) {
-    out[kv.key().toStringRef()] = kv.value().toTensor();
-  }
-  return out;
-}
-
 TEST(MobileNetV2Test, MatchesTorchvisionOnItsCheckpoint) {
-  const char* py = std::getenv("SNIPER_PYTHON");
-  const std::string python = py ? py : "/usr/bin/python3";
-  if (std::system((python + " -c 'import torchvision' 2>/dev/null").c_str()) !=
-      0) {
-    GTEST_SKIP() << python
-                 << " cannot import torchvision (apt-get install "
-                    "python3-torchvision)";
+  if (auto why = testing::PythonLacks("torchvision"); !why.empty()) {
+    GTEST_SKIP() << why;
   }
   const std::string dir = ::testing::TempDir();
-  {
-    std::ofstream f(dir + "/make_mobilenet.py");
-    f << kScript;
-  }
-  ASSERT_EQ(
-      std::system((python + " " + dir + "/make_mobilenet.py " + dir).c_str()),
-      0);
+  ASSERT_TRUE(testing::RunPythonScript(dir, "make_mobilenet.py", kScript));
   for (const auto& [name, width] : std::vector<std::pair<std::string, double>>{
            {"w100", 1.0}, {"w050", 0.5}, {"w035", 0.35}}) {
     MobileNetV2 net(Mobile(width, /*dilated=*/false));
@@ -199,7 +175,7 @@ TEST(MobileNetV2Test, MatchesTorchvisionOnItsCheckpoint) {
     ASSERT_TRUE(s.ok()) << s;
     EXPECT_EQ(ignored, 2);  // classifier.1.weight, classifier.1.bias
     net->eval();
-    const auto io = LoadTensors(dir + "/" + name + "_io.pt");
+    const auto io = testing::LoadTensorDict(dir + "/" + name + "_io.pt");
     torch::NoGradGuard no_grad;
     const torch::Tensor r4 = net->Trunk(io.at("x"));
     const std::map<std::string, torch::Tensor> got = {{"res4", r4},

@@ -6,6 +6,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "models/testing/python_oracle.h"
 
 namespace sniper::models {
 namespace {
@@ -215,32 +216,12 @@ for name, ctor, dilate in [("r18", torchvision.models.resnet18, False),
     torch.save({"x": x, "res4": r4, "res5": r5}, f"{out}/{name}_io.pt")
 )PY";
 
-std::map<std::string, torch::Tensor> LoadTensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
-                                std::istreambuf_iterator<char>());
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& kv : torch::pickle_load(bytes).toGenericDict()) {
-    out[kv.key().toStringRef()] = kv.value().toTensor();
-  }
-  return out;
-}
-
 TEST(ResNetTest, MatchesTorchvisionOnItsCheckpoint) {
-  const char* py = std::getenv("SNIPER_PYTHON");
-  const std::string python = py ? py : "/usr/bin/python3";
-  if (std::system((python + " -c 'import torchvision' 2>/dev/null").c_str()) !=
-      0) {
-    GTEST_SKIP() << python
-                 << " cannot import torchvision (apt-get install "
-                    "python3-torchvision)";
+  if (auto why = testing::PythonLacks("torchvision"); !why.empty()) {
+    GTEST_SKIP() << why;
   }
   const std::string dir = ::testing::TempDir();
-  {
-    std::ofstream f(dir + "/make.py");
-    f << kScript;
-  }
-  ASSERT_EQ(std::system((python + " " + dir + "/make.py " + dir).c_str()), 0);
+  ASSERT_TRUE(testing::RunPythonScript(dir, "make.py", kScript));
   struct Case {
     const char* name;
     int depth;
@@ -258,7 +239,7 @@ TEST(ResNetTest, MatchesTorchvisionOnItsCheckpoint) {
     ASSERT_TRUE(s.ok()) << s;
     EXPECT_EQ(ignored, 2);  // fc.weight, fc.bias
     net->eval();
-    const auto io = LoadTensors(dir + "/" + c.name + "_io.pt");
+    const auto io = testing::LoadTensorDict(dir + "/" + c.name + "_io.pt");
     torch::NoGradGuard no_grad;
     const auto out = net->forward(io.at("x"));
     for (const char* level : {"res4", "res5"}) {

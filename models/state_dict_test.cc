@@ -11,6 +11,8 @@
 #include <map>
 #include <random>
 
+#include "models/testing/python_oracle.h"
+
 namespace sniper::models {
 namespace {
 
@@ -49,26 +51,15 @@ torch.save(torch.nn.Linear(2, 2), f"{out}/module.pt")
 open(f"{out}/garbage.pt", "wb").write(b"definitely not a checkpoint")
 )PY";
 
-std::string Python() {
-  const char* py = std::getenv("SNIPER_PYTHON");
-  return py ? py : "/usr/bin/python3";
-}
+using testing::Python;
 
 class StateDictTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (std::system((Python() + " -c 'import torch' 2>/dev/null").c_str()) !=
-        0) {
-      return;
-    }
+    if (!testing::PythonHas("torch")) return;
     dir_ = new std::string(::testing::TempDir() + "/state_dict_test");
     std::system(("mkdir -p " + *dir_).c_str());
-    {
-      std::ofstream f(*dir_ + "/make.py");
-      f << kScript;
-    }
-    ASSERT_EQ(
-        std::system((Python() + " " + *dir_ + "/make.py " + *dir_).c_str()), 0);
+    ASSERT_TRUE(testing::RunPythonScript(*dir_, "make.py", kScript));
   }
   void SetUp() override {
     if (dir_ == nullptr) {
@@ -83,19 +74,8 @@ class StateDictTest : public ::testing::Test {
 };
 std::string* StateDictTest::dir_ = nullptr;
 
-std::map<std::string, torch::Tensor> Oracle(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
-                                std::istreambuf_iterator<char>());
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& kv : torch::pickle_load(bytes).toGenericDict()) {
-    out[kv.key().toStringRef()] = kv.value().toTensor();
-  }
-  return out;
-}
-
 TEST_F(StateDictTest, ReadsOrderedDictsExactlyAtProtocols2And4) {
-  const auto oracle = Oracle(Path("oracle.pt"));
+  const auto oracle = testing::LoadTensorDict(Path("oracle.pt"));
   for (const char* file : {"p2.pt", "p4.pt"}) {
     SCOPED_TRACE(file);
     absl::StatusOr<StateDictEntries> sd = ReadStateDict(Path(file));
