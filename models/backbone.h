@@ -17,9 +17,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
-#include <memory>
 #include <string>
-#include <utility>
 
 #include "absl/status/status.h"
 #include "models/sync_batch_norm.h"
@@ -68,23 +66,12 @@ class BackboneImpl : public torch::nn::Module {
   virtual int64_t head_channels() const = 0;
   // Synchronized batch norm (models/sync_batch_norm.h) for every BN layer
   // that trains; an empty function turns it off.
-  void SetBatchNormSync(AllReduceSum all_reduce) {
-    bn_sync_->Set(std::move(all_reduce));
-  }
+  virtual void SetBatchNormSync(AllReduceSum all_reduce) = 0;
   // In eval mode, every BN layer that trained normalises with the batch's
   // own statistics (a diagnostic, off by default); frozen ones keep their
   // running statistics, as in training.
-  void SetEvalBatchStatistics(bool on) {
-    bn_sync_->SetEvalBatchStatistics(on && !options().freeze_all_bn);
-  }
+  virtual void SetEvalBatchStatistics(bool on) = 0;
   virtual const BackboneOptions& options() const = 0;
-
- protected:
-  // Shared with every layer that trains (set by SetBatchNormSync); frozen
-  // layers (always in eval mode) hold frozen_sync_, which stays empty.
-  std::shared_ptr<BatchNormSync> bn_sync_ = std::make_shared<BatchNormSync>();
-  std::shared_ptr<BatchNormSync> frozen_sync_ =
-      std::make_shared<BatchNormSync>();
 };
 
 // Loads a state dict saved by PyTorch's torch.save (zip format) into

@@ -216,6 +216,14 @@ torch::Tensor MobileNetV2Impl::RunHead(torch::Tensor x) {
 
 int64_t MobileNetV2Impl::head_channels() const { return tail_channels_; }
 
+void MobileNetV2Impl::SetBatchNormSync(AllReduceSum all_reduce) {
+  bn_sync_->Set(std::move(all_reduce));
+}
+
+void MobileNetV2Impl::SetEvalBatchStatistics(bool on) {
+  bn_sync_->SetEvalBatchStatistics(on && !options_.freeze_all_bn);
+}
+
 void MobileNetV2Impl::train(bool on) {
   nn::Module::train(on);
   if (options_.freeze_stem_and_layer1) {

@@ -54,6 +54,8 @@ class MobileNetV2Impl : public BackboneImpl {
   int64_t feature_stride() const override;
   torch::Tensor RunHead(torch::Tensor x) override;
   int64_t head_channels() const override;
+  void SetBatchNormSync(AllReduceSum all_reduce) override;
+  void SetEvalBatchStatistics(bool on) override;
   const BackboneOptions& options() const override { return options_; }
 
   // Keeps frozen parts in eval mode.
@@ -70,6 +72,9 @@ class MobileNetV2Impl : public BackboneImpl {
   std::shared_ptr<torch::nn::Module> features_;
   std::vector<std::shared_ptr<MobileNetV2LayerImpl>> layers_;
   int64_t trunk_channels_ = 0, tail_channels_ = 0;
+  std::shared_ptr<BatchNormSync> bn_sync_ = std::make_shared<BatchNormSync>();
+  std::shared_ptr<BatchNormSync> frozen_sync_ =
+      std::make_shared<BatchNormSync>();
 };
 TORCH_MODULE(MobileNetV2);
 

@@ -157,6 +157,14 @@ ResNetImpl::ResNetImpl(const BackboneOptions& options) : options_(options) {
   train(true);
 }
 
+void ResNetImpl::SetBatchNormSync(AllReduceSum all_reduce) {
+  bn_sync_->Set(std::move(all_reduce));
+}
+
+void ResNetImpl::SetEvalBatchStatistics(bool on) {
+  bn_sync_->SetEvalBatchStatistics(on && !options_.freeze_all_bn);
+}
+
 void ResNetImpl::train(bool on) {
   nn::Module::train(on);
   if (options_.freeze_stem_and_layer1) {

@@ -43,6 +43,8 @@ class ResNetImpl : public BackboneImpl {
   int64_t feature_stride() const override { return stride(feature_level()); }
   torch::Tensor RunHead(torch::Tensor x) override;
   int64_t head_channels() const override;
+  void SetBatchNormSync(AllReduceSum all_reduce) override;
+  void SetEvalBatchStatistics(bool on) override;
   const BackboneOptions& options() const override { return options_; }
 
   // Keeps frozen parts in eval mode.
@@ -61,6 +63,11 @@ class ResNetImpl : public BackboneImpl {
   torch::nn::Sequential layer1_{nullptr}, layer2_{nullptr}, layer3_{nullptr},
       layer4_{nullptr};
   std::map<std::string, int64_t> channels_, strides_;
+  // Shared with every block; set by SetBatchNormSync. Frozen stem and
+  // layer1 (always in eval mode) hold frozen_sync_, which stays empty.
+  std::shared_ptr<BatchNormSync> bn_sync_ = std::make_shared<BatchNormSync>();
+  std::shared_ptr<BatchNormSync> frozen_sync_ =
+      std::make_shared<BatchNormSync>();
 };
 TORCH_MODULE(ResNet);
 

@@ -83,7 +83,7 @@ TEST_F(TrainStepTest, AppliedStepMovesTheWeights) {
   const Batch b = TwoChips();
   const auto before = Snapshot(model);
   ASSERT_OK_AND_ASSIGN(StepOutcome out, step.Run(b.images, b.targets, 7, 0));
-  EXPECT_EQ(out.result, StepResult::kApplied);
+  EXPECT_EQ(out.result, StepResult::kApplied) << out.why;
   EXPECT_TRUE(out.why.empty());
   // One value per loss term the model names, summing to the total.
   ASSERT_EQ(out.terms.size(), model->options().LossNames().size());
