@@ -6,7 +6,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "autofocus/focus_chips.h"
-#include "port/huge_page_allocator.h"
 #include "port/status_macros.h"
 #include "port/torch_compat.h"
 
@@ -131,7 +130,6 @@ MultiScaleDetector::MultiScaleDetector(models::FasterRcnn model,
       device_(device),
       autocast_(autocast),
       stride_(static_cast<int32_t>(model_->options().anchors.stride)) {
-  InstallHugePageCpuAllocator();  // large CPU tensors on huge pages
   model_->to(device_);
   model_->eval();
   // Set either way: the model may come from a detector that set it.
