@@ -211,16 +211,16 @@ TEST(ConfigTest, AllPipelineConfigsBuild) {
     built.push_back(name);
   }
   ::closedir(d);
-  EXPECT_THAT(built,
-              ::testing::IsSupersetOf(
-                  {"default_synthetic.pbtxt", "coco_sniper_r50.pbtxt",
-                   "coco_sniper_r101.pbtxt", "coco_single_scale_r50.pbtxt",
-                   "synthetic_single_scale.pbtxt", "coco_mini_rpn.pbtxt",
-                   "coco_sniper_mask_r50.pbtxt", "coco_sniper_mask_r101.pbtxt",
-                   "synthetic_mask.pbtxt", "synthetic_snip.pbtxt",
-                   "coco_snip_r50.pbtxt", "coco_mini_voc.pbtxt",
-                   "coco_sniper_mobilenetv2.pbtxt",
-                   "synthetic_mobilenetv2.pbtxt"}));
+  EXPECT_THAT(
+      built,
+      ::testing::IsSupersetOf(
+          {"default_synthetic.pbtxt", "coco_sniper_r50.pbtxt",
+           "coco_sniper_r101.pbtxt", "coco_single_scale_r50.pbtxt",
+           "synthetic_single_scale.pbtxt", "coco_mini_rpn.pbtxt",
+           "coco_sniper_mask_r50.pbtxt", "coco_sniper_mask_r101.pbtxt",
+           "synthetic_mask.pbtxt", "synthetic_snip.pbtxt",
+           "coco_snip_r50.pbtxt", "coco_mini_voc.pbtxt",
+           "coco_sniper_mobilenetv2.pbtxt", "synthetic_mobilenetv2.pbtxt"}));
 }
 
 // Every run of the shipped experiment matrices builds: its config file and
