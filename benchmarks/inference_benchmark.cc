@@ -3,14 +3,18 @@
 // (benchmarks/bench_device.h):
 //   BM_Inference/sniper:       the default's three test scales (long side
 //                              1536, 768, 256) with their valid ranges;
+//   BM_Inference/sniper_batch4: the same, four images per RunBatch
+//                              (eval.batch_size 4: views of a scale
+//                              batched by shape);
 //   BM_Inference/single_scale: one scale, long side 768
 //                              (configs/synthetic_single_scale.pbtxt);
 //   BM_Inference/autofocus_ground_truth: the three scales coarse to fine
 //                              (AutoFocus) with focus maps from the ground
 //                              truth (eval.autofocus.ground_truth_focus:
 //                              what a perfect focus branch saves; a fresh
-//                              model's own map means nothing), FocusChips
-//                              batched 4 at a time;
+//                              model's own map means nothing), four images
+//                              per RunBatch, FocusChips batched 4 at a
+//                              time;
 // over the first 20 validation images of the default's synthetic set, with
 // a freshly initialized ResNet-18 x0.25 detector (the work per image does
 // not depend on the weights: 300 proposals per view); and
@@ -22,15 +26,20 @@
 //                              ranges and soft-NMS, vs one 800x1333 scale,
 //                              --coco_images images (default 3).
 // Decode + resample + network + merging per image, --threads threads.
-// Counters: images_per_s, network pixels per image, peak resident memory
-// (VmHWM, reset per case), on CUDA the caching allocator's peaks.
+// Counters: images_per_s, network pixels per image (the views' canvases;
+// canvas_pixels_per_image adds the padding of views to their batch's
+// size), minor page faults per image, peak resident memory (VmHWM, reset
+// per case), on CUDA the caching allocator's peaks.
 //
 //   bazel run //benchmarks:inference_benchmark
 //   bazel-bin/benchmarks/inference_benchmark --device=cuda --precision=BF16
 //       --benchmark_filter=Coco --coco_images=20   (one line)
+#include <sys/resource.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -43,6 +52,7 @@
 #include "glog/logging.h"
 #include "inference/detector.h"
 #include "models/faster_rcnn.h"
+#include "port/large_block_allocator.h"
 #include "sniper/config.h"
 
 ABSL_FLAG(int, coco_images, 3, "images of the BM_InferenceCoco cases");
@@ -51,7 +61,16 @@ ABSL_FLAG(int, threads, 2, "compute threads (at::set_num_threads)");
 namespace sniper {
 namespace {
 
-// Prepare + Run over the first `n` images of `ds`, with the counters.
+// Minor page faults of this process so far (the kernel faulting memory
+// in: a count, not a time, so a loaded machine does not blur it).
+int64_t MinorFaults() {
+  struct rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
+}
+
+// Prepare + RunBatch over the first `n` images of `ds`, eval.batch_size
+// images at a time, with the counters.
 void RunImages(benchmark::State& state, const Pipeline& p,
                const data::CocoDataset& ds, const std::string& dir, int n) {
   const bench::BenchDevice& d = bench::Device();
@@ -63,6 +82,9 @@ void RunImages(benchmark::State& state, const Pipeline& p,
                                             d.autocast);
   CHECK(created.ok()) << created.status();
   inference::MultiScaleDetector& detector = *created;
+  // Blocks an earlier case left cached (SNIPER_LARGE_BLOCKS=1) would
+  // count in this one's peak memory.
+  ReleaseCachedLargeBlocks();
   {  // Warm-up, not timed: the decoder, allocator, kernels and handles.
     absl::StatusOr<inference::PreparedImage> views =
         detector.Prepare(inference::ImageOf(ds, dir, 0));
@@ -71,24 +93,37 @@ void RunImages(benchmark::State& state, const Pipeline& p,
     bench::Synchronize(d);
   }
   const int64_t warm_pixels = detector.pixels_run();
+  const int64_t warm_canvas = detector.canvas_pixels_run();
   const int64_t warm_views = detector.views_run();
+  const int batch = static_cast<int>(p.eval.batch_size);
   bench::ResetPeakRss();
   bench::ResetPeakMemory(d);
+  const int64_t faults = MinorFaults();
   int64_t images = 0;
   for (auto _ : state) {
-    for (int i = 0; i < n; ++i) {
-      absl::StatusOr<inference::PreparedImage> views =
-          detector.Prepare(inference::ImageOf(ds, dir, i));
-      CHECK(views.ok()) << views.status();
-      benchmark::DoNotOptimize(detector.Run(*views));
-      ++images;
+    for (int first = 0; first < n; first += batch) {
+      std::vector<inference::PreparedImage> views;
+      for (int i = first; i < std::min(n, first + batch); ++i) {
+        absl::StatusOr<inference::PreparedImage> v =
+            detector.Prepare(inference::ImageOf(ds, dir, i));
+        CHECK(v.ok()) << v.status();
+        views.push_back(*std::move(v));
+      }
+      std::vector<const inference::PreparedImage*> pointers;
+      for (const inference::PreparedImage& v : views) pointers.push_back(&v);
+      benchmark::DoNotOptimize(detector.RunBatch(pointers));
+      images += static_cast<int64_t>(views.size());
     }
     bench::Synchronize(d);
   }
+  state.counters["page_faults_per_image"] =
+      static_cast<double>(MinorFaults() - faults) / images;
   state.counters["images_per_s"] =
       benchmark::Counter(images, benchmark::Counter::kIsRate);
   state.counters["pixels_per_image"] =
       static_cast<double>(detector.pixels_run() - warm_pixels) / images;
+  state.counters["canvas_pixels_per_image"] =
+      static_cast<double>(detector.canvas_pixels_run() - warm_canvas) / images;
   state.counters["views_per_image"] =
       static_cast<double>(detector.views_run() - warm_views) / images;
   state.counters["scales"] = static_cast<double>(p.eval.scales.scales.size());
@@ -132,6 +167,8 @@ void RegisterCases() {
         ->UseRealTime();
   };
   add("BM_Inference/sniper", [](benchmark::State& s) { BM_Inference(s, ""); });
+  add("BM_Inference/sniper_batch4",
+      [](benchmark::State& s) { BM_Inference(s, "eval { batch_size: 4 }"); });
   add("BM_Inference/autofocus_ground_truth", [](benchmark::State& s) {
     BM_Inference(s,
                  "eval { batch_size: 4 autofocus { enabled: true "

@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "autofocus/focus_chips.h"
+#include "inference/batch_plan.h"
+#include "port/large_block_allocator.h"
 #include "port/status_macros.h"
 #include "port/torch_compat.h"
 
@@ -91,7 +93,12 @@ std::string FormatInferenceCost(const InferenceCost& cost) {
                           k ? ", " : "", k, cost.pixels_per_scale[k] / 1e6,
                           cost.views_per_scale[k]);
   }
-  return out + ")";
+  out += ")";
+  if (cost.canvas_pixels_per_image > cost.pixels_per_image) {
+    absl::StrAppendFormat(&out, "; batches padded to %.3f M",
+                          cost.canvas_pixels_per_image / 1e6);
+  }
+  return out;
 }
 
 absl::StatusOr<MultiScaleDetector> MultiScaleDetector::Create(
@@ -130,6 +137,11 @@ MultiScaleDetector::MultiScaleDetector(models::FasterRcnn model,
       device_(device),
       autocast_(autocast),
       stride_(static_cast<int32_t>(model_->options().anchors.stride)) {
+  // Large CPU tensors on huge pages, reused when freed (a forward pass
+  // over a whole scaled image allocates dozens of 32 MiB+ blocks, which
+  // glibc maps and faults in afresh every time): SNIPER_LARGE_BLOCKS=1
+  // until timed on a quiet machine (docs/INFERENCE.md).
+  InstallLargeBlockCpuAllocator(/*by_default=*/false);
   model_->to(device_);
   model_->eval();
   // Set either way: the model may come from a detector that set it.
@@ -219,30 +231,31 @@ void MultiScaleDetector::CountView(const ScaledView& v) {
 }
 
 std::vector<models::Detections> MultiScaleDetector::DetectBatch(
-    const Item* items, size_t n) {
+    const std::vector<const ScaledView*>& views) {
   int64_t h = 0, w = 0;
   std::vector<std::pair<double, double>> sizes;
   // AutoFocus: the batch's largest window's share of the proposals.
   double fraction = 0;
-  for (size_t j = 0; j < n; ++j) {
-    const ScaledView& v = *items[j].view;
-    h = std::max(h, v.pixels.size(2));
-    w = std::max(w, v.pixels.size(3));
-    sizes.push_back({static_cast<double>(v.window.y2 - v.window.y1),
-                     static_cast<double>(v.window.x2 - v.window.x1)});
+  for (const ScaledView* v : views) {
+    h = std::max(h, v->pixels.size(2));
+    w = std::max(w, v->pixels.size(3));
+    sizes.push_back({static_cast<double>(v->window.y2 - v->window.y1),
+                     static_cast<double>(v->window.x2 - v->window.x1)});
     fraction = std::max(
         fraction,
-        static_cast<double>(v.window.x2 - v.window.x1) *
-            (v.window.y2 - v.window.y1) /
-            (static_cast<double>(v.at.scaled_width) * v.at.scaled_height));
+        static_cast<double>(v->window.x2 - v->window.x1) *
+            (v->window.y2 - v->window.y1) /
+            (static_cast<double>(v->at.scaled_width) * v->at.scaled_height));
   }
+  const int64_t n = static_cast<int64_t>(views.size());
+  canvas_pixels_run_ += n * h * w;
   torch::Tensor input;
   if (n == 1) {
-    input = items[0].view->pixels;
+    input = views[0]->pixels;
   } else {
-    input = torch::zeros({static_cast<int64_t>(n), 3, h, w});
-    for (size_t j = 0; j < n; ++j) {
-      const torch::Tensor& px = items[j].view->pixels;
+    input = torch::zeros({n, 3, h, w});
+    for (int64_t j = 0; j < n; ++j) {
+      const torch::Tensor& px = views[j]->pixels;
       input[j].narrow(1, 0, px.size(2)).narrow(2, 0, px.size(3)).copy_(px[0]);
     }
   }
@@ -256,21 +269,31 @@ void MultiScaleDetector::RunViews(
     const std::vector<Item>& items,
     const std::vector<const PreparedImage*>& images,
     std::vector<Pooled>* pooled, std::vector<autofocus::FocusMap>* focus) {
-  const size_t batch = std::max<int64_t>(1, options_.batch_size);
-  for (size_t first = 0; first < items.size(); first += batch) {
-    const size_t n = std::min(batch, items.size() - first);
-    const std::vector<models::Detections> dets =
-        DetectBatch(items.data() + first, n);
-    for (size_t j = 0; j < n; ++j) {
-      const Item& item = items[first + j];
-      CountView(*item.view);
-      if (focus != nullptr) {
-        focus->push_back(
-            WindowFocus(dets[j].focus, item.view->window, stride_));
-      }
-      PoolDetections(*item.view, *images[item.image], dets[j],
-                     &(*pooled)[item.image]);
+  // Batches of similar shapes (bounded padding); results taken back in
+  // the items' order, so pooling does not depend on the batching.
+  std::vector<ViewShape> shapes;
+  for (const Item& item : items) {
+    shapes.push_back({item.view->pixels.size(2), item.view->pixels.size(3)});
+  }
+  std::vector<models::Detections> dets(items.size());
+  for (const std::vector<size_t>& batch :
+       PlanBatches(shapes, static_cast<size_t>(options_.batch_size),
+                   options_.max_batch_padding)) {
+    std::vector<const ScaledView*> views;
+    for (size_t k : batch) views.push_back(items[k].view);
+    std::vector<models::Detections> out = DetectBatch(views);
+    for (size_t j = 0; j < batch.size(); ++j) {
+      dets[batch[j]] = std::move(out[j]);
     }
+  }
+  for (size_t k = 0; k < items.size(); ++k) {
+    const Item& item = items[k];
+    CountView(*item.view);
+    if (focus != nullptr) {
+      focus->push_back(WindowFocus(dets[k].focus, item.view->window, stride_));
+    }
+    PoolDetections(*item.view, *images[item.image], dets[k],
+                   &(*pooled)[item.image]);
   }
 }
 
@@ -326,6 +349,7 @@ std::vector<std::vector<data::ScoredBox>> MultiScaleDetector::Proposals(
                    static_cast<double>(v.window.x2 - v.window.x1)}},
                  device_, autocast_)[0];
     CountView(v);
+    canvas_pixels_run_ += v.pixels.size(2) * v.pixels.size(3);
     const bool at_origin = v.window.x1 == 0 && v.window.y1 == 0;
     const torch::Tensor boxes =
         (at_origin ? d.boxes / v.at.scale : ToImagePixels(v, d.boxes))
@@ -345,6 +369,7 @@ InferenceCost MultiScaleDetector::Cost(int64_t images) const {
   cost.autofocus = options_.autofocus;
   const double n = std::max<double>(1, images);
   cost.pixels_per_image = pixels_run_ / n;
+  cost.canvas_pixels_per_image = canvas_pixels_run_ / n;
   for (int64_t px : pixels_per_scale_) cost.pixels_per_scale.push_back(px / n);
   for (int64_t v : views_per_scale_) cost.views_per_scale.push_back(v / n);
   return cost;

@@ -87,15 +87,18 @@ autofocus::FocusMap GroundTruthFocusMap(
 using FocusStep = autofocus::FocusStep;
 
 // What inference cost, per image: network pixels (canvases, padding to 32
-// included) and views, in total and per test scale.
+// included) and views, in total and per test scale; the batches' input
+// pixels (padding to each batch's common size included).
 struct InferenceCost {
   bool autofocus = false;
   double pixels_per_image = 0;
+  double canvas_pixels_per_image = 0;
   std::vector<double> pixels_per_scale, views_per_scale;
 };
 
 // "AutoFocus: 0.866 M network pixels per image (scale 0: 0.545 M in 1.00
-// views, ...)"; full inference says "every scale over the whole image".
+// views, ...)"; full inference says "every scale over the whole image";
+// batches padded beyond their views add "; batches padded to 0.902 M".
 std::string FormatInferenceCost(const InferenceCost& cost);
 
 class MultiScaleDetector {
@@ -111,9 +114,11 @@ class MultiScaleDetector {
 
   absl::StatusOr<PreparedImage> Prepare(const ImageSource& image) const;
   ImageDetections Run(const PreparedImage& image);
-  // Several images: views of the same scale run options().batch_size at a
-  // time, padded to a common size (the same detections as one by one, up
-  // to floating-point rounding).
+  // Several images: views of the same scale run up to options().batch_size
+  // at a time, sorted by shape and padded to a common size, a batch's
+  // padding at most options().max_batch_padding of its pixels
+  // (inference/batch_plan.h); the same detections as one by one, up to
+  // floating-point rounding.
   // `trace` (optional, AutoFocus only): per image, one FocusStep per scale.
   std::vector<ImageDetections> RunBatch(
       const std::vector<const PreparedImage*>& images,
@@ -129,6 +134,9 @@ class MultiScaleDetector {
   int32_t feature_stride() const { return stride_; }
   int64_t views_run() const { return views_run_; }
   int64_t pixels_run() const { return pixels_run_; }
+  // The network's input pixels: pixels_run() plus the padding of views to
+  // their batch's common size.
+  int64_t canvas_pixels_run() const { return canvas_pixels_run_; }
   // Network pixels (canvas, padding to 32 included) and views run per test
   // scale, in options().scales order.
   const std::vector<int64_t>& pixels_per_scale() const {
@@ -152,15 +160,16 @@ class MultiScaleDetector {
     size_t image;
     const ScaledView* view;
   };
-  // Runs `items` batch_size at a time (padded to a common size), appending
-  // each view's kept detections to (*pooled)[item.image]; with `focus`,
+  // Runs `items` in batches (PlanBatches), appending each view's kept
+  // detections to (*pooled)[item.image] in the items' order; with `focus`,
   // each item's focus map over its window.
   void RunViews(const std::vector<Item>& items,
                 const std::vector<const PreparedImage*>& images,
                 std::vector<Pooled>* pooled,
                 std::vector<autofocus::FocusMap>* focus);
-  // One batch of RunViews: the network's detections of `items`.
-  std::vector<models::Detections> DetectBatch(const Item* items, size_t n);
+  // One batch of RunViews: the network's detections of `views`.
+  std::vector<models::Detections> DetectBatch(
+      const std::vector<const ScaledView*>& views);
   void CountView(const ScaledView& v);
   // Appends a view's detections to `out`: those its window did not cut
   // (tiles, FocusChips), in original pixels, inside the scale's range.
@@ -190,6 +199,7 @@ class MultiScaleDetector {
   int32_t stride_ = 16;
   int64_t views_run_ = 0;
   int64_t pixels_run_ = 0;
+  int64_t canvas_pixels_run_ = 0;
   std::vector<int64_t> pixels_per_scale_, views_per_scale_;
 };
 

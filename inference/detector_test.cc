@@ -2,7 +2,9 @@
 
 #include <cmath>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -64,47 +66,65 @@ TEST(MultiScaleDetectorTest, CreateRefusesWhatCannotRun) {
 }
 
 // Batched views (padded to a common size) give the detections of one by
-// one, up to floating-point rounding.
+// one, up to floating-point rounding, whether the batches pad their views
+// (any padding allowed: all six views of a scale together) or not (only
+// equal shapes share a batch).
 TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
   data::CocoDataset ds;
   const std::string dir = testing::SmallDataset(&ds);
   ASSERT_EQ(ds.num_images(), 3u);
 
   const data::ChipSamplerConfig scales = testing::LongSides({320, 480});
-  InferenceConfig ic;
-  *ic.mutable_scales() = scales.scales();
-  ic.set_batch_size(3);
-  const InferenceOptions o = Options(ic, scales);
-  models::FasterRcnnOptions mo = testing::SmallDetector();
-  torch::manual_seed(3);
-  MultiScaleDetector detector = Detector(models::FasterRcnn(mo), o);
-  std::vector<PreparedImage> prepared;
-  for (size_t i = 0; i < 3; ++i) {
-    absl::StatusOr<PreparedImage> p =
-        detector.Prepare(ImageOf(ds, dir + "/images", i));
-    ASSERT_TRUE(p.ok()) << p.status();
-    ASSERT_EQ(p->views.size(), 2u);
-    prepared.push_back(*std::move(p));
+  for (const float padding : {100.0f, 0.0f}) {
+    SCOPED_TRACE(padding);
+    InferenceConfig ic;
+    *ic.mutable_scales() = scales.scales();
+    ic.set_batch_size(3);
+    ic.set_max_batch_padding(padding);
+    const InferenceOptions o = Options(ic, scales);
+    models::FasterRcnnOptions mo = testing::SmallDetector();
+    torch::manual_seed(3);
+    MultiScaleDetector detector = Detector(models::FasterRcnn(mo), o);
+    std::vector<PreparedImage> prepared;
+    std::set<std::pair<int64_t, int64_t>> shapes;
+    for (size_t i = 0; i < 3; ++i) {
+      absl::StatusOr<PreparedImage> p =
+          detector.Prepare(ImageOf(ds, dir + "/images", i));
+      ASSERT_TRUE(p.ok()) << p.status();
+      ASSERT_EQ(p->views.size(), 2u);
+      for (const ScaledView& v : p->views) {
+        shapes.insert({v.pixels.size(2), v.pixels.size(3)});
+      }
+      prepared.push_back(*std::move(p));
+    }
+    ASSERT_GT(shapes.size(), 2u);  // views of different shapes
+    const std::vector<ImageDetections> batched =
+        detector.RunBatch({&prepared[0], &prepared[1], &prepared[2]});
+    ASSERT_EQ(batched.size(), 3u);
+    // Padding: none allowed, none run; allowed, the canvases hold more.
+    if (padding == 0) {
+      EXPECT_EQ(detector.canvas_pixels_run(), detector.pixels_run());
+    } else {
+      EXPECT_GT(detector.canvas_pixels_run(), detector.pixels_run());
+    }
+    for (size_t i = 0; i < 3; ++i) {
+      const ImageDetections single = detector.Run(prepared[i]);
+      ASSERT_GT(single.scores.size(0), 0) << i;
+      // Compare the 10 best: rounding may reorder near-ties further down.
+      const int64_t k = std::min<int64_t>(10, single.scores.size(0));
+      ASSERT_GE(batched[i].scores.size(0), k);
+      EXPECT_TRUE(torch::allclose(single.scores.narrow(0, 0, k),
+                                  batched[i].scores.narrow(0, 0, k), 1e-4,
+                                  1e-5))
+          << i;
+      EXPECT_TRUE(torch::allclose(single.boxes.narrow(0, 0, k),
+                                  batched[i].boxes.narrow(0, 0, k), 1e-3, 1e-2))
+          << i;
+      // Inside the image.
+      EXPECT_GE(single.boxes.min().item<float>(), 0);
+    }
+    EXPECT_EQ(detector.views_run(), 12);  // 6 batched + 6 one by one
   }
-  const std::vector<ImageDetections> batched =
-      detector.RunBatch({&prepared[0], &prepared[1], &prepared[2]});
-  ASSERT_EQ(batched.size(), 3u);
-  for (size_t i = 0; i < 3; ++i) {
-    const ImageDetections single = detector.Run(prepared[i]);
-    ASSERT_GT(single.scores.size(0), 0) << i;
-    // Compare the 10 best: rounding may reorder near-ties further down.
-    const int64_t k = std::min<int64_t>(10, single.scores.size(0));
-    ASSERT_GE(batched[i].scores.size(0), k);
-    EXPECT_TRUE(torch::allclose(single.scores.narrow(0, 0, k),
-                                batched[i].scores.narrow(0, 0, k), 1e-4, 1e-5))
-        << i;
-    EXPECT_TRUE(torch::allclose(single.boxes.narrow(0, 0, k),
-                                batched[i].boxes.narrow(0, 0, k), 1e-3, 1e-2))
-        << i;
-    // Inside the image.
-    EXPECT_GE(single.boxes.min().item<float>(), 0);
-  }
-  EXPECT_EQ(detector.views_run(), 12);  // 6 batched + 6 one by one
 }
 
 TEST(GroundTruthFocusMapTest, PositiveWhereABoxIsSmallAtThatScale) {
@@ -319,6 +339,9 @@ TEST(InferenceCostTest, PerImageAndPerScale) {
             "views)");
   c.autofocus = true;
   EXPECT_THAT(FormatInferenceCost(c), ::testing::StartsWith("AutoFocus: "));
+  c.canvas_pixels_per_image = 1.75e6;  // batches padded
+  EXPECT_THAT(FormatInferenceCost(c),
+              ::testing::EndsWith("views); batches padded to 1.750 M"));
 }
 
 }  // namespace

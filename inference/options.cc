@@ -118,6 +118,11 @@ absl::StatusOr<InferenceOptions> BuildInferenceOptions(
                    absl::StrCat("must be >= 1, got ", e.batch_size()));
   }
   out.batch_size = e.batch_size();
+  if (!(e.max_batch_padding() >= 0)) {
+    return Invalid("max_batch_padding",
+                   absl::StrCat("must be >= 0, got ", e.max_batch_padding()));
+  }
+  out.max_batch_padding = e.max_batch_padding();
   if (e.batch_norm() == InferenceConfig::BATCH_NORM_UNSPECIFIED) {
     return Invalid("batch_norm", "must be RUNNING or PER_BATCH");
   }

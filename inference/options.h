@@ -30,6 +30,9 @@ struct InferenceOptions {
   int32_t max_tile_side = 0;  // 0: never tile
   int32_t tile_overlap = 256;
   int64_t batch_size = 1;  // views per forward pass
+  // A batch's padding to its views' common size, at most this fraction of
+  // their pixels (inference/batch_plan.h).
+  double max_batch_padding = 0.25;
   // AutoFocus: coarse to fine; focus_steps[r] turns the focus map of the
   // image's r-th coarsest scale into the next one's FocusChips.
   bool autofocus = false;

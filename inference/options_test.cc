@@ -58,6 +58,12 @@ TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
   EXPECT_THAT(BuildInferenceOptions(batch, Training()),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("InferenceConfig.batch_size")));
+  InferenceConfig padding;
+  padding.set_max_batch_padding(-0.1f);
+  EXPECT_THAT(BuildInferenceOptions(padding, Training()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("InferenceConfig.max_batch_padding: must be "
+                                 ">= 0")));
   InferenceConfig bn;
   bn.set_batch_norm(InferenceConfig::BATCH_NORM_UNSPECIFIED);
   EXPECT_THAT(BuildInferenceOptions(bn, Training()),

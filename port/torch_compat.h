@@ -51,7 +51,7 @@ inline constexpr char kNcclBlockingWaitEnv[] = "NCCL_BLOCKING_WAIT";
 #endif
 
 // c10::Allocator: allocate() const in 1.x, non-const with a pure virtual
-// copy_data() from 2.3 on (port/huge_page_allocator.cc).
+// copy_data() from 2.3 on (port/large_block_allocator.cc).
 #if TORCH_VERSION_MAJOR > 2 || \
     (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
 #define SNIPER_ALLOCATOR_MUTABLE 1

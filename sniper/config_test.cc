@@ -240,7 +240,9 @@ TEST(ConfigTest, ExperimentMatrixRunsBuild) {
     absl::StatusOr<Pipeline> p = Build(sets, file);
     EXPECT_TRUE(p.ok()) << m.variants[c.variant].name << " seed " << c.seed
                         << ": " << p.status();
-    if (p.ok()) EXPECT_EQ(p->config.seed(), c.seed);
+    if (p.ok()) {
+      EXPECT_EQ(p->config.seed(), c.seed);
+    }
   }
 }
 

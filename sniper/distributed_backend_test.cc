@@ -153,7 +153,9 @@ TEST(CollectiveWait, LeavesTheFailureReportItsBudgetWithinTheTimeout) {
   for (int s = 1; s <= 600; ++s) {
     const milliseconds wait = CollectiveWait(seconds(s));
     EXPECT_GT(wait, milliseconds(0)) << s;
-    if (s >= 10) EXPECT_LE(wait + kFailureReportBudget, seconds(s)) << s;
+    if (s >= 10) {
+      EXPECT_LE(wait + kFailureReportBudget, seconds(s)) << s;
+    }
   }
 }
 
