@@ -139,9 +139,9 @@ MultiScaleDetector::MultiScaleDetector(models::FasterRcnn model,
       stride_(static_cast<int32_t>(model_->options().anchors.stride)) {
   // Large CPU tensors on huge pages, reused when freed (a forward pass
   // over a whole scaled image allocates dozens of 32 MiB+ blocks, which
-  // glibc maps and faults in afresh every time): SNIPER_LARGE_BLOCKS=1
-  // until timed on a quiet machine (docs/INFERENCE.md).
-  InstallLargeBlockCpuAllocator(/*by_default=*/false);
+  // glibc maps and faults in afresh every time): 1.23-1.32x the images/s
+  // at batch 1 (docs/INFERENCE.md). SNIPER_LARGE_BLOCKS=0 turns it off.
+  InstallLargeBlockCpuAllocator(/*by_default=*/true);
   model_->to(device_);
   model_->eval();
   // Set either way: the model may come from a detector that set it.

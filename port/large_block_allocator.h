@@ -26,9 +26,9 @@
 // blocks under 32 MiB are not faulted in afresh either.
 //
 // InstallLargeBlockCpuAllocator(by_default) once per process before the
-// first large tensor (the multi-scale detector does, off by default until
-// timed on a quiet machine: docs/INFERENCE.md). The environment decides
-// over `by_default`, for A/B timing: SNIPER_LARGE_BLOCKS=1 installs it,
+// first large tensor (the multi-scale detector does: docs/INFERENCE.md has
+// its timings). The environment decides over `by_default`, for A/B
+// timing: SNIPER_LARGE_BLOCKS=1 installs it,
 // SNIPER_LARGE_BLOCKS=0 leaves LibTorch's allocator alone;
 // SNIPER_LARGE_BLOCK_CACHE_MB=N caps the cache at N MiB (0: no reuse).
 #ifndef SNIPER_PORT_LARGE_BLOCK_ALLOCATOR_H_
