@@ -31,6 +31,14 @@ inline Pipeline DefaultPipeline(const char* layer, const char* file = "") {
   const absl::Status parsed = ParseTextProto(layer, "layer", &upper);
   CHECK(parsed.ok()) << parsed;
   MergeReplacingLists(upper, &*merged);
+  // SNIPER_BENCH_LAYER: a text-format layer over every case, for
+  // experiments outside the gate (e.g. one scale only, another batch).
+  if (const char* extra = std::getenv("SNIPER_BENCH_LAYER")) {
+    PipelineConfig top;
+    const absl::Status read = ParseTextProto(extra, "SNIPER_BENCH_LAYER", &top);
+    CHECK(read.ok()) << read;
+    MergeReplacingLists(top, &*merged);
+  }
   absl::StatusOr<Pipeline> p = BuildPipeline(*merged);
   CHECK(p.ok()) << p.status();
   const DatasetOptions& d = p->dataset;

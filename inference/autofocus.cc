@@ -137,14 +137,7 @@ void MultiScaleDetector::RunAutoFocus(
       }
       if (trace != nullptr) (*trace)[i].push_back(std::move(step));
     }
-    // Chips of similar sizes batch together (less padding).
-    std::stable_sort(next.begin(), next.end(),
-                     [](const Item& a, const Item& b) {
-                       const auto& pa = a.view->pixels;
-                       const auto& pb = b.view->pixels;
-                       return std::make_pair(pa.size(2), pa.size(3)) <
-                              std::make_pair(pb.size(2), pb.size(3));
-                     });
+    // In image order: RunViews batches them by shape (PlanBatches).
     items = std::move(next);
   }
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -249,9 +250,17 @@ std::vector<models::Detections> MultiScaleDetector::DetectBatch(
   }
   const int64_t n = static_cast<int64_t>(views.size());
   canvas_pixels_run_ += n * h * w;
+  bool same_shape = true;
+  for (const ScaledView* v : views) {
+    same_shape &= v->pixels.size(2) == h && v->pixels.size(3) == w;
+  }
   torch::Tensor input;
   if (n == 1) {
     input = views[0]->pixels;
+  } else if (same_shape) {  // no padding: no zero fill
+    std::vector<torch::Tensor> pixels;
+    for (const ScaledView* v : views) pixels.push_back(v->pixels);
+    input = torch::cat(pixels);
   } else {
     input = torch::zeros({n, 3, h, w});
     for (int64_t j = 0; j < n; ++j) {
