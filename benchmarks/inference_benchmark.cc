@@ -118,7 +118,8 @@ void RunImages(benchmark::State& state, const Pipeline& p,
   int64_t images = 0;
   for (auto _ : state) {
     for (int first = 0; first < n; first += batch) {
-      images += RunBatchOf(detector, ds, dir, first, std::min(n, first + batch));
+      images +=
+          RunBatchOf(detector, ds, dir, first, std::min(n, first + batch));
     }
     bench::Synchronize(d);
   }

@@ -151,6 +151,17 @@ MultiScaleDetector::MultiScaleDetector(models::FasterRcnn model,
   views_per_scale_.assign(options_.scales.scales.size(), 0);
 }
 
+BatchLimits MultiScaleDetector::batch_limits() const {
+  BatchLimits limits;
+  limits.max_views = static_cast<size_t>(options_.batch_size);
+  limits.max_padding = options_.max_batch_padding;
+  limits.max_canvas_pixels = options_.max_batch_pixels > 0
+                                 ? options_.max_batch_pixels
+                             : device_.is_cpu() ? kCpuBatchPixels
+                                                : 0;
+  return limits;
+}
+
 data::ImageAtScale MultiScaleDetector::AtScale(int scale_index, int32_t width,
                                                int32_t height) const {
   return data::MakeImageAtScale(options_.scales, scale_index, width, height,
@@ -285,9 +296,7 @@ void MultiScaleDetector::RunViews(
     shapes.push_back({item.view->pixels.size(2), item.view->pixels.size(3)});
   }
   std::vector<models::Detections> dets(items.size());
-  for (const std::vector<size_t>& batch :
-       PlanBatches(shapes, static_cast<size_t>(options_.batch_size),
-                   options_.max_batch_padding)) {
+  for (const std::vector<size_t>& batch : PlanBatches(shapes, batch_limits())) {
     std::vector<const ScaledView*> views;
     for (size_t k : batch) views.push_back(items[k].view);
     std::vector<models::Detections> out = DetectBatch(views);

@@ -47,6 +47,7 @@
 #include "data/chip_render.h"
 #include "data/chips.h"
 #include "data/proposals.h"
+#include "inference/batch_plan.h"
 #include "inference/merge.h"
 #include "inference/options.h"
 #include "inference/views.h"
@@ -130,6 +131,10 @@ class MultiScaleDetector {
       const PreparedImage& image);
 
   const InferenceOptions& options() const { return options_; }
+  // How RunBatch batches views: options().batch_size views at most,
+  // max_batch_padding, and max_batch_pixels or, when 0, the device's
+  // default (kCpuBatchPixels on a CPU, no limit on a GPU).
+  BatchLimits batch_limits() const;
   // The model's feature stride: focus maps' cells are this many pixels.
   int32_t feature_stride() const { return stride_; }
   int64_t views_run() const { return views_run_; }

@@ -65,6 +65,59 @@ TEST(MultiScaleDetectorTest, CreateRefusesWhatCannotRun) {
                        HasSubstr("at least one test scale")));
 }
 
+// On a CPU a batch's canvas holds at most kCpuBatchPixels unless the config
+// sets eval.max_batch_pixels; the canvases run are the plan's.
+TEST(MultiScaleDetectorTest, BatchesOnACpuStayWithinThePixelLimit) {
+  data::CocoDataset ds;
+  const std::string dir = testing::SmallDataset(&ds);
+  const data::ChipSamplerConfig scales = testing::LongSides({320, 480});
+  for (const int64_t limit : {int64_t{0}, int64_t{1} << 40}) {
+    SCOPED_TRACE(limit);
+    InferenceConfig ic;
+    *ic.mutable_scales() = scales.scales();
+    ic.set_batch_size(3);
+    ic.set_max_batch_padding(100);
+    ic.set_max_batch_pixels(limit);
+    torch::manual_seed(3);
+    MultiScaleDetector detector = Detector(
+        models::FasterRcnn(testing::SmallDetector()), Options(ic, scales));
+    const BatchLimits limits = detector.batch_limits();
+    EXPECT_EQ(limits.max_views, 3u);
+    EXPECT_EQ(limits.max_canvas_pixels, limit == 0 ? kCpuBatchPixels : limit);
+    std::vector<PreparedImage> prepared;
+    std::vector<std::vector<ViewShape>> per_scale(2);
+    for (size_t i = 0; i < 3; ++i) {
+      absl::StatusOr<PreparedImage> p =
+          detector.Prepare(ImageOf(ds, dir + "/images", i));
+      ASSERT_TRUE(p.ok()) << p.status();
+      for (const ScaledView& v : p->views) {
+        per_scale[v.scale_index].push_back(
+            {v.pixels.size(2), v.pixels.size(3)});
+      }
+      prepared.push_back(*std::move(p));
+    }
+    int64_t planned = 0;
+    std::vector<size_t> batches;  // per scale
+    for (const std::vector<ViewShape>& shapes : per_scale) {
+      const auto plan = PlanBatches(shapes, limits);
+      batches.push_back(plan.size());
+      for (const std::vector<size_t>& b : plan) {
+        planned += CanvasPixels(shapes, b);
+        if (b.size() > 1)
+          EXPECT_LE(CanvasPixels(shapes, b), limits.max_canvas_pixels);
+      }
+    }
+    // The 480-pixel views (over half the CPU's limit each) run alone under
+    // it and together without it.
+    for (const ViewShape& v : per_scale[1]) {
+      ASSERT_GT(2 * v.height * v.width, kCpuBatchPixels);
+    }
+    EXPECT_EQ(batches[1], limit == 0 ? 3u : 1u);
+    detector.RunBatch({&prepared[0], &prepared[1], &prepared[2]});
+    EXPECT_EQ(detector.canvas_pixels_run(), planned);
+  }
+}
+
 // Batched views (padded to a common size) give the detections of one by
 // one, up to floating-point rounding, whether the batches pad their views
 // (any padding allowed: all six views of a scale together) or not (only
@@ -81,6 +134,7 @@ TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
     *ic.mutable_scales() = scales.scales();
     ic.set_batch_size(3);
     ic.set_max_batch_padding(padding);
+    ic.set_max_batch_pixels(int64_t{1} << 40);  // the CPU's limit lifted
     const InferenceOptions o = Options(ic, scales);
     models::FasterRcnnOptions mo = testing::SmallDetector();
     torch::manual_seed(3);

@@ -123,6 +123,12 @@ absl::StatusOr<InferenceOptions> BuildInferenceOptions(
                    absl::StrCat("must be >= 0, got ", e.max_batch_padding()));
   }
   out.max_batch_padding = e.max_batch_padding();
+  if (e.max_batch_pixels() < 0) {
+    return Invalid("max_batch_pixels",
+                   absl::StrCat("must be >= 0 (0: the device's default), got ",
+                                e.max_batch_pixels()));
+  }
+  out.max_batch_pixels = e.max_batch_pixels();
   if (e.batch_norm() == InferenceConfig::BATCH_NORM_UNSPECIFIED) {
     return Invalid("batch_norm", "must be RUNNING or PER_BATCH");
   }

@@ -33,6 +33,9 @@ struct InferenceOptions {
   // A batch's padding to its views' common size, at most this fraction of
   // their pixels (inference/batch_plan.h).
   double max_batch_padding = 0.25;
+  // A batch's canvas at most this many pixels; 0: the device's default
+  // (MultiScaleDetector::batch_limits()).
+  int64_t max_batch_pixels = 0;
   // AutoFocus: coarse to fine; focus_steps[r] turns the focus map of the
   // image's r-th coarsest scale into the next one's FocusChips.
   bool autofocus = false;

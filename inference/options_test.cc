@@ -64,6 +64,12 @@ TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("InferenceConfig.max_batch_padding: must be "
                                  ">= 0")));
+  InferenceConfig pixels;
+  pixels.set_max_batch_pixels(-1);
+  EXPECT_THAT(BuildInferenceOptions(pixels, Training()),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("InferenceConfig.max_batch_pixels: must be "
+                                 ">= 0")));
   InferenceConfig bn;
   bn.set_batch_norm(InferenceConfig::BATCH_NORM_UNSPECIFIED);
   EXPECT_THAT(BuildInferenceOptions(bn, Training()),
