@@ -56,8 +56,8 @@
 namespace sniper::inference {
 
 // `model`'s detections of `images` (run on `device`, under autocast to
-// `autocast` when set) for chips of valid (height, width) `sizes`; back on
-// the CPU in float32.
+// `autocast` when set; channels-last on a CPU) for chips of valid
+// (height, width) `sizes`; back on the CPU in float32.
 std::vector<models::Detections> DetectOn(
     models::FasterRcnn& model, const torch::Tensor& images,
     const std::vector<std::pair<double, double>>& sizes, torch::Device device,
@@ -87,7 +87,7 @@ autofocus::FocusMap GroundTruthFocusMap(
 // What AutoFocus did at one scale of one image (pictures, tests).
 using FocusStep = autofocus::FocusStep;
 
-// What inference cost, per image: network pixels (canvases, padding to 32
+// What inference cost, per image: network pixels (canvases, their padding
 // included) and views, in total and per test scale; the batches' input
 // pixels (padding to each batch's common size included).
 struct InferenceCost {
@@ -135,6 +135,10 @@ class MultiScaleDetector {
   // max_batch_padding, and max_batch_pixels or, when 0, the device's
   // default (kCpuBatchPixels on a CPU, no limit on a GPU).
   BatchLimits batch_limits() const;
+  // Views' canvas sides are multiples of this: options().canvas_multiple
+  // or, when 0, the device's default (kCpuCanvasMultiple on a CPU,
+  // kGpuCanvasMultiple on a GPU).
+  int32_t canvas_multiple() const;
   // The model's feature stride: focus maps' cells are this many pixels.
   int32_t feature_stride() const { return stride_; }
   int64_t views_run() const { return views_run_; }
@@ -142,8 +146,8 @@ class MultiScaleDetector {
   // The network's input pixels: pixels_run() plus the padding of views to
   // their batch's common size.
   int64_t canvas_pixels_run() const { return canvas_pixels_run_; }
-  // Network pixels (canvas, padding to 32 included) and views run per test
-  // scale, in options().scales order.
+  // Network pixels (canvas, padding to canvas_multiple() included) and
+  // views run per test scale, in options().scales order.
   const std::vector<int64_t>& pixels_per_scale() const {
     return pixels_per_scale_;
   }

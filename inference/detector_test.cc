@@ -103,8 +103,9 @@ TEST(MultiScaleDetectorTest, BatchesOnACpuStayWithinThePixelLimit) {
       batches.push_back(plan.size());
       for (const std::vector<size_t>& b : plan) {
         planned += CanvasPixels(shapes, b);
-        if (b.size() > 1)
+        if (b.size() > 1) {
           EXPECT_LE(CanvasPixels(shapes, b), limits.max_canvas_pixels);
+        }
       }
     }
     // The 480-pixel views (over half the CPU's limit each) run alone under
@@ -115,6 +116,67 @@ TEST(MultiScaleDetectorTest, BatchesOnACpuStayWithinThePixelLimit) {
     EXPECT_EQ(batches[1], limit == 0 ? 3u : 1u);
     detector.RunBatch({&prepared[0], &prepared[1], &prepared[2]});
     EXPECT_EQ(detector.canvas_pixels_run(), planned);
+  }
+}
+
+// Canvas sides are multiples of eval.canvas_multiple (on a CPU 128 unless
+// set); AutoFocus's FocusChips grow to fill their canvases, inside the
+// image, around the chips FocusChips chose.
+TEST(MultiScaleDetectorTest, CanvasesAreMultiplesAndFocusChipsFillThem) {
+  data::CocoDataset ds;
+  const std::string dir = testing::SmallDataset(&ds);
+  const data::ChipSamplerConfig scales = testing::LongSides({160, 480});
+  for (const int32_t multiple : {0, 32, 64}) {
+    SCOPED_TRACE(multiple);
+    InferenceConfig ic;
+    *ic.mutable_scales() = scales.scales();
+    ic.set_batch_size(2);
+    ic.set_canvas_multiple(multiple);
+    ic.mutable_autofocus()->set_enabled(true);
+    ic.mutable_autofocus()->set_ground_truth_focus(true);
+    ic.mutable_autofocus()->add_steps()->set_threshold(0.5f);
+    torch::manual_seed(3);
+    MultiScaleDetector detector = Detector(
+        models::FasterRcnn(testing::SmallDetector()), Options(ic, scales));
+    const int32_t m = multiple == 0 ? kCpuCanvasMultiple : multiple;
+    EXPECT_EQ(detector.canvas_multiple(), m);
+    std::vector<PreparedImage> prepared;
+    for (size_t i = 0; i < ds.num_images(); ++i) {
+      absl::StatusOr<PreparedImage> p =
+          detector.Prepare(ImageOf(ds, dir + "/images", i));
+      ASSERT_TRUE(p.ok()) << p.status();
+      for (const ScaledView& v : p->views) {
+        EXPECT_EQ(v.pixels.size(2) % m, 0);
+        EXPECT_EQ(v.pixels.size(3) % m, 0);
+      }
+      prepared.push_back(*std::move(p));
+    }
+    std::vector<const PreparedImage*> batch;
+    for (const PreparedImage& p : prepared) batch.push_back(&p);
+    std::vector<std::vector<FocusStep>> trace;
+    detector.RunBatch(batch, &trace);
+    size_t chips = 0;
+    for (size_t i = 0; i < trace.size(); ++i) {
+      ASSERT_EQ(trace[i].size(), 2u);
+      const FocusStep& coarse = trace[i][0];
+      const FocusStep& fine = trace[i][1];
+      ASSERT_EQ(fine.windows.size(), coarse.next_chips.size());
+      for (size_t k = 0; k < fine.windows.size(); ++k) {
+        const data::Chip& chip = coarse.next_chips[k];
+        const data::Chip& w = fine.windows[k];
+        EXPECT_EQ(w, GrowToCanvas(chip, m, fine.at.scaled_width,
+                                  fine.at.scaled_height));
+        EXPECT_LE(w.x1, chip.x1);
+        EXPECT_LE(w.y1, chip.y1);
+        EXPECT_GE(w.x2, chip.x2);
+        EXPECT_GE(w.y2, chip.y2);
+        ++chips;
+      }
+    }
+    EXPECT_GT(chips, 0u);  // the images' boxes made some FocusChips
+    // Every view ran on a canvas of multiples of m: the pixels counted are
+    // sums of such canvases.
+    EXPECT_EQ(detector.pixels_run() % (int64_t{m} * m), 0);
   }
 }
 

@@ -129,6 +129,13 @@ absl::StatusOr<InferenceOptions> BuildInferenceOptions(
                                 e.max_batch_pixels()));
   }
   out.max_batch_pixels = e.max_batch_pixels();
+  if (e.canvas_multiple() < 0 || e.canvas_multiple() % 32 != 0) {
+    return Invalid("canvas_multiple",
+                   absl::StrCat("must be 0 (the device's default) or a "
+                                "positive multiple of 32, got ",
+                                e.canvas_multiple()));
+  }
+  out.canvas_multiple = e.canvas_multiple();
   if (e.batch_norm() == InferenceConfig::BATCH_NORM_UNSPECIFIED) {
     return Invalid("batch_norm", "must be RUNNING or PER_BATCH");
   }

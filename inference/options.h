@@ -36,6 +36,9 @@ struct InferenceOptions {
   // A batch's canvas at most this many pixels; 0: the device's default
   // (MultiScaleDetector::batch_limits()).
   int64_t max_batch_pixels = 0;
+  // Canvas sides rounded up to this multiple of 32; 0: the device's
+  // default (MultiScaleDetector::canvas_multiple()).
+  int32_t canvas_multiple = 0;
   // AutoFocus: coarse to fine; focus_steps[r] turns the focus map of the
   // image's r-th coarsest scale into the next one's FocusChips.
   bool autofocus = false;

@@ -1,5 +1,7 @@
 #include "inference/options.h"
 
+#include <string>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "port/status_matchers.h"
@@ -70,6 +72,16 @@ TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("InferenceConfig.max_batch_pixels: must be "
                                  ">= 0")));
+  for (const int32_t multiple : {-32, 48}) {
+    InferenceConfig canvas;
+    canvas.set_canvas_multiple(multiple);
+    EXPECT_THAT(BuildInferenceOptions(canvas, Training()),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         HasSubstr("InferenceConfig.canvas_multiple: must be "
+                                   "0 (the device's default) or a positive "
+                                   "multiple of 32, got " +
+                                   std::to_string(multiple))));
+  }
   InferenceConfig bn;
   bn.set_batch_norm(InferenceConfig::BATCH_NORM_UNSPECIFIED);
   EXPECT_THAT(BuildInferenceOptions(bn, Training()),

@@ -11,14 +11,28 @@
 namespace sniper::inference {
 namespace {
 
-int32_t RoundUp32(int32_t v) { return (v + 31) / 32 * 32; }
+int32_t RoundUp(int32_t v, int32_t multiple) {
+  return (v + multiple - 1) / multiple * multiple;
+}
 
-// The render options of a window's canvas: its sides rounded up to 32.
+// [lo, hi) grown to `side` about its centre, shifted into [0, limit).
+std::pair<int32_t, int32_t> GrowSpan(int32_t lo, int32_t hi, int32_t side,
+                                     int32_t limit) {
+  side = std::min(side, limit);
+  if (hi - lo >= side) return {lo, hi};
+  int32_t start = lo - (side - (hi - lo)) / 2;
+  start = std::clamp(start, 0, limit - side);
+  return {start, start + side};
+}
+
+// The render options of a window's canvas: its sides rounded up to
+// `multiple`.
 data::ChipRenderOptions CanvasFor(const data::Chip& window,
-                                  const data::ChipRenderOptions& base) {
+                                  const data::ChipRenderOptions& base,
+                                  int32_t multiple) {
   data::ChipRenderOptions render = base;
-  render.canvas_width = RoundUp32(window.x2 - window.x1);
-  render.canvas_height = RoundUp32(window.y2 - window.y1);
+  render.canvas_width = RoundUp(window.x2 - window.x1, multiple);
+  render.canvas_height = RoundUp(window.y2 - window.y1, multiple);
   render.chip_size = std::max(render.canvas_width, render.canvas_height);
   render.layout = data::ChipLayout::kChwFloat32;
   return render;
@@ -79,6 +93,15 @@ std::vector<data::Chip> ViewWindows(const data::ImageAtScale& at,
                        max_tile_side, overlap);
 }
 
+data::Chip GrowToCanvas(const data::Chip& window, int32_t multiple,
+                        int32_t width, int32_t height) {
+  const auto [x1, x2] = GrowSpan(
+      window.x1, window.x2, RoundUp(window.x2 - window.x1, multiple), width);
+  const auto [y1, y2] = GrowSpan(
+      window.y1, window.y2, RoundUp(window.y2 - window.y1, multiple), height);
+  return {x1, y1, x2, y2};
+}
+
 absl::StatusOr<data::DecodedRegion> DecodeImage(
     const ImageSource& image, const data::DecodeRequest& request) {
   ASSIGN_OR_RETURN(data::DecodedRegion region,
@@ -94,12 +117,14 @@ absl::StatusOr<data::DecodedRegion> DecodeImage(
 ScaledView RenderViewFrom(const data::DecodedRegion& decoded,
                           const data::ImageAtScale& at, int scale_index,
                           const data::Chip& window,
-                          const data::ChipRenderOptions& base) {
+                          const data::ChipRenderOptions& base,
+                          int32_t canvas_multiple) {
   ScaledView view;
   view.scale_index = scale_index;
   view.at = at;
   view.window = window;
-  const data::ChipRenderOptions render = CanvasFor(window, base);
+  const data::ChipRenderOptions render =
+      CanvasFor(window, base, canvas_multiple);
   view.pixels = torch::empty({1, 3, render.canvas_height, render.canvas_width});
   data::RenderChip(decoded, window, at.scale, /*flip=*/false, render,
                    view.pixels.data_ptr());
@@ -109,10 +134,12 @@ ScaledView RenderViewFrom(const data::DecodedRegion& decoded,
 absl::StatusOr<ScaledView> RenderView(const ImageSource& image,
                                       const data::ImageAtScale& at,
                                       int scale_index, const data::Chip& window,
-                                      const data::ChipRenderOptions& render) {
+                                      const data::ChipRenderOptions& render,
+                                      int32_t canvas_multiple) {
   ASSIGN_OR_RETURN(const data::DecodedRegion decoded,
                    DecodeImage(image, data::ChipDecodeRequest(at, window)));
-  return RenderViewFrom(decoded, at, scale_index, window, render);
+  return RenderViewFrom(decoded, at, scale_index, window, render,
+                        canvas_multiple);
 }
 
 }  // namespace sniper::inference

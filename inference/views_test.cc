@@ -1,6 +1,7 @@
 #include "inference/views.h"
 
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,46 @@ TEST(ViewWindowsTest, TilesCoverWithOverlap) {
   EXPECT_GE(max_gap_x, overlap);
 }
 
+// A window grows to its canvas about its centre, stays inside the image and
+// never shrinks; one as large as the image (or wider) keeps its sides.
+TEST(GrowToCanvasTest, FillsTheCanvasInsideTheImage) {
+  // 100 x 40 at (300, 200) in 1000 x 700: 128 x 128, centred.
+  EXPECT_EQ(GrowToCanvas({300, 200, 400, 240}, 128, 1000, 700),
+            (data::Chip{286, 156, 414, 284}));
+  // Near the corner: shifted inside.
+  EXPECT_EQ(GrowToCanvas({0, 690, 10, 700}, 128, 1000, 700),
+            (data::Chip{0, 572, 128, 700}));
+  // Sides already multiples: unchanged.
+  EXPECT_EQ(GrowToCanvas({64, 64, 320, 192}, 128, 1000, 700),
+            (data::Chip{64, 64, 320, 192}));
+  // The image narrower than the canvas: the whole image's width.
+  EXPECT_EQ(GrowToCanvas({10, 10, 90, 50}, 128, 100, 700),
+            (data::Chip{0, 0, 100, 128}));
+  // Random windows: inside, containing the original, canvas-sized.
+  std::mt19937 rng(7);
+  for (int k = 0; k < 1000; ++k) {
+    const int32_t W = 32 + rng() % 1000, H = 32 + rng() % 1000;
+    const int32_t x1 = rng() % W, y1 = rng() % H;
+    const data::Chip w{x1, y1, x1 + 1 + static_cast<int32_t>(rng() % (W - x1)),
+                       y1 + 1 + static_cast<int32_t>(rng() % (H - y1))};
+    for (const int32_t m : {32, 128}) {
+      const data::Chip g = GrowToCanvas(w, m, W, H);
+      ASSERT_GE(g.x1, 0);
+      ASSERT_GE(g.y1, 0);
+      ASSERT_LE(g.x2, W);
+      ASSERT_LE(g.y2, H);
+      ASSERT_LE(g.x1, w.x1);
+      ASSERT_LE(g.y1, w.y1);
+      ASSERT_GE(g.x2, w.x2);
+      ASSERT_GE(g.y2, w.y2);
+      const int32_t cw = (w.x2 - w.x1 + m - 1) / m * m;
+      const int32_t ch = (w.y2 - w.y1 + m - 1) / m * m;
+      ASSERT_EQ(g.x2 - g.x1, std::min(cw, W));
+      ASSERT_EQ(g.y2 - g.y1, std::min(ch, H));
+    }
+  }
+}
+
 // A view renders exactly the pixels the training loader renders for the
 // same window of the same image at the same scale (whole image and a
 // window inside it), from the file alone.
@@ -84,30 +125,38 @@ TEST(RenderViewTest, SamePixelsAsTheLoadersChip) {
       for (const data::Chip& w :
            {data::Chip{0, 0, at.scaled_width, at.scaled_height},
             data::Chip{7, 5, at.scaled_width / 2, at.scaled_height - 3}}) {
-        absl::StatusOr<ScaledView> v =
-            RenderView(image, at, s, w, data::ChipRenderOptions{});
-        ASSERT_TRUE(v.ok()) << v.status();
-        data::ChipRenderOptions render;
-        render.canvas_width = static_cast<int32_t>(v->pixels.size(3));
-        render.canvas_height = static_cast<int32_t>(v->pixels.size(2));
-        render.chip_size = std::max(render.canvas_width, render.canvas_height);
-        render.layout = data::ChipLayout::kChwFloat32;
-        const torch::Tensor expected = torch::empty_like(v->pixels);
-        data::ChipRecord record;
-        record.image_index = static_cast<uint32_t>(i);
-        record.scale_index = static_cast<uint16_t>(s);
-        record.chip = w;
-        data::ChipLabels labels;
-        data::ChipLoadStats stats;
-        ASSERT_TRUE(data::LoadChip(ds, dir, sampler, record, false, render,
-                                   expected.data_ptr(), &labels, &stats)
-                        .ok());
-        EXPECT_EQ(std::memcmp(expected.data_ptr(), v->pixels.data_ptr(),
-                              expected.numel() * sizeof(float)),
-                  0)
-            << "image " << i << " scale " << s;
-        EXPECT_EQ(v->window, w);
-        EXPECT_EQ(v->scale_index, s);
+        for (const int32_t multiple : {32, 128}) {
+          absl::StatusOr<ScaledView> v =
+              RenderView(image, at, s, w, data::ChipRenderOptions{}, multiple);
+          ASSERT_TRUE(v.ok()) << v.status();
+          // The canvas: the window's sides rounded up to the multiple.
+          EXPECT_EQ(v->pixels.size(3),
+                    (w.x2 - w.x1 + multiple - 1) / multiple * multiple);
+          EXPECT_EQ(v->pixels.size(2),
+                    (w.y2 - w.y1 + multiple - 1) / multiple * multiple);
+          data::ChipRenderOptions render;
+          render.canvas_width = static_cast<int32_t>(v->pixels.size(3));
+          render.canvas_height = static_cast<int32_t>(v->pixels.size(2));
+          render.chip_size =
+              std::max(render.canvas_width, render.canvas_height);
+          render.layout = data::ChipLayout::kChwFloat32;
+          const torch::Tensor expected = torch::empty_like(v->pixels);
+          data::ChipRecord record;
+          record.image_index = static_cast<uint32_t>(i);
+          record.scale_index = static_cast<uint16_t>(s);
+          record.chip = w;
+          data::ChipLabels labels;
+          data::ChipLoadStats stats;
+          ASSERT_TRUE(data::LoadChip(ds, dir, sampler, record, false, render,
+                                     expected.data_ptr(), &labels, &stats)
+                          .ok());
+          EXPECT_EQ(std::memcmp(expected.data_ptr(), v->pixels.data_ptr(),
+                                expected.numel() * sizeof(float)),
+                    0)
+              << "image " << i << " scale " << s;
+          EXPECT_EQ(v->window, w);
+          EXPECT_EQ(v->scale_index, s);
+        }
       }
     }
   }
