@@ -71,7 +71,7 @@ std::vector<models::Detections> DetectOn(
     const ops::ProposalOptions* proposals) {
   // On a CPU channels-last: oneDNN's convolutions read and write NHWC
   // as they are, where NCHW costs a reorder of every layer's input and
-  // output (1.16-1.27x the images/s: docs/INFERENCE.md).
+  // output (1.1-1.2x the images/s: docs/INFERENCE.md).
   torch::Tensor input = images.to(device);
   if (device.is_cpu()) {
     input = input.contiguous(torch::MemoryFormat::ChannelsLast);
