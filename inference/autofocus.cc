@@ -117,7 +117,6 @@ void MultiScaleDetector::RunAutoFocus(
   }
   if (trace != nullptr) trace->assign(images.size(), {});
   const size_t ranks = options_.focus_steps.size() + 1;
-  const int32_t multiple = canvas_multiple();
   for (size_t r = 0; r < ranks; ++r) {
     const bool maps_from_model = r + 1 < ranks && !options_.ground_truth_focus;
     std::vector<autofocus::FocusMap> maps;
@@ -131,10 +130,10 @@ void MultiScaleDetector::RunAutoFocus(
         const data::ImageAtScale to = AtScale(t, image.width, image.height);
         for (const data::Chip& tile : RegionWindows(
                  chip, options_.max_tile_side, options_.tile_overlap)) {
-          const data::Chip w =
-              GrowToCanvas(tile, multiple, to.scaled_width, to.scaled_height);
-          chips[i].push_back(
-              RenderViewFrom(*image.decoded[t], to, t, w, render_, multiple));
+          const data::Chip w = GrowToCanvas(tile, canvas_multiple_,
+                                            to.scaled_width, to.scaled_height);
+          chips[i].push_back(RenderViewFrom(*image.decoded[t], to, t, w,
+                                            render_, canvas_multiple_));
           next.push_back({i, &chips[i].back()});
         }
       }

@@ -156,22 +156,16 @@ MultiScaleDetector::MultiScaleDetector(models::FasterRcnn model,
   model_->backbone()->SetEvalBatchStatistics(options_.batch_norm_per_batch);
   pixels_per_scale_.assign(options_.scales.scales.size(), 0);
   views_per_scale_.assign(options_.scales.scales.size(), 0);
-}
-
-BatchLimits MultiScaleDetector::batch_limits() const {
-  BatchLimits limits;
-  limits.max_views = static_cast<size_t>(options_.batch_size);
-  limits.max_padding = options_.max_batch_padding;
-  limits.max_canvas_pixels = options_.max_batch_pixels > 0
-                                 ? options_.max_batch_pixels
-                             : device_.is_cpu() ? kCpuBatchPixels
-                                                : 0;
-  return limits;
-}
-
-int32_t MultiScaleDetector::canvas_multiple() const {
-  if (options_.canvas_multiple > 0) return options_.canvas_multiple;
-  return device_.is_cpu() ? kCpuCanvasMultiple : kGpuCanvasMultiple;
+  // The device's defaults where the options leave 0.
+  batch_limits_.max_views = static_cast<size_t>(options_.batch_size);
+  batch_limits_.max_padding = options_.max_batch_padding;
+  batch_limits_.max_canvas_pixels = options_.max_batch_pixels > 0
+                                        ? options_.max_batch_pixels
+                                    : device_.is_cpu() ? kCpuBatchPixels
+                                                       : 0;
+  canvas_multiple_ = options_.canvas_multiple > 0 ? options_.canvas_multiple
+                     : device_.is_cpu()           ? kCpuCanvasMultiple
+                                                  : kGpuCanvasMultiple;
 }
 
 data::ImageAtScale MultiScaleDetector::AtScale(int scale_index, int32_t width,
@@ -204,7 +198,7 @@ absl::StatusOr<PreparedImage> MultiScaleDetector::Prepare(
     for (const data::Chip& w :
          ViewWindows(at[s], options_.max_tile_side, options_.tile_overlap)) {
       ASSIGN_OR_RETURN(ScaledView v, RenderView(image, at[s], s, w, render_,
-                                                canvas_multiple()));
+                                                canvas_multiple_));
       out.views.push_back(std::move(v));
     }
   }
@@ -261,9 +255,11 @@ std::vector<models::Detections> MultiScaleDetector::DetectBatch(
   std::vector<std::pair<double, double>> sizes;
   // AutoFocus: the batch's largest window's share of the proposals.
   double fraction = 0;
+  bool same_shape = true;  // as the first view's
   for (const ScaledView* v : views) {
     h = std::max(h, v->pixels.size(2));
     w = std::max(w, v->pixels.size(3));
+    same_shape &= v->pixels.sizes() == views[0]->pixels.sizes();
     sizes.push_back({static_cast<double>(v->window.y2 - v->window.y1),
                      static_cast<double>(v->window.x2 - v->window.x1)});
     fraction = std::max(
@@ -274,10 +270,6 @@ std::vector<models::Detections> MultiScaleDetector::DetectBatch(
   }
   const int64_t n = static_cast<int64_t>(views.size());
   canvas_pixels_run_ += n * h * w;
-  bool same_shape = true;
-  for (const ScaledView* v : views) {
-    same_shape &= v->pixels.size(2) == h && v->pixels.size(3) == w;
-  }
   torch::Tensor input;
   if (n == 1) {
     input = views[0]->pixels;
@@ -309,7 +301,7 @@ void MultiScaleDetector::RunViews(
     shapes.push_back({item.view->pixels.size(2), item.view->pixels.size(3)});
   }
   std::vector<models::Detections> dets(items.size());
-  for (const std::vector<size_t>& batch : PlanBatches(shapes, batch_limits())) {
+  for (const std::vector<size_t>& batch : PlanBatches(shapes, batch_limits_)) {
     std::vector<const ScaledView*> views;
     for (size_t k : batch) views.push_back(items[k].view);
     std::vector<models::Detections> out = DetectBatch(views);

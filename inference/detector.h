@@ -134,11 +134,11 @@ class MultiScaleDetector {
   // How RunBatch batches views: options().batch_size views at most,
   // max_batch_padding, and max_batch_pixels or, when 0, the device's
   // default (kCpuBatchPixels on a CPU, no limit on a GPU).
-  BatchLimits batch_limits() const;
+  const BatchLimits& batch_limits() const { return batch_limits_; }
   // Views' canvas sides are multiples of this: options().canvas_multiple
   // or, when 0, the device's default (kCpuCanvasMultiple on a CPU,
   // kGpuCanvasMultiple on a GPU).
-  int32_t canvas_multiple() const;
+  int32_t canvas_multiple() const { return canvas_multiple_; }
   // The model's feature stride: focus maps' cells are this many pixels.
   int32_t feature_stride() const { return stride_; }
   int64_t views_run() const { return views_run_; }
@@ -206,6 +206,8 @@ class MultiScaleDetector {
   torch::Device device_;
   std::optional<c10::ScalarType> autocast_;
   int32_t stride_ = 16;
+  BatchLimits batch_limits_;  // options_ resolved for device_
+  int32_t canvas_multiple_ = kGpuCanvasMultiple;
   int64_t views_run_ = 0;
   int64_t pixels_run_ = 0;
   int64_t canvas_pixels_run_ = 0;

@@ -1,6 +1,9 @@
 #include "inference/options.h"
 
+#include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -55,39 +58,34 @@ TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
       BuildInferenceOptions(InferenceConfig(), data::ChipSamplerConfig(), "E"),
       StatusIs(absl::StatusCode::kInvalidArgument,
                HasSubstr("E.scales: set at least one test scale")));
-  InferenceConfig batch;
-  batch.set_batch_size(0);
-  EXPECT_THAT(BuildInferenceOptions(batch, Training()),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("InferenceConfig.batch_size")));
-  InferenceConfig padding;
-  padding.set_max_batch_padding(-0.1f);
-  EXPECT_THAT(BuildInferenceOptions(padding, Training()),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("InferenceConfig.max_batch_padding: must be "
-                                 ">= 0")));
-  InferenceConfig pixels;
-  pixels.set_max_batch_pixels(-1);
-  EXPECT_THAT(BuildInferenceOptions(pixels, Training()),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("InferenceConfig.max_batch_pixels: must be "
-                                 ">= 0")));
-  for (const int32_t multiple : {-32, 48}) {
-    InferenceConfig canvas;
-    canvas.set_canvas_multiple(multiple);
-    EXPECT_THAT(BuildInferenceOptions(canvas, Training()),
-                StatusIs(absl::StatusCode::kInvalidArgument,
-                         HasSubstr("InferenceConfig.canvas_multiple: must be "
-                                   "0 (the device's default) or a positive "
-                                   "multiple of 32, got " +
-                                   std::to_string(multiple))));
+  // One field out of range at a time: the error names it.
+  const std::vector<
+      std::pair<std::function<void(InferenceConfig*)>, std::string>>
+      cases = {
+          {[](InferenceConfig* c) { c->set_batch_size(0); },
+           "InferenceConfig.batch_size"},
+          {[](InferenceConfig* c) { c->set_max_batch_padding(-0.1f); },
+           "InferenceConfig.max_batch_padding: must be >= 0"},
+          {[](InferenceConfig* c) { c->set_max_batch_pixels(-1); },
+           "InferenceConfig.max_batch_pixels: must be >= 0"},
+          {[](InferenceConfig* c) { c->set_canvas_multiple(-32); },
+           "InferenceConfig.canvas_multiple: must be 0 (the device's "
+           "default) or a positive multiple of 32, got -32"},
+          {[](InferenceConfig* c) { c->set_canvas_multiple(48); },
+           "InferenceConfig.canvas_multiple: must be 0 (the device's "
+           "default) or a positive multiple of 32, got 48"},
+          {[](InferenceConfig* c) {
+             c->set_batch_norm(InferenceConfig::BATCH_NORM_UNSPECIFIED);
+           },
+           "InferenceConfig.batch_norm: must be RUNNING or PER_BATCH"},
+      };
+  for (const auto& [set, message] : cases) {
+    InferenceConfig c;
+    set(&c);
+    EXPECT_THAT(
+        BuildInferenceOptions(c, Training()),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(message)));
   }
-  InferenceConfig bn;
-  bn.set_batch_norm(InferenceConfig::BATCH_NORM_UNSPECIFIED);
-  EXPECT_THAT(BuildInferenceOptions(bn, Training()),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("InferenceConfig.batch_norm: must be RUNNING "
-                                 "or PER_BATCH")));
 }
 
 TEST(InferenceOptionsTest, AutoFocusNeedsOneValidStepPerScaleButTheFinest) {
