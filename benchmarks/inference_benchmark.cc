@@ -20,10 +20,14 @@
 // not depend on the weights: 300 proposals per view); and
 //   BM_InferenceCoco/*:        the paper's setting on real COCO images
 //                              (--data_dir, default ../shared/data/coco_mini;
-//                              skipped without them): ResNet-50/101 with
-//                              dilated res5, the test scales (1400, 2000),
-//                              (800, 1280), (480, 512) with their valid
-//                              ranges and soft-NMS, vs one 800x1333 scale,
+//                              skipped without them), random weights:
+//                              ResNet-50/101 with dilated res5, the test
+//                              scales (1400, 2000), (800, 1280), (480, 512)
+//                              with their valid ranges and soft-NMS, vs one
+//                              800x1333 scale; autofocus_*: the same scales
+//                              coarse to fine with ground-truth focus maps;
+//                              *_mobilenetv2: the light backbone
+//                              (configs/coco_sniper_mobilenetv2.pbtxt);
 //                              --coco_images images (default 3).
 // Decode + resample + network + merging per image, --threads threads.
 // Counters: images_per_s, network pixels per image (the views' canvases;
@@ -152,16 +156,17 @@ void BM_Inference(benchmark::State& state, const char* layer) {
             bench::EnvInt("SNIPER_BENCH_IMAGES", 20));
 }
 
+// `config` with random weights (`layer` over it; the cost does not depend
+// on the weights) on the first --coco_images images of coco_mini.
 void BM_InferenceCoco(benchmark::State& state, const std::string& config,
-                      int depth) {
+                      const std::string& layer) {
   const std::optional<bench::CocoData> data = bench::PaperData();
   if (!data) {
     state.SkipWithError(testing::kNoSharedData);
     return;
   }
-  const std::string layer = absl::StrCat(
-      "init_backbone: \"\" model { backbone { depth: ", depth, " } }");
-  const Pipeline p = bench::DefaultPipeline(layer.c_str(), config.c_str());
+  const std::string random = absl::StrCat("init_backbone: \"\" ", layer);
+  const Pipeline p = bench::DefaultPipeline(random.c_str(), config.c_str());
   absl::StatusOr<data::CocoDataset> ds =
       data::ReadCocoInstances(data->annotations, {});
   CHECK(ds.ok()) << ds.status();
@@ -188,13 +193,34 @@ void RegisterCases() {
   });
   for (int depth : {50, 101}) {
     const std::string r = absl::StrCat("_r", depth);
-    add("BM_InferenceCoco/sniper" + r, [depth](benchmark::State& s) {
-      BM_InferenceCoco(s, "configs/coco_sniper_r50.pbtxt", depth);
+    const std::string layer =
+        absl::StrCat("model { backbone { depth: ", depth, " } }");
+    add("BM_InferenceCoco/sniper" + r, [layer](benchmark::State& s) {
+      BM_InferenceCoco(s, "configs/coco_sniper_r50.pbtxt", layer);
     });
-    add("BM_InferenceCoco/single_scale" + r, [depth](benchmark::State& s) {
-      BM_InferenceCoco(s, "configs/coco_single_scale_r50.pbtxt", depth);
+    add("BM_InferenceCoco/single_scale" + r, [layer](benchmark::State& s) {
+      BM_InferenceCoco(s, "configs/coco_single_scale_r50.pbtxt", layer);
     });
   }
+  // The three test scales coarse to fine with focus maps from the ground
+  // truth (what a perfect focus branch saves at the paper's scales; the
+  // AutoFocus paper's labels: 5 < side < 64 chip pixels positive, where
+  // the synthetic default's 2-40 would mark almost nothing on COCO), four
+  // images per RunBatch; and the light backbone.
+  const std::string autofocus =
+      "model { focus { small_min: 5 small_max: 64 dont_care_max: 90 } } "
+      "eval { batch_size: 4 autofocus { enabled: true ground_truth_focus: "
+      "true steps { threshold: 0.5 } steps { threshold: 0.5 } } }";
+  add("BM_InferenceCoco/autofocus_r50", [autofocus](benchmark::State& s) {
+    BM_InferenceCoco(s, "configs/coco_sniper_r50.pbtxt", autofocus);
+  });
+  add("BM_InferenceCoco/sniper_mobilenetv2", [](benchmark::State& s) {
+    BM_InferenceCoco(s, "configs/coco_sniper_mobilenetv2.pbtxt", "");
+  });
+  add("BM_InferenceCoco/autofocus_mobilenetv2",
+      [autofocus](benchmark::State& s) {
+        BM_InferenceCoco(s, "configs/coco_sniper_mobilenetv2.pbtxt", autofocus);
+      });
 }
 
 }  // namespace
