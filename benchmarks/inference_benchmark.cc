@@ -203,12 +203,10 @@ void RegisterCases() {
     });
   }
   // The three test scales coarse to fine with focus maps from the ground
-  // truth (what a perfect focus branch saves at the paper's scales; the
-  // AutoFocus paper's labels: 5 < side < 64 chip pixels positive, where
-  // the synthetic default's 2-40 would mark almost nothing on COCO), four
-  // images per RunBatch; and the light backbone.
+  // truth (what a perfect focus branch saves at the paper's scales, with
+  // the configs' AutoFocus labels: 5 < side < 64 chip pixels positive),
+  // four images per RunBatch; and the light backbone.
   const std::string autofocus =
-      "model { focus { small_min: 5 small_max: 64 dont_care_max: 90 } } "
       "eval { batch_size: 4 autofocus { enabled: true ground_truth_focus: "
       "true steps { threshold: 0.5 } steps { threshold: 0.5 } } }";
   add("BM_InferenceCoco/autofocus_r50", [autofocus](benchmark::State& s) {

@@ -358,6 +358,26 @@ TEST(ConfigTest, CocoConfigsFollowThePaper) {
   EXPECT_EQ(p.model.backbone.depth, 50);
   EXPECT_FLOAT_EQ(p.config.schedule().decay_epochs(0), 5.33f);
   EXPECT_FALSE(p.config.dataset().has_synthetic());
+  // AutoFocus with the AutoFocus paper's labels and steps, in every COCO
+  // SNIPER config (not the synthetic default's 2-40 px labels).
+  for (const char* name :
+       {"coco_sniper_r50", "coco_sniper_r101", "coco_sniper_mobilenetv2",
+        "coco_sniper_mask_r50"}) {
+    ASSERT_OK_AND_ASSIGN(
+        Pipeline c,
+        Build({"eval.autofocus.enabled=true"},
+              absl::StrCat("configs/", name, ".pbtxt")));
+    EXPECT_TRUE(c.model.has_focus()) << name;
+    EXPECT_EQ(c.model.focus_channels, 256) << name;
+    EXPECT_DOUBLE_EQ(c.model.focus_labels.small_min, 5) << name;
+    EXPECT_DOUBLE_EQ(c.model.focus_labels.small_max, 64) << name;
+    EXPECT_DOUBLE_EQ(c.model.focus_labels.dont_care_max, 90) << name;
+    ASSERT_EQ(c.eval.focus_steps.size(), 2u) << name;
+    EXPECT_DOUBLE_EQ(c.eval.focus_steps[0].threshold, 0.02f) << name;
+    EXPECT_DOUBLE_EQ(c.eval.focus_steps[1].threshold, 0.2f) << name;
+    EXPECT_EQ(c.eval.focus_steps[0].min_size, 16) << name;
+    EXPECT_EQ(c.eval.focus_steps[1].min_size, 20) << name;
+  }
   ASSERT_OK_AND_ASSIGN(Pipeline b,
                        Build({}, "configs/coco_single_scale_r50.pbtxt"));
   EXPECT_EQ(b.sampler.mode, data::ChipMode::kWholeImage);
