@@ -168,8 +168,13 @@ at::Tensor RoIAlignForward(const at::Tensor& input_in,
               "RoIAlign: input must be on the CPU or a CUDA device, got ",
               input_in.device());
   CheckRois(rois_in, input_in, input_in.size(0));
-  const at::Tensor input = input_in.contiguous();
   const at::Tensor rois = rois_in.contiguous();
+  // The CPU kernel reads a channels-last map as it is (no NCHW copy).
+  if (input_in.is_cpu() &&
+      input_in.is_contiguous(at::MemoryFormat::ChannelsLast)) {
+    return cpu::RoIAlignForwardKernel(input_in, rois, p);
+  }
+  const at::Tensor input = input_in.contiguous();
   if (input.is_cpu()) return cpu::RoIAlignForwardKernel(input, rois, p);
 #ifdef SNIPER_TORCH_HAS_CUDA
   const c10::cuda::CUDAGuard guard(input.device());

@@ -3,7 +3,8 @@
 //
 //   bazel run //ops:roi_align_benchmark
 //
-// BM_RoIAlignForward/rois/channels, BM_RoIAlignBackward/rois/channels, and
+// BM_RoIAlignForward/rois/channels, BM_RoIAlignBackward/rois/channels,
+// BM_RoIAlignForward_ChannelsLast (the map stored NHWC), and
 // BM_RoIAlignForward_Reference (per-output sampling, the plain way) for the
 // gated speed-up ratio; *_Torchvision: torchvision's CPU kernels on the same
 // inputs (skipped without python3-torchvision).
@@ -47,9 +48,11 @@ RoIAlignOptions Options() {
 
 // Times fn(features, rois) on the benchmark's feature map and rois.
 template <typename Fn>
-void RunForward(benchmark::State& state, Fn fn) {
+void RunForward(benchmark::State& state, Fn fn,
+                at::MemoryFormat format = at::MemoryFormat::Contiguous) {
   at::set_num_threads(1);
-  const at::Tensor features = at::randn({1, state.range(1), 32, 32});
+  const at::Tensor features =
+      at::randn({1, state.range(1), 32, 32}).contiguous(format);
   const at::Tensor rois = ChipRois(state.range(0), 1);
   for (auto _ : state) {
     const at::Tensor out = fn(features, rois);
@@ -75,6 +78,17 @@ void BM_RoIAlignForward(benchmark::State& state) {
   RunForward(state, [](const at::Tensor& f, const at::Tensor& r) {
     return detail::RoIAlignForward(f, r, Options());
   });
+}
+
+// The same on a channels-last map (inference on a CPU: the backbone's
+// oneDNN convolutions leave their outputs so).
+void BM_RoIAlignForward_ChannelsLast(benchmark::State& state) {
+  RunForward(
+      state,
+      [](const at::Tensor& f, const at::Tensor& r) {
+        return detail::RoIAlignForward(f, r, Options());
+      },
+      at::MemoryFormat::ChannelsLast);
 }
 
 void BM_RoIAlignForward_Reference(benchmark::State& state) {
@@ -119,9 +133,16 @@ BENCHMARK(BM_RoIAlignBackward_Torchvision)
 BENCHMARK(BM_RoIAlignForward)
     ->ArgNames({"rois", "channels"})
     ->Args({128, 256})
+    ->Args({512, 64})
     ->Args({512, 256})
     ->Args({4800, 256})
     ->Args({512, 1024})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RoIAlignForward_ChannelsLast)
+    ->ArgNames({"rois", "channels"})
+    ->Args({512, 64})
+    ->Args({512, 256})
+    ->Args({4800, 256})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RoIAlignForward_Reference)
     ->ArgNames({"rois", "channels"})

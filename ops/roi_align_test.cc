@@ -125,6 +125,44 @@ TEST(RoIAlignTest, HalfAndBFloat16AccumulateInFloat) {
   }
 }
 
+TEST(RoIAlignTest, ChannelsLastMapsGiveTheSameOutputs) {
+  // The CPU kernel reads a channels-last map in place; it sums the same
+  // taps in the same order as on NCHW, so the outputs are identical, for
+  // every dtype, sampling mode and the rois that yield zeros.
+  std::mt19937 rng(10);
+  at::manual_seed(10);
+  const at::Tensor input = at::randn({3, 24, 13, 17}, at::kDouble);
+  at::Tensor rois = RandomRois(60, 3, 52, 68, rng);
+  rois[7][1] = -500;  // a roi wholly outside the map: all samples 0
+  rois[7][3] = -400;
+  for (int64_t sr : {0, 2}) {
+    RoIAlignOptions o;
+    o.spatial_scale = 0.25;
+    o.sampling_ratio = sr;
+    for (at::ScalarType t :
+         {at::kDouble, at::kFloat, at::kHalf, at::kBFloat16}) {
+      const at::Tensor nchw = input.to(t);
+      const at::Tensor nhwc =
+          nchw.contiguous(at::MemoryFormat::ChannelsLast);
+      ASSERT_FALSE(nhwc.is_contiguous());
+      const at::Tensor r = t == at::kDouble ? rois : rois.to(at::kFloat);
+      const at::Tensor want = RoIAlign(nchw, r, o);
+      const at::Tensor got = RoIAlign(nhwc, r, o);
+      EXPECT_TRUE(got.is_contiguous());  // [K, C, PH, PW], as on NCHW
+      EXPECT_TRUE(at::equal(got, want)) << t << " sr=" << sr;
+    }
+  }
+  // Gradients reach a channels-last input (the backward writes NCHW).
+  const at::Tensor x = input.contiguous(at::MemoryFormat::ChannelsLast)
+                           .requires_grad_(true);
+  const at::Tensor y = RoIAlign(x, rois);
+  const at::Tensor g = at::randn_like(y);
+  y.backward(g);
+  const at::Tensor want_grad =
+      detail::RoIAlignBackward(g, rois, {}, input.sizes(), at::kDouble);
+  EXPECT_TRUE(at::allclose(x.grad(), want_grad, 1e-12, 1e-12));
+}
+
 TEST(RoIAlignTest, GradientMatchesFiniteDifferences) {
   std::mt19937 rng(6);
   at::manual_seed(6);
