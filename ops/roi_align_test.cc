@@ -142,8 +142,7 @@ TEST(RoIAlignTest, ChannelsLastMapsGiveTheSameOutputs) {
     for (at::ScalarType t :
          {at::kDouble, at::kFloat, at::kHalf, at::kBFloat16}) {
       const at::Tensor nchw = input.to(t);
-      const at::Tensor nhwc =
-          nchw.contiguous(at::MemoryFormat::ChannelsLast);
+      const at::Tensor nhwc = nchw.contiguous(at::MemoryFormat::ChannelsLast);
       ASSERT_FALSE(nhwc.is_contiguous());
       const at::Tensor r = t == at::kDouble ? rois : rois.to(at::kFloat);
       const at::Tensor want = RoIAlign(nchw, r, o);
@@ -153,8 +152,8 @@ TEST(RoIAlignTest, ChannelsLastMapsGiveTheSameOutputs) {
     }
   }
   // Gradients reach a channels-last input (the backward writes NCHW).
-  const at::Tensor x = input.contiguous(at::MemoryFormat::ChannelsLast)
-                           .requires_grad_(true);
+  const at::Tensor x =
+      input.contiguous(at::MemoryFormat::ChannelsLast).requires_grad_(true);
   const at::Tensor y = RoIAlign(x, rois);
   const at::Tensor g = at::randn_like(y);
   y.backward(g);

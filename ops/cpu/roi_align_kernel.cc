@@ -1,8 +1,9 @@
 // RoIAlign on the CPU. The bilinear sampling plan of a roi (4 feature-map
 // offsets and 4 weights per sample) does not depend on the channel, so it is
 // computed once per roi and reused for all C channels: forward parallelizes
-// over rois (on NCHW or channels-last maps), backward over channels (each channel's gradient plane is
-// written by one thread: no atomics, deterministic).
+// over rois (on NCHW or channels-last maps), backward over channels (each
+// channel's gradient plane is written by one thread: no atomics,
+// deterministic).
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -219,8 +220,7 @@ void ForwardChannelsLast(const at::Tensor& input, const at::Tensor& rois,
         continue;
       }
       merged.Build(plan, bins, gh * gw);
-      const scalar_t* image =
-          in + static_cast<int64_t>(r[5 * roi]) * h * w * c;
+      const scalar_t* image = in + static_cast<int64_t>(r[5 * roi]) * h * w * c;
       int64_t t = 0;
       for (int64_t bin = 0; bin < bins; ++bin) {
         std::fill(sum.begin(), sum.end(), acc_t(0));
