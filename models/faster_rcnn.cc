@@ -73,11 +73,11 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
   const int64_t a = o.anchors.num_anchors();
   rpn_conv_ = register_module(
       "rpn_conv",
-      nn::Conv2d(nn::Conv2dOptions(c, o.rpn_channels, 3).padding(1)));
+      Conv2d(nn::Conv2dOptions(c, o.rpn_channels, 3).padding(1)));
   rpn_cls_ = register_module(
-      "rpn_cls", nn::Conv2d(nn::Conv2dOptions(o.rpn_channels, a, 1)));
+      "rpn_cls", Conv2d(nn::Conv2dOptions(o.rpn_channels, a, 1)));
   rpn_box_ = register_module(
-      "rpn_box", nn::Conv2d(nn::Conv2dOptions(o.rpn_channels, 4 * a, 1)));
+      "rpn_box", Conv2d(nn::Conv2dOptions(o.rpn_channels, 4 * a, 1)));
   for (auto* m : {&rpn_conv_, &rpn_cls_, &rpn_box_}) {
     nn::init::normal_((*m)->weight, 0.0, 0.01);
     nn::init::zeros_((*m)->bias);
@@ -93,12 +93,12 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
                 "FasterRcnn: square RoIAlign output expected");
     rcnn_reduce_ = register_module(
         "rcnn_reduce",
-        nn::Conv2d(nn::Conv2dOptions(c, o.rcnn_reduce_channels, 1)));
-    fc1_ = register_module("fc1", nn::Conv2d(nn::Conv2dOptions(
+        Conv2d(nn::Conv2dOptions(c, o.rcnn_reduce_channels, 1)));
+    fc1_ = register_module("fc1", Conv2d(nn::Conv2dOptions(
                                       o.rcnn_reduce_channels * pooled * pooled,
                                       o.rcnn_fc_channels, 1)));
     fc2_ =
-        register_module("fc2", nn::Conv2d(nn::Conv2dOptions(
+        register_module("fc2", Conv2d(nn::Conv2dOptions(
                                    o.rcnn_fc_channels, o.rcnn_fc_channels, 1)));
     cls_score_ = register_module(
         "cls_score", nn::Linear(o.rcnn_fc_channels, o.num_classes + 1));
@@ -108,9 +108,9 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
   if (o.has_focus()) {
     focus_conv_ = register_module(
         "focus_conv",
-        nn::Conv2d(nn::Conv2dOptions(c, o.focus_channels, 3).padding(1)));
+        Conv2d(nn::Conv2dOptions(c, o.focus_channels, 3).padding(1)));
     focus_out_ = register_module(
-        "focus_out", nn::Conv2d(nn::Conv2dOptions(o.focus_channels, 1, 1)));
+        "focus_out", Conv2d(nn::Conv2dOptions(o.focus_channels, 1, 1)));
     for (auto* m : {&focus_conv_, &focus_out_}) {
       nn::init::normal_((*m)->weight, 0.0, 0.01);
       nn::init::zeros_((*m)->bias);

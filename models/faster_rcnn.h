@@ -32,6 +32,7 @@
 
 #include "autofocus/focus_labels.h"
 #include "models/backbone.h"
+#include "models/conv.h"
 #include "models/mask_head.h"
 #include "ops/anchors.h"
 #include "ops/proposal_layer.h"
@@ -203,10 +204,10 @@ class FasterRcnnImpl : public torch::nn::Module {
 
   FasterRcnnOptions options_;
   std::shared_ptr<BackboneImpl> backbone_;
-  torch::nn::Conv2d rpn_conv_{nullptr}, rpn_cls_{nullptr}, rpn_box_{nullptr};
-  torch::nn::Conv2d rcnn_reduce_{nullptr}, fc1_{nullptr}, fc2_{nullptr};
+  Conv2d rpn_conv_{nullptr}, rpn_cls_{nullptr}, rpn_box_{nullptr};
+  Conv2d rcnn_reduce_{nullptr}, fc1_{nullptr}, fc2_{nullptr};
   torch::nn::Linear cls_score_{nullptr}, bbox_pred_{nullptr};
-  torch::nn::Conv2d focus_conv_{nullptr}, focus_out_{nullptr};
+  Conv2d focus_conv_{nullptr}, focus_out_{nullptr};
   MaskHead mask_head_{nullptr};
   ops::RoIAlignOptions mask_align_;
 };

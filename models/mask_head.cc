@@ -37,14 +37,14 @@ MaskHeadImpl::MaskHeadImpl(int64_t in_channels, int64_t num_classes,
     for (int64_t i = 0; i < o.convs; ++i) {
       convs_.push_back(register_module(
           "conv" + std::to_string(i + 1),
-          nn::Conv2d(nn::Conv2dOptions(c, o.channels, 3).padding(1))));
+          Conv2d(nn::Conv2dOptions(c, o.channels, 3).padding(1))));
       c = o.channels;
     }
   }
   upsample_ = register_module(
-      "upsample", nn::Conv2d(nn::Conv2dOptions(c, 4 * o.channels, 1)));
+      "upsample", Conv2d(nn::Conv2dOptions(c, 4 * o.channels, 1)));
   predictor_ = register_module(
-      "predictor", nn::Conv2d(nn::Conv2dOptions(o.channels, num_classes, 1)));
+      "predictor", Conv2d(nn::Conv2dOptions(o.channels, num_classes, 1)));
   // Mask R-CNN's initialisation: MSRA (fan out) for the hidden layers, a
   // small normal for the predictor.
   for (auto& conv : convs_) {

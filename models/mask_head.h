@@ -27,6 +27,7 @@
 
 #include "masks/roi_target.h"
 #include "masks/segmentation.h"
+#include "models/conv.h"
 
 namespace sniper::models {
 
@@ -55,9 +56,9 @@ class MaskHeadImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& roi_features);
 
  private:
-  std::vector<torch::nn::Conv2d> convs_;
-  torch::nn::Conv2d upsample_{nullptr};  // to 4 x channels, then shuffled
-  torch::nn::Conv2d predictor_{nullptr};
+  std::vector<Conv2d> convs_;
+  Conv2d upsample_{nullptr};  // to 4 x channels, then shuffled
+  Conv2d predictor_{nullptr};
 };
 TORCH_MODULE(MaskHead);
 

@@ -37,13 +37,13 @@ class ConvBnImpl : public MobileNetV2LayerImpl {
              int64_t groups, int64_t dilation,
              std::shared_ptr<const BatchNormSync> sync)
       : sync_(std::move(sync)) {
-    conv_ = register_module("0",
-                            nn::Conv2d(nn::Conv2dOptions(in, out, kernel)
-                                           .stride(stride)
-                                           .padding((kernel - 1) / 2 * dilation)
-                                           .dilation(dilation)
-                                           .groups(groups)
-                                           .bias(false)));
+    conv_ =
+        register_module("0", Conv2d(nn::Conv2dOptions(in, out, kernel)
+                                        .stride(stride)
+                                        .padding((kernel - 1) / 2 * dilation)
+                                        .dilation(dilation)
+                                        .groups(groups)
+                                        .bias(false)));
     bn_ = register_module("1", nn::BatchNorm2d(out));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
@@ -52,7 +52,7 @@ class ConvBnImpl : public MobileNetV2LayerImpl {
 
  private:
   std::shared_ptr<const BatchNormSync> sync_;
-  nn::Conv2d conv_{nullptr};
+  Conv2d conv_{nullptr};
   nn::BatchNorm2d bn_{nullptr};
 };
 
@@ -77,7 +77,7 @@ class InvertedResidualImpl : public MobileNetV2LayerImpl {
         name(), std::make_shared<ConvBnImpl>(hidden, hidden, 3, stride, hidden,
                                              dilation, sync));
     project_ = conv->register_module(
-        name(), nn::Conv2d(nn::Conv2dOptions(hidden, out, 1).bias(false)));
+        name(), Conv2d(nn::Conv2dOptions(hidden, out, 1).bias(false)));
     project_bn_ = conv->register_module(name(), nn::BatchNorm2d(out));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
@@ -90,7 +90,7 @@ class InvertedResidualImpl : public MobileNetV2LayerImpl {
   bool residual_;
   std::shared_ptr<const BatchNormSync> sync_;
   std::shared_ptr<ConvBnImpl> expand_, depthwise_;
-  nn::Conv2d project_{nullptr};
+  Conv2d project_{nullptr};
   nn::BatchNorm2d project_bn_{nullptr};
 };
 

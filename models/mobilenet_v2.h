@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "models/backbone.h"
+#include "models/conv.h"
 #include "models/sync_batch_norm.h"
 
 namespace sniper::models {

@@ -98,7 +98,9 @@ TEST(MobileNetV2Test, FreezingFixesTheStemAndBatchNorm) {
     if (auto* bn = m.value()->as<torch::nn::BatchNorm2d>()) {
       const bool stem = m.key().rfind("features.3.", 0) == 0 ||
                         m.key().rfind("features.0.", 0) == 0;
-      if (stem) EXPECT_FALSE(bn->is_training()) << m.key();
+      if (stem) {
+        EXPECT_FALSE(bn->is_training()) << m.key();
+      }
       if (m.key().rfind("features.4.", 0) == 0) {
         EXPECT_TRUE(bn->is_training()) << m.key();
       }

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "models/conv.h"
 #include "models/state_dict.h"
 #include "models/sync_batch_norm.h"
 #include "port/field_path.h"
@@ -13,13 +14,13 @@ namespace {
 
 namespace nn = torch::nn;
 
-nn::Conv2d Conv(int64_t in, int64_t out, int64_t k, int64_t stride,
-                int64_t padding, int64_t dilation = 1) {
-  return nn::Conv2d(nn::Conv2dOptions(in, out, k)
-                        .stride(stride)
-                        .padding(padding)
-                        .dilation(dilation)
-                        .bias(false));
+Conv2d Conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding,
+            int64_t dilation = 1) {
+  return Conv2d(nn::Conv2dOptions(in, out, k)
+                    .stride(stride)
+                    .padding(padding)
+                    .dilation(dilation)
+                    .bias(false));
 }
 
 // torchvision's BasicBlock / Bottleneck, same child names.
@@ -58,7 +59,7 @@ class BlockImpl : public nn::Module {
     torch::Tensor identity = x;
     if (downsample_) {
       identity = BatchNorm(*downsample_[1]->as<nn::BatchNorm2d>(),
-                           downsample_[0]->as<nn::Conv2d>()->forward(x), sync);
+                           downsample_[0]->as<Conv2d>()->forward(x), sync);
     }
     return torch::relu(y + identity);
   }
@@ -66,7 +67,7 @@ class BlockImpl : public nn::Module {
  private:
   bool bottleneck_;
   std::shared_ptr<const BatchNormSync> sync_;
-  nn::Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
+  Conv2d conv1_{nullptr}, conv2_{nullptr}, conv3_{nullptr};
   nn::BatchNorm2d bn1_{nullptr}, bn2_{nullptr}, bn3_{nullptr};
   nn::Sequential downsample_{nullptr};
 };

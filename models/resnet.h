@@ -27,6 +27,7 @@
 
 #include "absl/status/status.h"
 #include "models/backbone.h"
+#include "models/conv.h"
 #include "models/sync_batch_norm.h"
 
 namespace sniper::models {
@@ -58,7 +59,7 @@ class ResNetImpl : public BackboneImpl {
   std::string feature_level() const;
 
   BackboneOptions options_;
-  torch::nn::Conv2d conv1_{nullptr};
+  Conv2d conv1_{nullptr};
   torch::nn::BatchNorm2d bn1_{nullptr};
   torch::nn::Sequential layer1_{nullptr}, layer2_{nullptr}, layer3_{nullptr},
       layer4_{nullptr};
