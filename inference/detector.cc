@@ -68,7 +68,8 @@ std::vector<models::Detections> DetectOn(
     models::FasterRcnn& model, const torch::Tensor& images,
     const std::vector<std::pair<double, double>>& sizes, torch::Device device,
     std::optional<c10::ScalarType> autocast,
-    const ops::ProposalOptions* proposals) {
+    const ops::ProposalOptions* proposals,
+    const std::vector<models::ProposalSizeRange>* proposal_sizes) {
   // On a CPU channels-last: oneDNN's convolutions read and write NHWC
   // as they are, where NCHW costs a reorder of every layer's input and
   // output (1.1-1.2x the images/s: docs/INFERENCE.md).
@@ -79,7 +80,7 @@ std::vector<models::Detections> DetectOn(
   std::vector<models::Detections> dets;
   {
     const compat::OptionalAutocast guard(device.type(), autocast);
-    dets = model->Detect(input, sizes, proposals);
+    dets = model->Detect(input, sizes, proposals, proposal_sizes);
   }
   for (models::Detections& d : dets) {
     d.boxes = d.boxes.to(torch::kCPU, torch::kFloat);
@@ -241,6 +242,13 @@ void MultiScaleDetector::PoolDetections(const ScaledView& v,
   if (mk.defined()) out->masks.push_back(mk.index_select(0, keep));
 }
 
+models::ProposalSizeRange MultiScaleDetector::ProposalSizes(
+    const ScaledView& v) const {
+  const data::ScaleSpec& spec = options_.scales.scales[v.scale_index];
+  const double m = options_.proposal_size_margin;
+  return {spec.valid_min * v.at.scale / m, spec.valid_max * v.at.scale * m};
+}
+
 void MultiScaleDetector::CountView(const ScaledView& v) {
   const int64_t pixels = v.pixels.size(2) * v.pixels.size(3);
   ++views_run_;
@@ -253,6 +261,7 @@ std::vector<models::Detections> MultiScaleDetector::DetectBatch(
     const std::vector<const ScaledView*>& views) {
   int64_t h = 0, w = 0;
   std::vector<std::pair<double, double>> sizes;
+  std::vector<models::ProposalSizeRange> proposal_sizes;
   // AutoFocus: the batch's largest window's share of the proposals.
   double fraction = 0;
   bool same_shape = true;  // as the first view's
@@ -262,6 +271,7 @@ std::vector<models::Detections> MultiScaleDetector::DetectBatch(
     same_shape &= v->pixels.sizes() == views[0]->pixels.sizes();
     sizes.push_back({static_cast<double>(v->window.y2 - v->window.y1),
                      static_cast<double>(v->window.x2 - v->window.x1)});
+    proposal_sizes.push_back(ProposalSizes(*v));
     fraction = std::max(
         fraction,
         static_cast<double>(v->window.x2 - v->window.x1) *
@@ -287,7 +297,9 @@ std::vector<models::Detections> MultiScaleDetector::DetectBatch(
   const ops::ProposalOptions proposals =
       ChipProposals(model_->options().test_proposals, fraction,
                     options_.autofocus ? options_.min_chip_proposals : 0);
-  return DetectOn(model_, input, sizes, device_, autocast_, &proposals);
+  return DetectOn(
+      model_, input, sizes, device_, autocast_, &proposals,
+      options_.proposal_size_margin > 0 ? &proposal_sizes : nullptr);
 }
 
 void MultiScaleDetector::RunViews(

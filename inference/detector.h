@@ -62,7 +62,8 @@ std::vector<models::Detections> DetectOn(
     models::FasterRcnn& model, const torch::Tensor& images,
     const std::vector<std::pair<double, double>>& sizes, torch::Device device,
     std::optional<c10::ScalarType> autocast,
-    const ops::ProposalOptions* proposals = nullptr);
+    const ops::ProposalOptions* proposals = nullptr,
+    const std::vector<models::ProposalSizeRange>* proposal_sizes = nullptr);
 
 struct PreparedImage {
   int32_t width = 0, height = 0;  // original pixels
@@ -180,6 +181,9 @@ class MultiScaleDetector {
   std::vector<models::Detections> DetectBatch(
       const std::vector<const ScaledView*>& views);
   void CountView(const ScaledView& v);
+  // The sizes of `v`'s proposals that reach the RCNN head (chip pixels):
+  // its scale's valid range widened by options().proposal_size_margin.
+  models::ProposalSizeRange ProposalSizes(const ScaledView& v) const;
   // Appends a view's detections to `out`: those its window did not cut
   // (tiles, FocusChips), in original pixels, inside the scale's range.
   void PoolDetections(const ScaledView& v, const PreparedImage& image,

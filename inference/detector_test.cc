@@ -243,6 +243,53 @@ TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
   }
 }
 
+// Proposals outside their scale's valid range (in the view's pixels)
+// skip the RCNN head. A margin wide enough to keep every proposal gives
+// exactly the detections of no filter; a scale whose range holds nothing
+// runs its views with no RoI at all and adds nothing, as pooling would.
+TEST(MultiScaleDetectorTest, ProposalSizeMarginFiltersInTheViewsPixels) {
+  data::CocoDataset ds;
+  const std::string dir = testing::SmallDataset(&ds);
+  auto scales_with = [](float fine_max, float coarse_min) {
+    data::ChipSamplerConfig scales;
+    auto* fine = scales.add_scales();
+    fine->mutable_size()->set_long_side(480);
+    fine->mutable_valid_range()->set_max(fine_max);
+    auto* coarse = scales.add_scales();
+    coarse->mutable_size()->set_long_side(240);
+    coarse->mutable_valid_range()->set_min(coarse_min);
+    return scales;
+  };
+  torch::manual_seed(5);
+  models::FasterRcnn model(testing::SmallDetector());
+  auto run = [&](const data::ChipSamplerConfig& scales, float margin,
+                 size_t i) {
+    InferenceConfig ic;
+    *ic.mutable_scales() = scales.scales();
+    ic.set_proposal_size_margin(margin);
+    MultiScaleDetector d = Detector(model, Options(ic, scales));
+    absl::StatusOr<PreparedImage> p =
+        d.Prepare(ImageOf(ds, dir + "/images", i));
+    EXPECT_TRUE(p.ok()) << p.status();
+    return d.Run(*p);
+  };
+  for (size_t i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    const ImageDetections off = run(scales_with(40, 30), 0, i);
+    const ImageDetections wide = run(scales_with(40, 30), 1e6f, i);
+    ASSERT_GT(off.scores.size(0), 0);
+    EXPECT_TRUE(torch::equal(off.boxes, wide.boxes));
+    EXPECT_TRUE(torch::equal(off.scores, wide.scores));
+    // The fine scale keeps boxes under 0.5 px: none; the coarse one every
+    // size. Filtered or not, the coarse scale's detections alone remain.
+    const ImageDetections none_off = run(scales_with(0.5f, 0), 0, i);
+    const ImageDetections none_on = run(scales_with(0.5f, 0), 1, i);
+    ASSERT_GT(none_on.scores.size(0), 0);
+    EXPECT_TRUE(torch::equal(none_off.boxes, none_on.boxes));
+    EXPECT_TRUE(torch::equal(none_off.scores, none_on.scores));
+  }
+}
+
 TEST(GroundTruthFocusMapTest, PositiveWhereABoxIsSmallAtThatScale) {
   data::ImageAtScale at;
   at.scale = 0.5;

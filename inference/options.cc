@@ -136,6 +136,12 @@ absl::StatusOr<InferenceOptions> BuildInferenceOptions(
                                 e.canvas_multiple()));
   }
   out.canvas_multiple = e.canvas_multiple();
+  if (!(e.proposal_size_margin() == 0 || e.proposal_size_margin() >= 1)) {
+    return Invalid("proposal_size_margin",
+                   absl::StrCat("must be 0 (off) or >= 1, got ",
+                                e.proposal_size_margin()));
+  }
+  out.proposal_size_margin = e.proposal_size_margin();
   if (e.batch_norm() == InferenceConfig::BATCH_NORM_UNSPECIFIED) {
     return Invalid("batch_norm", "must be RUNNING or PER_BATCH");
   }

@@ -39,6 +39,9 @@ struct InferenceOptions {
   // Canvas sides rounded up to this multiple of 32; 0: the device's
   // default (MultiScaleDetector::canvas_multiple()).
   int32_t canvas_multiple = 0;
+  // Proposals outside the view's scale's valid range widened by this
+  // factor skip the RCNN head; 0: none do.
+  double proposal_size_margin = 1;
   // AutoFocus: coarse to fine; focus_steps[r] turns the focus map of the
   // image's r-th coarsest scale into the next one's FocusChips.
   bool autofocus = false;

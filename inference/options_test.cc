@@ -74,6 +74,11 @@ TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
           {[](InferenceConfig* c) { c->set_canvas_multiple(48); },
            "InferenceConfig.canvas_multiple: must be 0 (the device's "
            "default) or a positive multiple of 32, got 48"},
+          {[](InferenceConfig* c) { c->set_proposal_size_margin(0.5f); },
+           "InferenceConfig.proposal_size_margin: must be 0 (off) or >= 1, "
+           "got 0.5"},
+          {[](InferenceConfig* c) { c->set_proposal_size_margin(-1); },
+           "InferenceConfig.proposal_size_margin: must be 0 (off) or >= 1"},
           {[](InferenceConfig* c) {
              c->set_batch_norm(InferenceConfig::BATCH_NORM_UNSPECIFIED);
            },
@@ -86,6 +91,16 @@ TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
         BuildInferenceOptions(c, Training()),
         StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(message)));
   }
+  // The proposal size margin: 1 by default, 0 turns the filter off.
+  InferenceConfig margin;
+  EXPECT_DOUBLE_EQ(
+      BuildInferenceOptions(margin, Training())->proposal_size_margin, 1.0);
+  margin.set_proposal_size_margin(0);
+  EXPECT_DOUBLE_EQ(
+      BuildInferenceOptions(margin, Training())->proposal_size_margin, 0.0);
+  margin.set_proposal_size_margin(1.5f);
+  EXPECT_DOUBLE_EQ(
+      BuildInferenceOptions(margin, Training())->proposal_size_margin, 1.5);
 }
 
 TEST(InferenceOptionsTest, AutoFocusNeedsOneValidStepPerScaleButTheFinest) {

@@ -24,17 +24,44 @@ torch::Tensor SmoothL1Sum(const torch::Tensor& a, const torch::Tensor& b,
   return torch::smooth_l1_loss(a, b, at::Reduction::Sum, beta);
 }
 
+namespace {
+
+// sqrt(w * h) of boxes [N, 4] (x1, y1, x2, y2); 0 for degenerate ones.
+torch::Tensor SqrtAreas(const torch::Tensor& boxes) {
+  return ((boxes.select(1, 2) - boxes.select(1, 0)) *
+          (boxes.select(1, 3) - boxes.select(1, 1)))
+      .clamp_min(0)
+      .sqrt();
+}
+
+}  // namespace
+
 torch::Tensor BoxesInSizeRange(const torch::Tensor& boxes, double min_size,
                                double max_size) {
   if (boxes.size(0) == 0 || (min_size <= 0 && std::isinf(max_size))) {
     return boxes;
   }
-  const torch::Tensor size = ((boxes.select(1, 2) - boxes.select(1, 0)) *
-                              (boxes.select(1, 3) - boxes.select(1, 1)))
-                                 .clamp_min(0)
-                                 .sqrt();
+  const torch::Tensor size = SqrtAreas(boxes);
   return boxes.index_select(
       0, ((size >= min_size) & (size < max_size)).nonzero().view(-1));
+}
+
+torch::Tensor KeepProposalSizes(const torch::Tensor& proposals,
+                                const std::vector<ProposalSizeRange>& ranges) {
+  std::vector<float> lo, hi;
+  for (const ProposalSizeRange& r : ranges) {
+    lo.push_back(static_cast<float>(r.min));
+    hi.push_back(static_cast<float>(r.max));
+  }
+  const torch::Tensor p = proposals.to(torch::kFloat);
+  const torch::Tensor chip = p.select(1, 0).to(torch::kLong);
+  const torch::Tensor size = SqrtAreas(p.slice(1, 1, 5));
+  const auto on = [&p](const std::vector<float>& v) {
+    return torch::tensor(v, torch::kFloat).to(p.device());
+  };
+  const torch::Tensor keep = (size >= on(lo).index_select(0, chip)) &
+                             (size < on(hi).index_select(0, chip));
+  return proposals.index_select(0, keep.nonzero().view(-1));
 }
 
 std::vector<std::string> FasterRcnnOptions::LossNames() const {
@@ -72,10 +99,9 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
   const int64_t c = backbone_->feature_channels();
   const int64_t a = o.anchors.num_anchors();
   rpn_conv_ = register_module(
-      "rpn_conv",
-      Conv2d(nn::Conv2dOptions(c, o.rpn_channels, 3).padding(1)));
-  rpn_cls_ = register_module(
-      "rpn_cls", Conv2d(nn::Conv2dOptions(o.rpn_channels, a, 1)));
+      "rpn_conv", Conv2d(nn::Conv2dOptions(c, o.rpn_channels, 3).padding(1)));
+  rpn_cls_ = register_module("rpn_cls",
+                             Conv2d(nn::Conv2dOptions(o.rpn_channels, a, 1)));
   rpn_box_ = register_module(
       "rpn_box", Conv2d(nn::Conv2dOptions(o.rpn_channels, 4 * a, 1)));
   for (auto* m : {&rpn_conv_, &rpn_cls_, &rpn_box_}) {
@@ -92,14 +118,13 @@ FasterRcnnImpl::FasterRcnnImpl(const FasterRcnnOptions& o) : options_(o) {
     TORCH_CHECK(o.roi_align.pooled_height == o.roi_align.pooled_width,
                 "FasterRcnn: square RoIAlign output expected");
     rcnn_reduce_ = register_module(
-        "rcnn_reduce",
-        Conv2d(nn::Conv2dOptions(c, o.rcnn_reduce_channels, 1)));
+        "rcnn_reduce", Conv2d(nn::Conv2dOptions(c, o.rcnn_reduce_channels, 1)));
     fc1_ = register_module("fc1", Conv2d(nn::Conv2dOptions(
                                       o.rcnn_reduce_channels * pooled * pooled,
                                       o.rcnn_fc_channels, 1)));
-    fc2_ =
-        register_module("fc2", Conv2d(nn::Conv2dOptions(
-                                   o.rcnn_fc_channels, o.rcnn_fc_channels, 1)));
+    fc2_ = register_module(
+        "fc2",
+        Conv2d(nn::Conv2dOptions(o.rcnn_fc_channels, o.rcnn_fc_channels, 1)));
     cls_score_ = register_module(
         "cls_score", nn::Linear(o.rcnn_fc_channels, o.num_classes + 1));
     bbox_pred_ =
@@ -212,9 +237,11 @@ FasterRcnnImpl::RcnnOutputs FasterRcnnImpl::Rcnn(const torch::Tensor& input,
     return {cls_score_(x).to(torch::kFloat), bbox_pred_(x).to(torch::kFloat),
             std::move(res5)};
   }
-  // fc1 as a 1x1 convolution over the flattened [R, C*7*7, 1, 1] features.
-  torch::Tensor x =
-      torch::relu(fc1_(pooled.reshape({pooled.size(0), -1, 1, 1})));
+  // fc1 as a 1x1 convolution over the flattened [R, C*7*7, 1, 1] features
+  // (sizes spelled out: R may be 0).
+  torch::Tensor x = torch::relu(fc1_(pooled.reshape(
+      {pooled.size(0), pooled.size(1) * pooled.size(2) * pooled.size(3), 1,
+       1})));
   x = torch::relu(fc2_(x)).flatten(1);
   return {cls_score_(x).to(torch::kFloat), bbox_pred_(x).to(torch::kFloat),
           torch::Tensor()};
@@ -415,11 +442,17 @@ void FasterRcnnImpl::RcnnLosses(const torch::Tensor& f,
 std::vector<Detections> FasterRcnnImpl::Detect(
     const torch::Tensor& images,
     const std::vector<std::pair<double, double>>& chip_sizes,
-    const ops::ProposalOptions* proposal_options) {
+    const ops::ProposalOptions* proposal_options,
+    const std::vector<ProposalSizeRange>* proposal_sizes) {
   torch::NoGradGuard no_grad;
   const int64_t b = images.size(0);
   TORCH_CHECK(static_cast<int64_t>(chip_sizes.size()) == b, "FasterRcnn: ", b,
               " images but ", chip_sizes.size(), " sizes");
+  TORCH_CHECK(proposal_sizes == nullptr ||
+                  static_cast<int64_t>(proposal_sizes->size()) == b,
+              "FasterRcnn: ", b, " images but ",
+              proposal_sizes == nullptr ? 0 : proposal_sizes->size(),
+              " proposal size ranges");
   const torch::Tensor f = Features(images);
   const auto [logits, deltas] = Rpn(f);
   const torch::Tensor anchors = ops::GridAnchors(
@@ -430,7 +463,7 @@ std::vector<Detections> FasterRcnnImpl::Detect(
     size_values.push_back(s.second);
   }
   const torch::Tensor sizes = torch::tensor(size_values).view({b, 2});
-  const auto [proposals, objectness] = ops::GenerateProposals(
+  auto [proposals, objectness] = ops::GenerateProposals(
       logits, deltas, anchors, sizes,
       proposal_options != nullptr ? *proposal_options
                                   : options_.test_proposals);
@@ -448,6 +481,9 @@ std::vector<Detections> FasterRcnnImpl::Detect(
   if (options_.has_focus()) {
     const torch::Tensor focus = torch::sigmoid(Focus(f));
     for (int64_t i = 0; i < b; ++i) out[i].focus = focus[i];
+  }
+  if (proposal_sizes != nullptr) {
+    proposals = KeepProposalSizes(proposals, *proposal_sizes);
   }
   const torch::Tensor head_input = HeadInput(f);
   const RcnnOutputs rcnn = Rcnn(head_input, proposals);

@@ -115,6 +115,13 @@ struct ChipTargets {
   ChipMasks masks;
 };
 
+// The proposal sizes (sqrt of area, chip pixels) that reach a chip's RCNN
+// head at inference: [min, max).
+struct ProposalSizeRange {
+  double min = 0;
+  double max = std::numeric_limits<double>::infinity();
+};
+
 struct Detections {
   torch::Tensor boxes;   // [D, 4] chip pixels
   torch::Tensor scores;  // [D]
@@ -153,11 +160,14 @@ class FasterRcnnImpl : public torch::nn::Module {
   // Detections per chip (rpn_only: proposals with objectness scores, label
   // 0). `sizes` are the chips' valid (height, width). `proposals` replaces
   // options().test_proposals for this call (AutoFocus gives a FocusChip
-  // its share of the image's proposals).
+  // its share of the image's proposals). `proposal_sizes`, one per chip:
+  // only proposals of that size reach the RCNN head (multi-scale
+  // inference keeps a scale's detections in its valid range only).
   std::vector<Detections> Detect(
       const torch::Tensor& images,
       const std::vector<std::pair<double, double>>& sizes,
-      const ops::ProposalOptions* proposals = nullptr);
+      const ops::ProposalOptions* proposals = nullptr,
+      const std::vector<ProposalSizeRange>* proposal_sizes = nullptr);
 
   const FasterRcnnOptions& options() const { return options_; }
   std::shared_ptr<BackboneImpl> backbone() const { return backbone_; }
@@ -223,6 +233,12 @@ torch::Tensor SmoothL1Sum(const torch::Tensor& a, const torch::Tensor& b,
 // max_size): the training proposals a chip's scale keeps.
 torch::Tensor BoxesInSizeRange(const torch::Tensor& boxes, double min_size,
                                double max_size);
+
+// The rows of `proposals` [R, 5] (chip index, x1, y1, x2, y2) whose
+// sqrt(w * h) lies in their chip's range (`ranges`, one per chip): the
+// test proposals that reach the RCNN head.
+torch::Tensor KeepProposalSizes(const torch::Tensor& proposals,
+                                const std::vector<ProposalSizeRange>& ranges);
 
 }  // namespace sniper::models
 

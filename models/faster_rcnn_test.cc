@@ -169,6 +169,52 @@ TEST(BoxesInSizeRangeTest, KeepsRowsWhoseSqrtAreaIsInRange) {
   EXPECT_THAT(kept(0, 10), ::testing::ElementsAre(3));
 }
 
+TEST(KeepProposalSizesTest, EachChipKeepsItsOwnRange) {
+  // (chip, x1, y1, x2, y2); sqrt(area): 10, 20, 40 on chip 0, 10, 40 on 1.
+  const torch::Tensor p = torch::tensor({{0.f, 0.f, 0.f, 10.f, 10.f},
+                                         {0.f, 5.f, 5.f, 25.f, 25.f},
+                                         {0.f, 0.f, 0.f, 20.f, 80.f},
+                                         {1.f, 0.f, 0.f, 10.f, 10.f},
+                                         {1.f, 0.f, 0.f, 40.f, 40.f}});
+  auto kept = [&](std::vector<ProposalSizeRange> ranges) {
+    const torch::Tensor k = KeepProposalSizes(p, ranges);
+    std::vector<float> x2;
+    for (int64_t i = 0; i < k.size(0); ++i) x2.push_back(k[i][3].item<float>());
+    return x2;
+  };
+  EXPECT_THAT(kept({{0, INFINITY}, {0, INFINITY}}),
+              ::testing::ElementsAre(10, 25, 20, 10, 40));
+  // Chip 0 keeps [15, 40), chip 1 [0, 20): half-open like the valid ranges.
+  EXPECT_THAT(kept({{15, 40}, {0, 20}}), ::testing::ElementsAre(25, 10));
+  EXPECT_THAT(kept({{40, INFINITY}, {40, INFINITY}}),
+              ::testing::ElementsAre(20, 40));
+  EXPECT_EQ(KeepProposalSizes(p, {{1e9, INFINITY}, {1e9, INFINITY}}).size(0),
+            0);
+}
+
+TEST(FasterRcnnTest, DetectKeepsOnlyProposalsOfTheGivenSizes) {
+  torch::manual_seed(2);
+  FasterRcnn model(Tiny());
+  model->eval();
+  auto [img, t] = OneChip();
+  const std::vector<std::pair<double, double>> sizes = {{128.0, 128.0}};
+  const auto all = model->Detect(img, sizes);
+  // Every size: the same detections as without a range.
+  const std::vector<ProposalSizeRange> every = {{0, INFINITY}};
+  const auto same = model->Detect(img, sizes, nullptr, &every);
+  ASSERT_GT(all[0].boxes.size(0), 0);
+  EXPECT_TRUE(torch::equal(same[0].boxes, all[0].boxes));
+  EXPECT_TRUE(torch::equal(same[0].scores, all[0].scores));
+  // No proposal of that size: no RoI reaches the head, no detection.
+  const std::vector<ProposalSizeRange> none = {{1e6, INFINITY}};
+  const auto empty = model->Detect(img, sizes, nullptr, &none);
+  EXPECT_EQ(empty[0].boxes.size(0), 0);
+  EXPECT_EQ(empty[0].boxes.size(1), 4);
+  // One range per chip.
+  const std::vector<ProposalSizeRange> two = {{0, INFINITY}, {0, INFINITY}};
+  EXPECT_THROW(model->Detect(img, sizes, nullptr, &two), c10::Error);
+}
+
 TEST(FasterRcnnTest, TinyModelOverfitsOneChip) {
   torch::manual_seed(3);
   FasterRcnn model(Tiny());
