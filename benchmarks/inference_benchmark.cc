@@ -90,8 +90,9 @@ int64_t RunBatchOf(inference::MultiScaleDetector& detector,
   return static_cast<int64_t>(views.size());
 }
 
-// Prepare + RunBatch over the first `n` images of `ds`, eval.batch_size
-// images at a time, with the counters.
+// Prepare + RunBatch over the first `n` images of `ds`, as many at a time
+// as the detector asks (images_per_batch(): eval.batch_size, but 1 for full
+// inference on a CPU), with the counters.
 void RunImages(benchmark::State& state, const Pipeline& p,
                const data::CocoDataset& ds, const std::string& dir, int n) {
   const bench::BenchDevice& d = bench::Device();
@@ -106,7 +107,7 @@ void RunImages(benchmark::State& state, const Pipeline& p,
   // Blocks an earlier case left cached (SNIPER_LARGE_BLOCKS=1) would
   // count in this one's peak memory.
   ReleaseCachedLargeBlocks();
-  const int batch = static_cast<int>(p.eval.batch_size);
+  const int batch = static_cast<int>(detector.images_per_batch());
   // Warm-up, not timed: the decoder, allocator, kernels and handles, over
   // one whole batch so that batch-sized buffers are faulted in here (the
   // evaluation of a dataset pays that once, not per batch).

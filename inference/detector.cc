@@ -167,6 +167,9 @@ MultiScaleDetector::MultiScaleDetector(models::FasterRcnn model,
   canvas_multiple_ = options_.canvas_multiple > 0 ? options_.canvas_multiple
                      : device_.is_cpu()           ? kCpuCanvasMultiple
                                                   : kGpuCanvasMultiple;
+  const bool whole_images_alone =
+      device_.is_cpu() && !options_.autofocus && options_.max_batch_pixels == 0;
+  images_per_batch_ = whole_images_alone ? 1 : options_.batch_size;
 }
 
 data::ImageAtScale MultiScaleDetector::AtScale(int scale_index, int32_t width,

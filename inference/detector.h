@@ -136,6 +136,14 @@ class MultiScaleDetector {
   // max_batch_padding, and max_batch_pixels or, when 0, the device's
   // default (kCpuBatchPixels on a CPU, no limit on a GPU).
   const BatchLimits& batch_limits() const { return batch_limits_; }
+  // How many images a caller should hand RunBatch at once:
+  // options().batch_size, except full inference on a CPU with the
+  // default canvas limit, where 1: there every whole-image view but the
+  // smallest runs alone anyway and preparing several images ahead only
+  // evicts their pixels from the caches (batch 4 ran 0.79-0.94x as fast
+  // per image as batch 1; docs/INFERENCE.md). AutoFocus batches its
+  // FocusChips across images, so it keeps batch_size.
+  int64_t images_per_batch() const { return images_per_batch_; }
   // Views' canvas sides are multiples of this: options().canvas_multiple
   // or, when 0, the device's default (kCpuCanvasMultiple on a CPU,
   // kGpuCanvasMultiple on a GPU).
@@ -212,6 +220,7 @@ class MultiScaleDetector {
   int32_t stride_ = 16;
   BatchLimits batch_limits_;  // options_ resolved for device_
   int32_t canvas_multiple_ = kGpuCanvasMultiple;
+  int64_t images_per_batch_ = 1;
   int64_t views_run_ = 0;
   int64_t pixels_run_ = 0;
   int64_t canvas_pixels_run_ = 0;

@@ -122,6 +122,31 @@ TEST(MultiScaleDetectorTest, BatchesOnACpuStayWithinThePixelLimit) {
 // Canvas sides are multiples of eval.canvas_multiple (on a CPU 128 unless
 // set); AutoFocus's FocusChips grow to fill their canvases, inside the
 // image, around the chips FocusChips chose.
+TEST(MultiScaleDetectorTest, ImagesPerBatchOnACpu) {
+  const data::ChipSamplerConfig scales = testing::LongSides({320, 160});
+  auto images_per_batch = [&](const std::string& extra) {
+    InferenceConfig ic;
+    *ic.mutable_scales() = scales.scales();
+    ic.set_batch_size(4);
+    if (extra == "autofocus") {
+      ic.mutable_autofocus()->set_enabled(true);
+      ic.mutable_autofocus()->add_steps()->set_threshold(0.5);
+    } else if (extra == "pixels") {
+      ic.set_max_batch_pixels(int64_t{1} << 22);
+    }
+    models::FasterRcnnOptions mo = testing::SmallDetector();
+    mo.focus = extra == "autofocus";
+    return Detector(models::FasterRcnn(mo), Options(ic, scales))
+        .images_per_batch();
+  };
+  // Full inference: one image at a time, whatever batch_size says...
+  EXPECT_EQ(images_per_batch(""), 1);
+  // ... unless the canvas limit is set (larger batches asked for), and
+  // AutoFocus, whose FocusChips batch across the images.
+  EXPECT_EQ(images_per_batch("pixels"), 4);
+  EXPECT_EQ(images_per_batch("autofocus"), 4);
+}
+
 TEST(MultiScaleDetectorTest, CanvasesAreMultiplesAndFocusChipsFillThem) {
   data::CocoDataset ds;
   const std::string dir = testing::SmallDataset(&ds);

@@ -97,7 +97,7 @@ absl::StatusOr<std::vector<evaluation::Detection>> DetectAll(
     const Split& val, const RunEnv& env) {
   const data::CocoDataset& ds = *val.dataset;
   const size_t n = ds.num_images();
-  const size_t batch = static_cast<size_t>(o.inference.batch_size);
+  const size_t batch = static_cast<size_t>(detector.images_per_batch());
   using inference::PreparedImage;
   Prefetcher<std::vector<PreparedImage>> batches(
       static_cast<int64_t>((n + batch - 1) / batch),
