@@ -151,54 +151,55 @@ struct MergedPlan {
   }
 };
 
-template <typename scalar_t>
-void Forward(const at::Tensor& input, const at::Tensor& rois,
-             const RoIAlignParams& p, at::Tensor& output) {
-  using acc_t = AccT<scalar_t>;
-  const int64_t n = input.size(0), c = input.size(1), h = input.size(2),
-                w = input.size(3), k = rois.size(0);
-  const at::Tensor rois_acc =
-      rois.to(c10::CppTypeToScalarType<acc_t>::value).contiguous();
-  const acc_t* r = rois_acc.data_ptr<acc_t>();
-  const scalar_t* in = input.data_ptr<scalar_t>();
-  scalar_t* out = output.data_ptr<scalar_t>();
-  const int64_t bins = p.pooled_height * p.pooled_width;
-  at::parallel_for(0, k, 1, [&](int64_t begin, int64_t end) {
-    std::vector<Sample<acc_t>> plan;
-    MergedPlan<acc_t> merged;
-    for (int64_t roi = begin; roi < end; ++roi) {
-      scalar_t* o = out + roi * c * bins;
-      int64_t gh = 1, gw = 1;
-      if (!PlanRoi<acc_t>(r + 5 * roi, n, h, w, p, &plan, &gh, &gw)) {
-        std::fill(o, o + c * bins, scalar_t(0));
-        continue;
+// One roi's outputs o[ch * bins + bin] from its merged plan, on an NCHW
+// image (C planes of H x W).
+template <typename scalar_t, typename acc_t>
+void PoolNchw(const scalar_t* image, int64_t c, int64_t hw, int64_t bins,
+              const MergedPlan<acc_t>& plan, scalar_t* o) {
+  const int64_t* off = plan.offset.data();
+  const acc_t* wt = plan.weight.data();
+  for (int64_t ch = 0; ch < c; ++ch) {
+    const scalar_t* plane = image + ch * hw;
+    int64_t t = 0;
+    for (int64_t bin = 0; bin < bins; ++bin) {
+      acc_t sum = 0;
+      for (const int64_t e = plan.bin_end[bin]; t < e; ++t) {
+        sum += wt[t] * static_cast<acc_t>(plane[off[t]]);
       }
-      merged.Build(plan, bins, gh * gw);
-      const int64_t batch = static_cast<int64_t>(r[5 * roi]);
-      const int64_t* off = merged.offset.data();
-      const acc_t* wt = merged.weight.data();
-      for (int64_t ch = 0; ch < c; ++ch) {
-        const scalar_t* plane = in + (batch * c + ch) * h * w;
-        int64_t t = 0;
-        for (int64_t bin = 0; bin < bins; ++bin) {
-          acc_t sum = 0;
-          for (const int64_t e = merged.bin_end[bin]; t < e; ++t) {
-            sum += wt[t] * static_cast<acc_t>(plane[off[t]]);
-          }
-          o[ch * bins + bin] = static_cast<scalar_t>(sum);
-        }
-      }
+      o[ch * bins + bin] = static_cast<scalar_t>(sum);
     }
-  });
+  }
 }
 
-// Forward on a channels-last map (NHWC in memory): a tap's C values are
-// contiguous, so each tap is one multiply-add over a row of C (vectorized)
-// instead of C scattered reads. The sums run over the same taps in the
-// same order as Forward's, so both layouts give identical outputs.
+// The same on a channels-last image (H x W cells of C values): a tap's C
+// values are contiguous, so each tap is one multiply-add over a row of C
+// (vectorized) instead of C scattered reads. Each output sums the same
+// taps in the same order as PoolNchw: both layouts give identical outputs.
+template <typename scalar_t, typename acc_t>
+void PoolChannelsLast(const scalar_t* image, int64_t c, int64_t bins,
+                      const MergedPlan<acc_t>& plan, std::vector<acc_t>* sum,
+                      scalar_t* o) {
+  int64_t t = 0;
+  for (int64_t bin = 0; bin < bins; ++bin) {
+    std::fill(sum->begin(), sum->end(), acc_t(0));
+    acc_t* __restrict__ s = sum->data();
+    for (const int64_t e = plan.bin_end[bin]; t < e; ++t) {
+      const scalar_t* __restrict__ cell = image + plan.offset[t] * c;
+      const acc_t wt = plan.weight[t];
+      for (int64_t ch = 0; ch < c; ++ch) {
+        s[ch] += wt * static_cast<acc_t>(cell[ch]);
+      }
+    }
+    for (int64_t ch = 0; ch < c; ++ch) {
+      o[ch * bins + bin] = static_cast<scalar_t>(s[ch]);
+    }
+  }
+}
+
+// Output [K, C, PH, PW] from an NCHW or (channels_last) NHWC map.
 template <typename scalar_t>
-void ForwardChannelsLast(const at::Tensor& input, const at::Tensor& rois,
-                         const RoIAlignParams& p, at::Tensor& output) {
+void Forward(const at::Tensor& input, const at::Tensor& rois,
+             const RoIAlignParams& p, bool channels_last, at::Tensor& output) {
   using acc_t = AccT<scalar_t>;
   const int64_t n = input.size(0), c = input.size(1), h = input.size(2),
                 w = input.size(3), k = rois.size(0);
@@ -211,7 +212,7 @@ void ForwardChannelsLast(const at::Tensor& input, const at::Tensor& rois,
   at::parallel_for(0, k, 1, [&](int64_t begin, int64_t end) {
     std::vector<Sample<acc_t>> plan;
     MergedPlan<acc_t> merged;
-    std::vector<acc_t> sum(c);
+    std::vector<acc_t> sum(channels_last ? c : 0);
     for (int64_t roi = begin; roi < end; ++roi) {
       scalar_t* o = out + roi * c * bins;
       int64_t gh = 1, gw = 1;
@@ -220,21 +221,11 @@ void ForwardChannelsLast(const at::Tensor& input, const at::Tensor& rois,
         continue;
       }
       merged.Build(plan, bins, gh * gw);
-      const scalar_t* image = in + static_cast<int64_t>(r[5 * roi]) * h * w * c;
-      int64_t t = 0;
-      for (int64_t bin = 0; bin < bins; ++bin) {
-        std::fill(sum.begin(), sum.end(), acc_t(0));
-        acc_t* __restrict__ s = sum.data();
-        for (const int64_t e = merged.bin_end[bin]; t < e; ++t) {
-          const scalar_t* __restrict__ cell = image + merged.offset[t] * c;
-          const acc_t wt = merged.weight[t];
-          for (int64_t ch = 0; ch < c; ++ch) {
-            s[ch] += wt * static_cast<acc_t>(cell[ch]);
-          }
-        }
-        for (int64_t ch = 0; ch < c; ++ch) {
-          o[ch * bins + bin] = static_cast<scalar_t>(s[ch]);
-        }
+      const scalar_t* image = in + static_cast<int64_t>(r[5 * roi]) * c * h * w;
+      if (channels_last) {
+        PoolChannelsLast(image, c, bins, merged, &sum, o);
+      } else {
+        PoolNchw(image, c, h * w, bins, merged, o);
       }
     }
   });
@@ -303,13 +294,8 @@ at::Tensor RoIAlignForwardKernel(const at::Tensor& input,
       !input.is_contiguous() &&
       input.is_contiguous(at::MemoryFormat::ChannelsLast);
   AT_DISPATCH_FLOATING_TYPES_AND2(
-      at::kHalf, at::kBFloat16, input.scalar_type(), "RoIAlignForward", [&] {
-        if (channels_last) {
-          ForwardChannelsLast<scalar_t>(input, rois, p, output);
-        } else {
-          Forward<scalar_t>(input, rois, p, output);
-        }
-      });
+      at::kHalf, at::kBFloat16, input.scalar_type(), "RoIAlignForward",
+      [&] { Forward<scalar_t>(input, rois, p, channels_last, output); });
   return output;
 }
 
