@@ -264,7 +264,7 @@ std::vector<models::Detections> MultiScaleDetector::DetectBatch(
     const std::vector<const ScaledView*>& views) {
   int64_t h = 0, w = 0;
   std::vector<std::pair<double, double>> sizes;
-  std::vector<models::ProposalSizeRange> proposal_sizes;
+  std::vector<models::ProposalSizeRange> proposal_sizes;  // margin 0: none
   // AutoFocus: the batch's largest window's share of the proposals.
   double fraction = 0;
   bool same_shape = true;  // as the first view's
@@ -274,7 +274,9 @@ std::vector<models::Detections> MultiScaleDetector::DetectBatch(
     same_shape &= v->pixels.sizes() == views[0]->pixels.sizes();
     sizes.push_back({static_cast<double>(v->window.y2 - v->window.y1),
                      static_cast<double>(v->window.x2 - v->window.x1)});
-    proposal_sizes.push_back(ProposalSizes(*v));
+    if (options_.proposal_size_margin > 0) {
+      proposal_sizes.push_back(ProposalSizes(*v));
+    }
     fraction = std::max(
         fraction,
         static_cast<double>(v->window.x2 - v->window.x1) *
@@ -300,9 +302,8 @@ std::vector<models::Detections> MultiScaleDetector::DetectBatch(
   const ops::ProposalOptions proposals =
       ChipProposals(model_->options().test_proposals, fraction,
                     options_.autofocus ? options_.min_chip_proposals : 0);
-  return DetectOn(
-      model_, input, sizes, device_, autocast_, &proposals,
-      options_.proposal_size_margin > 0 ? &proposal_sizes : nullptr);
+  return DetectOn(model_, input, sizes, device_, autocast_, &proposals,
+                  proposal_sizes.empty() ? nullptr : &proposal_sizes);
 }
 
 void MultiScaleDetector::RunViews(

@@ -41,8 +41,8 @@ MaskHeadImpl::MaskHeadImpl(int64_t in_channels, int64_t num_classes,
       c = o.channels;
     }
   }
-  upsample_ = register_module(
-      "upsample", Conv2d(nn::Conv2dOptions(c, 4 * o.channels, 1)));
+  upsample_ = register_module("upsample",
+                              Conv2d(nn::Conv2dOptions(c, 4 * o.channels, 1)));
   predictor_ = register_module(
       "predictor", Conv2d(nn::Conv2dOptions(o.channels, num_classes, 1)));
   // Mask R-CNN's initialisation: MSRA (fan out) for the hidden layers, a

@@ -360,13 +360,11 @@ TEST(ConfigTest, CocoConfigsFollowThePaper) {
   EXPECT_FALSE(p.config.dataset().has_synthetic());
   // AutoFocus with the AutoFocus paper's labels and steps, in every COCO
   // SNIPER config (not the synthetic default's 2-40 px labels).
-  for (const char* name :
-       {"coco_sniper_r50", "coco_sniper_r101", "coco_sniper_mobilenetv2",
-        "coco_sniper_mask_r50"}) {
-    ASSERT_OK_AND_ASSIGN(
-        Pipeline c,
-        Build({"eval.autofocus.enabled=true"},
-              absl::StrCat("configs/", name, ".pbtxt")));
+  for (const char* name : {"coco_sniper_r50", "coco_sniper_r101",
+                           "coco_sniper_mobilenetv2", "coco_sniper_mask_r50"}) {
+    ASSERT_OK_AND_ASSIGN(Pipeline c,
+                         Build({"eval.autofocus.enabled=true"},
+                               absl::StrCat("configs/", name, ".pbtxt")));
     EXPECT_TRUE(c.model.has_focus()) << name;
     EXPECT_EQ(c.model.focus_channels, 256) << name;
     EXPECT_DOUBLE_EQ(c.model.focus_labels.small_min, 5) << name;

@@ -41,9 +41,9 @@ at::Tensor NmsKernel(const at::Tensor& boxes, const at::Tensor& scores,
                      double iou_threshold);
 
 // RoIAlign on contiguous input [N, C, H, W] (forward: NCHW or channels-last
-// in memory) and rois [K, 5] (float32 or float64). Forward returns [K, C, PH, PW] in the input's dtype; backward
-// returns the input gradient in float32 (float64 for double inputs), for the
-// caller to cast.
+// in memory) and rois [K, 5] (float32 or float64). Forward returns [K, C, PH,
+// PW] in the input's dtype; backward returns the input gradient in float32
+// (float64 for double inputs), for the caller to cast.
 at::Tensor RoIAlignForwardKernel(const at::Tensor& input,
                                  const at::Tensor& rois,
                                  const RoIAlignParams& params);
