@@ -174,14 +174,16 @@ torch::Tensor FasterRcnnImpl::Features(const torch::Tensor& images) {
 
 std::pair<torch::Tensor, torch::Tensor> FasterRcnnImpl::Rpn(
     const torch::Tensor& f) {
-  const torch::Tensor x = torch::relu(rpn_conv_(f));
+  const torch::Tensor x = ReluOfTemporary(rpn_conv_(f));
   // float32 out of the network's layers (they may run in bf16/fp16 under
   // autocast): the proposal layer, target assignment and losses take it.
   return {rpn_cls_(x).to(torch::kFloat), rpn_box_(x).to(torch::kFloat)};
 }
 
 torch::Tensor FasterRcnnImpl::Focus(const torch::Tensor& f) {
-  return focus_out_(torch::relu(focus_conv_(f))).select(1, 0).to(torch::kFloat);
+  return focus_out_(ReluOfTemporary(focus_conv_(f)))
+      .select(1, 0)
+      .to(torch::kFloat);
 }
 
 torch::Tensor FocusTargets(const std::vector<ChipTargets>& targets, int64_t h,
@@ -224,7 +226,7 @@ torch::Tensor FocusTargets(const std::vector<ChipTargets>& targets, int64_t h,
 
 torch::Tensor FasterRcnnImpl::HeadInput(const torch::Tensor& f) {
   if (options_.head == RcnnHead::kC4) return f;
-  return torch::relu(rcnn_reduce_(f));
+  return ReluOfTemporary(rcnn_reduce_(f));
 }
 
 FasterRcnnImpl::RcnnOutputs FasterRcnnImpl::Rcnn(const torch::Tensor& input,
@@ -239,10 +241,10 @@ FasterRcnnImpl::RcnnOutputs FasterRcnnImpl::Rcnn(const torch::Tensor& input,
   }
   // fc1 as a 1x1 convolution over the flattened [R, C*7*7, 1, 1] features
   // (sizes spelled out: R may be 0).
-  torch::Tensor x = torch::relu(fc1_(pooled.reshape(
+  torch::Tensor x = ReluOfTemporary(fc1_(pooled.reshape(
       {pooled.size(0), pooled.size(1) * pooled.size(2) * pooled.size(3), 1,
        1})));
-  x = torch::relu(fc2_(x)).flatten(1);
+  x = ReluOfTemporary(fc2_(x)).flatten(1);
   return {cls_score_(x).to(torch::kFloat), bbox_pred_(x).to(torch::kFloat),
           torch::Tensor()};
 }

@@ -47,7 +47,7 @@ class ConvBnImpl : public MobileNetV2LayerImpl {
     bn_ = register_module("1", nn::BatchNorm2d(out));
   }
   torch::Tensor forward(const torch::Tensor& x) override {
-    return torch::hardtanh(BatchNorm(*bn_, conv_(x), sync_.get()), 0.0, 6.0);
+    return Relu6OfTemporary(ConvBatchNorm(*conv_, *bn_, x, sync_.get()));
   }
 
  private:
@@ -82,7 +82,8 @@ class InvertedResidualImpl : public MobileNetV2LayerImpl {
   }
   torch::Tensor forward(const torch::Tensor& x) override {
     torch::Tensor y = expand_ ? expand_->forward(x) : x;
-    y = BatchNorm(*project_bn_, project_(depthwise_->forward(y)), sync_.get());
+    y = ConvBatchNorm(*project_, *project_bn_, depthwise_->forward(y),
+                      sync_.get());
     return residual_ ? x + y : y;
   }
 

@@ -53,15 +53,16 @@ class BlockImpl : public nn::Module {
 
   torch::Tensor forward(torch::Tensor x) {
     const BatchNormSync* sync = sync_.get();
-    torch::Tensor y = torch::relu(BatchNorm(*bn1_, conv1_(x), sync));
-    y = BatchNorm(*bn2_, conv2_(y), sync);
-    if (bottleneck_) y = BatchNorm(*bn3_, conv3_(torch::relu(y)), sync);
+    torch::Tensor y = ReluOfTemporary(ConvBatchNorm(*conv1_, *bn1_, x, sync));
+    y = ConvBatchNorm(*conv2_, *bn2_, y, sync);
+    if (bottleneck_)
+      y = ConvBatchNorm(*conv3_, *bn3_, ReluOfTemporary(y), sync);
     torch::Tensor identity = x;
     if (downsample_) {
-      identity = BatchNorm(*downsample_[1]->as<nn::BatchNorm2d>(),
-                           downsample_[0]->as<Conv2d>()->forward(x), sync);
+      identity = ConvBatchNorm(*downsample_[0]->as<Conv2d>(),
+                               *downsample_[1]->as<nn::BatchNorm2d>(), x, sync);
     }
-    return torch::relu(y + identity);
+    return AddReluOfTemporary(y, identity);
   }
 
  private:
@@ -183,8 +184,8 @@ std::map<std::string, torch::Tensor> ResNetImpl::forward(torch::Tensor x) {
   if (options_.channels_last) {
     x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   }
-  x = torch::relu(BatchNorm(
-      *bn1_, conv1_(x),
+  x = ReluOfTemporary(ConvBatchNorm(
+      *conv1_, *bn1_, x,
       options_.freeze_stem_and_layer1 ? frozen_sync_.get() : bn_sync_.get()));
   x = torch::max_pool2d(x, 3, 2, 1);
   std::map<std::string, torch::Tensor> out;

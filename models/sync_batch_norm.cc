@@ -106,4 +106,13 @@ torch::Tensor BatchNorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x,
       bn.options.momentum().value(), bn.options.eps(), sync);
 }
 
+torch::Tensor ConvBatchNorm(Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn,
+                            const torch::Tensor& x, const BatchNormSync* sync) {
+  const bool running_statistics =
+      !bn.is_training() && bn.options.track_running_stats() &&
+      !(sync != nullptr && sync->eval_batch_statistics());
+  if (running_statistics) return conv.ForwardWithBatchNorm(x, bn);
+  return BatchNorm(bn, conv.forward(x), sync);
+}
+
 }  // namespace sniper::models

@@ -25,6 +25,8 @@
 #include <functional>
 #include <utility>
 
+#include "models/conv.h"
+
 namespace sniper::models {
 
 // Sums a small float64 CPU tensor over the processes, in place; throws
@@ -55,6 +57,13 @@ class BatchNormSync {
 // bn.forward(x) otherwise. `sync` must outlive the backward pass.
 torch::Tensor BatchNorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x,
                         const BatchNormSync* sync);
+
+// `bn` applied to `conv`'s output: in eval mode with the running
+// statistics (not batch statistics), conv.ForwardWithBatchNorm(x, bn),
+// which folds bn into the convolution on oneDNN's inference path;
+// BatchNorm(bn, conv(x), sync) otherwise.
+torch::Tensor ConvBatchNorm(Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn,
+                            const torch::Tensor& x, const BatchNormSync* sync);
 
 }  // namespace sniper::models
 
