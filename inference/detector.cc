@@ -252,6 +252,19 @@ models::ProposalSizeRange MultiScaleDetector::ProposalSizes(
   return {spec.valid_min * v.at.scale / m, spec.valid_max * v.at.scale * m};
 }
 
+ops::ProposalOptions MultiScaleDetector::ScaleProposals(
+    const std::vector<const ScaledView*>& views) const {
+  ops::ProposalOptions o = model_->options().test_proposals;
+  if (options_.post_nms_per_scale.empty()) return o;
+  int64_t n = 0;
+  for (const ScaledView* v : views) {
+    n = std::max(n, options_.post_nms_per_scale[v->scale_index]);
+  }
+  o.post_nms_top_n = n;
+  o.pre_nms_top_n = std::max(o.pre_nms_top_n, n);
+  return o;
+}
+
 void MultiScaleDetector::CountView(const ScaledView& v) {
   const int64_t pixels = v.pixels.size(2) * v.pixels.size(3);
   ++views_run_;
@@ -300,7 +313,7 @@ std::vector<models::Detections> MultiScaleDetector::DetectBatch(
     }
   }
   const ops::ProposalOptions proposals =
-      ChipProposals(model_->options().test_proposals, fraction,
+      ChipProposals(ScaleProposals(views), fraction,
                     options_.autofocus ? options_.min_chip_proposals : 0);
   return DetectOn(model_, input, sizes, device_, autocast_, &proposals,
                   proposal_sizes.empty() ? nullptr : &proposal_sizes);

@@ -192,6 +192,11 @@ class MultiScaleDetector {
   // The sizes of `v`'s proposals that reach the RCNN head (chip pixels):
   // its scale's valid range widened by options().proposal_size_margin.
   models::ProposalSizeRange ProposalSizes(const ScaledView& v) const;
+  // The whole-view proposal counts of a batch: the model's test proposals
+  // with options().post_nms_per_scale's count (the largest of the views'
+  // scales) when set.
+  ops::ProposalOptions ScaleProposals(
+      const std::vector<const ScaledView*>& views) const;
   // Appends a view's detections to `out`: those its window did not cut
   // (tiles, FocusChips), in original pixels, inside the scale's range.
   void PoolDetections(const ScaledView& v, const PreparedImage& image,

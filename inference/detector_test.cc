@@ -315,6 +315,46 @@ TEST(MultiScaleDetectorTest, ProposalSizeMarginFiltersInTheViewsPixels) {
   }
 }
 
+TEST(MultiScaleDetectorTest, PostNmsPerScaleLimitsEachScalesProposals) {
+  data::CocoDataset ds;
+  const std::string dir = testing::SmallDataset(&ds);
+  data::ChipSamplerConfig scales;
+  scales.add_scales()->mutable_size()->set_long_side(480);
+  scales.add_scales()->mutable_size()->set_long_side(240);
+  torch::manual_seed(6);
+  models::FasterRcnn model(testing::SmallDetector());
+  const int64_t model_count = model->options().test_proposals.post_nms_top_n;
+  const int64_t classes = model->options().num_classes;
+  auto run = [&](const std::vector<int32_t>& counts, size_t i) {
+    InferenceConfig ic;
+    *ic.mutable_scales() = scales.scales();
+    ic.set_score_threshold(0);  // every class of every proposal
+    ic.set_proposal_size_margin(0);
+    for (int32_t n : counts) ic.add_post_nms_per_scale(n);
+    MultiScaleDetector d = Detector(model, Options(ic, scales));
+    absl::StatusOr<PreparedImage> p =
+        d.Prepare(ImageOf(ds, dir + "/images", i));
+    EXPECT_TRUE(p.ok()) << p.status();
+    return d.Run(*p);
+  };
+  for (size_t i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    const ImageDetections model_counts = run({}, i);
+    const int32_t m = static_cast<int32_t>(model_count);
+    const ImageDetections same = run({m, m}, i);
+    EXPECT_TRUE(torch::equal(model_counts.boxes, same.boxes));
+    EXPECT_TRUE(torch::equal(model_counts.scores, same.scores));
+    // One proposal per view: at most one detection per class per view.
+    const ImageDetections one = run({1, 1}, i);
+    EXPECT_GT(one.scores.size(0), 0);
+    EXPECT_LE(one.scores.size(0), 2 * classes);
+    EXPECT_GT(model_counts.scores.size(0), 2 * classes);
+    // One scale limited: between the two.
+    const int64_t fine_only = run({m, 1}, i).scores.size(0);
+    EXPECT_GT(fine_only, one.scores.size(0));
+  }
+}
+
 TEST(GroundTruthFocusMapTest, PositiveWhereABoxIsSmallAtThatScale) {
   data::ImageAtScale at;
   at.scale = 0.5;

@@ -142,6 +142,21 @@ absl::StatusOr<InferenceOptions> BuildInferenceOptions(
                                 e.proposal_size_margin()));
   }
   out.proposal_size_margin = e.proposal_size_margin();
+  if (e.post_nms_per_scale_size() > 0 &&
+      e.post_nms_per_scale_size() !=
+          static_cast<int>(out.scales.scales.size())) {
+    return Invalid("post_nms_per_scale",
+                   absl::StrCat("needs one count per test scale (",
+                                out.scales.scales.size(), ") or none, got ",
+                                e.post_nms_per_scale_size()));
+  }
+  for (int32_t n : e.post_nms_per_scale()) {
+    if (n < 1) {
+      return Invalid("post_nms_per_scale",
+                     absl::StrCat("counts must be >= 1, got ", n));
+    }
+    out.post_nms_per_scale.push_back(n);
+  }
   if (e.batch_norm() == InferenceConfig::BATCH_NORM_UNSPECIFIED) {
     return Invalid("batch_norm", "must be RUNNING or PER_BATCH");
   }

@@ -80,6 +80,14 @@ TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
           {[](InferenceConfig* c) { c->set_proposal_size_margin(-1); },
            "InferenceConfig.proposal_size_margin: must be 0 (off) or >= 1"},
           {[](InferenceConfig* c) {
+             c->add_post_nms_per_scale(300);
+             c->add_post_nms_per_scale(150);
+           },
+           "InferenceConfig.post_nms_per_scale: needs one count per test "
+           "scale (1) or none, got 2"},
+          {[](InferenceConfig* c) { c->add_post_nms_per_scale(0); },
+           "InferenceConfig.post_nms_per_scale: counts must be >= 1, got 0"},
+          {[](InferenceConfig* c) {
              c->set_batch_norm(InferenceConfig::BATCH_NORM_UNSPECIFIED);
            },
            "InferenceConfig.batch_norm: must be RUNNING or PER_BATCH"},
@@ -101,6 +109,14 @@ TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
   margin.set_proposal_size_margin(1.5f);
   EXPECT_DOUBLE_EQ(
       BuildInferenceOptions(margin, Training())->proposal_size_margin, 1.5);
+  // Per-scale proposal counts: none by default (the model's), else one
+  // per test scale.
+  InferenceConfig counts;
+  EXPECT_TRUE(
+      BuildInferenceOptions(counts, Training())->post_nms_per_scale.empty());
+  counts.add_post_nms_per_scale(150);
+  EXPECT_EQ(BuildInferenceOptions(counts, Training())->post_nms_per_scale,
+            std::vector<int64_t>{150});
 }
 
 TEST(InferenceOptionsTest, AutoFocusNeedsOneValidStepPerScaleButTheFinest) {
