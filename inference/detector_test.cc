@@ -36,6 +36,19 @@ InferenceOptions Options(const InferenceConfig& ic,
   return o.ok() ? *o : InferenceOptions{};
 }
 
+// `model`'s detections of image i of `ds` (files in <dir>/images) with
+// `ic` over `scales`' scales.
+ImageDetections DetectImage(const models::FasterRcnn& model, InferenceConfig ic,
+                            const data::ChipSamplerConfig& scales,
+                            const data::CocoDataset& ds, const std::string& dir,
+                            size_t i) {
+  *ic.mutable_scales() = scales.scales();
+  MultiScaleDetector d = Detector(model, Options(ic, scales));
+  absl::StatusOr<PreparedImage> p = d.Prepare(ImageOf(ds, dir + "/images", i));
+  EXPECT_TRUE(p.ok()) << p.status();
+  return d.Run(*p);
+}
+
 // What Create refuses, in words naming the setting.
 TEST(MultiScaleDetectorTest, CreateRefusesWhatCannotRun) {
   const data::ChipSamplerConfig scales = testing::LongSides({320, 160});
@@ -290,13 +303,8 @@ TEST(MultiScaleDetectorTest, ProposalSizeMarginFiltersInTheViewsPixels) {
   auto run = [&](const data::ChipSamplerConfig& scales, float margin,
                  size_t i) {
     InferenceConfig ic;
-    *ic.mutable_scales() = scales.scales();
     ic.set_proposal_size_margin(margin);
-    MultiScaleDetector d = Detector(model, Options(ic, scales));
-    absl::StatusOr<PreparedImage> p =
-        d.Prepare(ImageOf(ds, dir + "/images", i));
-    EXPECT_TRUE(p.ok()) << p.status();
-    return d.Run(*p);
+    return DetectImage(model, ic, scales, ds, dir, i);
   };
   for (size_t i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
@@ -327,15 +335,10 @@ TEST(MultiScaleDetectorTest, PostNmsPerScaleLimitsEachScalesProposals) {
   const int64_t classes = model->options().num_classes;
   auto run = [&](const std::vector<int32_t>& counts, size_t i) {
     InferenceConfig ic;
-    *ic.mutable_scales() = scales.scales();
     ic.set_score_threshold(0);  // every class of every proposal
     ic.set_proposal_size_margin(0);
     for (int32_t n : counts) ic.add_post_nms_per_scale(n);
-    MultiScaleDetector d = Detector(model, Options(ic, scales));
-    absl::StatusOr<PreparedImage> p =
-        d.Prepare(ImageOf(ds, dir + "/images", i));
-    EXPECT_TRUE(p.ok()) << p.status();
-    return d.Run(*p);
+    return DetectImage(model, ic, scales, ds, dir, i);
   };
   for (size_t i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
