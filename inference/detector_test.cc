@@ -18,37 +18,6 @@ namespace {
 using ::sniper::testing::StatusIs;
 using ::testing::HasSubstr;
 
-// A detector on the CPU in FP32 (options already valid).
-MultiScaleDetector Detector(models::FasterRcnn model,
-                            const InferenceOptions& o) {
-  absl::StatusOr<MultiScaleDetector> d =
-      MultiScaleDetector::Create(std::move(model), o, data::ChipRenderOptions{},
-                                 torch::Device(torch::kCPU), std::nullopt);
-  EXPECT_TRUE(d.ok()) << d.status();
-  return *std::move(d);
-}
-
-InferenceOptions Options(const InferenceConfig& ic,
-                         const data::ChipSamplerConfig& training) {
-  absl::StatusOr<InferenceOptions> o =
-      BuildInferenceOptions(ic, training, "PipelineConfig.eval");
-  EXPECT_TRUE(o.ok()) << o.status();
-  return o.ok() ? *o : InferenceOptions{};
-}
-
-// `model`'s detections of image i of `ds` (files in <dir>/images) with
-// `ic` over `scales`' scales.
-ImageDetections DetectImage(const models::FasterRcnn& model, InferenceConfig ic,
-                            const data::ChipSamplerConfig& scales,
-                            const data::CocoDataset& ds, const std::string& dir,
-                            size_t i) {
-  *ic.mutable_scales() = scales.scales();
-  MultiScaleDetector d = Detector(model, Options(ic, scales));
-  absl::StatusOr<PreparedImage> p = d.Prepare(ImageOf(ds, dir + "/images", i));
-  EXPECT_TRUE(p.ok()) << p.status();
-  return d.Run(*p);
-}
-
 // What Create refuses, in words naming the setting.
 TEST(MultiScaleDetectorTest, CreateRefusesWhatCannotRun) {
   const data::ChipSamplerConfig scales = testing::LongSides({320, 160});
@@ -56,7 +25,7 @@ TEST(MultiScaleDetectorTest, CreateRefusesWhatCannotRun) {
   *ic.mutable_scales() = scales.scales();
   ic.mutable_autofocus()->set_enabled(true);
   ic.mutable_autofocus()->add_steps();
-  const InferenceOptions o = Options(ic, scales);
+  const InferenceOptions o = testing::ValidOptions(ic, scales);
   const models::FasterRcnnOptions mo = testing::SmallDetector();  // no focus
   auto create = [&](const InferenceOptions& opts) {
     return MultiScaleDetector::Create(models::FasterRcnn(mo), opts,
@@ -92,8 +61,9 @@ TEST(MultiScaleDetectorTest, BatchesOnACpuStayWithinThePixelLimit) {
     ic.set_max_batch_padding(100);
     ic.set_max_batch_pixels(limit);
     torch::manual_seed(3);
-    MultiScaleDetector detector = Detector(
-        models::FasterRcnn(testing::SmallDetector()), Options(ic, scales));
+    MultiScaleDetector detector =
+        testing::CpuDetector(models::FasterRcnn(testing::SmallDetector()),
+                             testing::ValidOptions(ic, scales));
     const BatchLimits limits = detector.batch_limits();
     EXPECT_EQ(limits.max_views, 3u);
     EXPECT_EQ(limits.max_canvas_pixels, limit == 0 ? kCpuBatchPixels : limit);
@@ -149,7 +119,8 @@ TEST(MultiScaleDetectorTest, ImagesPerBatchOnACpu) {
     }
     models::FasterRcnnOptions mo = testing::SmallDetector();
     mo.focus = extra == "autofocus";
-    return Detector(models::FasterRcnn(mo), Options(ic, scales))
+    return testing::CpuDetector(models::FasterRcnn(mo),
+                                testing::ValidOptions(ic, scales))
         .images_per_batch();
   };
   // Full inference: one image at a time, whatever batch_size says...
@@ -174,8 +145,9 @@ TEST(MultiScaleDetectorTest, CanvasesAreMultiplesAndFocusChipsFillThem) {
     ic.mutable_autofocus()->set_ground_truth_focus(true);
     ic.mutable_autofocus()->add_steps()->set_threshold(0.5f);
     torch::manual_seed(3);
-    MultiScaleDetector detector = Detector(
-        models::FasterRcnn(testing::SmallDetector()), Options(ic, scales));
+    MultiScaleDetector detector =
+        testing::CpuDetector(models::FasterRcnn(testing::SmallDetector()),
+                             testing::ValidOptions(ic, scales));
     const int32_t m = multiple == 0 ? kCpuCanvasMultiple : multiple;
     EXPECT_EQ(detector.canvas_multiple(), m);
     std::vector<PreparedImage> prepared;
@@ -235,10 +207,11 @@ TEST(MultiScaleDetectorTest, BatchedEqualsOneByOne) {
     ic.set_batch_size(3);
     ic.set_max_batch_padding(padding);
     ic.set_max_batch_pixels(int64_t{1} << 40);  // the CPU's limit lifted
-    const InferenceOptions o = Options(ic, scales);
+    const InferenceOptions o = testing::ValidOptions(ic, scales);
     models::FasterRcnnOptions mo = testing::SmallDetector();
     torch::manual_seed(3);
-    MultiScaleDetector detector = Detector(models::FasterRcnn(mo), o);
+    MultiScaleDetector detector =
+        testing::CpuDetector(models::FasterRcnn(mo), o);
     std::vector<PreparedImage> prepared;
     std::set<std::pair<int64_t, int64_t>> shapes;
     for (size_t i = 0; i < 3; ++i) {
@@ -304,7 +277,7 @@ TEST(MultiScaleDetectorTest, ProposalSizeMarginFiltersInTheViewsPixels) {
                  size_t i) {
     InferenceConfig ic;
     ic.set_proposal_size_margin(margin);
-    return DetectImage(model, ic, scales, ds, dir, i);
+    return testing::DetectImage(model, ic, scales, ds, dir, i);
   };
   for (size_t i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
@@ -338,7 +311,7 @@ TEST(MultiScaleDetectorTest, PostNmsPerScaleLimitsEachScalesProposals) {
     ic.set_score_threshold(0);  // every class of every proposal
     ic.set_proposal_size_margin(0);
     for (int32_t n : counts) ic.add_post_nms_per_scale(n);
-    return DetectImage(model, ic, scales, ds, dir, i);
+    return testing::DetectImage(model, ic, scales, ds, dir, i);
   };
   for (size_t i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
@@ -358,164 +331,6 @@ TEST(MultiScaleDetectorTest, PostNmsPerScaleLimitsEachScalesProposals) {
   }
 }
 
-TEST(GroundTruthFocusMapTest, PositiveWhereABoxIsSmallAtThatScale) {
-  data::ImageAtScale at;
-  at.scale = 0.5;
-  at.scaled_width = 200;  // 13 x 7 cells
-  at.scaled_height = 100;
-  autofocus::FocusLabelOptions o;  // 5 < s < 64 positive, < 90 don't care
-  // At scale 0.5: a 40 px box is 20 px (positive), a 160 px one 80 px
-  // (don't care: 0 in the map), a crowd region nothing.
-  const std::vector<autofocus::LabelBox> boxes = {{0, 0, 40, 40, false},
-                                                  {200, 0, 360, 160, false},
-                                                  {0, 120, 40, 160, true}};
-  const autofocus::FocusMap m = GroundTruthFocusMap(boxes, at, o);
-  ASSERT_EQ(m.width, 13);
-  ASSERT_EQ(m.height, 7);
-  EXPECT_EQ(m.at(0, 0), 1.0f);
-  EXPECT_EQ(m.at(1, 1), 1.0f);  // [0, 20) px covers cells 0 and 1
-  EXPECT_EQ(m.at(2, 0), 0.0f);
-  EXPECT_EQ(m.at(8, 1), 0.0f);  // don't care
-  EXPECT_EQ(m.at(0, 4), 0.0f);  // crowd
-}
-
-// AutoFocus on an untrained focus branch (probabilities near 0.5): with
-// threshold 0 every cell is a FocusPixel, the FocusChip is the whole image
-// and the result is full inference's; with threshold 1 no cell is, and only
-// the coarsest scale runs.
-TEST(MultiScaleDetectorTest, AutoFocusBetweenFullInferenceAndCoarsestOnly) {
-  data::CocoDataset ds;
-  const std::string dir = testing::SmallDataset(&ds);
-  ASSERT_EQ(ds.num_images(), 3u);
-  data::ChipSamplerConfig scales;
-  // Listed fine first, as the configs do: AutoFocus orders by resolution.
-  scales.add_scales()->mutable_size()->set_long_side(480);
-  auto* coarse = scales.add_scales();
-  coarse->mutable_size()->set_long_side(160);
-  coarse->mutable_valid_range()->set_min(40);
-  InferenceConfig ic;
-  *ic.mutable_scales() = scales.scales();
-  models::FasterRcnnOptions mo = testing::SmallDetector();
-  mo.focus = true;
-  mo.focus_channels = 16;
-  torch::manual_seed(4);
-  models::FasterRcnn model(mo);
-  auto detector_with = [&](bool autofocus, double threshold) {
-    InferenceConfig c = ic;
-    c.mutable_autofocus()->set_enabled(autofocus);
-    AutoFocusConfig::Step* step = c.mutable_autofocus()->add_steps();
-    step->set_threshold(threshold);
-    step->set_min_size(2);
-    return std::make_unique<MultiScaleDetector>(
-        Detector(model, Options(c, scales)));
-  };
-  auto full = detector_with(false, 0);
-  auto all = detector_with(true, 0);
-  auto none = detector_with(true, 1);
-  for (size_t i = 0; i < 3; ++i) {
-    absl::StatusOr<PreparedImage> pf =
-        full->Prepare(ImageOf(ds, dir + "/images", i));
-    absl::StatusOr<PreparedImage> pa =
-        all->Prepare(ImageOf(ds, dir + "/images", i));
-    ASSERT_TRUE(pf.ok() && pa.ok());
-    EXPECT_EQ(pf->views.size(), 2u);
-    ASSERT_EQ(pa->views.size(), 1u);  // the coarsest scale only
-    EXPECT_EQ(pa->views[0].scale_index, 1);
-    EXPECT_EQ(pa->scale_order, (std::vector<int>{1, 0}));
-    const ImageDetections f = full->Run(*pf);
-    std::vector<std::vector<FocusStep>> trace;
-    const ImageDetections a = all->RunBatch({&*pa}, &trace)[0];
-    ASSERT_GT(f.scores.size(0), 0);
-    const int64_t k = std::min<int64_t>(10, f.scores.size(0));
-    ASSERT_GE(a.scores.size(0), k);
-    EXPECT_TRUE(torch::allclose(f.scores.narrow(0, 0, k),
-                                a.scores.narrow(0, 0, k), 1e-4, 1e-5))
-        << i;
-    // The trace: the coarse map over the whole scaled image, one FocusChip
-    // (the whole fine-scale image), and the fine scale's own step.
-    ASSERT_EQ(trace.size(), 1u);
-    ASSERT_EQ(trace[0].size(), 2u);
-    const FocusStep& s0 = trace[0][0];
-    EXPECT_EQ(s0.scale_index, 1);
-    EXPECT_EQ(s0.next_scale_index, 0);
-    EXPECT_EQ(s0.map.width, (s0.at.scaled_width + 15) / 16);
-    ASSERT_EQ(s0.next_chips.size(), 1u);
-    EXPECT_EQ(s0.next_chips[0], (data::Chip{0, 0, trace[0][1].at.scaled_width,
-                                            trace[0][1].at.scaled_height}));
-    EXPECT_EQ(trace[0][1].windows, s0.next_chips);
-    EXPECT_EQ(trace[0][1].next_scale_index, -1);
-    // Threshold 1: no FocusChip; the detections are the coarse scale's.
-    absl::StatusOr<PreparedImage> pn =
-        none->Prepare(ImageOf(ds, dir + "/images", i));
-    ASSERT_TRUE(pn.ok());
-    const ImageDetections n = none->RunBatch({&*pn}, &trace)[0];
-    EXPECT_TRUE(trace[0][0].next_chips.empty());
-    EXPECT_TRUE(trace[0][1].windows.empty());
-    if (n.boxes.size(0) > 0) {
-      const torch::Tensor side =
-          ((n.boxes.select(1, 2) - n.boxes.select(1, 0)) *
-           (n.boxes.select(1, 3) - n.boxes.select(1, 1)))
-              .sqrt();
-      EXPECT_GE(side.min().item<float>(), 40 - 1e-3);  // the coarse range
-    }
-  }
-  // Pixels per scale: full and threshold-0 AutoFocus ran the same views.
-  EXPECT_EQ(all->pixels_per_scale(), full->pixels_per_scale());
-  EXPECT_EQ(all->views_per_scale(), (std::vector<int64_t>{3, 3}));
-  EXPECT_EQ(none->views_per_scale(), (std::vector<int64_t>{0, 3}));
-  EXPECT_EQ(none->pixels_per_scale()[1], full->pixels_per_scale()[1]);
-}
-
-// Ground-truth focus maps need no focus branch; every ground-truth box that
-// is small (positive) at the coarse scale lies inside a FocusChip of the
-// fine one.
-TEST(MultiScaleDetectorTest, GroundTruthFocusChipsCoverTheSmallBoxes) {
-  data::CocoDataset ds;
-  const std::string dir = testing::SmallDataset(&ds);
-  ASSERT_EQ(ds.num_images(), 3u);
-  const data::ChipSamplerConfig scales = testing::LongSides({640, 160});
-  InferenceConfig ic;
-  *ic.mutable_scales() = scales.scales();
-  ic.set_batch_size(2);
-  ic.mutable_autofocus()->set_enabled(true);
-  ic.mutable_autofocus()->set_ground_truth_focus(true);
-  AutoFocusConfig::Step* step = ic.mutable_autofocus()->add_steps();
-  step->set_threshold(0.5);
-  step->set_dilation(1);
-  step->set_min_size(1);
-  const InferenceOptions o = Options(ic, scales);
-  models::FasterRcnnOptions mo = testing::SmallDetector();
-  mo.focus_labels.small_min = 2;  // no focus branch (mo.focus false)
-  torch::manual_seed(4);
-  MultiScaleDetector detector = Detector(models::FasterRcnn(mo), o);
-  int small = 0;
-  for (size_t i = 0; i < 3; ++i) {
-    absl::StatusOr<PreparedImage> p =
-        detector.Prepare(ImageOf(ds, dir + "/images", i));
-    ASSERT_TRUE(p.ok()) << p.status();
-    std::vector<std::vector<FocusStep>> trace;
-    detector.RunBatch({&*p}, &trace);
-    const FocusStep& coarse = trace[0][0];
-    const double fine = coarse.next_scale;
-    for (const data::BoxXYWH& b : ds.boxes_of(i)) {
-      const double side = std::sqrt(double{b.w} * b.h) * coarse.at.scale;
-      if (!(side > 2 && side < 64)) continue;
-      ++small;
-      bool inside = false;
-      for (const data::Chip& c : coarse.next_chips) {
-        inside =
-            inside || (c.x1 <= b.x * fine + 1e-3 && c.y1 <= b.y * fine + 1e-3 &&
-                       (b.x + b.w) * fine <= c.x2 + 1e-3 &&
-                       (b.y + b.h) * fine <= c.y2 + 1e-3);
-      }
-      EXPECT_TRUE(inside) << "image " << i << " box " << b.x << "," << b.y
-                          << " " << b.w << "x" << b.h;
-    }
-    EXPECT_EQ(trace[0][1].windows.size(), coarse.next_chips.size());
-  }
-  EXPECT_GT(small, 0);
-}
-
 // Raw mode: per scale, the model's boxes of the whole scaled image brought
 // back to original pixels (an RPN-only model: its test proposals, at most
 // post_nms_top_n per scale), with the cost counted like Run's.
@@ -530,7 +345,8 @@ TEST(MultiScaleDetectorTest, ProposalsPerScaleInImagePixels) {
   mo.test_proposals.post_nms_top_n = 40;
   torch::manual_seed(5);
   models::FasterRcnn model(mo);
-  MultiScaleDetector detector = Detector(model, Options(ic, scales));
+  MultiScaleDetector detector =
+      testing::CpuDetector(model, testing::ValidOptions(ic, scales));
   for (size_t i = 0; i < ds.num_images(); ++i) {
     absl::StatusOr<PreparedImage> p =
         detector.Prepare(ImageOf(ds, dir + "/images", i));

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sniper::models {
@@ -24,13 +25,18 @@ torch::Tensor Conv2dImpl::forward(const torch::Tensor& input) {
   if (!RunsOneDnnDirectly(input)) {
     return torch::nn::Conv2dImpl::forward(input);
   }
+  return RunOneDnn(input, weight, bias);
+}
+
+torch::Tensor Conv2dImpl::RunOneDnn(const torch::Tensor& input,
+                                    const torch::Tensor& w,
+                                    const torch::Tensor& b) const {
   const std::vector<int64_t>& pad = _reversed_padding_repeated_twice;
-  const std::vector<int64_t> padding = {pad[2], pad[0]};
-  return at::mkldnn_convolution(input, weight,
-                                bias.defined() ? c10::optional<at::Tensor>(bias)
-                                               : c10::optional<at::Tensor>(),
-                                padding, *options.stride(), *options.dilation(),
-                                options.groups());
+  return at::mkldnn_convolution(
+      input, w,
+      b.defined() ? c10::optional<at::Tensor>(b) : c10::optional<at::Tensor>(),
+      {pad[2], pad[0]}, *options.stride(), *options.dilation(),
+      options.groups());
 }
 
 torch::Tensor ReluOfTemporary(torch::Tensor x) {
@@ -50,11 +56,6 @@ torch::Tensor AddReluOfTemporary(torch::Tensor x, const torch::Tensor& y) {
   return in_place ? x.add_(y).relu_() : torch::relu(x + y);
 }
 
-std::vector<torch::Tensor> Conv2dImpl::FoldSources(
-    const torch::nn::BatchNorm2dImpl& bn) const {
-  return {weight, bias, bn.weight, bn.bias, bn.running_mean, bn.running_var};
-}
-
 torch::Tensor Conv2dImpl::ForwardWithBatchNorm(const torch::Tensor& input,
                                                torch::nn::BatchNorm2dImpl& bn) {
   TORCH_CHECK(!bn.is_training() && bn.options.track_running_stats() &&
@@ -66,25 +67,16 @@ torch::Tensor Conv2dImpl::ForwardWithBatchNorm(const torch::Tensor& input,
     return env == nullptr || std::string(env) != "0";
   }();
   if (!fold || !RunsOneDnnDirectly(input)) return bn.forward(forward(input));
-  const std::vector<torch::Tensor> sources = FoldSources(bn);
+  FoldKey key;
+  for (const torch::Tensor* t : {&weight, &bias, &bn.weight, &bn.bias,
+                                 &bn.running_mean, &bn.running_var}) {
+    key.emplace_back(t->defined() ? t->unsafeGetTensorImpl() : nullptr,
+                     t->defined() ? t->_version() : -1);
+  }
   std::shared_ptr<const Folded> folded = std::atomic_load(&folded_);
-  auto current = [&sources](const Folded& f) {
-    if (f.sources.size() != sources.size()) return false;
-    for (size_t k = 0; k < sources.size(); ++k) {
-      const torch::Tensor& t = sources[k];
-      if (f.sources[k] != (t.defined() ? t.unsafeGetTensorImpl() : nullptr) ||
-          f.versions[k] != (t.defined() ? t._version() : -1)) {
-        return false;
-      }
-    }
-    return true;
-  };
-  if (folded == nullptr || !current(*folded)) {
+  if (folded == nullptr || folded->key != key) {
     auto f = std::make_shared<Folded>();
-    for (const torch::Tensor& t : sources) {
-      f->sources.push_back(t.defined() ? t.unsafeGetTensorImpl() : nullptr);
-      f->versions.push_back(t.defined() ? t._version() : -1);
-    }
+    f->key = std::move(key);
     // In float64: scale = gamma / sqrt(var + eps), per output channel.
     const torch::Tensor var = bn.running_var.to(torch::kDouble);
     const torch::Tensor mean = bn.running_mean.to(torch::kDouble);
@@ -102,10 +94,7 @@ torch::Tensor Conv2dImpl::ForwardWithBatchNorm(const torch::Tensor& input,
     folded = f;
     std::atomic_store(&folded_, folded);
   }
-  const std::vector<int64_t>& pad = _reversed_padding_repeated_twice;
-  return at::mkldnn_convolution(input, folded->weight, folded->bias,
-                                {pad[2], pad[0]}, *options.stride(),
-                                *options.dilation(), options.groups());
+  return RunOneDnn(input, folded->weight, folded->bias);
 }
 
 }  // namespace sniper::models

@@ -21,6 +21,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace sniper::models {
@@ -38,15 +39,17 @@ class Conv2dImpl : public torch::nn::Conv2dImpl {
                                      torch::nn::BatchNorm2dImpl& bn);
 
  private:
-  // The weight and bias with a batch norm folded in, and what they were
-  // folded from: each tensor's identity and version counter.
+  // What a fold was made from: each tensor's identity and version counter
+  // (conv weight and bias, bn weight, bias, running mean and variance).
+  using FoldKey = std::vector<std::pair<const void*, int64_t>>;
+  // The weight and bias with a batch norm folded in.
   struct Folded {
-    std::vector<const void*> sources;
-    std::vector<int64_t> versions;
+    FoldKey key;
     torch::Tensor weight, bias;
   };
-  std::vector<torch::Tensor> FoldSources(
-      const torch::nn::BatchNorm2dImpl& bn) const;
+  // oneDNN's convolution with this layer's geometry (RunsOneDnnDirectly).
+  torch::Tensor RunOneDnn(const torch::Tensor& input, const torch::Tensor& w,
+                          const torch::Tensor& b) const;
   // Read and replaced whole (std::atomic_load/store): concurrent forwards
   // at worst fold twice.
   std::shared_ptr<const Folded> folded_;

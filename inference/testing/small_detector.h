@@ -1,8 +1,8 @@
 // File: inference/testing/small_detector.h
 //
 // Tests of inference/: a narrow ResNet-18 detector for the synthetic
-// classes, three small synthetic validation images, and the test scales a
-// test asks for.
+// classes, three small synthetic validation images, the test scales a
+// test asks for, and a CPU MultiScaleDetector over them.
 #ifndef SNIPER_INFERENCE_TESTING_SMALL_DETECTOR_H_
 #define SNIPER_INFERENCE_TESTING_SMALL_DETECTOR_H_
 
@@ -14,6 +14,7 @@
 #include "data/coco_dataset.h"
 #include "data/synthetic.h"
 #include "gtest/gtest.h"
+#include "inference/detector.h"
 #include "inference/options.h"
 #include "models/faster_rcnn.h"
 
@@ -56,6 +57,39 @@ inline data::ChipSamplerConfig LongSides(std::initializer_list<int> sides) {
   for (int side : sides)
     scales.add_scales()->mutable_size()->set_long_side(side);
   return scales;
+}
+
+// A detector of `model` on the CPU in FP32 (options already valid).
+inline MultiScaleDetector CpuDetector(models::FasterRcnn model,
+                                      const InferenceOptions& o) {
+  absl::StatusOr<MultiScaleDetector> d =
+      MultiScaleDetector::Create(std::move(model), o, data::ChipRenderOptions{},
+                                 torch::Device(torch::kCPU), std::nullopt);
+  EXPECT_TRUE(d.ok()) << d.status();
+  return *std::move(d);
+}
+
+// BuildInferenceOptions(ic, training) for options a test knows are valid.
+inline InferenceOptions ValidOptions(const InferenceConfig& ic,
+                                     const data::ChipSamplerConfig& training) {
+  absl::StatusOr<InferenceOptions> o =
+      BuildInferenceOptions(ic, training, "PipelineConfig.eval");
+  EXPECT_TRUE(o.ok()) << o.status();
+  return o.ok() ? *o : InferenceOptions{};
+}
+
+// `model`'s detections of image i of `ds` (files in <dir>/images) with
+// `ic` over `scales`' scales.
+inline ImageDetections DetectImage(const models::FasterRcnn& model,
+                                   InferenceConfig ic,
+                                   const data::ChipSamplerConfig& scales,
+                                   const data::CocoDataset& ds,
+                                   const std::string& dir, size_t i) {
+  *ic.mutable_scales() = scales.scales();
+  MultiScaleDetector d = CpuDetector(model, ValidOptions(ic, scales));
+  absl::StatusOr<PreparedImage> p = d.Prepare(ImageOf(ds, dir + "/images", i));
+  EXPECT_TRUE(p.ok()) << p.status();
+  return d.Run(*p);
 }
 
 }  // namespace sniper::inference::testing
