@@ -74,6 +74,11 @@ absl::StatusOr<ScaleSpec> BuildScale(const ScaleConfig& config,
         absl::StrCat("must be >= 0, got ", config.negative_min_proposals()));
   }
   spec.negative_min_proposals = config.negative_min_proposals();
+  if (config.has_test_post_nms_top_n()) {
+    return Invalid(absl::StrCat(path, ".test_post_nms_top_n"),
+                   "is a test scale's setting (eval.scales); training does "
+                   "not read it");
+  }
   return spec;
 }
 

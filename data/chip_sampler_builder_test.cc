@@ -121,6 +121,9 @@ TEST(ChipSamplerBuilderTest, RejectsInvalidFieldsNamingThem) {
                  "max_proposals_per_scale: must be > 0");
   ExpectRejected("scales { size { factor: 1 } negative_min_proposals: -3 }",
                  "negative_min_proposals: must be >= 0");
+  ExpectRejected("scales { size { factor: 1 } test_post_nms_top_n: 100 }",
+                 "scales[0].test_post_nms_top_n: is a test scale's setting "
+                 "(eval.scales)");
   ExpectRejected("scales { size { factor: 1 } } cover: COVER_UNSPECIFIED",
                  "cover: must be GREEDY or OPTIMIZED");
   ExpectRejected("scales { size { factor: 1 } } canvas: CANVAS_UNSPECIFIED",

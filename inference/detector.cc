@@ -258,7 +258,8 @@ ops::ProposalOptions MultiScaleDetector::ScaleProposals(
   if (options_.post_nms_per_scale.empty()) return o;
   int64_t n = 0;
   for (const ScaledView* v : views) {
-    n = std::max(n, options_.post_nms_per_scale[v->scale_index]);
+    const int64_t count = options_.post_nms_per_scale[v->scale_index];
+    n = std::max(n, count > 0 ? count : o.post_nms_top_n);
   }
   o.post_nms_top_n = n;
   o.pre_nms_top_n = std::max(o.pre_nms_top_n, n);

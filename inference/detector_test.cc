@@ -310,8 +310,12 @@ TEST(MultiScaleDetectorTest, PostNmsPerScaleLimitsEachScalesProposals) {
     InferenceConfig ic;
     ic.set_score_threshold(0);  // every class of every proposal
     ic.set_proposal_size_margin(0);
-    for (int32_t n : counts) ic.add_post_nms_per_scale(n);
-    return testing::DetectImage(model, ic, scales, ds, dir, i);
+    data::ChipSamplerConfig with_counts = scales;
+    for (size_t k = 0; k < counts.size(); ++k) {  // -1: left unset
+      if (counts[k] < 0) continue;
+      with_counts.mutable_scales(k)->set_test_post_nms_top_n(counts[k]);
+    }
+    return testing::DetectImage(model, ic, with_counts, ds, dir, i);
   };
   for (size_t i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
@@ -325,9 +329,13 @@ TEST(MultiScaleDetectorTest, PostNmsPerScaleLimitsEachScalesProposals) {
     EXPECT_GT(one.scores.size(0), 0);
     EXPECT_LE(one.scores.size(0), 2 * classes);
     EXPECT_GT(model_counts.scores.size(0), 2 * classes);
-    // One scale limited: between the two.
-    const int64_t fine_only = run({m, 1}, i).scores.size(0);
-    EXPECT_GT(fine_only, one.scores.size(0));
+    // One scale limited: between the two; a scale left unset keeps the
+    // model's count.
+    const ImageDetections coarse_limited = run({m, 1}, i);
+    EXPECT_GT(coarse_limited.scores.size(0), one.scores.size(0));
+    const ImageDetections unset_fine = run({-1, 1}, i);
+    EXPECT_TRUE(torch::equal(unset_fine.boxes, coarse_limited.boxes));
+    EXPECT_TRUE(torch::equal(unset_fine.scores, coarse_limited.scores));
   }
 }
 

@@ -80,13 +80,12 @@ TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
           {[](InferenceConfig* c) { c->set_proposal_size_margin(-1); },
            "InferenceConfig.proposal_size_margin: must be 0 (off) or >= 1"},
           {[](InferenceConfig* c) {
-             c->add_post_nms_per_scale(300);
-             c->add_post_nms_per_scale(150);
+             data::ScaleConfig* s = c->add_scales();
+             s->mutable_size()->set_long_side(512);
+             s->set_test_post_nms_top_n(0);
            },
-           "InferenceConfig.post_nms_per_scale: needs one count per test "
-           "scale (1) or none, got 2"},
-          {[](InferenceConfig* c) { c->add_post_nms_per_scale(0); },
-           "InferenceConfig.post_nms_per_scale: counts must be >= 1, got 0"},
+           "InferenceConfig.scales[0].test_post_nms_top_n: must be >= 1, "
+           "got 0"},
           {[](InferenceConfig* c) {
              c->set_batch_norm(InferenceConfig::BATCH_NORM_UNSPECIFIED);
            },
@@ -110,13 +109,17 @@ TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
   EXPECT_DOUBLE_EQ(
       BuildInferenceOptions(margin, Training())->proposal_size_margin, 1.5);
   // Per-scale proposal counts: none by default (the model's), else one
-  // per test scale.
+  // per test scale, 0 where a scale keeps the model's.
   InferenceConfig counts;
+  counts.add_scales()->mutable_size()->set_long_side(1024);
+  counts.add_scales()->mutable_size()->set_long_side(256);
   EXPECT_TRUE(
       BuildInferenceOptions(counts, Training())->post_nms_per_scale.empty());
-  counts.add_post_nms_per_scale(150);
-  EXPECT_EQ(BuildInferenceOptions(counts, Training())->post_nms_per_scale,
-            std::vector<int64_t>{150});
+  counts.mutable_scales(1)->set_test_post_nms_top_n(150);
+  absl::StatusOr<InferenceOptions> o =
+      BuildInferenceOptions(counts, Training());
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->post_nms_per_scale, (std::vector<int64_t>{0, 150}));
 }
 
 TEST(InferenceOptionsTest, AutoFocusNeedsOneValidStepPerScaleButTheFinest) {
