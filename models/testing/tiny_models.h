@@ -35,16 +35,13 @@ inline FasterRcnnOptions TinyFasterRcnnOptions() {
 inline FasterRcnnOptions SmallFasterRcnnOptions(
     bool rpn_only = false, RcnnHead head = RcnnHead::kTwoFc,
     BackboneType backbone = BackboneType::kResNet) {
-  FasterRcnnOptions o;
+  FasterRcnnOptions o = TinyFasterRcnnOptions();  // its depth and classes
   o.head = head;
   o.backbone.type = backbone;
   if (head == RcnnHead::kC4) {
     o.roi_align.pooled_height = o.roi_align.pooled_width = 14;
   }
-  o.backbone.depth = 18;
   o.backbone.width_multiplier = 0.25;
-  o.backbone.freeze_stem_and_layer1 = false;
-  o.num_classes = 3;
   o.rpn_channels = 64;
   o.rcnn_reduce_channels = 32;
   o.rcnn_fc_channels = 128;
