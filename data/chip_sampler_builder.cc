@@ -11,7 +11,8 @@ namespace sniper::data {
 namespace {
 
 absl::StatusOr<ScaleSpec> BuildScale(const ScaleConfig& config,
-                                     const std::string& root, int index) {
+                                     const std::string& root, int index,
+                                     ScaleUse use) {
   auto Invalid = [&root](const std::string& field, const std::string& rule) {
     return InvalidField(root, field, rule);
   };
@@ -75,9 +76,17 @@ absl::StatusOr<ScaleSpec> BuildScale(const ScaleConfig& config,
   }
   spec.negative_min_proposals = config.negative_min_proposals();
   if (config.has_test_post_nms_top_n()) {
-    return Invalid(absl::StrCat(path, ".test_post_nms_top_n"),
-                   "is a test scale's setting (eval.scales); training does "
-                   "not read it");
+    const std::string field = absl::StrCat(path, ".test_post_nms_top_n");
+    if (use == ScaleUse::kTraining) {
+      return Invalid(field,
+                     "is a test scale's setting (eval.scales); training does "
+                     "not read it");
+    }
+    if (config.test_post_nms_top_n() < 1) {
+      return Invalid(field, absl::StrCat("must be >= 1, got ",
+                                         config.test_post_nms_top_n()));
+    }
+    spec.test_post_nms_top_n = config.test_post_nms_top_n();
   }
   return spec;
 }
@@ -160,7 +169,7 @@ absl::Status BuildCoverOptions(const ChipSamplerConfig& config,
 }  // namespace
 
 absl::StatusOr<ChipSamplerOptions> BuildChipSamplerOptions(
-    const ChipSamplerConfig& config, const std::string& path) {
+    const ChipSamplerConfig& config, const std::string& path, ScaleUse use) {
   auto Invalid = [&path](const std::string& field, const std::string& rule) {
     return InvalidField(path, field, rule);
   };
@@ -169,7 +178,7 @@ absl::StatusOr<ChipSamplerOptions> BuildChipSamplerOptions(
     return Invalid("scales", "must have at least one scale");
   }
   for (int i = 0; i < config.scales_size(); ++i) {
-    ASSIGN_OR_RETURN(ScaleSpec spec, BuildScale(config.scales(i), path, i));
+    ASSIGN_OR_RETURN(ScaleSpec spec, BuildScale(config.scales(i), path, i, use));
     options.scales.push_back(spec);
   }
   switch (config.mode()) {

@@ -15,10 +15,16 @@
 
 namespace sniper::data {
 
+// Which scales a config holds: training scales refuse a test scale's
+// fields (ScaleConfig.test_post_nms_top_n), test scales (InferenceConfig's)
+// accept and validate them.
+enum class ScaleUse { kTraining, kTest };
+
 // `path` names the message in errors (e.g. "PipelineConfig.sampler").
 absl::StatusOr<ChipSamplerOptions> BuildChipSamplerOptions(
     const ChipSamplerConfig& config,
-    const std::string& path = "ChipSamplerConfig");
+    const std::string& path = "ChipSamplerConfig",
+    ScaleUse use = ScaleUse::kTraining);
 
 // Reads a text-format ChipSamplerConfig file and builds it; errors name the
 // file (and line for parse errors).

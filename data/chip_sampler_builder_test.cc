@@ -153,6 +153,32 @@ TEST(ChipSamplerBuilderTest, RejectsInvalidFieldsNamingThem) {
   ExpectRejected("scales {\n size { scale: 2 } }", "test.pbtxt:2:");
 }
 
+TEST(ChipSamplerBuilderTest, TestScalesCarryTheirProposalCount) {
+  ChipSamplerConfig config;
+  ASSERT_OK(ParseTextProto(
+      "scales { size { factor: 1 } } "
+      "scales { size { factor: 0.5 } test_post_nms_top_n: 200 } "
+      "mode: WHOLE_IMAGE",
+      "test.pbtxt", &config));
+  // Training refuses what a test scale may set.
+  EXPECT_THAT(BuildChipSamplerOptions(config, "P.sampler"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("P.sampler.scales[1].test_post_nms_top_n: "
+                                 "is a test scale's setting")));
+  ASSERT_OK_AND_ASSIGN(
+      ChipSamplerOptions test,
+      BuildChipSamplerOptions(config, "P.eval", ScaleUse::kTest));
+  ASSERT_EQ(test.scales.size(), 2u);
+  EXPECT_EQ(test.scales[0].test_post_nms_top_n, 0);  // the model's
+  EXPECT_EQ(test.scales[1].test_post_nms_top_n, 200);
+  config.mutable_scales(1)->set_test_post_nms_top_n(0);
+  EXPECT_THAT(
+      BuildChipSamplerOptions(config, "P.eval", ScaleUse::kTest),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("P.eval.scales[1].test_post_nms_top_n: must be >= 1, "
+                         "got 0")));
+}
+
 TEST(ChipSamplerBuilderTest, MissingFileNamesIt) {
   EXPECT_THAT(LoadChipSamplerOptions("/no/such/sampler.pbtxt"),
               StatusIs(absl::StatusCode::kNotFound,

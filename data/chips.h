@@ -54,6 +54,9 @@ struct ScaleSpec {
   int32_t negative_min_proposals = 10;
   // Tight canvases: this scale's smallest window side (0: the sampler's).
   int32_t min_chip_size = 0;
+  // Test scales only (ScaleUse::kTest): post-NMS proposals per view at
+  // this scale; 0: the model's test_proposals.
+  int32_t test_post_nms_top_n = 0;
 };
 
 enum class ChipMode { kChips, kWholeImage };

@@ -255,12 +255,15 @@ models::ProposalSizeRange MultiScaleDetector::ProposalSizes(
 ops::ProposalOptions MultiScaleDetector::ScaleProposals(
     const std::vector<const ScaledView*>& views) const {
   ops::ProposalOptions o = model_->options().test_proposals;
-  if (options_.post_nms_per_scale.empty()) return o;
+  bool any_count = false;
   int64_t n = 0;
   for (const ScaledView* v : views) {
-    const int64_t count = options_.post_nms_per_scale[v->scale_index];
+    const int64_t count =
+        options_.scales.scales[v->scale_index].test_post_nms_top_n;
+    any_count |= count > 0;
     n = std::max(n, count > 0 ? count : o.post_nms_top_n);
   }
+  if (!any_count) return o;  // the model's options exactly
   o.post_nms_top_n = n;
   o.pre_nms_top_n = std::max(o.pre_nms_top_n, n);
   return o;

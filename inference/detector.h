@@ -193,8 +193,8 @@ class MultiScaleDetector {
   // its scale's valid range widened by options().proposal_size_margin.
   models::ProposalSizeRange ProposalSizes(const ScaledView& v) const;
   // The whole-view proposal counts of a batch: the model's test proposals
-  // with the largest of its views' scales' test_post_nms_top_n
-  // (options().post_nms_per_scale) when any scale sets one.
+  // with the largest of its views' scales' test_post_nms_top_n (a scale
+  // left unset counting as the model's) when any view's scale sets one.
   ops::ProposalOptions ScaleProposals(
       const std::vector<const ScaledView*>& views) const;
   // Appends a view's detections to `out`: those its window did not cut

@@ -57,10 +57,6 @@ absl::StatusOr<data::ChipSamplerOptions> TestScales(
   data::ChipSamplerConfig sampler;
   if (e.scales_size() > 0) {
     *sampler.mutable_scales() = e.scales();
-    // Read by BuildInferenceOptions; the sampler refuses it.
-    for (data::ScaleConfig& s : *sampler.mutable_scales()) {
-      s.clear_test_post_nms_top_n();
-    }
   } else if (training.scales_size() > 0) {
     *sampler.add_scales()->mutable_size() = training.scales(0).size();
   } else {
@@ -69,7 +65,7 @@ absl::StatusOr<data::ChipSamplerOptions> TestScales(
   sampler.set_mode(data::ChipSamplerConfig::WHOLE_IMAGE);
   sampler.set_negatives_per_image(0);
   sampler.set_shuffle(false);
-  return data::BuildChipSamplerOptions(sampler, path);
+  return data::BuildChipSamplerOptions(sampler, path, data::ScaleUse::kTest);
 }
 
 }  // namespace
@@ -146,20 +142,6 @@ absl::StatusOr<InferenceOptions> BuildInferenceOptions(
                                 e.proposal_size_margin()));
   }
   out.proposal_size_margin = e.proposal_size_margin();
-  bool any_count = false;
-  for (int i = 0; i < e.scales_size(); ++i) {
-    const data::ScaleConfig& scale = e.scales(i);
-    if (!scale.has_test_post_nms_top_n()) continue;
-    if (scale.test_post_nms_top_n() < 1) {
-      return Invalid(
-          absl::StrCat("scales[", i, "].test_post_nms_top_n"),
-          absl::StrCat("must be >= 1, got ", scale.test_post_nms_top_n()));
-    }
-    any_count = true;
-  }
-  for (int i = 0; any_count && i < e.scales_size(); ++i) {
-    out.post_nms_per_scale.push_back(e.scales(i).test_post_nms_top_n());
-  }
   if (e.batch_norm() == InferenceConfig::BATCH_NORM_UNSPECIFIED) {
     return Invalid("batch_norm", "must be RUNNING or PER_BATCH");
   }

@@ -42,9 +42,6 @@ struct InferenceOptions {
   // Proposals outside the view's scale's valid range widened by this
   // factor skip the RCNN head; 0: none do.
   double proposal_size_margin = 1;
-  // Post-NMS proposals per view at each test scale (scales' order; 0: the
-  // model's test_proposals); empty when no scale sets one.
-  std::vector<int64_t> post_nms_per_scale;
   // AutoFocus: coarse to fine; focus_steps[r] turns the focus map of the
   // image's r-th coarsest scale into the next one's FocusChips.
   bool autofocus = false;

@@ -108,18 +108,17 @@ TEST(InferenceOptionsTest, ErrorsNameTheFullFieldPath) {
   margin.set_proposal_size_margin(1.5f);
   EXPECT_DOUBLE_EQ(
       BuildInferenceOptions(margin, Training())->proposal_size_margin, 1.5);
-  // Per-scale proposal counts: none by default (the model's), else one
-  // per test scale, 0 where a scale keeps the model's.
+  // Per-scale proposal counts: 0 where a scale keeps the model's.
   InferenceConfig counts;
   counts.add_scales()->mutable_size()->set_long_side(1024);
   counts.add_scales()->mutable_size()->set_long_side(256);
-  EXPECT_TRUE(
-      BuildInferenceOptions(counts, Training())->post_nms_per_scale.empty());
   counts.mutable_scales(1)->set_test_post_nms_top_n(150);
   absl::StatusOr<InferenceOptions> o =
       BuildInferenceOptions(counts, Training());
   ASSERT_TRUE(o.ok()) << o.status();
-  EXPECT_EQ(o->post_nms_per_scale, (std::vector<int64_t>{0, 150}));
+  ASSERT_EQ(o->scales.scales.size(), 2u);
+  EXPECT_EQ(o->scales.scales[0].test_post_nms_top_n, 0);
+  EXPECT_EQ(o->scales.scales[1].test_post_nms_top_n, 150);
 }
 
 TEST(InferenceOptionsTest, AutoFocusNeedsOneValidStepPerScaleButTheFinest) {
