@@ -84,6 +84,9 @@ struct FasterRcnnOptions {
   bool focus = false;
   int64_t focus_channels = 256;
   double focus_loss_weight = 1.0;
+  // FocusConfig.detach_features / positive_weight (models/model.proto).
+  bool focus_detach = false;
+  double focus_positive_weight = 1.0;
   autofocus::FocusLabelOptions focus_labels;
   // The mask branch; not built with rpn_only.
   MaskHeadOptions mask;

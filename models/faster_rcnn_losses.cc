@@ -138,15 +138,20 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
   losses[kRpnBoxLoss] = rpn_box / b;
   if (options_.rpn_only) return losses;
   if (options_.has_focus()) {
-    const torch::Tensor focus = Focus(f);
+    const torch::Tensor focus = Focus(options_.focus_detach ? f.detach() : f);
     const torch::Tensor labels =
         FocusTargets(targets, h, w, options_.focus_labels).to(focus.device());
     // Each chip's mean over its labelled cells, averaged over the chips
     // (as the RPN's loss): the same whichever process holds a chip.
     const torch::Tensor cared = (labels >= 0).to(focus.dtype());
+    F::BinaryCrossEntropyWithLogitsFuncOptions bce;
+    bce.reduction(torch::kNone);
+    if (options_.focus_positive_weight != 1.0) {
+      bce.pos_weight(torch::full({1}, options_.focus_positive_weight,
+                                 focus.options()));
+    }
     const torch::Tensor per_cell = F::binary_cross_entropy_with_logits(
-        focus, labels.clamp_min(0).to(focus.dtype()),
-        F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone));
+        focus, labels.clamp_min(0).to(focus.dtype()), bce);
     const torch::Tensor per_chip =
         (per_cell * cared).sum({1, 2}) / cared.sum({1, 2}).clamp_min(1);
     losses[kFocusLoss] = per_chip.sum() * (options_.focus_loss_weight / b);

@@ -71,6 +71,59 @@ TEST(FocusTargetsTest, EveryGroundTruthBoxCountsAndPaddingIsDontCare) {
   }
 }
 
+// The focus loss's positive weight counts each positive cell that many
+// times (exactly, at zero logits), and detached features keep its
+// gradient out of the backbone.
+TEST(FocusLossTest, PositiveWeightAndDetachedFeatures) {
+  auto [img, t] = testing::OneChip();
+  auto focus_loss = [&img, &t](double positive_weight, bool detach,
+                               bool zero_logits) {
+    torch::manual_seed(3);
+    FasterRcnnOptions o = testing::SmallFasterRcnnOptions();
+    o.focus = true;
+    o.focus_channels = 16;
+    o.focus_positive_weight = positive_weight;
+    o.focus_detach = detach;
+    FasterRcnn model(o);
+    model->train();
+    if (zero_logits) {
+      torch::NoGradGuard no_grad;
+      for (auto& p : model->named_parameters()) {
+        if (p.key().rfind("focus_out.", 0) == 0) p.value().zero_();
+      }
+    }
+    return std::make_pair(model, model->Losses(img, {t}, 0).at("focus"));
+  };
+  const torch::Tensor labels = FocusTargets(
+      {t}, 8, 8, testing::SmallFasterRcnnOptions().focus_labels)[0];
+  const double pos = (labels == 1).sum().item<double>();
+  const double neg = (labels == 0).sum().item<double>();
+  ASSERT_GT(pos, 0);
+  ASSERT_GT(neg, 0);
+  for (const double w : {1.0, 3.0}) {
+    EXPECT_NEAR(focus_loss(w, false, true).second.item<double>(),
+                std::log(2.0) * (w * pos + neg) / (pos + neg), 1e-5)
+        << "positive weight " << w;
+  }
+  for (const bool detach : {false, true}) {
+    auto [model, loss] = focus_loss(1.0, detach, false);
+    loss.backward();
+    double backbone = 0, branch = 0;
+    for (const auto& p : model->named_parameters()) {
+      const torch::Tensor g = p.value().grad();
+      const double norm = g.defined() ? g.abs().sum().item<double>() : 0;
+      if (p.key().rfind("backbone.", 0) == 0) backbone += norm;
+      if (p.key().rfind("focus_conv.", 0) == 0) branch += norm;
+    }
+    EXPECT_GT(branch, 0) << "detach " << detach;
+    if (detach) {
+      EXPECT_EQ(backbone, 0);
+    } else {
+      EXPECT_GT(backbone, 0);
+    }
+  }
+}
+
 // One 128x128 chip with two triangles (classes 0 and 2), their polygons
 // in image pixels, and the chip cut from that image at scale 2 from
 // offset (40, 24), flipped: the mask targets must undo all three.

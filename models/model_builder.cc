@@ -219,8 +219,14 @@ absl::StatusOr<FasterRcnnOptions> BuildFasterRcnnOptions(
     return Invalid("focus.loss_weight",
                    absl::StrCat("must be >= 0, got ", f.loss_weight()));
   }
+  if (!(std::isfinite(f.positive_weight()) && f.positive_weight() > 0)) {
+    return Invalid("focus.positive_weight",
+                   absl::StrCat("must be > 0, got ", f.positive_weight()));
+  }
   o.focus_channels = f.channels();
   o.focus_loss_weight = f.loss_weight();
+  o.focus_detach = f.detach_features();
+  o.focus_positive_weight = f.positive_weight();
   o.focus_labels.small_min = f.small_min();
   o.focus_labels.small_max = f.small_max();
   o.focus_labels.dont_care_max = f.dont_care_max();

@@ -128,6 +128,9 @@ TEST(ModelBuilderTest, RejectsNamingTheField) {
   EXPECT_THAT(Build("focus { loss_weight: -1 }"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("focus.loss_weight: must be >= 0")));
+  EXPECT_THAT(Build("focus { positive_weight: 0 }"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("focus.positive_weight: must be > 0")));
   EXPECT_THAT(Build("focus { channels: 0 }"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("focus.channels: must be >= 1")));
@@ -143,6 +146,14 @@ TEST(ModelBuilderTest, FocusBranchIsOffByDefaultAndBuildsItsLabels) {
   EXPECT_TRUE(on.has_focus());
   EXPECT_EQ(on.focus_channels, 32);
   EXPECT_DOUBLE_EQ(on.focus_loss_weight, 0.5);
+  EXPECT_FALSE(on.focus_detach);
+  EXPECT_DOUBLE_EQ(on.focus_positive_weight, 1.0);
+  ASSERT_OK_AND_ASSIGN(
+      FasterRcnnOptions detached,
+      Build("focus { enabled: true detach_features: true "
+            "positive_weight: 2.5 }"));
+  EXPECT_TRUE(detached.focus_detach);
+  EXPECT_DOUBLE_EQ(detached.focus_positive_weight, 2.5);
   EXPECT_DOUBLE_EQ(on.focus_labels.small_min, 3);
   EXPECT_DOUBLE_EQ(on.focus_labels.small_max, 48);
   EXPECT_DOUBLE_EQ(on.focus_labels.dont_care_max, 72);
