@@ -178,7 +178,8 @@ absl::StatusOr<ChipSamplerOptions> BuildChipSamplerOptions(
     return Invalid("scales", "must have at least one scale");
   }
   for (int i = 0; i < config.scales_size(); ++i) {
-    ASSIGN_OR_RETURN(ScaleSpec spec, BuildScale(config.scales(i), path, i, use));
+    ASSIGN_OR_RETURN(ScaleSpec spec,
+                     BuildScale(config.scales(i), path, i, use));
     options.scales.push_back(spec);
   }
   switch (config.mode()) {

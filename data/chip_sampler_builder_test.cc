@@ -155,11 +155,11 @@ TEST(ChipSamplerBuilderTest, RejectsInvalidFieldsNamingThem) {
 
 TEST(ChipSamplerBuilderTest, TestScalesCarryTheirProposalCount) {
   ChipSamplerConfig config;
-  ASSERT_OK(ParseTextProto(
-      "scales { size { factor: 1 } } "
-      "scales { size { factor: 0.5 } test_post_nms_top_n: 200 } "
-      "mode: WHOLE_IMAGE",
-      "test.pbtxt", &config));
+  ASSERT_OK(
+      ParseTextProto("scales { size { factor: 1 } } "
+                     "scales { size { factor: 0.5 } test_post_nms_top_n: 200 } "
+                     "mode: WHOLE_IMAGE",
+                     "test.pbtxt", &config));
   // Training refuses what a test scale may set.
   EXPECT_THAT(BuildChipSamplerOptions(config, "P.sampler"),
               StatusIs(absl::StatusCode::kInvalidArgument,

@@ -147,8 +147,8 @@ std::map<std::string, torch::Tensor> FasterRcnnImpl::Losses(
     F::BinaryCrossEntropyWithLogitsFuncOptions bce;
     bce.reduction(torch::kNone);
     if (options_.focus_positive_weight != 1.0) {
-      bce.pos_weight(torch::full({1}, options_.focus_positive_weight,
-                                 focus.options()));
+      bce.pos_weight(
+          torch::full({1}, options_.focus_positive_weight, focus.options()));
     }
     const torch::Tensor per_cell = F::binary_cross_entropy_with_logits(
         focus, labels.clamp_min(0).to(focus.dtype()), bce);

@@ -148,10 +148,9 @@ TEST(ModelBuilderTest, FocusBranchIsOffByDefaultAndBuildsItsLabels) {
   EXPECT_DOUBLE_EQ(on.focus_loss_weight, 0.5);
   EXPECT_FALSE(on.focus_detach);
   EXPECT_DOUBLE_EQ(on.focus_positive_weight, 1.0);
-  ASSERT_OK_AND_ASSIGN(
-      FasterRcnnOptions detached,
-      Build("focus { enabled: true detach_features: true "
-            "positive_weight: 2.5 }"));
+  ASSERT_OK_AND_ASSIGN(FasterRcnnOptions detached,
+                       Build("focus { enabled: true detach_features: true "
+                             "positive_weight: 2.5 }"));
   EXPECT_TRUE(detached.focus_detach);
   EXPECT_DOUBLE_EQ(detached.focus_positive_weight, 2.5);
   EXPECT_DOUBLE_EQ(on.focus_labels.small_min, 3);
